@@ -1,0 +1,65 @@
+//! Exercise 01: the poll endpoint.
+//!
+//! Your work is in `store.rs`, `message.rs` and `routes.rs`: every `todo!()`
+//! says what its function must do. Run `cargo test -p ex01-poll-endpoint` and
+//! make the spec pass in number order (s01 first).
+//!
+//! A chat server in five small modules:
+//!
+//! - [`message`]: what a message is, and which messages we accept;
+//! - [`store`]: the last [`MAX_MESSAGES`] messages, kept in memory;
+//! - [`routes`]: `GET /poll` and `POST /poll`;
+//! - [`error`]: every "no" the server says, as `{"error": "..."}`;
+//! - `main.rs`: serves [`app`] on http://127.0.0.1:3000.
+
+// The `todo!()`s leave some imports and arguments unused until you write the
+// code. Delete this line when you are done, so the compiler can check you.
+#![allow(unused_imports, unused_variables, dead_code)]
+
+pub mod error;
+pub mod message;
+pub mod routes;
+pub mod store;
+
+use axum::{Router, extract::DefaultBodyLimit, routing::get};
+use std::sync::Arc;
+use store::MemoryStore;
+
+// ANCHOR: limits
+/// How many messages the server keeps. Older ones fall off the front.
+///
+/// Every `GET /poll` sends all of them, so this bounds both the memory the
+/// store can take and the size of every poll answer: at most
+/// 50 × ~600 bytes ≈ 30 KB, however long the chat runs.
+pub const MAX_MESSAGES: usize = 50;
+
+/// The largest request body `POST /poll` reads, in bytes. A bigger one gets
+/// `413 Payload Too Large` before any of it is parsed.
+///
+/// The longest valid message is 32 + 500 characters. Even written entirely
+/// as JSON escapes (`\ud83d\ude00` is 12 bytes for one emoji) that is
+/// under 6.4 KiB, so 8 KiB never turns away a valid message.
+pub const MAX_BODY_BYTES: usize = 8 * 1024;
+// ANCHOR_END: limits
+
+/// The exercise's own client: given complete in this exercise.
+pub const CLIENT_JS: &str = include_str!("../client.js");
+
+// ANCHOR: app
+/// The whole app: the poll endpoint, the chat page, and clear errors for
+/// everything else. Each call makes a new, empty store.
+pub fn app() -> Router {
+    let store = Arc::new(MemoryStore::new(MAX_MESSAGES));
+    Router::new()
+        .route("/poll", get(routes::get_poll).post(routes::post_poll))
+        .route(
+            "/client.js",
+            get(|| async { chat_page::javascript(CLIENT_JS) }),
+        )
+        .merge(chat_page::routes())
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(store)
+}
+// ANCHOR_END: app

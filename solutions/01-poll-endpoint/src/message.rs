@@ -1,0 +1,159 @@
+//! What a chat message is, and which ones the server accepts.
+
+use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
+use serde_json::{Map, Value};
+use std::fmt;
+
+// ANCHOR: message
+/// A stored message, as `GET /poll` and `POST /poll` send it:
+/// `{"id": 1, "user": "ada", "text": "hello", "time": 1764421200000}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Message {
+    /// 1, 2, 3, ...: given by the server, never reused, strictly increasing.
+    /// Later exercises use it as a cursor ("everything after id 41").
+    pub id: u64,
+    pub user: String,
+    pub text: String,
+    /// When the server stored it, in milliseconds since 1970-01-01 UTC:
+    /// the same unit as JavaScript's `Date.now()`.
+    pub time: u64,
+}
+
+/// What a client sends to `POST /poll`: `{"user": "...", "text": "..."}`.
+/// Only its shape is checked yet (see the `Deserialize` impl below);
+/// [`NewMessage::validate`] checks the content.
+#[derive(Debug)]
+pub struct NewMessage {
+    pub user: String,
+    pub text: String,
+}
+
+/// A message that passed every check. Its fields are private and
+/// [`NewMessage::validate`] is the only way to make one, so the store can
+/// only ever be handed valid messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidMessage {
+    user: String,
+    text: String,
+}
+// ANCHOR_END: message
+
+// ANCHOR: deserialize
+/// Read a message from a JSON *object* only. `#[derive(Deserialize)]` would
+/// also accept a list in field order (`["ada", "hi"]`), which no client of
+/// ours sends on purpose; and writing the check by hand lets the error say
+/// which field is wrong, in our words. Other fields are ignored.
+impl<'de> Deserialize<'de> for NewMessage {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let mut object = Map::deserialize(deserializer)?;
+        let mut string = |field: &str| match object.remove(field) {
+            Some(Value::String(value)) => Ok(value),
+            Some(other) => Err(D::Error::custom(format!(
+                "`{field}` must be a string, not {}",
+                kind(&other)
+            ))),
+            None => Err(D::Error::custom(format!("`{field}` is missing"))),
+        };
+        Ok(NewMessage {
+            user: string("user")?,
+            text: string("text")?,
+        })
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "true or false",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+// ANCHOR_END: deserialize
+
+// ANCHOR: rules
+/// The longest name, in characters (not bytes: "Zoë" is 3).
+pub const MAX_USER_CHARS: usize = 32;
+/// The longest message text, in characters.
+pub const MAX_TEXT_CHARS: usize = 500;
+
+/// Why a message was refused. Each becomes `422 Unprocessable Content` with
+/// this text as `{"error": "..."}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Invalid {
+    /// Empty, or nothing but whitespace.
+    Blank { field: &'static str },
+    /// Longer than its limit, counted in characters after trimming.
+    TooLong { field: &'static str, max: usize },
+    /// Contains a control character such as NUL, a newline or ESC.
+    ControlCharacter { field: &'static str, found: char },
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Invalid::Blank { field } => write!(f, "`{field}` must not be empty"),
+            Invalid::TooLong { field, max } => {
+                write!(f, "`{field}` is too long: at most {max} characters")
+            }
+            Invalid::ControlCharacter { field, found } => write!(
+                f,
+                "`{field}` contains the control character U+{:04X}; send plain one-line text",
+                *found as u32
+            ),
+        }
+    }
+}
+// ANCHOR_END: rules
+
+impl NewMessage {
+    // ANCHOR: validate
+    /// Check `user`, then `text`; for each, in this order: trim surrounding
+    /// whitespace, refuse it if blank, if too long, if it has a control
+    /// character. The first problem found is the answer.
+    pub fn validate(self) -> Result<ValidMessage, Invalid> {
+        Ok(ValidMessage {
+            user: checked("user", &self.user, MAX_USER_CHARS)?,
+            text: checked("text", &self.text, MAX_TEXT_CHARS)?,
+        })
+    }
+    // ANCHOR_END: validate
+}
+
+// ANCHOR: checked
+fn checked(field: &'static str, value: &str, max: usize) -> Result<String, Invalid> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err(Invalid::Blank { field });
+    }
+    if value.chars().count() > max {
+        return Err(Invalid::TooLong { field, max });
+    }
+    if let Some(found) = value.chars().find(|c| c.is_control()) {
+        return Err(Invalid::ControlCharacter { field, found });
+    }
+    Ok(value.to_owned())
+}
+// ANCHOR_END: checked
+
+impl ValidMessage {
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Turn it into a stored [`Message`] with the id and time the store gives.
+    pub fn into_message(self, id: u64, time: u64) -> Message {
+        Message {
+            id,
+            user: self.user,
+            text: self.text,
+            time,
+        }
+    }
+}

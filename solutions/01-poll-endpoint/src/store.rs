@@ -1,0 +1,83 @@
+//! The last few messages, kept in memory.
+//!
+//! `GET /poll` is the request every open page sends every few seconds, so it
+//! must be cheap: it reads this store and nothing else. No disk, no database
+//! round trip, no waiting on anything but a lock held for microseconds.
+
+use crate::message::{Message, ValidMessage};
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+// ANCHOR: store
+/// A bounded, in-memory message store shared by every request.
+///
+/// A `std::sync::Mutex`, not tokio's: the lock is held only to copy or push
+/// a few messages and never across an `.await`, which is the case tokio's own
+/// documentation recommends the standard mutex for.
+#[derive(Debug)]
+pub struct MemoryStore {
+    capacity: usize,
+    inner: Mutex<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    /// Oldest first. A `VecDeque` drops from the front in O(1).
+    messages: VecDeque<Message>,
+    /// The id the next message gets. Starts at 1 and only ever grows, even
+    /// when old messages are dropped, so an id is never handed out twice.
+    next_id: u64,
+}
+// ANCHOR_END: store
+
+impl MemoryStore {
+    /// An empty store that keeps at most `capacity` messages.
+    pub fn new(capacity: usize) -> Self {
+        assert!(capacity > 0, "a store must keep at least one message");
+        MemoryStore {
+            capacity,
+            inner: Mutex::new(Inner {
+                messages: VecDeque::with_capacity(capacity),
+                next_id: 1,
+            }),
+        }
+    }
+
+    // ANCHOR: push
+    /// Store `message` with the next id and the current time, dropping the
+    /// oldest message if the store is full. Returns what was stored.
+    pub fn push(&self, message: ValidMessage) -> Message {
+        let mut inner = self.inner.lock().expect("the store's lock is poisoned");
+        let id = inner.next_id;
+        inner.next_id += 1;
+        // The time is read under the lock too, so a larger id never gets an
+        // earlier time from this server's clock.
+        let stored = message.into_message(id, now_ms());
+        if inner.messages.len() == self.capacity {
+            inner.messages.pop_front();
+        }
+        inner.messages.push_back(stored.clone());
+        stored
+    }
+    // ANCHOR_END: push
+
+    // ANCHOR: messages
+    /// A copy of every stored message, oldest first.
+    ///
+    /// Copying under the lock and serializing after it keeps the lock short:
+    /// one slow client can never hold up the others.
+    pub fn messages(&self) -> Vec<Message> {
+        let inner = self.inner.lock().expect("the store's lock is poisoned");
+        inner.messages.iter().cloned().collect()
+    }
+    // ANCHOR_END: messages
+}
+
+/// Milliseconds since 1970-01-01 UTC, like JavaScript's `Date.now()`.
+pub fn now_ms() -> u64 {
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the system clock is set before 1970");
+    since_epoch.as_millis() as u64
+}

@@ -1,0 +1,119 @@
+//! The course manifest (`course.toml`): which exercises there are, in which
+//! order, where their files live, and the hints for each.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The manifest as it was when this binary was built.
+pub const MANIFEST: &str = include_str!("../course.toml");
+
+/// The workspace root: where `course.toml`, `exercises/` and `book/` live.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Course {
+    #[serde(rename = "exercise")]
+    pub exercises: Vec<Exercise>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exercise {
+    pub number: u32,
+    /// `01-poll-endpoint`: names the folders in exercises/, solutions/ and tests/.
+    pub slug: String,
+    pub title: String,
+    /// The chapter's file name in `book/src/`.
+    pub chapter: String,
+    /// The starter's package name: `cargo test -p <starter>`.
+    pub starter: String,
+    /// The solution's package name.
+    pub solution: String,
+    /// How long the exercise takes in class, reading included.
+    pub minutes: u32,
+    /// The file a learner opens first, relative to the starter's folder.
+    pub start_in: String,
+    /// From a nudge to nearly the answer.
+    pub hints: Vec<String>,
+}
+
+impl Course {
+    /// Parse a manifest; the error says which entry or field is wrong.
+    pub fn parse(text: &str) -> Result<Course, String> {
+        toml::from_str(text).map_err(|error| format!("course.toml: {error}"))
+    }
+
+    /// The manifest compiled into this binary.
+    pub fn embedded() -> Course {
+        Course::parse(MANIFEST).expect("course.toml is checked by the course checks")
+    }
+
+    pub fn total_minutes(&self) -> u32 {
+        self.exercises.iter().map(|e| e.minutes).sum()
+    }
+}
+
+impl Exercise {
+    /// `exercises/<slug>`, relative to the workspace root.
+    pub fn starter_dir(&self) -> PathBuf {
+        Path::new("exercises").join(&self.slug)
+    }
+
+    /// `solutions/<slug>`, relative to the workspace root.
+    pub fn solution_dir(&self) -> PathBuf {
+        Path::new("solutions").join(&self.slug)
+    }
+
+    /// `tests/<slug>`: the shared spec (`spec.rs`) and its `snapshots/`.
+    pub fn spec_dir(&self) -> PathBuf {
+        Path::new("tests").join(&self.slug)
+    }
+
+    /// `book/src/<chapter>`.
+    pub fn chapter_path(&self) -> PathBuf {
+        Path::new("book").join("src").join(&self.chapter)
+    }
+
+    /// The command a learner runs to check their work.
+    pub fn test_command(&self) -> String {
+        format!("cargo test -p {}", self.starter)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_minimal_manifest() {
+        let course = Course::parse(
+            r#"
+            [[exercise]]
+            number = 1
+            slug = "01-x"
+            title = "X"
+            chapter = "01-x.md"
+            starter = "ex01-x"
+            solution = "ex01-x-solution"
+            minutes = 10
+            start_in = "src/lib.rs"
+            hints = ["a", "b"]
+            "#,
+        )
+        .unwrap();
+        let exercise = &course.exercises[0];
+        assert_eq!(exercise.starter_dir(), Path::new("exercises/01-x"));
+        assert_eq!(exercise.spec_dir(), Path::new("tests/01-x"));
+        assert_eq!(exercise.test_command(), "cargo test -p ex01-x");
+        assert_eq!(course.total_minutes(), 10);
+    }
+
+    #[test]
+    fn a_misspelt_field_is_an_error_that_names_it() {
+        let error = Course::parse("[[exercise]]\nnumbr = 1\n").unwrap_err();
+        assert!(error.contains("numbr"), "{error}");
+    }
+}

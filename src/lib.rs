@@ -1,0 +1,5 @@
+//! The Real-Time Polling Workshop: the course manifest and the runner that
+//! `cargo run` starts. The exercises themselves are separate crates in
+//! `exercises/` (starters) and `solutions/` (finished); see CONTRIBUTING.md.
+
+pub mod course;

@@ -1,0 +1,86 @@
+// The chat page's render module, shared by every exercise.
+//
+// Each exercise's own client.js decides *when* to ask the server for messages
+// (that is what the course is about); this module only shows them and sends
+// new ones. It never builds HTML from message text: every piece of text a user
+// typed goes into the page through `textContent`, which the browser treats as
+// plain characters. `innerHTML = "<li>" + m.text + "</li>"` would let anyone
+// who posts `<img src=x onerror=alert(1)>` run script in every reader's page.
+
+// ANCHOR: render
+/** Replace the list with `messages` (oldest first), newest at the bottom. */
+export function renderMessages(messages) {
+  const list = document.getElementById("messages");
+  const items = messages.map((message) => {
+    const item = document.createElement("li");
+    item.dataset.id = String(message.id);
+
+    const user = document.createElement("span");
+    user.className = "user";
+    user.textContent = message.user; // text, never markup
+
+    const time = document.createElement("time");
+    const when = new Date(message.time);
+    time.dateTime = when.toISOString();
+    time.textContent = when.toLocaleTimeString();
+
+    const text = document.createElement("span");
+    text.className = "text";
+    text.textContent = message.text; // text, never markup
+
+    item.append(user, time, text);
+    return item;
+  });
+  list.replaceChildren(...items);
+}
+// ANCHOR_END: render
+
+/** Show a short line under the form; an empty string clears it. */
+export function showStatus(text) {
+  document.getElementById("status").textContent = text;
+}
+
+/**
+ * POST one message. Resolves to `null` when the server stored it, or to the
+ * server's error sentence (`{"error": "..."}`) when it did not.
+ */
+export async function sendMessage(user, text) {
+  let response;
+  try {
+    response = await fetch("/poll", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ user, text }),
+    });
+  } catch {
+    return "could not reach the server; is it running?";
+  }
+  if (response.ok) return null;
+  try {
+    const body = await response.json();
+    return body.error ?? `the server answered ${response.status}`;
+  } catch {
+    return `the server answered ${response.status}`;
+  }
+}
+
+/**
+ * Wire the form: on submit, send the message, keep the name, clear the text,
+ * and call `afterSend()` so the client can show the new message at once.
+ */
+export function onSubmit(afterSend) {
+  const form = document.getElementById("compose");
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const user = form.elements.user.value;
+    const text = form.elements.text.value;
+    const error = await sendMessage(user, text);
+    if (error) {
+      showStatus(error);
+      return;
+    }
+    showStatus("");
+    form.elements.text.value = "";
+    await afterSend();
+  });
+}

@@ -1,0 +1,486 @@
+//! The course checks: `cargo test` at the root runs them on every change.
+//!
+//! They hold the course to its own rules. Every exercise in `course.toml` has
+//! a starter, a solution, a chapter and hints; the starter and the solution
+//! differ only in source files and share one spec; the book lists every
+//! chapter and its includes point at real code; and, the slow one, every
+//! solution passes its spec while every starter fails it.
+
+use polling_workshop::course::{Course, Exercise, root};
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn course() -> Course {
+    Course::parse(&read("course.toml")).unwrap_or_else(|error| panic!("{error}"))
+}
+
+fn read(relative: impl AsRef<Path>) -> String {
+    let path = root().join(relative.as_ref());
+    fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+}
+
+/// Every file below `dir`, relative to it, skipping build output.
+fn files_below(dir: &Path) -> BTreeSet<PathBuf> {
+    fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
+        for entry in
+            fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        {
+            let path = entry.unwrap().path();
+            if path.file_name().is_some_and(|name| name == "target") {
+                continue;
+            }
+            if path.is_dir() {
+                walk(base, &path, out);
+            } else {
+                out.insert(path.strip_prefix(base).unwrap().to_path_buf());
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+/// Whether a starter is as the course ships it. The checks on starters
+/// (same files as the solution, fails its spec) are about the course, not
+/// about a learner's work: once you have edited a starter, and certainly once
+/// you have finished it, they no longer apply to your copy. CI always checks
+/// a clean clone. Without git, we cannot tell, so the checks run.
+fn starter_is_pristine(exercise: &Exercise) -> bool {
+    let dir = exercise.starter_dir();
+    let status = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=all", "--"])
+        .arg(&dir)
+        .current_dir(root())
+        .output();
+    match status {
+        Ok(output) if output.status.success() && !output.stdout.is_empty() => {
+            println!(
+                "{} has your changes, so the checks on the course's own starter skip it \
+                 (they run on a clean clone in CI)",
+                dir.display()
+            );
+            false
+        }
+        _ => true,
+    }
+}
+
+/// The package name a crate's Cargo.toml declares.
+fn package_name(manifest: &str) -> Option<String> {
+    let value: toml::Table = toml::from_str(manifest).ok()?;
+    Some(value.get("package")?.get("name")?.as_str()?.to_owned())
+}
+
+/// What a crate's `tests/spec.rs` must say: alias the crate's own library to
+/// the name the shared spec uses, and include the shared spec.
+fn spec_shim(exercise: &Exercise, package: &str) -> String {
+    let lib_name = exercise
+        .slug
+        .split_once('-')
+        .map(|(_, rest)| rest.replace('-', "_"))
+        .unwrap();
+    format!(
+        "//! Runs exercise {:02}'s spec against this crate. The spec itself is shared with\n\
+         //! the solution and lives at the workspace root: tests/{slug}/spec.rs.\n\
+         extern crate {crate_name} as {lib_name};\n\
+         \n\
+         #[path = \"../../../tests/{slug}/spec.rs\"]\n\
+         mod spec;\n",
+        exercise.number,
+        slug = exercise.slug,
+        crate_name = package.replace('-', "_"),
+    )
+}
+
+#[test]
+fn manifest_entries_are_complete_and_in_order() {
+    let course = course();
+    assert!(
+        !course.exercises.is_empty(),
+        "course.toml lists no exercises"
+    );
+    for (index, exercise) in course.exercises.iter().enumerate() {
+        let n = index as u32 + 1;
+        let at = format!("course.toml, exercise {n} ({})", exercise.slug);
+        assert_eq!(
+            exercise.number, n,
+            "{at}: exercises are numbered 1, 2, 3... in file order"
+        );
+        assert!(
+            exercise.slug.starts_with(&format!("{n:02}-")),
+            "{at}: the slug starts with the number, `{n:02}-`"
+        );
+        assert!(
+            !exercise.title.trim().is_empty(),
+            "{at}: the title is empty"
+        );
+        assert!(
+            exercise.minutes > 0,
+            "{at}: give the minutes the exercise takes in class"
+        );
+        assert_eq!(
+            exercise.starter,
+            format!("ex{n:02}-{}", &exercise.slug[3..]),
+            "{at}: starter package name"
+        );
+        assert_eq!(
+            exercise.solution,
+            format!("{}-solution", exercise.starter),
+            "{at}: solution package name"
+        );
+
+        assert!(
+            exercise.hints.len() >= 2,
+            "{at}: give at least two hints, from a nudge to nearly the answer"
+        );
+        let distinct: BTreeSet<&str> = exercise.hints.iter().map(|h| h.trim()).collect();
+        assert!(
+            exercise.hints.iter().all(|h| h.trim().len() >= 20)
+                && distinct.len() == exercise.hints.len(),
+            "{at}: every hint says something (20 characters at least) and no two are the same"
+        );
+
+        for (dir, package) in [
+            (exercise.starter_dir(), &exercise.starter),
+            (exercise.solution_dir(), &exercise.solution),
+        ] {
+            let manifest = read(dir.join("Cargo.toml"));
+            assert_eq!(
+                package_name(&manifest).as_deref(),
+                Some(package.as_str()),
+                "{at}: {}/Cargo.toml should declare the package `{package}`",
+                dir.display()
+            );
+            assert!(
+                root().join(&dir).join(&exercise.start_in).is_file(),
+                "{at}: start_in {} is not in {}",
+                exercise.start_in,
+                dir.display()
+            );
+        }
+        assert!(
+            root().join(exercise.spec_dir()).join("spec.rs").is_file(),
+            "{at}: no tests/{}/spec.rs",
+            exercise.slug
+        );
+        assert!(
+            root().join(exercise.chapter_path()).is_file(),
+            "{at}: no chapter {}",
+            exercise.chapter_path().display()
+        );
+    }
+}
+
+#[test]
+fn starter_and_solution_differ_only_in_source_files() {
+    for exercise in course().exercises.iter().filter(|e| starter_is_pristine(e)) {
+        let starter = root().join(exercise.starter_dir());
+        let solution = root().join(exercise.solution_dir());
+        let (starter_files, solution_files) = (files_below(&starter), files_below(&solution));
+        assert_eq!(
+            starter_files,
+            solution_files,
+            "{} and {} should hold the same files; only the contents of source files may differ",
+            exercise.starter_dir().display(),
+            exercise.solution_dir().display()
+        );
+        for file in &starter_files {
+            let (a, b) = (
+                fs::read(starter.join(file)).unwrap(),
+                fs::read(solution.join(file)).unwrap(),
+            );
+            let is_source = matches!(file.extension().and_then(|e| e.to_str()), Some("rs" | "js"));
+            if is_source {
+                continue;
+            }
+            if file == Path::new("Cargo.toml") {
+                // Only the package name may differ.
+                let same = String::from_utf8_lossy(&a)
+                    .replace(&format!("\"{}\"", exercise.starter), "\"NAME\"")
+                    == String::from_utf8_lossy(&b)
+                        .replace(&format!("\"{}\"", exercise.solution), "\"NAME\"");
+                assert!(
+                    same,
+                    "{}: the starter's and the solution's Cargo.toml may differ only in the package name",
+                    exercise.slug
+                );
+            } else {
+                assert!(
+                    a == b,
+                    "{}: {} differs between starter and solution, but only source files may",
+                    exercise.slug,
+                    file.display()
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn starter_and_solution_run_the_one_shared_spec() {
+    for exercise in course().exercises {
+        for (dir, package) in [
+            (exercise.starter_dir(), &exercise.starter),
+            (exercise.solution_dir(), &exercise.solution),
+        ] {
+            assert_eq!(
+                read(dir.join("tests/spec.rs")),
+                spec_shim(&exercise, package),
+                "{}/tests/spec.rs should only include the shared spec, tests/{}/spec.rs",
+                dir.display(),
+                exercise.slug
+            );
+        }
+        let snapshots = root().join(exercise.spec_dir()).join("snapshots");
+        let committed: Vec<_> = files_below(&snapshots).into_iter().collect();
+        assert!(
+            committed
+                .iter()
+                .all(|f| f.extension().is_some_and(|e| e == "snap")),
+            "tests/{}/snapshots holds files that are not accepted snapshots: {committed:?}",
+            exercise.slug
+        );
+    }
+}
+
+#[test]
+fn the_root_cargo_test_runs_solutions_and_never_starters() {
+    let workspace: toml::Table = toml::from_str(&read("Cargo.toml")).unwrap();
+    let default_members: Vec<&str> = workspace["workspace"]["default-members"]
+        .as_array()
+        .expect("[workspace] default-members is set")
+        .iter()
+        .filter_map(|v| v.as_str())
+        .collect();
+    assert!(
+        default_members.contains(&"solutions/*"),
+        "default-members should include solutions/*"
+    );
+    assert!(
+        default_members.iter().all(|m| !m.starts_with("exercises")),
+        "default-members must not include a starter: the README's `cargo test` would fail on unfinished exercises"
+    );
+}
+
+#[test]
+fn the_book_lists_every_chapter() {
+    let summary = read("book/src/SUMMARY.md");
+    let linked: BTreeSet<String> = summary
+        .split("](")
+        .skip(1)
+        .filter_map(|rest| {
+            rest.split_once(')')
+                .map(|(target, _)| target.trim_start_matches("./").to_owned())
+        })
+        .collect();
+    for exercise in course().exercises {
+        assert!(
+            linked.contains(&exercise.chapter),
+            "book/src/SUMMARY.md does not list {}",
+            exercise.chapter
+        );
+    }
+    for target in &linked {
+        assert!(
+            root().join("book/src").join(target).is_file(),
+            "book/src/SUMMARY.md links to {target}, which does not exist"
+        );
+    }
+    for file in files_below(&root().join("book/src")) {
+        let name = file.to_string_lossy().into_owned();
+        if name.ends_with(".md") && name != "SUMMARY.md" {
+            assert!(
+                linked.contains(&name),
+                "book/src/{name} is not in SUMMARY.md, so the book never shows it"
+            );
+        }
+    }
+}
+
+/// `{{#include path:anchor}}` must name a file that exists and, with an
+/// anchor, a file that marks it with `ANCHOR: name` and `ANCHOR_END: name`.
+#[test]
+fn book_includes_point_at_real_files_and_anchors() {
+    let mut count = 0;
+    for file in files_below(&root().join("book/src")) {
+        if file.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let chapter = root().join("book/src").join(&file);
+        let text = fs::read_to_string(&chapter).unwrap();
+        for include in text.split("{{#include ").skip(1) {
+            let spec = include.split("}}").next().unwrap().trim();
+            let (path, anchor) = match spec.split_once(':') {
+                Some((path, anchor)) => (path, Some(anchor)),
+                None => (spec, None),
+            };
+            let target = chapter.parent().unwrap().join(path);
+            let source = fs::read_to_string(&target).unwrap_or_else(|_| {
+                panic!(
+                    "book/src/{} includes {path}, which does not exist",
+                    file.display()
+                )
+            });
+            if let Some(anchor) = anchor.filter(|a| a.parse::<usize>().is_err()) {
+                assert!(
+                    source.contains(&format!("ANCHOR: {anchor}\n"))
+                        && source.contains(&format!("ANCHOR_END: {anchor}\n")),
+                    "book/src/{} includes {path}:{anchor}, but {path} has no ANCHOR: {anchor} ... ANCHOR_END: {anchor}",
+                    file.display()
+                );
+            }
+            assert!(
+                !path.contains("exercises/"),
+                "book/src/{} includes {path}: listings come from solutions/, which are tested",
+                file.display()
+            );
+            count += 1;
+        }
+    }
+    assert!(
+        count > 0,
+        "the book includes no code at all; listings must be included from solutions/"
+    );
+}
+
+/// A failing snapshot must never be written or accepted behind a learner's
+/// back. This runs a deliberately failing snapshot assertion (the ignored
+/// test below) in a child process, with CI and INSTA_UPDATE unset as on a
+/// learner's machine, and checks that nothing was written.
+#[test]
+fn a_failing_snapshot_is_never_written() {
+    let snapshots = root().join("tests/snapshots");
+    let before = files_below(&snapshots);
+    let committed = read("tests/snapshots/course__insta_guard.snap");
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--ignored",
+            "--exact",
+            "insta_guard_probe",
+            "--test-threads=1",
+        ])
+        .env_remove("CI")
+        .env_remove("INSTA_UPDATE")
+        .env_remove("INSTA_FORCE_PASS")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && log.contains("1 failed"),
+        "the probe's snapshot should mismatch:\n{log}"
+    );
+    assert_eq!(
+        files_below(&snapshots),
+        before,
+        "a failing snapshot assertion wrote a file; .config/insta.yaml should say update: \"no\""
+    );
+    assert_eq!(
+        read("tests/snapshots/course__insta_guard.snap"),
+        committed,
+        "a failing snapshot assertion changed the committed snapshot"
+    );
+}
+
+#[test]
+#[ignore = "run by a_failing_snapshot_is_never_written, in a child process"]
+fn insta_guard_probe() {
+    insta::assert_snapshot!(
+        "insta_guard",
+        "this value differs from the committed snapshot"
+    );
+}
+
+/// The slow check: build and run each exercise's spec against the solution
+/// (it must pass) and against the starter (it must compile, run, and fail:
+/// a starter that passes teaches nothing).
+#[test]
+fn every_solution_passes_and_every_starter_fails_its_spec() {
+    for exercise in course().exercises {
+        let solution = run_spec(&exercise.solution);
+        assert!(
+            solution.passed && solution.log.contains("test result: ok."),
+            "the solution {} should pass its spec:\n{}",
+            exercise.solution,
+            solution.log
+        );
+
+        if !starter_is_pristine(&exercise) {
+            continue;
+        }
+        let starter = run_spec(&exercise.starter);
+        assert!(
+            !starter.passed,
+            "the starter {} passes its spec: a starter must leave work to do",
+            exercise.starter
+        );
+        assert!(
+            !starter.log.contains("error[E") && starter.log.contains("test result: FAILED."),
+            "the starter {} should compile and then fail its spec, but it did not run to a test result:\n{}",
+            exercise.starter,
+            starter.log
+        );
+        assert!(
+            starter.log.contains("Look at") || starter.log.contains("todo!()"),
+            "the starter {}'s failures should say where to look:\n{}",
+            exercise.starter,
+            starter.log
+        );
+        let leftovers: Vec<_> = files_below(&root().join(exercise.spec_dir()))
+            .into_iter()
+            .filter(|f| {
+                !f.to_string_lossy().ends_with(".snap") && !f.to_string_lossy().ends_with(".rs")
+            })
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "running the starter left files in tests/{}: {leftovers:?}",
+            exercise.slug
+        );
+    }
+}
+
+struct SpecRun {
+    passed: bool,
+    log: String,
+}
+
+fn run_spec(package: &str) -> SpecRun {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .args([
+            "test", "--quiet", "--color", "never", "-p", package, "--test", "spec",
+        ])
+        .current_dir(root())
+        .env("RUST_BACKTRACE", "0")
+        .env("INSTA_UPDATE", "no")
+        .output()
+        .unwrap_or_else(|error| panic!("could not run cargo: {error}"));
+    SpecRun {
+        passed: output.status.success(),
+        log: String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
+    }
+}
+
+/// The chapter shows the manifest's hints word for word, so the two can
+/// never drift apart (line breaks may differ).
+#[test]
+fn each_chapter_shows_its_hints_from_the_manifest() {
+    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    for exercise in course().exercises {
+        let chapter = words(&read(exercise.chapter_path()));
+        for (n, hint) in exercise.hints.iter().enumerate() {
+            assert!(
+                chapter.contains(&words(hint)),
+                "{} should show hint {} from course.toml word for word:\n{hint}",
+                exercise.chapter_path().display(),
+                n + 1
+            );
+        }
+    }
+}
