@@ -1,0 +1,551 @@
+//! The virtual browser: a page, a clock that only moves when we say so, and
+//! a network that leads straight into an axum `Router`.
+
+use crate::engine::{CHAT_STUB, Engine, HostCall, QuickJs, ScriptError, Task};
+use crate::trace::{Event, Outcome, Trace};
+use axum::{Router, body::Body, http};
+use http_body_util::BodyExt;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use tower::ServiceExt;
+
+/// A frame every 16 ms of virtual time, while the page is visible.
+pub const FRAME_MS: u64 = 16;
+/// Timers in a hidden page run at most once a second, on the second, as
+/// browsers' basic background throttling does.
+pub const HIDDEN_TIMER_ALIGN_MS: u64 = 1000;
+/// The origin the page is served from, for absolute URLs in `fetch`.
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
+/// How many tasks one `run_until` may run before it stops the page, so a
+/// page that keeps re-arming zero-delay work cannot hang a test.
+const TASK_BUDGET: usize = 1_000_000;
+
+/// How long the server takes to answer each request of the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Latency {
+    /// Every request takes this many milliseconds.
+    Fixed(u64),
+    /// Request #1 takes the first value, #2 the second, and so on; the last
+    /// value holds for every request after it.
+    Scripted(Vec<u64>),
+}
+
+impl Latency {
+    fn for_request(&self, number: usize) -> u64 {
+        match self {
+            Latency::Fixed(ms) => *ms,
+            Latency::Scripted(list) => list.get(number - 1).or(list.last()).copied().unwrap_or(0),
+        }
+    }
+}
+
+/// What goes wrong with the page's requests during a [`Browser::fail`] window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure {
+    /// The server answers with this status and `{"error": "..."}`.
+    Status(u16),
+    /// The server answers with this status (429 or 503) and `Retry-After`.
+    RetryAfter { status: u16, seconds: u64 },
+    /// No answer at all: `fetch` rejects with `TypeError("Failed to fetch")`.
+    NetworkError,
+}
+
+/// One page the browser opens: an ES module and the modules it may import.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub name: String,
+    pub source: String,
+    pub modules: Vec<(String, String)>,
+}
+
+impl Page {
+    /// A client script served at `name` (e.g. `/client.js`). It may import
+    /// `/static/chat.js`, which the virtual browser provides (see `chat_stub.js`).
+    pub fn client(name: &str, source: &str) -> Page {
+        Page {
+            name: name.to_owned(),
+            source: source.to_owned(),
+            modules: vec![("/static/chat.js".to_owned(), CHAT_STUB.to_owned())],
+        }
+    }
+
+    /// Another module the page imports by `name`.
+    pub fn with_module(mut self, name: &str, source: &str) -> Page {
+        self.modules.push((name.to_owned(), source.to_owned()));
+        self
+    }
+}
+
+#[derive(Debug)]
+enum Job {
+    Timer(u32),
+    Frame,
+    Visibility(bool),
+    Answer(usize),
+    OtherUserPosts { user: String, text: String },
+    UserSends { user: String, text: String },
+}
+
+#[derive(Debug)]
+struct Timer {
+    delay: u64,
+    repeat: bool,
+    nesting: u32,
+}
+
+#[derive(Debug)]
+struct Request {
+    js_id: u32,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Option<String>,
+    failure: Option<Failure>,
+}
+
+/// A browser tab with one page in it, on a virtual clock.
+///
+/// Set the scene first ([`latency`](Self::latency), [`fail`](Self::fail),
+/// [`hide`](Self::hide), [`post_at`](Self::post_at)), then
+/// [`open`](Self::open) the page and [`run_until`](Self::run_until) a time.
+/// Nothing takes real time: a 10-minute scenario runs in milliseconds.
+pub struct Browser {
+    engine: Box<dyn Engine>,
+    app: Router,
+    tokio: tokio::runtime::Runtime,
+    now: u64,
+    agenda: BTreeMap<(u64, u64), Job>,
+    next_seq: u64,
+    timers: HashMap<u32, Timer>,
+    nesting: u32,
+    wants_frame: bool,
+    frame_scheduled: bool,
+    hidden: bool,
+    latency: Latency,
+    failures: Vec<(Range<u64>, Failure)>,
+    requests: Vec<Request>,
+    last_status: String,
+    trace: Trace,
+    halted: bool,
+}
+
+impl Browser {
+    /// A browser whose requests go to `app`, with `Math.random` seeded with 1
+    /// and a 50 ms server.
+    pub fn new(app: Router) -> Browser {
+        Browser::with_seed(app, 1)
+    }
+
+    /// The same, with another seed for `Math.random`.
+    pub fn with_seed(app: Router, seed: u32) -> Browser {
+        let engine = QuickJs::new(seed).unwrap_or_else(|ScriptError(e)| panic!("{e}"));
+        Browser::with_engine(app, Box::new(engine))
+    }
+
+    /// A browser on another [`Engine`].
+    pub fn with_engine(app: Router, engine: Box<dyn Engine>) -> Browser {
+        let tokio = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the in-process server");
+        Browser {
+            engine,
+            app,
+            tokio,
+            now: 0,
+            agenda: BTreeMap::new(),
+            next_seq: 0,
+            timers: HashMap::new(),
+            nesting: 0,
+            wants_frame: false,
+            frame_scheduled: false,
+            hidden: false,
+            latency: Latency::Fixed(50),
+            failures: Vec::new(),
+            requests: Vec::new(),
+            last_status: String::new(),
+            trace: Trace::default(),
+            halted: false,
+        }
+    }
+
+    /// How long the server takes to answer.
+    pub fn latency(&mut self, latency: Latency) -> &mut Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Requests the page *sends* during `window` (ms) fail this way.
+    pub fn fail(&mut self, window: Range<u64>, failure: Failure) -> &mut Self {
+        self.failures.push((window, failure));
+        self
+    }
+
+    /// The page is hidden (another tab in front, window minimised) from
+    /// `window.start` until `window.end`.
+    pub fn hide(&mut self, window: Range<u64>) -> &mut Self {
+        self.schedule(window.start, Job::Visibility(true));
+        self.schedule(window.end, Job::Visibility(false));
+        self
+    }
+
+    /// Another user posts a message at `at` ms, straight to the server.
+    pub fn post_at(&mut self, at: u64, user: &str, text: &str) -> &mut Self {
+        self.schedule(
+            at,
+            Job::OtherUserPosts {
+                user: user.to_owned(),
+                text: text.to_owned(),
+            },
+        );
+        self
+    }
+
+    /// The user types into the page's form and presses Send at `at` ms.
+    pub fn send_at(&mut self, at: u64, user: &str, text: &str) -> &mut Self {
+        self.schedule(
+            at,
+            Job::UserSends {
+                user: user.to_owned(),
+                text: text.to_owned(),
+            },
+        );
+        self
+    }
+
+    /// Load `page` now, as the browser would when the HTML's
+    /// `<script type="module">` runs.
+    pub fn open(&mut self, page: Page) -> &mut Self {
+        self.trace.push(
+            self.now,
+            Event::Loaded {
+                page: page.name.clone(),
+            },
+        );
+        let loaded = self.engine.load(&page.name, &page.source, &page.modules);
+        self.after_task(loaded);
+        self
+    }
+
+    /// Run every task due up to and including `end` ms, then set the clock to `end`.
+    pub fn run_until(&mut self, end: u64) -> &Trace {
+        let mut tasks = 0;
+        while let Some(entry) = self.agenda.first_entry() {
+            if entry.key().0 > end || self.halted {
+                break;
+            }
+            let ((at, _), job) = entry.remove_entry();
+            self.now = at;
+            self.process(job);
+            tasks += 1;
+            if tasks == TASK_BUDGET {
+                self.halt(format!(
+                    "the page ran {TASK_BUDGET} tasks before {end} ms and was stopped"
+                ));
+            }
+        }
+        self.now = self.now.max(end);
+        &self.trace
+    }
+
+    /// Everything that happened so far.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// The virtual time, in ms since the page was opened.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    fn schedule(&mut self, at: u64, job: Job) {
+        self.agenda.insert((at, self.next_seq), job);
+        self.next_seq += 1;
+    }
+
+    fn halt(&mut self, reason: String) {
+        if !self.halted {
+            self.trace.push(self.now, Event::Halted { reason });
+            self.halted = true;
+        }
+    }
+
+    fn run_task(&mut self, task: Task) {
+        let ran = self.engine.run(self.now, task);
+        self.after_task(ran);
+    }
+
+    fn after_task(&mut self, ran: Result<(), ScriptError>) {
+        for call in self.engine.take_calls() {
+            self.handle(call);
+        }
+        self.nesting = 0;
+        if let Err(ScriptError(reason)) = ran {
+            self.halt(reason);
+        }
+    }
+
+    fn process(&mut self, job: Job) {
+        match job {
+            Job::Timer(id) => {
+                let Some(timer) = self.timers.get(&id) else {
+                    return;
+                };
+                // Background throttling: a hidden page's timers wait for the next whole second.
+                let aligned = self.now.div_ceil(HIDDEN_TIMER_ALIGN_MS) * HIDDEN_TIMER_ALIGN_MS;
+                if self.hidden && aligned != self.now {
+                    self.schedule(aligned, Job::Timer(id));
+                    return;
+                }
+                let (repeat, delay, nesting) = (timer.repeat, timer.delay, timer.nesting);
+                if !repeat {
+                    self.timers.remove(&id);
+                }
+                self.nesting = nesting;
+                self.run_task(Task::Timer { id });
+                // An interval re-arms after its callback, unless the callback cleared it.
+                if let Some(timer) = self.timers.get_mut(&id) {
+                    let delay = clamp(delay, timer.nesting);
+                    timer.nesting += 1;
+                    self.schedule(self.now + delay, Job::Timer(id));
+                }
+            }
+            Job::Frame => {
+                self.frame_scheduled = false;
+                if self.hidden {
+                    return; // frames stop in hidden pages; `show` schedules the next
+                }
+                self.wants_frame = false;
+                self.run_task(Task::Frame);
+            }
+            Job::Visibility(hidden) => {
+                if self.hidden == hidden {
+                    return;
+                }
+                self.hidden = hidden;
+                self.trace.push(
+                    self.now,
+                    if hidden {
+                        Event::Hidden
+                    } else {
+                        Event::Visible
+                    },
+                );
+                self.run_task(Task::Visibility { hidden });
+                self.schedule_frame();
+            }
+            Job::Answer(index) => self.answer(index),
+            Job::OtherUserPosts { user, text } => {
+                let body = serde_json::json!({ "user": user, "text": text }).to_string();
+                let headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+                let (status, _, _) = self.call_app("POST", "/poll", &headers, Some(body));
+                self.trace
+                    .push(self.now, Event::OtherUserPosted { user, text, status });
+            }
+            Job::UserSends { user, text } => {
+                self.trace.push(
+                    self.now,
+                    Event::UserSent {
+                        user: user.clone(),
+                        text: text.clone(),
+                    },
+                );
+                self.run_task(Task::Submit { user, text });
+            }
+        }
+    }
+
+    fn handle(&mut self, call: HostCall) {
+        match call {
+            HostCall::Timer { id, delay, repeat } => {
+                // HTML's timer initialization: clamp by the level of the task
+                // that set the timer, then the timer's task is one level deeper.
+                let delay = clamp(delay.ceil() as u64, self.nesting);
+                let nesting = self.nesting + 1;
+                self.timers.insert(
+                    id,
+                    Timer {
+                        delay,
+                        repeat,
+                        nesting,
+                    },
+                );
+                self.schedule(self.now + delay, Job::Timer(id));
+            }
+            HostCall::ClearTimer { id } => {
+                self.timers.remove(&id);
+            }
+            HostCall::WantFrame => {
+                self.wants_frame = true;
+                self.schedule_frame();
+            }
+            HostCall::Fetch {
+                id,
+                method,
+                url,
+                headers,
+                body,
+            } => {
+                let number = self.requests.len() + 1;
+                let path = url.strip_prefix(ORIGIN).unwrap_or(&url).to_owned();
+                let failure = self
+                    .failures
+                    .iter()
+                    .find(|(w, _)| w.contains(&self.now))
+                    .map(|(_, f)| f.clone());
+                self.trace.push(
+                    self.now,
+                    Event::Sent {
+                        request: number,
+                        method: method.clone(),
+                        path: path.clone(),
+                    },
+                );
+                self.requests.push(Request {
+                    js_id: id,
+                    method,
+                    path,
+                    headers,
+                    body,
+                    failure,
+                });
+                let latency = self.latency.for_request(number);
+                self.schedule(self.now + latency, Job::Answer(number - 1));
+            }
+            HostCall::Console { level, text } => {
+                self.trace.push(self.now, Event::Console { level, text })
+            }
+            HostCall::Error { text } => self.trace.push(self.now, Event::ScriptError { text }),
+            HostCall::Render { ids } => self.trace.push(self.now, Event::Rendered { ids }),
+            HostCall::Status { text } => {
+                if text != self.last_status {
+                    self.last_status = text.clone();
+                    self.trace.push(self.now, Event::Status { text });
+                }
+            }
+        }
+    }
+
+    fn schedule_frame(&mut self) {
+        if self.wants_frame && !self.hidden && !self.frame_scheduled {
+            let next = (self.now / FRAME_MS + 1) * FRAME_MS;
+            self.schedule(next, Job::Frame);
+            self.frame_scheduled = true;
+        }
+    }
+
+    /// The server's answer to request `index`, at the time it arrives.
+    fn answer(&mut self, index: usize) {
+        let request = &self.requests[index];
+        let (js_id, method, path) = (request.js_id, request.method.clone(), request.path.clone());
+        let (status, headers, body) = match request.failure.clone() {
+            Some(Failure::NetworkError) => {
+                self.trace.push(
+                    self.now,
+                    Event::Answered {
+                        request: index + 1,
+                        method,
+                        path,
+                        outcome: Outcome::NetworkError,
+                    },
+                );
+                self.run_task(Task::FetchFailed { id: js_id });
+                return;
+            }
+            Some(Failure::Status(status)) => (status, json_headers(), injected_error(status)),
+            Some(Failure::RetryAfter { status, seconds }) => {
+                let mut headers = json_headers();
+                headers.push(("retry-after".to_owned(), seconds.to_string()));
+                (status, headers, injected_error(status))
+            }
+            None => {
+                let (headers, body) = (request.headers.clone(), request.body.clone());
+                self.call_app(&method, &path, &headers, body)
+            }
+        };
+        let messages = serde_json::from_str::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|json| json.get("msg").and_then(|m| m.as_array()).map(Vec::len));
+        let retry_after = headers
+            .iter()
+            .find(|(name, _)| name == "retry-after")
+            .map(|(_, v)| v.clone());
+        let outcome = Outcome::Status {
+            code: status,
+            messages,
+            retry_after,
+        };
+        self.trace.push(
+            self.now,
+            Event::Answered {
+                request: index + 1,
+                method,
+                path,
+                outcome,
+            },
+        );
+        self.run_task(Task::FetchDone {
+            id: js_id,
+            status,
+            headers,
+            body,
+        });
+    }
+
+    /// Send one request through the app, in-process.
+    fn call_app(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(String, String)],
+        body: Option<String>,
+    ) -> (u16, Vec<(String, String)>, String) {
+        let mut request = http::Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let request = request
+            .body(Body::from(body.unwrap_or_default()))
+            .expect("a valid request");
+        let app = self.app.clone();
+        self.tokio.block_on(async move {
+            let response = app.oneshot(request).await.expect("a Router never fails");
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(name, value)| {
+                    (
+                        name.as_str().to_owned(),
+                        value.to_str().unwrap_or("").to_owned(),
+                    )
+                })
+                .collect();
+            let bytes = response
+                .into_body()
+                .collect()
+                .await
+                .map(|b| b.to_bytes())
+                .unwrap_or_default();
+            (
+                status,
+                headers,
+                String::from_utf8_lossy(&bytes).into_owned(),
+            )
+        })
+    }
+}
+
+/// HTML's rule: a timer set by a task nested more than 5 deep waits at least 4 ms.
+fn clamp(delay: u64, nesting: u32) -> u64 {
+    if nesting > 5 { delay.max(4) } else { delay }
+}
+
+fn json_headers() -> Vec<(String, String)> {
+    vec![("content-type".to_owned(), "application/json".to_owned())]
+}
+
+fn injected_error(status: u16) -> String {
+    serde_json::json!({ "error": format!("the scenario made the server answer {status}") })
+        .to_string()
+}

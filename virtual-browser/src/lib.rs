@@ -1,0 +1,48 @@
+//! A virtual browser for client specs.
+//!
+//! It runs a page's real JavaScript (the learner's `client.js`) in an
+//! embedded engine (QuickJS-ng, through `rquickjs`), gives it the browser
+//! globals a polling client uses, and keeps all time virtual: `setTimeout`,
+//! `requestAnimationFrame`, `Date.now()` and the network all run on a clock
+//! that only moves when the test says so. `fetch` goes straight into the
+//! exercise's real axum `Router` (`tower::ServiceExt::oneshot`), with no
+//! sockets. A test sets a scene, runs it, and reads a [`Trace`]:
+//!
+//! ```text
+//!       0 ms  page loads /client.js
+//!       0 ms  GET /poll #1 sent
+//!    5000 ms  GET /poll #1 -> 200 (0 msgs)
+//! ```
+//!
+//! # The model
+//!
+//! - **Tasks run to completion.** Each timer callback, frame, event and
+//!   fetch settlement is one task; its microtasks (promise reactions) run
+//!   right after it, before anything else. Nothing interrupts a task.
+//! - **Timers** fire at (time set + delay); timers nested more than 5 deep
+//!   wait at least 4 ms (HTML's clamp). In a hidden page a timer waits for the
+//!   next whole second (basic background throttling; Chrome's intensive
+//!   throttling after five minutes hidden is not modelled).
+//! - **Frames** come every [`FRAME_MS`] = 16 ms while the page is visible and
+//!   stop while it is hidden; `requestAnimationFrame` callbacks run at the
+//!   next frame with the frame's time.
+//! - **Requests** are answered after the scenario's [`Latency`]; the server
+//!   handles a request when its answer is due, so it sees the state of that
+//!   moment. A [`Failure`] window makes requests sent in it fail.
+//! - **The chat page** is not modelled as a DOM. The page's
+//!   `/static/chat.js` import resolves to a stand-in with the same exports
+//!   that records what would be shown ([`Event::Rendered`]); the real module
+//!   and its DOM are tested in a real browser.
+//! - **Errors** (uncaught exceptions, unhandled rejections) go into the
+//!   trace with their `file:line:column`. A task that runs away (an endless
+//!   loop) is stopped and the page halts, instead of hanging the test.
+
+pub mod checks;
+pub mod engine;
+pub mod svg;
+
+mod browser;
+mod trace;
+
+pub use browser::{Browser, FRAME_MS, Failure, HIDDEN_TIMER_ALIGN_MS, Latency, ORIGIN, Page};
+pub use trace::{Event, Outcome, Span, Trace};

@@ -1,0 +1,277 @@
+// The browser globals of the virtual browser, evaluated before the page's
+// script. All time is virtual: Rust owns the clock and calls the functions
+// on `__browser` (at the bottom) as tasks, passing the time in. Callbacks
+// stay here, in JavaScript maps; Rust only schedules them by id.
+//
+// `__host` is provided by Rust: every call on it records an effect (a timer
+// to schedule, a request to send, a line of console output) for Rust to act
+// on when the current task is over.
+(() => {
+  "use strict";
+  const host = globalThis.__host;
+  delete globalThis.__host;
+
+  /** Virtual milliseconds since the page loaded; Rust sets it before each task. */
+  let now = 0;
+  /** What Date.now() says at virtual time 0: 2026-01-01T00:00:00Z. */
+  const EPOCH_MS = 1767225600000;
+
+  // ---- Timers ------------------------------------------------------------
+  const timers = new Map();
+  let nextTimerId = 1;
+
+  function addTimer(repeat, callback, delay, args) {
+    if (typeof callback !== "function") {
+      throw new TypeError("setTimeout/setInterval: pass a function (a string of code is not supported here)");
+    }
+    const id = nextTimerId++;
+    timers.set(id, { callback, args, repeat });
+    const ms = Number(delay);
+    host.timer(id, Number.isFinite(ms) && ms > 0 ? ms : 0, repeat);
+    return id;
+  }
+
+  globalThis.setTimeout = (callback, delay, ...args) => addTimer(false, callback, delay, args);
+  globalThis.setInterval = (callback, delay, ...args) => addTimer(true, callback, delay, args);
+  globalThis.clearTimeout = (id) => {
+    if (timers.delete(id)) host.clearTimer(id);
+  };
+  globalThis.clearInterval = globalThis.clearTimeout;
+
+  // ---- Animation frames ----------------------------------------------------
+  let frameCallbacks = new Map();
+  let nextFrameId = 1;
+  globalThis.requestAnimationFrame = (callback) => {
+    if (typeof callback !== "function") throw new TypeError("requestAnimationFrame: pass a function");
+    const id = nextFrameId++;
+    frameCallbacks.set(id, callback);
+    host.wantFrame();
+    return id;
+  };
+  globalThis.cancelAnimationFrame = (id) => {
+    frameCallbacks.delete(id);
+  };
+
+  // ---- Events: document (visibilitychange) and window ----------------------
+  function eventTarget() {
+    const listeners = new Map();
+    return {
+      addEventListener(type, listener) {
+        if (!listeners.has(type)) listeners.set(type, []);
+        const list = listeners.get(type);
+        if (!list.includes(listener)) list.push(listener);
+      },
+      removeEventListener(type, listener) {
+        const list = listeners.get(type) || [];
+        const at = list.indexOf(listener);
+        if (at >= 0) list.splice(at, 1);
+      },
+      dispatch(type, target) {
+        const event = { type, target, timeStamp: now };
+        for (const listener of [...(listeners.get(type) || [])]) {
+          report(() => (typeof listener === "function" ? listener.call(target, event) : listener.handleEvent(event)));
+        }
+      },
+    };
+  }
+
+  let hidden = false;
+  const documentEvents = eventTarget();
+  const windowEvents = eventTarget();
+  globalThis.document = {
+    get hidden() {
+      return hidden;
+    },
+    get visibilityState() {
+      return hidden ? "hidden" : "visible";
+    },
+    addEventListener: documentEvents.addEventListener,
+    removeEventListener: documentEvents.removeEventListener,
+  };
+  globalThis.window = globalThis;
+  globalThis.addEventListener = windowEvents.addEventListener;
+  globalThis.removeEventListener = windowEvents.removeEventListener;
+
+  // ---- fetch ---------------------------------------------------------------
+  const requests = new Map();
+  let nextRequestId = 1;
+
+  class Headers {
+    constructor(pairs) {
+      this._map = new Map((pairs || []).map(([name, value]) => [String(name).toLowerCase(), String(value)]));
+    }
+    get(name) {
+      const value = this._map.get(String(name).toLowerCase());
+      return value === undefined ? null : value;
+    }
+    has(name) {
+      return this._map.has(String(name).toLowerCase());
+    }
+  }
+  globalThis.Headers = Headers;
+
+  function headerPairs(headers) {
+    if (!headers) return [];
+    if (headers instanceof Headers) return [...headers._map.entries()];
+    if (Array.isArray(headers)) return headers.map(([name, value]) => [String(name), String(value)]);
+    return Object.entries(headers).map(([name, value]) => [name, String(value)]);
+  }
+
+  globalThis.fetch = (input, init = {}) =>
+    new Promise((resolve, reject) => {
+      const id = nextRequestId++;
+      const method = String(init.method || "GET").toUpperCase();
+      if (init.signal && init.signal.aborted) {
+        reject(new DOMException("The operation was aborted.", "AbortError"));
+        return;
+      }
+      requests.set(id, { resolve, reject, url: String(input) });
+      host.fetch(id, method, String(input), JSON.stringify(headerPairs(init.headers)), init.body == null ? null : String(init.body));
+    });
+
+  class DOMException extends Error {
+    constructor(message, name) {
+      super(message);
+      this.name = name;
+    }
+  }
+  globalThis.DOMException = DOMException;
+
+  function response(url, status, pairs, body) {
+    let used = false;
+    const read = () => {
+      if (used) return Promise.reject(new TypeError("Failed to execute 'text' on 'Response': body stream already read"));
+      used = true;
+      return Promise.resolve(body);
+    };
+    return {
+      url,
+      status,
+      ok: status >= 200 && status < 300,
+      headers: new Headers(pairs),
+      get bodyUsed() {
+        return used;
+      },
+      text: read,
+      json: () => read().then((text) => JSON.parse(text)),
+    };
+  }
+
+  // ---- Date, performance, Math.random, queueMicrotask ----------------------
+  const RealDate = Date;
+  class VirtualDate extends RealDate {
+    constructor(...args) {
+      if (args.length === 0) super(EPOCH_MS + now);
+      else super(...args);
+    }
+    static now() {
+      return EPOCH_MS + now;
+    }
+  }
+  globalThis.Date = VirtualDate;
+  globalThis.performance = { now: () => now, timeOrigin: EPOCH_MS };
+
+  let seed = host.seed >>> 0;
+  Math.random = () => {
+    // mulberry32: small, fast, and the same sequence for the same seed.
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+
+  globalThis.queueMicrotask = (callback) => {
+    Promise.resolve().then(() => report(callback));
+  };
+
+  // ---- console ---------------------------------------------------------------
+  function show(value) {
+    if (typeof value === "string") return value;
+    if (value instanceof Error) return `${value.name}: ${value.message}`;
+    try {
+      return JSON.stringify(value);
+    } catch {
+      return String(value);
+    }
+  }
+  globalThis.console = {};
+  for (const level of ["log", "info", "warn", "error", "debug"]) {
+    console[level] = (...values) => host.console(level, values.map(show).join(" "));
+  }
+
+  // ---- Errors: what a browser would print as "Uncaught ..." -----------------
+  /** "at poll (/client.js:12:20)" -> " at /client.js:12:20, in poll" */
+  function where(stack) {
+    const frame = String(stack || "")
+      .split("\n")
+      .map((line) => line.trim())
+      .find((line) => line.startsWith("at ") && !line.includes("prelude.js"));
+    if (!frame) return "";
+    const named = /^at (.+?) \((.+)\)$/.exec(frame);
+    if (!named) return ` at ${frame.slice(3)}`;
+    return named[1] === "<anonymous>" ? ` at ${named[2]}` : ` at ${named[2]}, in ${named[1]}`;
+  }
+
+  function describe(error) {
+    if (!(error instanceof Error)) return `Uncaught ${show(error)}`;
+    return `Uncaught ${error.name}: ${error.message}${where(error.stack)}`;
+  }
+  globalThis.__describeError = describe;
+
+  function report(callback) {
+    try {
+      callback();
+    } catch (error) {
+      host.error(describe(error));
+    }
+  }
+
+  // ---- What Rust calls: one function per kind of task ------------------------
+  globalThis.__browser = {
+    timer(time, id) {
+      now = time;
+      const timer = timers.get(id);
+      if (!timer) return;
+      if (!timer.repeat) timers.delete(id);
+      report(() => timer.callback(...timer.args));
+    },
+    frame(time) {
+      now = time;
+      const due = frameCallbacks;
+      frameCallbacks = new Map();
+      for (const callback of due.values()) report(() => callback(time));
+    },
+    visibility(time, isHidden) {
+      now = time;
+      if (hidden === isHidden) return;
+      hidden = isHidden;
+      documentEvents.dispatch("visibilitychange", globalThis.document);
+    },
+    windowEvent(time, type) {
+      now = time;
+      windowEvents.dispatch(type, globalThis);
+    },
+    fetchDone(time, id, status, pairs, body) {
+      now = time;
+      const request = requests.get(id);
+      requests.delete(id);
+      request.resolve(response(request.url, status, JSON.parse(pairs), body));
+    },
+    fetchFailed(time, id) {
+      now = time;
+      const request = requests.get(id);
+      requests.delete(id);
+      request.reject(new TypeError("Failed to fetch"));
+    },
+    submit(time, user, text) {
+      now = time;
+      const submit = globalThis.__chatSubmit;
+      if (typeof submit !== "function") {
+        host.error("Uncaught Error: the form was submitted, but the page never called onSubmit()");
+        return;
+      }
+      submit(user, text).catch((error) => host.error(describe(error)));
+    },
+  };
+})();

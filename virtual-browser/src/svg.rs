@@ -1,0 +1,179 @@
+//! A trace drawn as a timeline: each request a bar from sent to answered on
+//! a time axis, overlapping requests stacked in lanes, hidden periods
+//! shaded, failures in red. The output depends only on the trace, so a
+//! committed figure can be compared byte for byte with a fresh one.
+
+use crate::trace::{Event, Outcome, Trace};
+use std::fmt::Write;
+
+const WIDTH: f64 = 760.0;
+const LEFT: f64 = 70.0;
+const RIGHT: f64 = 20.0;
+const TOP: f64 = 40.0;
+const LANE: f64 = 22.0;
+const BAR: f64 = 14.0;
+
+/// Draw `trace` from 0 to `end` ms, under `title`.
+pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
+    let spans = trace.spans();
+    // Put each request in the first lane that is free when it is sent.
+    let mut lane_ends: Vec<u64> = Vec::new();
+    let mut placed = Vec::new();
+    for span in &spans {
+        let finish = span.answered.unwrap_or(end);
+        let lane = match lane_ends.iter().position(|&free_at| free_at <= span.sent) {
+            Some(lane) => lane,
+            None => {
+                lane_ends.push(0);
+                lane_ends.len() - 1
+            }
+        };
+        lane_ends[lane] = finish;
+        placed.push((lane, span));
+    }
+    let lanes = lane_ends.len().max(1);
+    let plot_bottom = TOP + LANE * lanes as f64 + 6.0;
+    let height = plot_bottom + 62.0;
+    let x = |t: u64| LEFT + (t.min(end) as f64) * (WIDTH - LEFT - RIGHT) / end.max(1) as f64;
+
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height:.0}\" width=\"{WIDTH}\" \
+         height=\"{height:.0}\" role=\"img\" aria-labelledby=\"title\" font-family=\"system-ui, sans-serif\" \
+         font-size=\"12\">\n<title id=\"title\">{}</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
+         <text x=\"{LEFT}\" y=\"22\" font-size=\"14\" font-weight=\"600\">{}</text>\n",
+        escape(title),
+        escape(title)
+    );
+
+    for window in trace.hidden_windows(end) {
+        let (a, b) = (x(window.start), x(window.end));
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{a:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#e3e3e3\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#666\">page hidden</text>",
+            TOP - 8.0,
+            (b - a).max(1.0),
+            plot_bottom - TOP + 8.0,
+            a + 4.0,
+            TOP - 12.0
+        );
+    }
+
+    for lane in 0..lanes {
+        let y = TOP + LANE * lane as f64 + BAR / 2.0 + 4.0;
+        let label = if lane == 0 {
+            "requests".to_owned()
+        } else {
+            format!("at once: {}", lane + 1)
+        };
+        let _ = writeln!(
+            svg,
+            "<text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\" fill=\"#444\">{label}</text>",
+            LEFT - 8.0
+        );
+    }
+
+    for (lane, span) in &placed {
+        let (a, b) = (x(span.sent), x(span.answered.unwrap_or(end)));
+        let y = TOP + LANE * *lane as f64;
+        let (fill, dash) = match &span.outcome {
+            Some(Outcome::NetworkError) => {
+                ("#d93025", " stroke=\"#a50e0e\" stroke-dasharray=\"3 2\"")
+            }
+            Some(outcome) if !outcome.is_success() => ("#d93025", ""),
+            Some(_) => ("#2f6fdf", ""),
+            None => ("#9db7ef", ""),
+        };
+        let what = span
+            .outcome
+            .as_ref()
+            .map_or("still waiting".to_owned(), |o| o.to_string());
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{a:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{BAR}\" rx=\"2\" fill=\"{fill}\"{dash}>\
+             <title>#{} {} {}: {what}, {} to {} ms</title></rect>",
+            (b - a).max(2.0),
+            span.request,
+            span.method,
+            escape(&span.path),
+            span.sent,
+            span.answered.map_or("…".to_owned(), |t| t.to_string()),
+        );
+    }
+
+    for (at, event) in trace.events() {
+        if let Event::OtherUserPosted { user, text, .. } = event {
+            let cx = x(*at);
+            let y = plot_bottom - 2.0;
+            let _ = writeln!(
+                svg,
+                "<path d=\"M{cx:.1} {:.1} l5 6 l-5 6 l-5 -6 z\" fill=\"#188038\"><title>{} posts {} at {at} ms</title></path>",
+                y - 6.0,
+                escape(user),
+                escape(&format!("{text:?}"))
+            );
+        }
+    }
+
+    // The time axis, with a tick every "nice" step.
+    let step = [
+        100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000,
+    ]
+    .into_iter()
+    .find(|step| end / step <= 12)
+    .unwrap_or(600_000);
+    let axis = plot_bottom + 12.0;
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{LEFT}\" y1=\"{axis:.1}\" x2=\"{:.1}\" y2=\"{axis:.1}\" stroke=\"#444\"/>",
+        WIDTH - RIGHT
+    );
+    let mut t = 0;
+    while t <= end {
+        let tx = x(t);
+        let label = if step % 1000 == 0 {
+            format!("{} s", t / 1000)
+        } else {
+            format!("{:.1} s", t as f64 / 1000.0)
+        };
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{tx:.1}\" y1=\"{axis:.1}\" x2=\"{tx:.1}\" y2=\"{:.1}\" stroke=\"#444\"/>\
+             <text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#444\">{label}</text>",
+            axis + 4.0,
+            axis + 17.0
+        );
+        t += step;
+    }
+
+    let legend = height - 12.0;
+    let _ = writeln!(
+        svg,
+        "<rect x=\"{LEFT}\" y=\"{:.1}\" width=\"12\" height=\"10\" fill=\"#2f6fdf\"/><text x=\"{:.1}\" y=\"{legend:.1}\">answered</text>\
+         <rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"10\" fill=\"#d93025\"/><text x=\"{:.1}\" y=\"{legend:.1}\">failed</text>\
+         <rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"10\" fill=\"#e3e3e3\"/><text x=\"{:.1}\" y=\"{legend:.1}\">page hidden</text>\
+         <path d=\"M{:.1} {:.1} l5 6 l-5 6 l-5 -6 z\" fill=\"#188038\"/><text x=\"{:.1}\" y=\"{legend:.1}\">someone posts</text>",
+        legend - 9.0,
+        LEFT + 16.0,
+        LEFT + 100.0,
+        legend - 9.0,
+        LEFT + 116.0,
+        LEFT + 180.0,
+        legend - 9.0,
+        LEFT + 196.0,
+        LEFT + 295.0,
+        legend - 11.0,
+        LEFT + 306.0,
+    );
+    svg.push_str("</svg>\n");
+    svg
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

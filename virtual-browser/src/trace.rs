@@ -1,0 +1,273 @@
+//! What happened, in order: one line per event, ready for a snapshot, and
+//! queries for the checks.
+
+use std::fmt;
+use std::ops::Range;
+
+/// How a request ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// An HTTP answer. `messages` counts the `msg` list of a poll answer.
+    Status {
+        code: u16,
+        messages: Option<usize>,
+        retry_after: Option<String>,
+    },
+    /// No answer: `fetch` rejected.
+    NetworkError,
+}
+
+impl Outcome {
+    /// A 2xx answer.
+    pub fn is_success(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Status {
+                code: 200..=299,
+                ..
+            }
+        )
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Outcome::NetworkError => write!(f, "network error"),
+            Outcome::Status {
+                code,
+                messages,
+                retry_after,
+            } => {
+                write!(f, "{code}")?;
+                match messages {
+                    Some(1) => write!(f, " (1 msg)")?,
+                    Some(n) => write!(f, " ({n} msgs)")?,
+                    None => {}
+                }
+                if let Some(seconds) = retry_after {
+                    write!(f, " Retry-After: {seconds}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One thing that happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Loaded {
+        page: String,
+    },
+    /// The page sent request number `request` (1, 2, ...).
+    Sent {
+        request: usize,
+        method: String,
+        path: String,
+    },
+    /// Its answer arrived (or the network failed).
+    Answered {
+        request: usize,
+        method: String,
+        path: String,
+        outcome: Outcome,
+    },
+    Hidden,
+    Visible,
+    /// Another user posted straight to the server.
+    OtherUserPosted {
+        user: String,
+        text: String,
+        status: u16,
+    },
+    /// The user pressed Send in the page's form.
+    UserSent {
+        user: String,
+        text: String,
+    },
+    /// The page showed these messages (by id).
+    Rendered {
+        ids: Vec<u64>,
+    },
+    /// The page's status line changed.
+    Status {
+        text: String,
+    },
+    Console {
+        level: String,
+        text: String,
+    },
+    /// An uncaught exception or unhandled rejection in the page.
+    ScriptError {
+        text: String,
+    },
+    /// The page was stopped (it does not parse, or it hung).
+    Halted {
+        reason: String,
+    },
+}
+
+impl fmt::Display for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Event::Loaded { page } => write!(f, "page loads {page}"),
+            Event::Sent {
+                request,
+                method,
+                path,
+            } => write!(f, "{method} {path} #{request} sent"),
+            Event::Answered {
+                request,
+                method,
+                path,
+                outcome,
+            } => write!(f, "{method} {path} #{request} -> {outcome}"),
+            Event::Hidden => write!(f, "page hidden"),
+            Event::Visible => write!(f, "page visible"),
+            Event::OtherUserPosted { user, text, status } => {
+                write!(f, "{user} posts {text:?} (server: {status})")
+            }
+            Event::UserSent { user, text } => write!(f, "user sends {text:?} as {user}"),
+            Event::Rendered { ids } => match (ids.len(), ids.last()) {
+                (0, _) => write!(f, "shows 0 msgs"),
+                (1, Some(id)) => write!(f, "shows 1 msg (id {id})"),
+                (n, Some(last)) => write!(f, "shows {n} msgs (ids {}..{last})", ids[0]),
+                (_, None) => unreachable!(),
+            },
+            Event::Status { text } if text.is_empty() => write!(f, "status cleared"),
+            Event::Status { text } => write!(f, "status: {text}"),
+            Event::Console { level, text } => write!(f, "console.{level}: {text}"),
+            Event::ScriptError { text } => write!(f, "error: {text}"),
+            Event::Halted { reason } => write!(f, "page stopped: {reason}"),
+        }
+    }
+}
+
+/// A request from the page, from sending to answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub request: usize,
+    pub method: String,
+    pub path: String,
+    pub sent: u64,
+    /// When the answer arrived; `None` while it is still in flight.
+    pub answered: Option<u64>,
+    pub outcome: Option<Outcome>,
+}
+
+impl Span {
+    /// In flight at `t`: sent at or before, not yet answered.
+    pub fn in_flight_at(&self, t: u64) -> bool {
+        self.sent <= t && self.answered.is_none_or(|done| done > t)
+    }
+
+    pub fn failed(&self) -> bool {
+        self.outcome.as_ref().is_some_and(|o| !o.is_success())
+    }
+}
+
+/// Everything that happened, with the time of each event (virtual ms).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Trace {
+    events: Vec<(u64, Event)>,
+}
+
+impl Trace {
+    pub fn push(&mut self, at: u64, event: Event) {
+        self.events.push((at, event));
+    }
+
+    pub fn events(&self) -> &[(u64, Event)] {
+        &self.events
+    }
+
+    /// The page's requests, in the order sent.
+    pub fn spans(&self) -> Vec<Span> {
+        let mut spans: Vec<Span> = Vec::new();
+        for (at, event) in &self.events {
+            match event {
+                Event::Sent {
+                    request,
+                    method,
+                    path,
+                } => spans.push(Span {
+                    request: *request,
+                    method: method.clone(),
+                    path: path.clone(),
+                    sent: *at,
+                    answered: None,
+                    outcome: None,
+                }),
+                Event::Answered {
+                    request, outcome, ..
+                } => {
+                    if let Some(span) = spans.iter_mut().find(|s| s.request == *request) {
+                        span.answered = Some(*at);
+                        span.outcome = Some(outcome.clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        spans
+    }
+
+    /// The page's requests to `path` (query ignored), e.g. the polls.
+    pub fn spans_to(&self, path: &str) -> Vec<Span> {
+        self.spans()
+            .into_iter()
+            .filter(|s| s.path.split('?').next() == Some(path))
+            .collect()
+    }
+
+    /// When the page was hidden; a window still open at `end` closes there.
+    pub fn hidden_windows(&self, end: u64) -> Vec<Range<u64>> {
+        let mut windows = Vec::new();
+        let mut since = None;
+        for (at, event) in &self.events {
+            match event {
+                Event::Hidden => since = Some(*at),
+                Event::Visible => {
+                    if let Some(start) = since.take() {
+                        windows.push(start..*at);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if let Some(start) = since {
+            windows.push(start..end.max(start));
+        }
+        windows
+    }
+
+    /// Script errors and the reason the page stopped, if it did.
+    pub fn errors(&self) -> Vec<(u64, String)> {
+        self.events
+            .iter()
+            .filter_map(|(at, event)| match event {
+                Event::ScriptError { text } | Event::Halted { reason: text } => {
+                    Some((*at, text.clone()))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The lines for the events `keep` accepts, in the same form as the whole trace.
+    pub fn text_where(&self, keep: impl Fn(&Event) -> bool) -> String {
+        let mut text = String::new();
+        for (at, event) in self.events.iter().filter(|(_, e)| keep(e)) {
+            text.push_str(&format!("{at:>7} ms  {event}\n"));
+        }
+        text
+    }
+}
+
+impl fmt::Display for Trace {
+    /// One line per event: `   3080 ms  GET /poll #2 -> 200 (2 msgs)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text_where(|_| true))
+    }
+}

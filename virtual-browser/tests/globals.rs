@@ -1,0 +1,431 @@
+//! Each browser global the virtual browser provides, tested on its own.
+//!
+//! A page logs what it sees with `console.log`; the test reads the trace.
+//! The server is exercise 01's finished poll endpoint.
+
+use virtual_browser::{Browser, Event, Failure, Latency, Page, checks};
+
+/// Open `script` as `/client.js` and run it until `end` ms.
+fn run(script: &str, end: u64) -> String {
+    run_with(script, end, |_| {})
+}
+
+fn run_with(script: &str, end: u64, scene: impl FnOnce(&mut Browser)) -> String {
+    let mut browser = Browser::new(poll_server::app());
+    scene(&mut browser);
+    browser.open(Page::client("/client.js", script));
+    browser.run_until(end).to_string()
+}
+
+/// The trace's console lines only, as "time: text".
+fn logs(trace: &str) -> Vec<String> {
+    trace
+        .lines()
+        .filter_map(|line| {
+            let (time, rest) = line.trim_start().split_once(" ms  console.log: ")?;
+            Some(format!("{time}: {rest}"))
+        })
+        .collect()
+}
+
+#[test]
+fn set_timeout_fires_at_its_virtual_time_with_extra_arguments() {
+    let trace = run(
+        r#"setTimeout((a, b) => console.log("fired", a, b, performance.now()), 1500, "x", 2);"#,
+        5000,
+    );
+    assert_eq!(logs(&trace), ["1500: fired x 2 1500"]);
+}
+
+#[test]
+fn clear_timeout_cancels_a_timer() {
+    let trace = run(
+        r#"const id = setTimeout(() => console.log("never"), 100);
+           setTimeout(() => console.log("kept"), 200);
+           clearTimeout(id);"#,
+        1000,
+    );
+    assert_eq!(logs(&trace), ["200: kept"]);
+}
+
+#[test]
+fn set_interval_repeats_until_cleared() {
+    let trace = run(
+        r#"let n = 0;
+           const id = setInterval((label) => { n += 1; console.log(label, n); if (n === 3) clearInterval(id); }, 1000, "tick");"#,
+        10_000,
+    );
+    assert_eq!(
+        logs(&trace),
+        ["1000: tick 1", "2000: tick 2", "3000: tick 3"]
+    );
+}
+
+#[test]
+fn deeply_nested_zero_delay_timers_are_clamped_to_4_ms() {
+    let trace = run(
+        r#"let depth = 0;
+           function again() { depth += 1; console.log(depth); if (depth < 8) setTimeout(again, 0); }
+           setTimeout(again, 0);"#,
+        1000,
+    );
+    // HTML: a timer set from a task whose nesting level is over 5 waits at
+    // least 4 ms. The script sets level 1; callbacks 1 to 6 run at once, and
+    // the timers set by callback 6 and later wait 4 ms.
+    assert_eq!(
+        logs(&trace),
+        [
+            "0: 1", "0: 2", "0: 3", "0: 4", "0: 5", "0: 6", "4: 7", "8: 8"
+        ]
+    );
+}
+
+#[test]
+fn request_animation_frame_runs_every_16_ms_with_the_frame_time() {
+    let trace = run(
+        r#"let frames = 0;
+           function frame(time) { frames += 1; console.log("frame", time); if (frames < 3) requestAnimationFrame(frame); }
+           requestAnimationFrame(frame);
+           const cancelled = requestAnimationFrame(() => console.log("cancelled"));
+           cancelAnimationFrame(cancelled);"#,
+        1000,
+    );
+    assert_eq!(
+        logs(&trace),
+        ["16: frame 16", "32: frame 32", "48: frame 48"]
+    );
+}
+
+#[test]
+fn frames_stop_while_the_page_is_hidden_and_resume_when_shown() {
+    let trace = run_with(
+        r#"function frame(time) { if (time % 160 === 0) console.log("frame", time); requestAnimationFrame(frame); }
+           requestAnimationFrame(frame);"#,
+        1000,
+        |browser| {
+            browser.hide(200..600);
+        },
+    );
+    assert_eq!(
+        logs(&trace),
+        [
+            "160: frame 160",
+            "640: frame 640",
+            "800: frame 800",
+            "960: frame 960"
+        ]
+    );
+}
+
+#[test]
+fn document_visibility_and_the_visibilitychange_event() {
+    let trace = run_with(
+        r#"console.log(document.hidden, document.visibilityState);
+           const log = () => console.log("changed", document.hidden, document.visibilityState);
+           document.addEventListener("visibilitychange", log);
+           document.addEventListener("visibilitychange", function () { if (!document.hidden) document.removeEventListener("visibilitychange", log); });"#,
+        5000,
+        |browser| {
+            browser.hide(1000..2000).hide(3000..4000);
+        },
+    );
+    assert_eq!(
+        logs(&trace),
+        [
+            "0: false visible",
+            "1000: changed true hidden",
+            "2000: changed false visible"
+        ],
+        "after the first time it is shown, the `log` listener was removed"
+    );
+}
+
+#[test]
+fn timers_in_a_hidden_page_wait_for_the_next_whole_second() {
+    let trace = run_with(
+        r#"setTimeout(() => console.log("late"), 1200);
+           setTimeout(() => console.log("on time"), 3500);"#,
+        5000,
+        |browser| {
+            browser.hide(1000..2000);
+        },
+    );
+    assert_eq!(logs(&trace), ["2000: late", "3500: on time"]);
+}
+
+#[test]
+fn fetch_reaches_the_app_and_returns_a_response() {
+    let trace = run_with(
+        r#"const posted = await fetch("/poll", { method: "POST", headers: { "Content-Type": "application/json" },
+                                                  body: JSON.stringify({ user: "ada", text: "hi" }) });
+           console.log(posted.status, posted.ok, (await posted.json()).text);
+           const response = await fetch("http://127.0.0.1:3000/poll");
+           console.log(response.status, response.ok, response.headers.get("Cache-Control"), response.headers.get("x-none"));
+           const text = await response.text();
+           console.log(JSON.parse(text).msg.length, performance.now());
+           try { await response.json(); } catch (error) { console.log(error.name); }
+           const missing = await fetch("/nope");
+           console.log(missing.status, missing.ok);"#,
+        5000,
+        |browser| {
+            browser.latency(Latency::Scripted(vec![100, 200, 300]));
+        },
+    );
+    assert_eq!(
+        logs(&trace),
+        [
+            "100: 201 true hi",
+            "300: 200 true no-store null",
+            "300: 1 300",
+            "300: TypeError",
+            "600: 404 false"
+        ]
+    );
+}
+
+#[test]
+fn scripted_failures_reject_or_answer_as_told() {
+    let trace = run_with(
+        r#"for (const at of [0, 1000, 2000, 3000]) {
+             setTimeout(async () => {
+               try {
+                 const response = await fetch("/poll");
+                 console.log(at, response.status, response.headers.get("retry-after"), (await response.json()).error ?? "ok");
+               } catch (error) {
+                 console.log(at, error.name, error.message);
+               }
+             }, at);
+           }"#,
+        5000,
+        |browser| {
+            browser
+                .latency(Latency::Fixed(10))
+                .fail(0..1000, Failure::NetworkError)
+                .fail(1000..2000, Failure::Status(500))
+                .fail(
+                    2000..3000,
+                    Failure::RetryAfter {
+                        status: 429,
+                        seconds: 20,
+                    },
+                );
+        },
+    );
+    assert_eq!(
+        logs(&trace),
+        [
+            "10: 0 TypeError Failed to fetch",
+            "1010: 1000 500 null the scenario made the server answer 500",
+            "2010: 2000 429 20 the scenario made the server answer 429",
+            "3010: 3000 200 null ok",
+        ]
+    );
+    assert!(trace.contains("GET /poll #1 -> network error"), "{trace}");
+    assert!(
+        trace.contains("GET /poll #3 -> 429 Retry-After: 20"),
+        "{trace}"
+    );
+}
+
+#[test]
+fn console_levels_are_traced() {
+    let trace = run(
+        r#"console.info("i"); console.warn("w", 1); console.error({ a: 1 }); console.debug([1, 2]);"#,
+        0,
+    );
+    for line in [
+        "console.info: i",
+        "console.warn: w 1",
+        "console.error: {\"a\":1}",
+        "console.debug: [1,2]",
+    ] {
+        assert!(trace.contains(line), "missing {line:?} in\n{trace}");
+    }
+}
+
+#[test]
+fn date_and_performance_run_on_the_virtual_clock() {
+    let trace = run(
+        r#"setTimeout(() => console.log(Date.now(), new Date().toISOString(), performance.now(), new Date(0).getTime()), 2500);"#,
+        3000,
+    );
+    assert_eq!(
+        logs(&trace),
+        ["2500: 1767225602500 2026-01-01T00:00:02.500Z 2500 0"]
+    );
+}
+
+#[test]
+fn math_random_is_seeded() {
+    let script =
+        r#"console.log([Math.random(), Math.random()].map((x) => x.toFixed(6)).join(" "));"#;
+    let draw = |seed| {
+        let mut browser = Browser::with_seed(poll_server::app(), seed);
+        browser.open(Page::client("/client.js", script));
+        logs(&browser.run_until(0).to_string())
+    };
+    assert_eq!(draw(7), draw(7), "the same seed gives the same numbers");
+    assert_ne!(draw(7), draw(8), "another seed gives other numbers");
+    let value: f64 = draw(7)[0].split(' ').nth(1).unwrap().parse().unwrap();
+    assert!((0.0..1.0).contains(&value));
+}
+
+#[test]
+fn microtasks_run_after_each_task_before_the_next() {
+    let trace = run(
+        r#"setTimeout(() => console.log("timer"), 0);
+           queueMicrotask(() => console.log("microtask"));
+           Promise.resolve().then(() => console.log("promise"));
+           console.log("script");
+           setTimeout(() => { Promise.resolve().then(() => console.log("then, inside timer 2")); console.log("timer 2"); }, 0);"#,
+        10,
+    );
+    assert_eq!(
+        logs(&trace),
+        [
+            "0: script",
+            "0: microtask",
+            "0: promise",
+            "0: timer",
+            "0: timer 2",
+            "0: then, inside timer 2"
+        ]
+    );
+}
+
+#[test]
+fn an_endless_loop_is_stopped_and_reported() {
+    let started = std::time::Instant::now();
+    let trace = run(
+        r#"setTimeout(() => { while (true) {} }, 100); setTimeout(() => console.log("never"), 200);"#,
+        1000,
+    );
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "stopping the loop took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        trace.contains("100 ms  page stopped: a task ran for more than"),
+        "{trace}"
+    );
+    assert!(trace.contains("an endless loop?"), "{trace}");
+    assert!(
+        !trace.contains("never"),
+        "a stopped page runs nothing more:\n{trace}"
+    );
+}
+
+#[test]
+fn uncaught_errors_and_unhandled_rejections_are_traced_with_their_place() {
+    let trace = run(
+        r#"function poll() { const json = undefined; return json.msg; }
+           setTimeout(poll, 10);
+           setTimeout(async () => { throw new RangeError("in an async function"); }, 20);
+           setTimeout(() => { const p = Promise.reject(new Error("handled later")); p.catch(() => {}); }, 30);
+           setTimeout(() => console.log("still running"), 40);"#,
+        100,
+    );
+    assert!(trace.contains("10 ms  error: Uncaught TypeError: cannot read property 'msg' of undefined at /client.js:1:"), "{trace}");
+    assert!(trace.contains(", in poll"), "{trace}");
+    assert!(
+        trace.contains(
+            "20 ms  error: Uncaught (in promise) RangeError: in an async function at /client.js:3:"
+        ),
+        "{trace}"
+    );
+    assert!(
+        !trace.contains("handled later"),
+        "a rejection handled in the same task is not reported:\n{trace}"
+    );
+    assert!(
+        trace.contains("40 ms  console.log: still running"),
+        "an error ends one task, not the page:\n{trace}"
+    );
+}
+
+#[test]
+fn a_page_that_does_not_parse_is_stopped_with_the_place() {
+    let trace = run("setTimeout(() => {, 100);", 1000);
+    assert!(trace.contains("page stopped: SyntaxError"), "{trace}");
+    assert!(trace.contains("/client.js:1:"), "{trace}");
+}
+
+#[test]
+fn the_chat_stand_in_records_what_the_page_shows_and_sends_from_the_form() {
+    let mut browser = Browser::new(poll_server::app());
+    browser
+        .latency(Latency::Fixed(20))
+        .post_at(500, "grace", "hello")
+        .send_at(1000, "ada", "hi grace")
+        .send_at(1500, "ada", "   ");
+    browser.open(Page::client(
+        "/client.js",
+        r#"import { renderMessages, showStatus, onSubmit } from "/static/chat.js";
+           async function refresh() { renderMessages((await (await fetch("/poll")).json()).msg); }
+           onSubmit(refresh);
+           setTimeout(refresh, 700);
+           showStatus("ready");"#,
+    ));
+    insta::assert_snapshot!(browser.run_until(2000).to_string());
+}
+
+/// The stand-in must offer what the real module offers, or a client that
+/// works in a browser would fail here (or the other way round).
+#[test]
+fn the_chat_stand_in_exports_what_static_chat_js_exports() {
+    let exports = |source: &str| -> Vec<String> {
+        let mut names: Vec<String> = source
+            .lines()
+            .filter_map(|line| line.strip_prefix("export "))
+            .filter_map(|rest| rest.trim_start_matches("async ").strip_prefix("function "))
+            .map(|rest| rest.split('(').next().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        exports(virtual_browser::engine::CHAT_STUB),
+        exports(chat_page::CHAT_JS)
+    );
+    assert!(!exports(chat_page::CHAT_JS).is_empty());
+}
+
+#[test]
+fn the_same_scenario_gives_the_same_trace_every_time() {
+    let script = r#"async function poll() {
+                      try { await fetch("/poll"); } finally { setTimeout(poll, 1000 + Math.random() * 1000); }
+                    }
+                    poll();"#;
+    let scene = |browser: &mut Browser| {
+        browser
+            .fail(2000..4000, Failure::NetworkError)
+            .hide(5000..7000)
+            .post_at(3000, "grace", "hi");
+    };
+    let first = run_with(script, 20_000, scene);
+    assert_eq!(first, run_with(script, 20_000, scene));
+    assert!(first.lines().count() > 20, "{first}");
+}
+
+#[test]
+fn checks_read_the_trace() {
+    let mut browser = Browser::new(poll_server::app());
+    browser.latency(Latency::Fixed(5000));
+    browser.open(Page::client(
+        "/client.js",
+        r#"setInterval(() => fetch("/poll"), 3000); fetch("/poll");"#,
+    ));
+    let trace = browser.run_until(10_000);
+    let problem = checks::never_two_polls_at_once(trace).unwrap_err();
+    assert!(
+        problem.starts_with("two GET /poll requests were in flight at 3000 ms"),
+        "{problem}"
+    );
+    assert!(
+        trace
+            .events()
+            .iter()
+            .any(|(_, e)| matches!(e, Event::Sent { request: 2, .. }))
+    );
+}
