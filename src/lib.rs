@@ -3,3 +3,4 @@
 //! `exercises/` (starters) and `solutions/` (finished); see CONTRIBUTING.md.
 
 pub mod course;
+pub mod figures;

@@ -1,7 +1,7 @@
 //! `cargo run` at the workspace root: the workshop's front door.
 //!
 //! It prints the course outline and the next step, then serves the finished
-//! chat (the newest solution) on http://127.0.0.1:3000 with the in-memory
+//! chat (the newest solution: exercise 03's client on exercise 01's server) on http://127.0.0.1:3000 with the in-memory
 //! store, so there is something live to try from the first minute. It needs
 //! nothing but the Rust toolchain: no Redis, no Node, no browser driver.
 
@@ -39,7 +39,7 @@ fn outline(course: &Course) -> String {
 async fn main() {
     let course = Course::embedded();
     println!("{}", outline(&course));
-    let app = poll_endpoint::app();
+    let app = newest_solution::app();
     if let Err(problem) = chat_page::serve("The finished chat (in-memory store)", app).await {
         eprintln!("error: {problem}");
         std::process::exit(1);

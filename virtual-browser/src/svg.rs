@@ -7,9 +7,9 @@ use crate::trace::{Event, Outcome, Trace};
 use std::fmt::Write;
 
 const WIDTH: f64 = 760.0;
-const LEFT: f64 = 70.0;
+const LEFT: f64 = 90.0;
 const RIGHT: f64 = 20.0;
-const TOP: f64 = 40.0;
+const TOP: f64 = 56.0;
 const LANE: f64 = 22.0;
 const BAR: f64 = 14.0;
 
@@ -53,11 +53,11 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
             svg,
             "<rect x=\"{a:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#e3e3e3\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#666\">page hidden</text>",
-            TOP - 8.0,
+            TOP - 6.0,
             (b - a).max(1.0),
-            plot_bottom - TOP + 8.0,
+            plot_bottom - TOP + 6.0,
             a + 4.0,
-            TOP - 12.0
+            TOP - 10.0
         );
     }
 
@@ -66,7 +66,7 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
         let label = if lane == 0 {
             "requests".to_owned()
         } else {
-            format!("at once: {}", lane + 1)
+            format!("{} at once", lane + 1)
         };
         let _ = writeln!(
             svg,
@@ -154,6 +154,7 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
         "<rect x=\"{LEFT}\" y=\"{:.1}\" width=\"12\" height=\"10\" fill=\"#2f6fdf\"/><text x=\"{:.1}\" y=\"{legend:.1}\">answered</text>\
          <rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"10\" fill=\"#d93025\"/><text x=\"{:.1}\" y=\"{legend:.1}\">failed</text>\
          <rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"10\" fill=\"#e3e3e3\"/><text x=\"{:.1}\" y=\"{legend:.1}\">page hidden</text>\
+         <rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"10\" fill=\"#9db7ef\"/><text x=\"{:.1}\" y=\"{legend:.1}\">no answer yet</text>\
          <path d=\"M{:.1} {:.1} l5 6 l-5 6 l-5 -6 z\" fill=\"#188038\"/><text x=\"{:.1}\" y=\"{legend:.1}\">someone posts</text>",
         legend - 9.0,
         LEFT + 16.0,
@@ -163,9 +164,12 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
         LEFT + 180.0,
         legend - 9.0,
         LEFT + 196.0,
-        LEFT + 295.0,
-        legend - 11.0,
+        LEFT + 290.0,
+        legend - 9.0,
         LEFT + 306.0,
+        LEFT + 410.0,
+        legend - 11.0,
+        LEFT + 421.0,
     );
     svg.push_str("</svg>\n");
     svg

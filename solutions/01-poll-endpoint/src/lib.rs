@@ -41,12 +41,18 @@ pub const CLIENT_JS: &str = include_str!("../client.js");
 /// The whole app: the poll endpoint, the chat page, and clear errors for
 /// everything else. Each call makes a new, empty store.
 pub fn app() -> Router {
+    app_with_client(CLIENT_JS)
+}
+
+/// The same app serving another `/client.js`: the later exercises keep this
+/// server and change only the client.
+pub fn app_with_client(client_js: &'static str) -> Router {
     let store = Arc::new(MemoryStore::new(MAX_MESSAGES));
     Router::new()
         .route("/poll", get(routes::get_poll).post(routes::post_poll))
         .route(
             "/client.js",
-            get(|| async { chat_page::javascript(CLIENT_JS) }),
+            get(move || async move { chat_page::javascript(client_js) }),
         )
         .merge(chat_page::routes())
         .fallback(error::not_found)

@@ -1,0 +1,13 @@
+//! Draw every figure of the book from real runs and write them to
+//! `book/src/figures/`: `cargo run --example figures`.
+
+fn main() {
+    let dir = polling_workshop::course::root().join("book/src/figures");
+    std::fs::create_dir_all(&dir).expect("book/src/figures can be created");
+    for figure in polling_workshop::figures::all() {
+        let path = dir.join(figure.file);
+        std::fs::write(&path, &figure.svg)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        println!("wrote book/src/figures/{}", figure.file);
+    }
+}
