@@ -6,15 +6,17 @@
 //! test fails when a committed figure is not what the code draws now.
 
 use crate::course::Course;
+use virtual_browser::fleet::{Fleet, FleetRun, simulate};
 use virtual_browser::{Browser, Latency, Page, svg};
 
-/// One figure: where it goes in `book/src/figures/`, and the SVG.
+/// One figure (an SVG, or a generated Markdown table that a chapter
+/// includes): where it goes in `book/src/figures/`, and how to draw it.
 pub struct Figure {
     pub file: &'static str,
     /// The slug of the exercise whose *starter* it draws, if any: such a
     /// figure is only checked while that starter is as shipped.
     pub from_starter: Option<&'static str>,
-    pub svg: String,
+    pub draw: fn() -> String,
 }
 
 /// A client in a scene, from 0 to `end` ms, drawn under `title`.
@@ -35,48 +37,167 @@ fn hidden_for_a_while(browser: &mut Browser) {
     browser.latency(Latency::Fixed(300)).hide(7_000..22_000);
 }
 
-/// Every figure, drawn now.
+/// The fleet of chapter 04: 1,000 readers, the server down from 10 s to 40 s.
+pub const FLEET_CLIENTS: usize = 1000;
+
+fn fleet(spread: u64) -> Fleet {
+    Fleet {
+        clients: FLEET_CLIENTS,
+        spread,
+        outage: 10_000..40_000,
+        latency: 50,
+        end: 120_000,
+        first_seed: 1,
+    }
+}
+
+/// Exercise 04's backoff in the fleet page, with `random` as its source of
+/// randomness.
+fn fleet_page(random: &str) -> Page {
+    Page::client("/client.js", include_str!("fleet-client.js"))
+        .with_module(
+            "/backoff.js",
+            include_str!("../solutions/04-backoff/backoff.js"),
+        )
+        .with_module(
+            "/fleet-random.js",
+            &format!("export const random = {random};"),
+        )
+}
+
+/// The fixed schedule and the jittered one, for readers who opened the page
+/// within `spread` ms of each other.
+fn fleet_runs(spread: u64) -> (FleetRun, FleetRun) {
+    let app = poll_endpoint::app();
+    let fixed = simulate(
+        &fleet(spread),
+        &app,
+        &fleet_page("() => 1 - Number.EPSILON"),
+    );
+    let jittered = simulate(&fleet(spread), &app, &fleet_page("Math.random"));
+    (fixed, jittered)
+}
+
+/// Chapter 04's four fleets, run once however many figures use them:
+/// readers who opened the page within 0.2 s, and over 3 s.
+fn fleets() -> &'static [(FleetRun, FleetRun); 2] {
+    static RUNS: std::sync::OnceLock<[(FleetRun, FleetRun); 2]> = std::sync::OnceLock::new();
+    RUNS.get_or_init(|| [fleet_runs(200), fleet_runs(3000)])
+}
+
+/// The numbers of chapter 04's table, as Markdown.
+fn fleet_table(rows: &[(&str, &str, &FleetRun)]) -> String {
+    let mut table = String::from(
+        "| Readers open the page | Schedule | Busiest second | Average | Busiest ÷ average, whole run | \
+         Busiest ÷ average, last 30 s | Last reader back |\n|---|---|---|---|---|---|---|\n",
+    );
+    for (opened, schedule, run) in rows {
+        let back = run
+            .everyone_back_at()
+            .map_or("not within the run".to_owned(), |at| {
+                format!("{:.1} s after the server", (at - 40_000) as f64 / 1000.0)
+            });
+        table.push_str(&format!(
+            "| {opened} | {schedule} | {} req/s | {:.0} req/s | {:.2} | {:.2} | {back} |\n",
+            run.peak(0..120),
+            run.mean(0..120),
+            run.peak_to_mean(0..120),
+            run.peak_to_mean(90..120),
+        ));
+    }
+    table
+}
+
+fn fleet_plot() -> String {
+    let [(fixed, jittered), _] = fleets();
+    svg::rates(
+        "1,000 readers who opened the chat within 0.2 s, through an outage",
+        &[
+            (
+                "fixed schedule (at once, 3 s, 10 s, 30 s)",
+                "#d93025",
+                &fixed.per_second,
+            ),
+            (
+                "the same schedule with equal jitter",
+                "#2f6fdf",
+                &jittered.per_second,
+            ),
+        ],
+        10_000..40_000,
+    )
+}
+
+fn fleet_numbers() -> String {
+    let [(fixed, jittered), (fixed_spread, jittered_spread)] = fleets();
+    fleet_table(&[
+        ("within 0.2 s", "fixed", fixed),
+        ("within 0.2 s", "jittered", jittered),
+        ("over 3 s", "fixed", fixed_spread),
+        ("over 3 s", "jittered", jittered_spread),
+    ])
+}
+
+/// Every figure, by file name; nothing is drawn until `draw` is called.
 pub fn all() -> Vec<Figure> {
     vec![
         Figure {
             file: "02-before-setinterval.svg",
             from_starter: Some("02-settimeout-chain"),
-            svg: draw(
-                include_str!("../exercises/02-settimeout-chain/client.js"),
-                "setInterval, server answers in 5 s: requests pile up",
-                20_000,
-                slow_server,
-            ),
+            draw: || {
+                draw(
+                    include_str!("../exercises/02-settimeout-chain/client.js"),
+                    "setInterval, server answers in 5 s: requests pile up",
+                    20_000,
+                    slow_server,
+                )
+            },
         },
         Figure {
             file: "02-after-settimeout-chain.svg",
             from_starter: None,
-            svg: draw(
-                include_str!("../solutions/02-settimeout-chain/client.js"),
-                "setTimeout after each answer, same server: one at a time",
-                20_000,
-                slow_server,
-            ),
+            draw: || {
+                draw(
+                    include_str!("../solutions/02-settimeout-chain/client.js"),
+                    "setTimeout after each answer, same server: one at a time",
+                    20_000,
+                    slow_server,
+                )
+            },
         },
         Figure {
             file: "03-before-timer-chain.svg",
             from_starter: Some("03-pause-when-hidden"),
-            svg: draw(
-                include_str!("../exercises/03-pause-when-hidden/client.js"),
-                "setTimeout chain, page hidden from 7 s to 22 s: it keeps polling",
-                30_000,
-                hidden_for_a_while,
-            ),
+            draw: || {
+                draw(
+                    include_str!("../exercises/03-pause-when-hidden/client.js"),
+                    "setTimeout chain, page hidden from 7 s to 22 s: it keeps polling",
+                    30_000,
+                    hidden_for_a_while,
+                )
+            },
         },
         Figure {
             file: "03-after-animation-frames.svg",
             from_starter: None,
-            svg: draw(
-                include_str!("../solutions/03-pause-when-hidden/client.js"),
-                "requestAnimationFrame loop, same scene: nothing while hidden",
-                30_000,
-                hidden_for_a_while,
-            ),
+            draw: || {
+                draw(
+                    include_str!("../solutions/03-pause-when-hidden/client.js"),
+                    "requestAnimationFrame loop, same scene: nothing while hidden",
+                    30_000,
+                    hidden_for_a_while,
+                )
+            },
+        },
+        Figure {
+            file: "04-fleet.svg",
+            from_starter: None,
+            draw: fleet_plot,
+        },
+        Figure {
+            file: "04-fleet.md",
+            from_starter: None,
+            draw: fleet_numbers,
         },
     ]
 }

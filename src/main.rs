@@ -1,7 +1,7 @@
 //! `cargo run` at the workspace root: the workshop's front door.
 //!
 //! It prints the course outline and the next step, then serves the finished
-//! chat (the newest solution: exercise 03's client on exercise 01's server) on http://127.0.0.1:3000 with the in-memory
+//! chat (the newest solution: exercise 04's client on exercise 01's server) on http://127.0.0.1:3000 with the in-memory
 //! store, so there is something live to try from the first minute. It needs
 //! nothing but the Rust toolchain: no Redis, no Node, no browser driver.
 

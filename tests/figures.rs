@@ -10,7 +10,7 @@ fn every_committed_figure_is_up_to_date() {
         let path = root().join("book/src/figures").join(figure.file);
         let committed = std::fs::read_to_string(&path).unwrap_or_default();
         assert!(
-            committed == figure.svg,
+            committed == (figure.draw)(),
             "book/src/figures/{} is missing or stale: the code now draws something else. \
              Run `cargo run --example figures` and commit the result.",
             figure.file

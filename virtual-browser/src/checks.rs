@@ -2,7 +2,7 @@
 //! happened, when, and what the client should do instead. The specs and the
 //! virtual browser's own tests use the same checks.
 
-use crate::trace::{Event, Trace};
+use crate::trace::{Event, Outcome, Trace};
 
 /// The page must not throw: an uncaught error usually means polling stopped.
 pub fn no_script_errors(trace: &Trace) -> Result<(), String> {
@@ -160,4 +160,148 @@ pub fn shows_new_message(trace: &Trace, posted_at: u64, within: u64) -> Result<(
              list to renderMessages()"
         )),
     }
+}
+
+/// The waits a backing-off client must keep: [`follows_backoff`].
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff<'a> {
+    /// The wait after a successful poll.
+    pub interval: u64,
+    /// The longest wait after 1, 2, 3... failures in a row; the last is the cap.
+    pub schedule: &'a [u64],
+    /// Extra time allowed for reaching the next frame (16 ms for a frame loop).
+    pub slack: u64,
+}
+
+/// Every wait between two polls follows the schedule: `interval` after a
+/// success; after the n-th failure in a row, between half of the schedule's
+/// step and all of it ("equal jitter"), or as long as a `Retry-After` asked.
+/// A wait that spans a hidden period may be longer (nothing polls then), but
+/// never shorter.
+pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<(), String> {
+    let polls: Vec<_> = trace
+        .spans_to("/poll")
+        .into_iter()
+        .filter(|p| p.method == "GET")
+        .collect();
+    let hidden = trace.hidden_windows(end);
+    let cap = *rules.schedule.last().expect("a schedule has steps");
+    let mut failures = 0;
+    // A success that ended a run of failures: after it, a first failure that
+    // waits too long suggests the backoff was not reset.
+    let mut recovered = false;
+    for pair in polls.windows(2) {
+        let (previous, next) = (&pair[0], &pair[1]);
+        let (Some(answered), Some(outcome)) = (previous.answered, previous.outcome.as_ref()) else {
+            continue;
+        };
+        let wait = next.sent.saturating_sub(answered);
+        let was_hidden = hidden
+            .iter()
+            .any(|w| w.start < next.sent && w.end > answered);
+        let (low, high, rule) = if outcome.is_success() {
+            recovered |= failures > 0;
+            failures = 0;
+            (
+                rules.interval,
+                rules.interval,
+                format!(
+                    "after a successful poll, wait INTERVAL_MS = {} ms",
+                    rules.interval
+                ),
+            )
+        } else {
+            failures += 1;
+            let step = rules.schedule[(failures - 1).min(rules.schedule.len() - 1)];
+            let asked = match outcome {
+                Outcome::Status {
+                    retry_after: Some(seconds),
+                    ..
+                } => seconds.parse::<u64>().unwrap_or(0) * 1000,
+                _ => 0,
+            };
+            let rule = match (failures, asked) {
+                (_, asked) if asked > step => {
+                    format!("the server asked for {asked} ms with Retry-After: wait that long")
+                }
+                (1, _) => "after the first failure, retry at once".to_owned(),
+                (n, _) if step == cap => format!(
+                    "after {n} failures in a row, wait between {} and {cap} ms: the cap, {cap} ms, with jitter",
+                    cap / 2
+                ),
+                (n, _) => format!(
+                    "after {n} failures in a row, wait between {} and {step} ms (the schedule's {step} ms, with jitter)",
+                    step / 2
+                ),
+            };
+            ((step / 2).max(asked), step.max(asked), rule)
+        };
+        if wait < low {
+            return Err(format!(
+                "GET /poll #{} went out {wait} ms after #{} {} at {answered} ms; too soon: {rule}.",
+                next.request,
+                previous.request,
+                if outcome.is_success() {
+                    "succeeded".to_owned()
+                } else {
+                    format!("failed ({outcome})")
+                },
+            ));
+        }
+        if wait > high + rules.slack && !was_hidden {
+            let reset = if outcome.is_success() {
+                " Did the backoff forget its failures when this poll succeeded?"
+            } else if failures == 1 && recovered {
+                " This is the first failure since a poll succeeded: did the backoff forget its failures then?"
+            } else {
+                ""
+            };
+            return Err(format!(
+                "GET /poll #{} went out {wait} ms after #{} {} at {answered} ms; too late: {rule}.{reset}",
+                next.request,
+                previous.request,
+                if outcome.is_success() {
+                    "succeeded".to_owned()
+                } else {
+                    format!("failed ({outcome})")
+                },
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// After an answer with `Retry-After: N`, nothing is sent for N seconds.
+pub fn honours_retry_after(trace: &Trace) -> Result<(), String> {
+    let spans = trace.spans();
+    for span in &spans {
+        let Some(Outcome::Status {
+            code,
+            retry_after: Some(seconds),
+            ..
+        }) = &span.outcome
+        else {
+            continue;
+        };
+        let (Ok(seconds), Some(answered)) = (seconds.parse::<u64>(), span.answered) else {
+            continue;
+        };
+        let until = answered + seconds * 1000;
+        if let Some(early) = spans
+            .iter()
+            .find(|s| s.sent >= answered && s.sent < until && s.request != span.request)
+        {
+            return Err(format!(
+                "{} {} #{} was answered {code} with Retry-After: {seconds} at {answered} ms, but #{} went out at {} ms, \
+                 only {} ms later: the server asked for {seconds} s of quiet; wait at least that long.",
+                span.method,
+                span.path,
+                span.request,
+                early.request,
+                early.sent,
+                early.sent - answered
+            ));
+        }
+    }
+    Ok(())
 }

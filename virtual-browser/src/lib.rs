@@ -39,6 +39,7 @@
 
 pub mod checks;
 pub mod engine;
+pub mod fleet;
 pub mod spec;
 pub mod svg;
 

@@ -10,7 +10,9 @@ use std::path::Path;
 pub struct ClientSpec {
     app: fn() -> Router,
     client: &'static str,
-    client_path: String,
+    modules: Vec<(&'static str, &'static str)>,
+    crate_path: String,
+    learner_file: &'static str,
 }
 
 impl ClientSpec {
@@ -25,29 +27,63 @@ impl ClientSpec {
                 .to_string_lossy()
                 .into_owned()
         };
-        let client_path = format!(
-            "{}/{}/client.js",
-            name(dir.parent().unwrap_or(dir)),
-            name(dir)
-        );
+        let crate_path = format!("{}/{}", name(dir.parent().unwrap_or(dir)), name(dir));
         ClientSpec {
             app,
             client,
-            client_path,
+            modules: Vec::new(),
+            crate_path,
+            learner_file: "client.js",
         }
     }
 
-    /// Where the learner finds the client.
-    pub fn client_path(&self) -> &str {
-        &self.client_path
+    /// The page also imports `source` as `name` (e.g. `/backoff.js`).
+    pub fn with_module(mut self, name: &'static str, source: &'static str) -> ClientSpec {
+        self.modules.push((name, source));
+        self
+    }
+
+    /// The file the learner edits, next to the crate's Cargo.toml, when it
+    /// is not `client.js`.
+    pub fn learner_edits(mut self, file: &'static str) -> ClientSpec {
+        self.learner_file = file;
+        self
+    }
+
+    /// Where the learner finds the file to edit: `exercises/04-backoff/backoff.js`.
+    pub fn client_path(&self) -> String {
+        format!("{}/{}", self.crate_path, self.learner_file)
+    }
+
+    fn page(&self, name: &str, source: &str) -> Page {
+        let page = Page::client(name, source);
+        self.modules
+            .iter()
+            .fold(page, |page, (name, source)| page.with_module(name, source))
     }
 
     /// Set the scene, open the page at 0 ms, and run it until `end` ms.
     pub fn run(&self, end: u64, scene: impl FnOnce(&mut Browser)) -> Trace {
         let mut browser = Browser::new((self.app)());
         scene(&mut browser);
-        browser.open(Page::client("/client.js", self.client));
+        browser.open(self.page("/client.js", self.client));
         browser.run_until(end).clone()
+    }
+
+    /// Run a small script instead of the client, with the same modules, and
+    /// return what it logged with `console.log`, one entry per call: a way to
+    /// test the learner's module directly.
+    pub fn logs_of(&self, script: &str) -> Vec<String> {
+        let mut browser = Browser::new((self.app)());
+        browser.open(self.page("/check.js", script));
+        let trace = browser.run_until(0);
+        if let Err(problem) = crate::checks::no_script_errors(trace) {
+            panic!(
+                "{problem}\n\nThe script was:\n{script}\nLook at {}.",
+                self.client_path()
+            );
+        }
+        trace.logged()
     }
 
     /// Fail the test with `result`'s message, the trace, and where to look.
@@ -56,7 +92,7 @@ impl ClientSpec {
         if let Err(problem) = result {
             panic!(
                 "{problem}\n\nWhat happened:\n{trace}\nLook at {}.",
-                self.client_path
+                self.client_path()
             );
         }
     }

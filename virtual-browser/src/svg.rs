@@ -181,3 +181,126 @@ fn escape(text: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
 }
+
+/// Requests per second over time, one line per series, with the `outage`
+/// (ms) shaded: `series` is (label, colour, counts per second).
+pub fn rates(title: &str, series: &[(&str, &str, &[u32])], outage: std::ops::Range<u64>) -> String {
+    let seconds = series
+        .iter()
+        .map(|(_, _, counts)| counts.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let peak = series
+        .iter()
+        .flat_map(|(_, _, counts)| counts.iter().copied())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    // A round top for the y axis: 1, 2 or 5 times a power of ten.
+    let top = {
+        let mut unit = 1u32;
+        loop {
+            if let Some(top) = [unit, 2 * unit, 5 * unit].into_iter().find(|&t| t >= peak) {
+                break top;
+            }
+            unit *= 10;
+        }
+    };
+    let (plot_top, plot_bottom) = (TOP, TOP + 200.0);
+    let height = plot_bottom + 40.0 + 18.0 * series.len() as f64;
+    let x = |second: f64| LEFT + second * (WIDTH - LEFT - RIGHT) / seconds as f64;
+    let y = |count: f64| plot_bottom - count * (plot_bottom - plot_top) / f64::from(top);
+
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {WIDTH} {height:.0}\" width=\"{WIDTH}\" \
+         height=\"{height:.0}\" role=\"img\" aria-labelledby=\"title\" font-family=\"system-ui, sans-serif\" \
+         font-size=\"12\">\n<title id=\"title\">{}</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
+         <text x=\"{LEFT}\" y=\"22\" font-size=\"14\" font-weight=\"600\">{}</text>\n",
+        escape(title),
+        escape(title)
+    );
+    let (a, b) = (
+        x(outage.start as f64 / 1000.0),
+        x(outage.end as f64 / 1000.0),
+    );
+    let _ = writeln!(
+        svg,
+        "<rect x=\"{a:.1}\" y=\"{plot_top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#fbe3e1\"/>\
+         <text x=\"{:.1}\" y=\"{:.1}\" fill=\"#a50e0e\">server down</text>",
+        b - a,
+        plot_bottom - plot_top,
+        a + 4.0,
+        plot_top - 6.0
+    );
+    for step in 0..=5 {
+        let count = f64::from(top) * f64::from(step) / 5.0;
+        let ty = y(count);
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{LEFT}\" y1=\"{ty:.1}\" x2=\"{:.1}\" y2=\"{ty:.1}\" stroke=\"#ddd\"/>\
+             <text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"end\" fill=\"#444\">{count:.0}</text>",
+            WIDTH - RIGHT,
+            LEFT - 6.0,
+            ty + 4.0
+        );
+    }
+    let _ = writeln!(
+        svg,
+        "<text x=\"14\" y=\"{:.1}\" fill=\"#444\" transform=\"rotate(-90 14 {:.1})\" text-anchor=\"middle\">requests per second</text>",
+        (plot_top + plot_bottom) / 2.0,
+        (plot_top + plot_bottom) / 2.0
+    );
+    let tick = [5, 10, 15, 30, 60, 120]
+        .into_iter()
+        .find(|t| seconds / t <= 12)
+        .unwrap_or(300);
+    let mut second = 0;
+    while second <= seconds {
+        let tx = x(second as f64);
+        let _ = writeln!(
+            svg,
+            "<line x1=\"{tx:.1}\" y1=\"{plot_bottom:.1}\" x2=\"{tx:.1}\" y2=\"{:.1}\" stroke=\"#444\"/>\
+             <text x=\"{tx:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#444\">{second} s</text>",
+            plot_bottom + 4.0,
+            plot_bottom + 17.0
+        );
+        second += tick;
+    }
+    let _ = writeln!(
+        svg,
+        "<line x1=\"{LEFT}\" y1=\"{plot_bottom:.1}\" x2=\"{:.1}\" y2=\"{plot_bottom:.1}\" stroke=\"#444\"/>",
+        WIDTH - RIGHT
+    );
+    for (index, (label, colour, counts)) in series.iter().enumerate() {
+        let points: Vec<String> = counts
+            .iter()
+            .enumerate()
+            .flat_map(|(s, &n)| {
+                let (left, right, top) = (x(s as f64), x(s as f64 + 1.0), y(f64::from(n)));
+                [
+                    format!("{left:.1},{top:.1}"),
+                    format!("{right:.1},{top:.1}"),
+                ]
+            })
+            .collect();
+        let _ = writeln!(
+            svg,
+            "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"><title>{}</title></polyline>",
+            points.join(" "),
+            escape(label)
+        );
+        let ly = plot_bottom + 40.0 + 18.0 * index as f64;
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{LEFT}\" y=\"{:.1}\" width=\"14\" height=\"4\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"{ly:.1}\">{}</text>",
+            ly - 6.0,
+            LEFT + 20.0,
+            escape(label)
+        );
+    }
+    svg.push_str("</svg>\n");
+    svg
+}

@@ -255,6 +255,17 @@ impl Trace {
             .collect()
     }
 
+    /// What the page logged with `console.log`, in order.
+    pub fn logged(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|(_, event)| match event {
+                Event::Console { level, text } if level == "log" => Some(text.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The lines for the events `keep` accepts, in the same form as the whole trace.
     pub fn text_where(&self, keep: impl Fn(&Event) -> bool) -> String {
         let mut text = String::new();

@@ -1,0 +1,58 @@
+// How long the client waits before its next poll: the normal interval while
+// all is well, and a growing, jittered wait while polls fail.
+
+// ANCHOR: constants
+/** Between polls while all is well. */
+export const INTERVAL_MS = 3000;
+
+/**
+ * After 1, 2, 3 and more failures in a row: at once, then 3 s, 10 s, 30 s.
+ * The last step is the cap: a client never waits longer, and never gives up.
+ */
+export const RETRY_SCHEDULE_MS = [0, 3000, 10000, 30000];
+// ANCHOR_END: constants
+
+// ANCHOR: backoff
+export class Backoff {
+  /** `random` returns a number in [0, 1): Math.random, or a test's own. */
+  constructor(random = Math.random) {
+    this.failures = 0; // polls that failed in a row
+    this.random = random;
+  }
+
+  /** A poll worked: forget the failures and wait the normal interval. */
+  succeeded() {
+    this.failures = 0;
+    return INTERVAL_MS;
+  }
+
+  /**
+   * A poll failed. Wait this step of the schedule, with "equal jitter":
+   * somewhere between half of it and all of it, so that clients that failed
+   * together do not come back together. If the server asked for a longer
+   * wait (Retry-After), wait that long instead.
+   */
+  failed(retryAfterMs = 0) {
+    this.failures += 1;
+    const last = RETRY_SCHEDULE_MS.length - 1;
+    const step = RETRY_SCHEDULE_MS[Math.min(this.failures - 1, last)];
+    const jittered = step / 2 + this.random() * (step / 2);
+    return Math.max(Math.round(jittered), retryAfterMs);
+  }
+}
+// ANCHOR_END: backoff
+
+// ANCHOR: retry_after
+/**
+ * The wait a `Retry-After` header asks for, in ms. It holds either a number
+ * of seconds ("120") or an HTTP date ("Thu, 01 Jan 2026 00:02:00 GMT").
+ * Absent, unreadable or in the past: 0.
+ */
+export function retryAfterMs(header, now = Date.now()) {
+  if (header == null) return 0;
+  const text = String(header).trim();
+  if (/^\d+$/.test(text)) return Number(text) * 1000;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? 0 : Math.max(0, at - now);
+}
+// ANCHOR_END: retry_after

@@ -1,0 +1,15 @@
+// Wrong, and the original course's: 3, 8, 13, 18, 23 s... linear, no cap.
+export class Backoff {
+  constructor() {
+    this.failures = 0;
+  }
+  succeeded() {
+    this.failures = 0;
+    return 3000;
+  }
+  failed() {
+    this.failures += 1;
+    return 3000 + 5000 * (this.failures - 1);
+  }
+}
+export const retryAfterMs = () => 0;
