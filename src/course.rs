@@ -19,7 +19,7 @@ pub struct Course {
     pub exercises: Vec<Exercise>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exercise {
     pub number: u32,

@@ -4,3 +4,8 @@
 
 pub mod course;
 pub mod figures;
+pub mod home;
+pub mod paint;
+pub mod progress;
+pub mod watch;
+pub mod workshop;

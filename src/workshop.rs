@@ -1,0 +1,383 @@
+//! The workshop as a learner drives it: which exercise is next, running its
+//! spec, hints, starting over, and the solution.
+//!
+//! The runner never links a learner's code (it may not compile): it runs
+//! `cargo test -p <starter>` and `cargo run -p <starter>` as child processes.
+
+use crate::course::{Course, Exercise};
+use crate::paint::Paint;
+use crate::progress::{Progress, Status};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+/// How a check went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checked {
+    /// The spec passed.
+    Passed,
+    /// The spec ran and failed; `first` is the first failing test, if known.
+    Failed { first: Option<String> },
+    /// The crate does not compile, so the spec could not run.
+    DoesNotCompile,
+}
+
+/// A workshop checkout: its course and your progress in it.
+pub struct Workshop {
+    root: PathBuf,
+    course: Course,
+    progress: Progress,
+    /// Pass cargo's own messages (compiling, progress) on to standard error.
+    echo_cargo: bool,
+}
+
+impl Workshop {
+    /// The workshop whose `course.toml` is in `root`.
+    pub fn open(root: &Path) -> Result<Workshop, String> {
+        let manifest = root.join("course.toml");
+        let text = std::fs::read_to_string(&manifest).map_err(|error| {
+            format!(
+                "cannot read {} ({error}): run this from the workshop's folder",
+                manifest.display()
+            )
+        })?;
+        Ok(Workshop {
+            root: root.to_owned(),
+            course: Course::parse(&text)?,
+            progress: Progress::load(root)?,
+            echo_cargo: true,
+        })
+    }
+
+    /// Keep cargo's own messages to ourselves (tests use this; a learner
+    /// wants to see the first build's progress).
+    pub fn quiet(mut self) -> Workshop {
+        self.echo_cargo = false;
+        self
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn course(&self) -> &Course {
+        &self.course
+    }
+
+    pub fn status(&self, exercise: &Exercise) -> Status {
+        self.progress.entry(&exercise.slug).status
+    }
+
+    /// The first exercise that is not done, or the last one when all are.
+    pub fn current(&self) -> &Exercise {
+        let exercises = &self.course.exercises;
+        exercises
+            .iter()
+            .find(|e| self.status(e) != Status::Done)
+            .unwrap_or_else(|| exercises.last().expect("a course"))
+    }
+
+    pub fn all_done(&self) -> bool {
+        self.course
+            .exercises
+            .iter()
+            .all(|e| self.status(e) == Status::Done)
+    }
+
+    /// Exercise `number`, or the current one; an error says what exists.
+    pub fn exercise(&self, number: Option<u32>) -> Result<&Exercise, String> {
+        let exercise = match number {
+            None => self.current(),
+            Some(n) => self.course.exercises.iter().find(|e| e.number == n).ok_or_else(|| {
+                let last = self.course.exercises.last().map_or(0, |e| e.number);
+                format!("there is no exercise {n}: the course has exercises 1 to {last} (`cargo run -- list` shows them)")
+            })?,
+        };
+        if !self
+            .root
+            .join(exercise.starter_dir())
+            .join("Cargo.toml")
+            .is_file()
+        {
+            return Err(format!(
+                "exercise {}'s folder, {}, is missing: restore it with `git checkout -- {}`",
+                exercise.number,
+                exercise.starter_dir().display(),
+                exercise.starter_dir().display()
+            ));
+        }
+        Ok(exercise)
+    }
+
+    /// The exercise after `exercise`, if any.
+    pub fn after(&self, exercise: &Exercise) -> Option<&Exercise> {
+        self.course
+            .exercises
+            .iter()
+            .find(|e| e.number == exercise.number + 1)
+    }
+
+    /// Run exercise `number`'s spec, passing its output on (test output to
+    /// `out`, cargo's progress to standard error), and record the result.
+    pub fn check(&mut self, number: Option<u32>, out: &mut dyn Write) -> Result<Checked, String> {
+        let exercise = self.exercise(number)?;
+        let (slug, starter) = (exercise.slug.clone(), exercise.starter.clone());
+        let checked = run_spec(&self.root, &starter, self.echo_cargo, out)?;
+        let status = if checked == Checked::Passed {
+            Status::Done
+        } else {
+            Status::Tried
+        };
+        self.progress.update(&slug, |entry| entry.status = status)?;
+        Ok(checked)
+    }
+
+    /// The next hint for exercise `number`: (which, how many there are, text).
+    /// After the last one, it is shown again.
+    pub fn next_hint(&mut self, number: Option<u32>) -> Result<(usize, usize, String), String> {
+        let exercise = self.exercise(number)?;
+        let (slug, hints) = (exercise.slug.clone(), exercise.hints.clone());
+        let shown = (self.progress.entry(&slug).hints_shown + 1).min(hints.len());
+        self.progress
+            .update(&slug, |entry| entry.hints_shown = shown)?;
+        Ok((shown, hints.len(), hints[shown - 1].clone()))
+    }
+
+    /// Put exercise `number`'s starter back as it was last committed (with
+    /// git), and forget its status. Ask before calling this.
+    pub fn reset(&mut self, number: u32) -> Result<(), String> {
+        let exercise = self.exercise(Some(number))?;
+        let (slug, dir) = (exercise.slug.clone(), exercise.starter_dir());
+        let dir = dir.to_string_lossy().into_owned();
+        git(&self.root, &["checkout", "HEAD", "--", &dir])?;
+        git(&self.root, &["clean", "-fdq", "--", &dir])?;
+        self.progress
+            .update(&slug, |entry| entry.status = Status::NotStarted)
+    }
+
+    /// How your files differ from the solution's, as unified diffs.
+    pub fn solution_diff(&self, number: u32, paint: Paint) -> Result<String, String> {
+        let exercise = self.exercise(Some(number))?;
+        let (mine, theirs) = (
+            self.root.join(exercise.starter_dir()),
+            self.root.join(exercise.solution_dir()),
+        );
+        let mut text = String::new();
+        for file in source_files(&theirs) {
+            let solution = std::fs::read_to_string(theirs.join(&file)).unwrap_or_default();
+            let yours = std::fs::read_to_string(mine.join(&file)).unwrap_or_default();
+            if yours == solution {
+                continue;
+            }
+            let (a, b) = (
+                exercise.starter_dir().join(&file),
+                exercise.solution_dir().join(&file),
+            );
+            let diff = similar::TextDiff::from_lines(&yours, &solution);
+            let unified = diff
+                .unified_diff()
+                .context_radius(3)
+                .header(&a.to_string_lossy(), &b.to_string_lossy())
+                .to_string();
+            for line in unified.lines() {
+                let painted = match line.chars().next() {
+                    Some('+') if !line.starts_with("+++") => paint.green(line),
+                    Some('-') if !line.starts_with("---") => paint.red(line),
+                    Some('@') => paint.dim(line),
+                    _ => line.to_owned(),
+                };
+                text.push_str(&painted);
+                text.push('\n');
+            }
+        }
+        if text.is_empty() {
+            text = format!(
+                "Your files in {} are the same as the solution's.\n",
+                exercise.starter_dir().display()
+            );
+        }
+        Ok(text)
+    }
+
+    /// The progress table.
+    pub fn list(&self, paint: Paint) -> String {
+        let mut text = format!(
+            "{}\n",
+            paint.bold("  #   Exercise                     Minutes   Status         Hints seen")
+        );
+        for exercise in &self.course.exercises {
+            let entry = self.progress.entry(&exercise.slug);
+            let status = match entry.status {
+                Status::Done => paint.green("done       "),
+                Status::Tried => paint.yellow("in progress"),
+                Status::NotStarted => paint.dim("not started"),
+            };
+            text.push_str(&format!(
+                "  {:02}  {:<28} {:>7}   {status}    {} of {}\n",
+                exercise.number,
+                exercise.title,
+                exercise.minutes,
+                entry.hints_shown,
+                exercise.hints.len()
+            ));
+        }
+        let done = self
+            .course
+            .exercises
+            .iter()
+            .filter(|e| self.status(e) == Status::Done)
+            .count();
+        text.push_str(&format!(
+            "\n  {done} of {} done; about {} minutes in class in all.\n",
+            self.course.exercises.len(),
+            self.course.total_minutes()
+        ));
+        text
+    }
+
+    /// The one next step, in words.
+    pub fn next_step(&self, paint: Paint) -> String {
+        if self.all_done() {
+            return format!(
+                "{} You have finished every exercise. The questions at the end of each chapter go further.\n",
+                paint.green("All done!")
+            );
+        }
+        let exercise = self.current();
+        format!(
+            "{} {:02} {}.\n  Read its chapter (book/src/{}), open {}/{},\n  and run `cargo run -- watch` to check it each time you save (or `{}`).\n",
+            paint.bold("Next:"),
+            exercise.number,
+            exercise.title,
+            exercise.chapter,
+            exercise.starter_dir().display(),
+            exercise.start_in,
+            exercise.test_command()
+        )
+    }
+}
+
+/// Run `cargo test -p <package>` in `root`, streaming its output.
+fn run_spec(
+    root: &Path,
+    package: &str,
+    echo: bool,
+    out: &mut dyn Write,
+) -> Result<Checked, String> {
+    use std::io::IsTerminal;
+    let terminal = echo && std::io::stderr().is_terminal();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut child = Command::new(cargo)
+        .args(["test", "-p", package])
+        .current_dir(root)
+        .env("RUST_BACKTRACE", "0")
+        .env("INSTA_UPDATE", "no")
+        // Keep cargo's progress bar on a terminal even though we read its output.
+        .env(
+            "CARGO_TERM_PROGRESS_WHEN",
+            if terminal { "always" } else { "never" },
+        )
+        .env(
+            "CARGO_TERM_COLOR",
+            if terminal { "always" } else { "never" },
+        )
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|error| {
+            format!("could not run cargo ({error}); is the Rust toolchain installed?")
+        })?;
+
+    // Cargo's own messages (compiling, progress, compile errors) go straight
+    // to our standard error as they come, and are kept to look for errors.
+    let mut stderr = child.stderr.take().expect("piped");
+    let errors = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while let Ok(n) = stderr.read(&mut chunk) {
+            if n == 0 {
+                break;
+            }
+            if echo {
+                let _ = std::io::stderr().write_all(&chunk[..n]);
+            }
+            seen.extend_from_slice(&chunk[..n]);
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let mut tests = String::new();
+    for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
+        let line = line.unwrap_or_default();
+        let _ = writeln!(out, "{line}");
+        tests.push_str(&line);
+        tests.push('\n');
+    }
+    let status = child
+        .wait()
+        .map_err(|error| format!("cargo did not finish: {error}"))?;
+    let errors = errors.join().unwrap_or_default();
+    if status.success() {
+        return Ok(Checked::Passed);
+    }
+    if errors.contains("could not compile") {
+        return Ok(Checked::DoesNotCompile);
+    }
+    if tests.contains("test result: FAILED") {
+        let first = tests
+            .split("\nfailures:\n")
+            .last()
+            .and_then(|list| {
+                list.lines()
+                    .map(str::trim)
+                    .find(|line| !line.is_empty() && !line.starts_with("test result"))
+            })
+            .map(str::to_owned);
+        return Ok(Checked::Failed { first });
+    }
+    Err(format!(
+        "`cargo test -p {package}` failed before any test ran; its messages are above"
+    ))
+}
+
+fn git(root: &Path, args: &[&str]) -> Result<(), String> {
+    let output = Command::new("git")
+        .args(args)
+        .current_dir(root)
+        .output()
+        .map_err(|error| format!("`reset` needs git, which could not be run ({error})"))?;
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        ))
+    }
+}
+
+/// The files a learner edits in a crate: its `.rs` and `.js` files, outside
+/// `target/` and `tests/` (the spec's shim is not theirs to change).
+fn source_files(dir: &Path) -> Vec<PathBuf> {
+    fn walk(base: &Path, dir: &Path, out: &mut Vec<PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+        entries.sort();
+        for path in entries {
+            let name = path.file_name().unwrap_or_default();
+            if path.is_dir() {
+                if name != "target" && name != "tests" {
+                    walk(base, &path, out);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs" || e == "js") {
+                out.push(path.strip_prefix(base).expect("below base").to_owned());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out
+}
