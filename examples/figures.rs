@@ -8,12 +8,7 @@ fn main() {
         let started = std::time::Instant::now();
         let content = (figure.draw)();
         let path = dir.join(figure.file);
-        std::fs::write(&path, &content)
-            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
-        println!(
-            "wrote book/src/figures/{} ({:.1} s)",
-            figure.file,
-            started.elapsed().as_secs_f64()
-        );
+        std::fs::write(&path, &content).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        println!("wrote book/src/figures/{} ({:.1} s)", figure.file, started.elapsed().as_secs_f64());
     }
 }

@@ -6,8 +6,9 @@
 //! test fails when a committed figure is not what the code draws now.
 
 use crate::course::Course;
+use std::sync::Arc;
 use virtual_browser::fleet::{Fleet, FleetRun, simulate};
-use virtual_browser::{Browser, Latency, Page, svg};
+use virtual_browser::{Browser, Failure, Latency, Outcome, Page, VirtualClock, svg};
 
 /// One figure (an SVG, or a generated Markdown table that a chapter
 /// includes): where it goes in `book/src/figures/`, and how to draw it.
@@ -28,9 +29,7 @@ fn draw(client: &str, title: &str, end: u64, scene: impl FnOnce(&mut Browser)) -
 }
 
 fn slow_server(browser: &mut Browser) {
-    browser
-        .latency(Latency::Fixed(5000))
-        .post_at(9_000, "grace", "anyone there?");
+    browser.latency(Latency::Fixed(5000)).post_at(9_000, "grace", "anyone there?");
 }
 
 fn hidden_for_a_while(browser: &mut Browser) {
@@ -41,39 +40,22 @@ fn hidden_for_a_while(browser: &mut Browser) {
 pub const FLEET_CLIENTS: usize = 1000;
 
 fn fleet(spread: u64) -> Fleet {
-    Fleet {
-        clients: FLEET_CLIENTS,
-        spread,
-        outage: 10_000..40_000,
-        latency: 50,
-        end: 120_000,
-        first_seed: 1,
-    }
+    Fleet { clients: FLEET_CLIENTS, spread, outage: 10_000..40_000, latency: 50, end: 120_000, first_seed: 1 }
 }
 
 /// Exercise 04's backoff in the fleet page, with `random` as its source of
 /// randomness.
 fn fleet_page(random: &str) -> Page {
     Page::client("/client.js", include_str!("fleet-client.js"))
-        .with_module(
-            "/backoff.js",
-            include_str!("../solutions/04-backoff/backoff.js"),
-        )
-        .with_module(
-            "/fleet-random.js",
-            &format!("export const random = {random};"),
-        )
+        .with_module("/backoff.js", include_str!("../solutions/04-backoff/backoff.js"))
+        .with_module("/fleet-random.js", &format!("export const random = {random};"))
 }
 
 /// The fixed schedule and the jittered one, for readers who opened the page
 /// within `spread` ms of each other.
 fn fleet_runs(spread: u64) -> (FleetRun, FleetRun) {
     let app = poll_endpoint::app();
-    let fixed = simulate(
-        &fleet(spread),
-        &app,
-        &fleet_page("() => 1 - Number.EPSILON"),
-    );
+    let fixed = simulate(&fleet(spread), &app, &fleet_page("() => 1 - Number.EPSILON"));
     let jittered = simulate(&fleet(spread), &app, &fleet_page("Math.random"));
     (fixed, jittered)
 }
@@ -92,11 +74,9 @@ fn fleet_table(rows: &[(&str, &str, &FleetRun)]) -> String {
          Busiest ÷ average, last 30 s | Last reader back |\n|---|---|---|---|---|---|---|\n",
     );
     for (opened, schedule, run) in rows {
-        let back = run
-            .everyone_back_at()
-            .map_or("not within the run".to_owned(), |at| {
-                format!("{:.1} s after the server", (at - 40_000) as f64 / 1000.0)
-            });
+        let back = run.everyone_back_at().map_or("not within the run".to_owned(), |at| {
+            format!("{:.1} s after the server", (at - 40_000) as f64 / 1000.0)
+        });
         table.push_str(&format!(
             "| {opened} | {schedule} | {} req/s | {:.0} req/s | {:.2} | {:.2} | {back} |\n",
             run.peak(0..120),
@@ -113,16 +93,8 @@ fn fleet_plot() -> String {
     svg::rates(
         "1,000 readers who opened the chat within 0.2 s, through an outage",
         &[
-            (
-                "fixed schedule (at once, 3 s, 10 s, 30 s)",
-                "#d93025",
-                &fixed.per_second,
-            ),
-            (
-                "the same schedule with equal jitter",
-                "#2f6fdf",
-                &jittered.per_second,
-            ),
+            ("fixed schedule (at once, 3 s, 10 s, 30 s)", "#d93025", &fixed.per_second),
+            ("the same schedule with equal jitter", "#2f6fdf", &jittered.per_second),
         ],
         10_000..40_000,
     )
@@ -136,6 +108,87 @@ fn fleet_numbers() -> String {
         ("over 3 s", "fixed", fixed_spread),
         ("over 3 s", "jittered", jittered_spread),
     ])
+}
+
+/// One idle reader's cost for ten minutes: the chat holds 50 messages and
+/// nobody posts. `page` is the client; `scene` adds what else happens.
+fn idle_cost(app: axum::Router, page: Page, scene: impl FnOnce(&mut Browser)) -> (f64, f64) {
+    const MINUTES: u64 = 10;
+    let mut browser = Browser::new(app);
+    browser.latency(Latency::Fixed(50));
+    for n in 0..50 {
+        browser.post_at(0, &format!("reader {n}"), "a message from earlier, as long as most chat lines are");
+    }
+    scene(&mut browser);
+    browser.open(page);
+    let spans = browser.run_until(MINUTES * 60_000).spans();
+    let requests = spans.len() as f64 / MINUTES as f64;
+    let bytes: usize = spans
+        .iter()
+        .filter_map(|s| match &s.outcome {
+            Some(Outcome::Status { bytes, .. }) => Some(*bytes),
+            _ => None,
+        })
+        .sum();
+    (requests, bytes as f64 / MINUTES as f64)
+}
+
+/// Exercise 05's client with its modules.
+fn ex05_page() -> Page {
+    Page::client("/client.js", dont_ddos_yourself::CLIENT_JS)
+        .with_module("/cursor.js", dont_ddos_yourself::CURSOR_JS)
+        .with_module("/backoff.js", dont_ddos_yourself::BACKOFF_JS)
+}
+
+/// Exercise 05's app, its rate limit on the virtual clock.
+fn ex05_app() -> axum::Router {
+    let store = Arc::new(dont_ddos_yourself::store::CachedStore::with_epoch(50, 1));
+    dont_ddos_yourself::app_with(store, VirtualClock)
+}
+
+fn idle_client_table() -> String {
+    let client = |source: &str| Page::client("/client.js", source);
+    let backoff = include_str!("../solutions/04-backoff/backoff.js");
+    let rows: Vec<(&str, (f64, f64))> = vec![
+        (
+            "`setInterval` every 3 s (exercise 01's client)",
+            idle_cost(poll_endpoint::app(), client(include_str!("../solutions/01-poll-endpoint/client.js")), |_| {}),
+        ),
+        (
+            "`setTimeout` 3 s after each answer (02)",
+            idle_cost(poll_endpoint::app(), client(include_str!("../solutions/02-settimeout-chain/client.js")), |_| {}),
+        ),
+        (
+            "the same, paused while the page is hidden (03), hidden after 1 s",
+            idle_cost(poll_endpoint::app(), client(include_str!("../solutions/03-pause-when-hidden/client.js")), |b| {
+                b.hide(1_000..600_000);
+            }),
+        ),
+        (
+            "backing off while the server is down (04), down after 1 s",
+            idle_cost(
+                poll_endpoint::app(),
+                client(include_str!("../solutions/04-backoff/client.js")).with_module("/backoff.js", backoff),
+                |b| {
+                    b.fail(1_000..600_000, Failure::NetworkError);
+                },
+            ),
+        ),
+        ("a `since` cursor (05)", idle_cost(ex05_app(), ex05_page(), |_| {})),
+        (
+            "a `since` cursor, with a browser cache turning them into 304s (05)",
+            idle_cost(ex05_app(), ex05_page(), |b| {
+                b.http_cache(true);
+            }),
+        ),
+    ];
+    let mut table = String::from(
+        "| One idle reader's client | Requests per minute | Bytes of answers per minute |\n|---|---|---|\n",
+    );
+    for (name, (requests, bytes)) in rows {
+        table.push_str(&format!("| {name} | {requests:.1} | {:.0} |\n", bytes));
+    }
+    table
 }
 
 /// Every figure, by file name; nothing is drawn until `draw` is called.
@@ -189,16 +242,9 @@ pub fn all() -> Vec<Figure> {
                 )
             },
         },
-        Figure {
-            file: "04-fleet.svg",
-            from_starter: None,
-            draw: fleet_plot,
-        },
-        Figure {
-            file: "04-fleet.md",
-            from_starter: None,
-            draw: fleet_numbers,
-        },
+        Figure { file: "04-fleet.svg", from_starter: None, draw: fleet_plot },
+        Figure { file: "04-fleet.md", from_starter: None, draw: fleet_numbers },
+        Figure { file: "05-idle-client.md", from_starter: None, draw: idle_client_table },
     ]
 }
 
@@ -209,11 +255,7 @@ pub fn checkable() -> Vec<Figure> {
         .into_iter()
         .filter(|figure| {
             figure.from_starter.is_none_or(|slug| {
-                course
-                    .exercises
-                    .iter()
-                    .find(|e| e.slug == slug)
-                    .is_none_or(|e| e.starter_is_pristine())
+                course.exercises.iter().find(|e| e.slug == slug).is_none_or(|e| e.starter_is_pristine())
             })
         })
         .collect()

@@ -21,15 +21,10 @@ use tower_http::services::ServeDir;
 /// Build the book in `root/book` into `into`, with mdBook's own library (the
 /// same version `.ci/run` installs), so reading it needs nothing installed.
 pub fn build_book(root: &Path, into: &Path) -> Result<(), String> {
-    let mut book = mdbook_driver::MDBook::load(root.join("book")).map_err(|error| {
-        format!(
-            "cannot load the book in {}: {error:#}",
-            root.join("book").display()
-        )
-    })?;
+    let mut book = mdbook_driver::MDBook::load(root.join("book"))
+        .map_err(|error| format!("cannot load the book in {}: {error:#}", root.join("book").display()))?;
     book.config.build.build_dir = into.to_owned();
-    book.build()
-        .map_err(|error| format!("cannot build the book: {error:#}"))
+    book.build().map_err(|error| format!("cannot build the book: {error:#}"))
 }
 
 /// The home server's routes. `chat` is the finished chat's app.
@@ -44,17 +39,10 @@ pub fn router(root: PathBuf, book: PathBuf, chat: Router) -> Router {
 
 async fn progress_page(root: PathBuf) -> impl IntoResponse {
     match Workshop::open(&root) {
-        Ok(workshop) => (
-            StatusCode::OK,
-            [(header::CACHE_CONTROL, "no-store")],
-            Html(page(&workshop)),
-        )
-            .into_response(),
-        Err(problem) => (
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Html(format!("<p>{}</p>", escape(&problem))),
-        )
-            .into_response(),
+        Ok(workshop) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(page(&workshop))).into_response(),
+        Err(problem) => {
+            (StatusCode::INTERNAL_SERVER_ERROR, Html(format!("<p>{}</p>", escape(&problem)))).into_response()
+        }
     }
 }
 
@@ -77,8 +65,7 @@ fn page(workshop: &Workshop) -> String {
         ));
     }
     let next = if workshop.all_done() {
-        "You have finished every exercise. The questions at the end of each chapter go further."
-            .to_owned()
+        "You have finished every exercise. The questions at the end of each chapter go further.".to_owned()
     } else {
         let e = workshop.current();
         format!(
@@ -116,8 +103,5 @@ tr.done td:nth-child(4) {{ color: #188038; font-weight: 600; }} tr.tried td:nth-
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

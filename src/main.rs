@@ -70,10 +70,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let paint = Paint::for_stdout();
-    let root = cli
-        .root
-        .clone()
-        .unwrap_or_else(|| polling_workshop::course::root().to_owned());
+    let root = cli.root.clone().unwrap_or_else(|| polling_workshop::course::root().to_owned());
     if let Err(problem) = run(cli, &root, paint) {
         eprintln!("{} {problem}", Paint::plain().bold("error:"));
         std::process::exit(1);
@@ -108,29 +105,15 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
             );
             match workshop.check(number, &mut std::io::stdout())? {
                 Checked::Passed => {
-                    println!(
-                        "\n{} {:02} {} passes its spec.\n",
-                        paint.green("✓"),
-                        exercise.number,
-                        exercise.title
-                    );
+                    println!("\n{} {:02} {} passes its spec.\n", paint.green("✓"), exercise.number, exercise.title);
                     print!("{}", workshop.next_step(paint));
                 }
                 Checked::Failed { first } => {
                     let first = first
-                        .map(|name| {
-                            format!(" Start with {name}: its message above says what is wrong.")
-                        })
+                        .map(|name| format!(" Start with {name}: its message above says what is wrong."))
                         .unwrap_or_default();
-                    println!(
-                        "\n{} {:02} does not pass yet.{first}",
-                        paint.red("✗"),
-                        exercise.number
-                    );
-                    println!(
-                        "  Stuck? `cargo run -- hint {}` shows a hint.",
-                        exercise.number
-                    );
+                    println!("\n{} {:02} does not pass yet.{first}", paint.red("✗"), exercise.number);
+                    println!("  Stuck? `cargo run -- hint {}` shows a hint.", exercise.number);
                 }
                 Checked::DoesNotCompile => {
                     println!(
@@ -142,9 +125,7 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
             }
             Ok(())
         }
-        Some(Command::Watch { number, manual }) => {
-            watch::watch(&mut workshop, number, manual, paint)
-        }
+        Some(Command::Watch { number, manual }) => watch::watch(&mut workshop, number, manual, paint),
         Some(Command::Hint { number }) => {
             let exercise = workshop.exercise(number)?.clone();
             let (which, total, hint) = workshop.next_hint(number)?;
@@ -155,15 +136,9 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
                 exercise.title
             );
             if which == total {
-                println!(
-                    "That is the last hint. `cargo run -- solution {}` shows the solution.",
-                    exercise.number
-                );
+                println!("That is the last hint. `cargo run -- solution {}` shows the solution.", exercise.number);
             } else {
-                println!(
-                    "`cargo run -- hint {}` again for the next one.",
-                    exercise.number
-                );
+                println!("`cargo run -- hint {}` again for the next one.", exercise.number);
             }
             Ok(())
         }
@@ -197,11 +172,7 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
                 return Ok(());
             }
             workshop.reset(number)?;
-            println!(
-                "{} {} is the starter again.",
-                paint.green("✓"),
-                exercise.starter_dir().display()
-            );
+            println!("{} {} is the starter again.", paint.green("✓"), exercise.starter_dir().display());
             Ok(())
         }
         Some(Command::Solution { number, yes }) => {
@@ -232,16 +203,16 @@ fn home(workshop: &Workshop, port: u16, paint: Paint) -> Result<(), String> {
     home::build_book(workshop.root(), &book)?;
     println!("done in {:.1} s.", started.elapsed().as_secs_f64());
 
-    let app = home::router(workshop.root().to_owned(), book, newest_solution::app());
-    let runtime = tokio::runtime::Runtime::new()
-        .map_err(|error| format!("cannot start the server: {error}"))?;
+    let app = home::router(workshop.root().to_owned(), book, dont_ddos_yourself::app());
+    let runtime = tokio::runtime::Runtime::new().map_err(|error| format!("cannot start the server: {error}"))?;
     runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|error| match error.kind() {
-            std::io::ErrorKind::AddrInUse => {
-                format!("port {port} is in use (is the workshop already running?); try `cargo run -- --port 4001`")
-            }
-            _ => format!("cannot listen on 127.0.0.1:{port}: {error}"),
-        })?;
+        let listener =
+            tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|error| match error.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    format!("port {port} is in use (is the workshop already running?); try `cargo run -- --port 4001`")
+                }
+                _ => format!("cannot listen on 127.0.0.1:{port}: {error}"),
+            })?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         println!(
             "\n{} http://{address}/  (the book: /book/, the finished chat: /chat; Ctrl-C stops it)",

@@ -11,9 +11,7 @@ pub struct Paint {
 impl Paint {
     /// Colour if standard output is a terminal and `NO_COLOR` is not set.
     pub fn for_stdout() -> Paint {
-        Paint {
-            on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-        }
+        Paint { on: std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() }
     }
 
     /// Never colour.
@@ -22,11 +20,7 @@ impl Paint {
     }
 
     fn wrap(self, code: &str, text: &str) -> String {
-        if self.on {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
+        if self.on { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_owned() }
     }
 
     pub fn green(self, text: &str) -> String {

@@ -44,10 +44,7 @@ impl Progress {
         let path = root.join(FILE);
         let entries = match std::fs::read_to_string(&path) {
             Ok(text) => toml::from_str(&text).map_err(|error| {
-                format!(
-                    "{} is not readable ({error}); fix it, or delete it to start over",
-                    path.display()
-                )
+                format!("{} is not readable ({error}); fix it, or delete it to start over", path.display())
             })?,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
             Err(error) => return Err(format!("cannot read {}: {error}", path.display())),
@@ -66,8 +63,7 @@ impl Progress {
             "# Your progress in the workshop, kept by `cargo run`. Delete this file to start over.\n\n{}",
             toml::to_string(&self.entries).expect("progress is plain data")
         );
-        std::fs::write(&self.path, text)
-            .map_err(|error| format!("cannot write {}: {error}", self.path.display()))
+        std::fs::write(&self.path, text).map_err(|error| format!("cannot write {}: {error}", self.path.display()))
     }
 }
 
@@ -82,33 +78,16 @@ mod tests {
         let _ = std::fs::remove_file(dir.join(FILE));
         let mut progress = Progress::load(&dir).unwrap();
         assert_eq!(progress.entry("01-poll-endpoint"), Entry::default());
-        progress
-            .update("01-poll-endpoint", |e| e.status = Status::Done)
-            .unwrap();
-        progress
-            .update("02-settimeout-chain", |e| e.hints_shown += 1)
-            .unwrap();
+        progress.update("01-poll-endpoint", |e| e.status = Status::Done).unwrap();
+        progress.update("02-settimeout-chain", |e| e.hints_shown += 1).unwrap();
         let again = Progress::load(&dir).unwrap();
         assert_eq!(again.entry("01-poll-endpoint").status, Status::Done);
-        assert_eq!(
-            again.entry("02-settimeout-chain"),
-            Entry {
-                status: Status::NotStarted,
-                hints_shown: 1
-            }
-        );
+        assert_eq!(again.entry("02-settimeout-chain"), Entry { status: Status::NotStarted, hints_shown: 1 });
         let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
         assert!(text.starts_with("# Your progress"), "{text}");
-        assert!(
-            text.contains("[01-poll-endpoint]\nstatus = \"done\""),
-            "{text}"
-        );
+        assert!(text.contains("[01-poll-endpoint]\nstatus = \"done\""), "{text}");
         std::fs::write(dir.join(FILE), "not = [toml").unwrap();
-        assert!(
-            Progress::load(&dir)
-                .unwrap_err()
-                .contains("delete it to start over")
-        );
+        assert!(Progress::load(&dir).unwrap_err().contains("delete it to start over"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

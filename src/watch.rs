@@ -27,9 +27,7 @@ enum Wake {
 /// manifest files of the exercise, not build output.
 pub fn matters(path: &Path) -> bool {
     let in_target = path.components().any(|c| c.as_os_str() == "target");
-    let source = path
-        .extension()
-        .is_some_and(|e| e == "rs" || e == "js" || e == "toml");
+    let source = path.extension().is_some_and(|e| e == "rs" || e == "js" || e == "toml");
     source && !in_target
 }
 
@@ -71,12 +69,7 @@ fn wait_for_change(wake: &Receiver<Wake>, manual: bool) -> bool {
 }
 
 /// Watch exercise `number` (or the current one), and the ones after it.
-pub fn watch(
-    workshop: &mut Workshop,
-    number: Option<u32>,
-    manual: bool,
-    paint: Paint,
-) -> Result<(), String> {
+pub fn watch(workshop: &mut Workshop, number: Option<u32>, manual: bool, paint: Paint) -> Result<(), String> {
     let (wake_tx, wake) = channel();
     read_lines(wake_tx.clone());
     let mut exercise = workshop.exercise(number)?.clone();
@@ -87,29 +80,19 @@ pub fn watch(
             None
         } else {
             let saved = wake_tx.clone();
-            let mut watcher =
-                notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-                    if let Ok(event) = event {
-                        let changed = matches!(
-                            event.kind,
-                            EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_)
-                        );
-                        if changed && event.paths.iter().any(|p| matters(p)) {
-                            let _ = saved.send(Wake::Saved);
-                        }
+            let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+                if let Ok(event) = event {
+                    let changed =
+                        matches!(event.kind, EventKind::Create(_) | EventKind::Modify(_) | EventKind::Remove(_));
+                    if changed && event.paths.iter().any(|p| matters(p)) {
+                        let _ = saved.send(Wake::Saved);
                     }
-                })
-                .map_err(|error| {
-                    format!("cannot watch files here ({error}); use `cargo run -- watch --manual`")
-                })?;
-            watcher
-                .watch(&dir, RecursiveMode::Recursive)
-                .map_err(|error| {
-                    format!(
-                        "cannot watch {} ({error}); use `cargo run -- watch --manual`",
-                        dir.display()
-                    )
-                })?;
+                }
+            })
+            .map_err(|error| format!("cannot watch files here ({error}); use `cargo run -- watch --manual`"))?;
+            watcher.watch(&dir, RecursiveMode::Recursive).map_err(|error| {
+                format!("cannot watch {} ({error}); use `cargo run -- watch --manual`", dir.display())
+            })?;
             Some(watcher)
         };
         let how = if manual {
@@ -122,28 +105,14 @@ pub fn watch(
             )
         };
         loop {
-            println!(
-                "\n{} {:02} {}",
-                paint.bold("Checking"),
-                exercise.number,
-                exercise.title
-            );
+            println!("\n{} {:02} {}", paint.bold("Checking"), exercise.number, exercise.title);
             let checked = workshop.check(Some(exercise.number), &mut std::io::stdout())?;
             match checked {
                 Checked::Passed => break,
                 Checked::Failed { first } => {
-                    let first = first
-                        .map(|name| format!(": start with {name}"))
-                        .unwrap_or_default();
-                    println!(
-                        "\n{} {:02} does not pass yet{first}.",
-                        paint.red("✗"),
-                        exercise.number
-                    );
-                    println!(
-                        "  Stuck? `cargo run -- hint {}` shows a hint.",
-                        exercise.number
-                    );
+                    let first = first.map(|name| format!(": start with {name}")).unwrap_or_default();
+                    println!("\n{} {:02} does not pass yet{first}.", paint.red("✗"), exercise.number);
+                    println!("  Stuck? `cargo run -- hint {}` shows a hint.", exercise.number);
                 }
                 Checked::DoesNotCompile => {
                     println!(
@@ -158,12 +127,7 @@ pub fn watch(
                 return Ok(());
             }
         }
-        println!(
-            "\n{} {:02} {} passes its spec.",
-            paint.green("✓"),
-            exercise.number,
-            exercise.title
-        );
+        println!("\n{} {:02} {} passes its spec.", paint.green("✓"), exercise.number, exercise.title);
         let Some(next) = workshop.after(&exercise).cloned() else {
             println!("{}", workshop.next_step(paint));
             return Ok(());
@@ -195,19 +159,11 @@ mod tests {
 
     #[test]
     fn only_source_files_outside_target_matter() {
-        assert!(matters(Path::new(
-            "exercises/02-settimeout-chain/client.js"
-        )));
-        assert!(matters(Path::new(
-            "exercises/01-poll-endpoint/src/store.rs"
-        )));
+        assert!(matters(Path::new("exercises/02-settimeout-chain/client.js")));
+        assert!(matters(Path::new("exercises/01-poll-endpoint/src/store.rs")));
         assert!(matters(Path::new("exercises/01-poll-endpoint/Cargo.toml")));
-        assert!(!matters(Path::new(
-            "exercises/01-poll-endpoint/target/debug/build/x.rs"
-        )));
-        assert!(!matters(Path::new(
-            "exercises/01-poll-endpoint/src/store.rs.swp"
-        )));
+        assert!(!matters(Path::new("exercises/01-poll-endpoint/target/debug/build/x.rs")));
+        assert!(!matters(Path::new("exercises/01-poll-endpoint/src/store.rs.swp")));
         assert!(!matters(Path::new("exercises/01-poll-endpoint/notes.md")));
     }
 }

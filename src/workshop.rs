@@ -36,10 +36,7 @@ impl Workshop {
     pub fn open(root: &Path) -> Result<Workshop, String> {
         let manifest = root.join("course.toml");
         let text = std::fs::read_to_string(&manifest).map_err(|error| {
-            format!(
-                "cannot read {} ({error}): run this from the workshop's folder",
-                manifest.display()
-            )
+            format!("cannot read {} ({error}): run this from the workshop's folder", manifest.display())
         })?;
         Ok(Workshop {
             root: root.to_owned(),
@@ -71,17 +68,11 @@ impl Workshop {
     /// The first exercise that is not done, or the last one when all are.
     pub fn current(&self) -> &Exercise {
         let exercises = &self.course.exercises;
-        exercises
-            .iter()
-            .find(|e| self.status(e) != Status::Done)
-            .unwrap_or_else(|| exercises.last().expect("a course"))
+        exercises.iter().find(|e| self.status(e) != Status::Done).unwrap_or_else(|| exercises.last().expect("a course"))
     }
 
     pub fn all_done(&self) -> bool {
-        self.course
-            .exercises
-            .iter()
-            .all(|e| self.status(e) == Status::Done)
+        self.course.exercises.iter().all(|e| self.status(e) == Status::Done)
     }
 
     /// Exercise `number`, or the current one; an error says what exists.
@@ -90,15 +81,12 @@ impl Workshop {
             None => self.current(),
             Some(n) => self.course.exercises.iter().find(|e| e.number == n).ok_or_else(|| {
                 let last = self.course.exercises.last().map_or(0, |e| e.number);
-                format!("there is no exercise {n}: the course has exercises 1 to {last} (`cargo run -- list` shows them)")
+                format!(
+                    "there is no exercise {n}: the course has exercises 1 to {last} (`cargo run -- list` shows them)"
+                )
             })?,
         };
-        if !self
-            .root
-            .join(exercise.starter_dir())
-            .join("Cargo.toml")
-            .is_file()
-        {
+        if !self.root.join(exercise.starter_dir()).join("Cargo.toml").is_file() {
             return Err(format!(
                 "exercise {}'s folder, {}, is missing: restore it with `git checkout -- {}`",
                 exercise.number,
@@ -111,10 +99,7 @@ impl Workshop {
 
     /// The exercise after `exercise`, if any.
     pub fn after(&self, exercise: &Exercise) -> Option<&Exercise> {
-        self.course
-            .exercises
-            .iter()
-            .find(|e| e.number == exercise.number + 1)
+        self.course.exercises.iter().find(|e| e.number == exercise.number + 1)
     }
 
     /// Run exercise `number`'s spec, passing its output on (test output to
@@ -123,11 +108,7 @@ impl Workshop {
         let exercise = self.exercise(number)?;
         let (slug, starter) = (exercise.slug.clone(), exercise.starter.clone());
         let checked = run_spec(&self.root, &starter, self.echo_cargo, out)?;
-        let status = if checked == Checked::Passed {
-            Status::Done
-        } else {
-            Status::Tried
-        };
+        let status = if checked == Checked::Passed { Status::Done } else { Status::Tried };
         self.progress.update(&slug, |entry| entry.status = status)?;
         Ok(checked)
     }
@@ -138,8 +119,7 @@ impl Workshop {
         let exercise = self.exercise(number)?;
         let (slug, hints) = (exercise.slug.clone(), exercise.hints.clone());
         let shown = (self.progress.entry(&slug).hints_shown + 1).min(hints.len());
-        self.progress
-            .update(&slug, |entry| entry.hints_shown = shown)?;
+        self.progress.update(&slug, |entry| entry.hints_shown = shown)?;
         Ok((shown, hints.len(), hints[shown - 1].clone()))
     }
 
@@ -151,17 +131,13 @@ impl Workshop {
         let dir = dir.to_string_lossy().into_owned();
         git(&self.root, &["checkout", "HEAD", "--", &dir])?;
         git(&self.root, &["clean", "-fdq", "--", &dir])?;
-        self.progress
-            .update(&slug, |entry| entry.status = Status::NotStarted)
+        self.progress.update(&slug, |entry| entry.status = Status::NotStarted)
     }
 
     /// How your files differ from the solution's, as unified diffs.
     pub fn solution_diff(&self, number: u32, paint: Paint) -> Result<String, String> {
         let exercise = self.exercise(Some(number))?;
-        let (mine, theirs) = (
-            self.root.join(exercise.starter_dir()),
-            self.root.join(exercise.solution_dir()),
-        );
+        let (mine, theirs) = (self.root.join(exercise.starter_dir()), self.root.join(exercise.solution_dir()));
         let mut text = String::new();
         for file in source_files(&theirs) {
             let solution = std::fs::read_to_string(theirs.join(&file)).unwrap_or_default();
@@ -169,16 +145,10 @@ impl Workshop {
             if yours == solution {
                 continue;
             }
-            let (a, b) = (
-                exercise.starter_dir().join(&file),
-                exercise.solution_dir().join(&file),
-            );
+            let (a, b) = (exercise.starter_dir().join(&file), exercise.solution_dir().join(&file));
             let diff = similar::TextDiff::from_lines(&yours, &solution);
-            let unified = diff
-                .unified_diff()
-                .context_radius(3)
-                .header(&a.to_string_lossy(), &b.to_string_lossy())
-                .to_string();
+            let unified =
+                diff.unified_diff().context_radius(3).header(&a.to_string_lossy(), &b.to_string_lossy()).to_string();
             for line in unified.lines() {
                 let painted = match line.chars().next() {
                     Some('+') if !line.starts_with("+++") => paint.green(line),
@@ -191,20 +161,15 @@ impl Workshop {
             }
         }
         if text.is_empty() {
-            text = format!(
-                "Your files in {} are the same as the solution's.\n",
-                exercise.starter_dir().display()
-            );
+            text = format!("Your files in {} are the same as the solution's.\n", exercise.starter_dir().display());
         }
         Ok(text)
     }
 
     /// The progress table.
     pub fn list(&self, paint: Paint) -> String {
-        let mut text = format!(
-            "{}\n",
-            paint.bold("  #   Exercise                     Minutes   Status         Hints seen")
-        );
+        let mut text =
+            format!("{}\n", paint.bold("  #   Exercise                     Minutes   Status         Hints seen"));
         for exercise in &self.course.exercises {
             let entry = self.progress.entry(&exercise.slug);
             let status = match entry.status {
@@ -221,12 +186,7 @@ impl Workshop {
                 exercise.hints.len()
             ));
         }
-        let done = self
-            .course
-            .exercises
-            .iter()
-            .filter(|e| self.status(e) == Status::Done)
-            .count();
+        let done = self.course.exercises.iter().filter(|e| self.status(e) == Status::Done).count();
         text.push_str(&format!(
             "\n  {done} of {} done; about {} minutes in class in all.\n",
             self.course.exercises.len(),
@@ -258,12 +218,7 @@ impl Workshop {
 }
 
 /// Run `cargo test -p <package>` in `root`, streaming its output.
-fn run_spec(
-    root: &Path,
-    package: &str,
-    echo: bool,
-    out: &mut dyn Write,
-) -> Result<Checked, String> {
+fn run_spec(root: &Path, package: &str, echo: bool, out: &mut dyn Write) -> Result<Checked, String> {
     use std::io::IsTerminal;
     let terminal = echo && std::io::stderr().is_terminal();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
@@ -273,21 +228,13 @@ fn run_spec(
         .env("RUST_BACKTRACE", "0")
         .env("INSTA_UPDATE", "no")
         // Keep cargo's progress bar on a terminal even though we read its output.
-        .env(
-            "CARGO_TERM_PROGRESS_WHEN",
-            if terminal { "always" } else { "never" },
-        )
-        .env(
-            "CARGO_TERM_COLOR",
-            if terminal { "always" } else { "never" },
-        )
+        .env("CARGO_TERM_PROGRESS_WHEN", if terminal { "always" } else { "never" })
+        .env("CARGO_TERM_COLOR", if terminal { "always" } else { "never" })
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .map_err(|error| {
-            format!("could not run cargo ({error}); is the Rust toolchain installed?")
-        })?;
+        .map_err(|error| format!("could not run cargo ({error}); is the Rust toolchain installed?"))?;
 
     // Cargo's own messages (compiling, progress, compile errors) go straight
     // to our standard error as they come, and are kept to look for errors.
@@ -313,9 +260,7 @@ fn run_spec(
         tests.push_str(&line);
         tests.push('\n');
     }
-    let status = child
-        .wait()
-        .map_err(|error| format!("cargo did not finish: {error}"))?;
+    let status = child.wait().map_err(|error| format!("cargo did not finish: {error}"))?;
     let errors = errors.join().unwrap_or_default();
     if status.success() {
         return Ok(Checked::Passed);
@@ -328,16 +273,12 @@ fn run_spec(
             .split("\nfailures:\n")
             .last()
             .and_then(|list| {
-                list.lines()
-                    .map(str::trim)
-                    .find(|line| !line.is_empty() && !line.starts_with("test result"))
+                list.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("test result"))
             })
             .map(str::to_owned);
         return Ok(Checked::Failed { first });
     }
-    Err(format!(
-        "`cargo test -p {package}` failed before any test ran; its messages are above"
-    ))
+    Err(format!("`cargo test -p {package}` failed before any test ran; its messages are above"))
 }
 
 fn git(root: &Path, args: &[&str]) -> Result<(), String> {
@@ -349,11 +290,7 @@ fn git(root: &Path, args: &[&str]) -> Result<(), String> {
     if output.status.success() {
         Ok(())
     } else {
-        Err(format!(
-            "git {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
-        ))
+        Err(format!("git {} failed: {}", args.join(" "), String::from_utf8_lossy(&output.stderr).trim()))
     }
 }
 

@@ -18,16 +18,13 @@ fn course() -> Course {
 
 fn read(relative: impl AsRef<Path>) -> String {
     let path = root().join(relative.as_ref());
-    fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+    fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 /// Every file below `dir`, relative to it, skipping build output.
 fn files_below(dir: &Path) -> BTreeSet<PathBuf> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
-        for entry in
-            fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        {
+        for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display())) {
             let path = entry.unwrap().path();
             if path.file_name().is_some_and(|name| name == "target") {
                 continue;
@@ -65,11 +62,7 @@ fn package_name(manifest: &str) -> Option<String> {
 /// What a crate's `tests/spec.rs` must say: alias the crate's own library to
 /// the name the shared spec uses, and include the shared spec.
 fn spec_shim(exercise: &Exercise, package: &str) -> String {
-    let lib_name = exercise
-        .slug
-        .split_once('-')
-        .map(|(_, rest)| rest.replace('-', "_"))
-        .unwrap();
+    let lib_name = exercise.slug.split_once('-').map(|(_, rest)| rest.replace('-', "_")).unwrap();
     format!(
         "//! Runs exercise {:02}'s spec against this crate. The spec itself is shared with\n\
          //! the solution and lives at the workspace root: tests/{slug}/spec.rs.\n\
@@ -86,55 +79,27 @@ fn spec_shim(exercise: &Exercise, package: &str) -> String {
 #[test]
 fn manifest_entries_are_complete_and_in_order() {
     let course = course();
-    assert!(
-        !course.exercises.is_empty(),
-        "course.toml lists no exercises"
-    );
+    assert!(!course.exercises.is_empty(), "course.toml lists no exercises");
     for (index, exercise) in course.exercises.iter().enumerate() {
         let n = index as u32 + 1;
         let at = format!("course.toml, exercise {n} ({})", exercise.slug);
-        assert_eq!(
-            exercise.number, n,
-            "{at}: exercises are numbered 1, 2, 3... in file order"
-        );
-        assert!(
-            exercise.slug.starts_with(&format!("{n:02}-")),
-            "{at}: the slug starts with the number, `{n:02}-`"
-        );
-        assert!(
-            !exercise.title.trim().is_empty(),
-            "{at}: the title is empty"
-        );
-        assert!(
-            exercise.minutes > 0,
-            "{at}: give the minutes the exercise takes in class"
-        );
-        assert_eq!(
-            exercise.starter,
-            format!("ex{n:02}-{}", &exercise.slug[3..]),
-            "{at}: starter package name"
-        );
-        assert_eq!(
-            exercise.solution,
-            format!("{}-solution", exercise.starter),
-            "{at}: solution package name"
-        );
+        assert_eq!(exercise.number, n, "{at}: exercises are numbered 1, 2, 3... in file order");
+        assert!(exercise.slug.starts_with(&format!("{n:02}-")), "{at}: the slug starts with the number, `{n:02}-`");
+        assert!(!exercise.title.trim().is_empty(), "{at}: the title is empty");
+        assert!(exercise.minutes > 0, "{at}: give the minutes the exercise takes in class");
+        assert_eq!(exercise.starter, format!("ex{n:02}-{}", &exercise.slug[3..]), "{at}: starter package name");
+        assert_eq!(exercise.solution, format!("{}-solution", exercise.starter), "{at}: solution package name");
 
-        assert!(
-            exercise.hints.len() >= 2,
-            "{at}: give at least two hints, from a nudge to nearly the answer"
-        );
+        assert!(exercise.hints.len() >= 2, "{at}: give at least two hints, from a nudge to nearly the answer");
         let distinct: BTreeSet<&str> = exercise.hints.iter().map(|h| h.trim()).collect();
         assert!(
-            exercise.hints.iter().all(|h| h.trim().len() >= 20)
-                && distinct.len() == exercise.hints.len(),
+            exercise.hints.iter().all(|h| h.trim().len() >= 20) && distinct.len() == exercise.hints.len(),
             "{at}: every hint says something (20 characters at least) and no two are the same"
         );
 
-        for (dir, package) in [
-            (exercise.starter_dir(), &exercise.starter),
-            (exercise.solution_dir(), &exercise.solution),
-        ] {
+        for (dir, package) in
+            [(exercise.starter_dir(), &exercise.starter), (exercise.solution_dir(), &exercise.solution)]
+        {
             let manifest = read(dir.join("Cargo.toml"));
             assert_eq!(
                 package_name(&manifest).as_deref(),
@@ -149,11 +114,7 @@ fn manifest_entries_are_complete_and_in_order() {
                 dir.display()
             );
         }
-        assert!(
-            root().join(exercise.spec_dir()).join("spec.rs").is_file(),
-            "{at}: no tests/{}/spec.rs",
-            exercise.slug
-        );
+        assert!(root().join(exercise.spec_dir()).join("spec.rs").is_file(), "{at}: no tests/{}/spec.rs", exercise.slug);
         assert!(
             root().join(exercise.chapter_path()).is_file(),
             "{at}: no chapter {}",
@@ -176,20 +137,15 @@ fn starter_and_solution_differ_only_in_source_files() {
             exercise.solution_dir().display()
         );
         for file in &starter_files {
-            let (a, b) = (
-                fs::read(starter.join(file)).unwrap(),
-                fs::read(solution.join(file)).unwrap(),
-            );
+            let (a, b) = (fs::read(starter.join(file)).unwrap(), fs::read(solution.join(file)).unwrap());
             let is_source = matches!(file.extension().and_then(|e| e.to_str()), Some("rs" | "js"));
             if is_source {
                 continue;
             }
             if file == Path::new("Cargo.toml") {
                 // Only the package name may differ.
-                let same = String::from_utf8_lossy(&a)
-                    .replace(&format!("\"{}\"", exercise.starter), "\"NAME\"")
-                    == String::from_utf8_lossy(&b)
-                        .replace(&format!("\"{}\"", exercise.solution), "\"NAME\"");
+                let same = String::from_utf8_lossy(&a).replace(&format!("\"{}\"", exercise.starter), "\"NAME\"")
+                    == String::from_utf8_lossy(&b).replace(&format!("\"{}\"", exercise.solution), "\"NAME\"");
                 assert!(
                     same,
                     "{}: the starter's and the solution's Cargo.toml may differ only in the package name",
@@ -210,10 +166,9 @@ fn starter_and_solution_differ_only_in_source_files() {
 #[test]
 fn starter_and_solution_run_the_one_shared_spec() {
     for exercise in course().exercises {
-        for (dir, package) in [
-            (exercise.starter_dir(), &exercise.starter),
-            (exercise.solution_dir(), &exercise.solution),
-        ] {
+        for (dir, package) in
+            [(exercise.starter_dir(), &exercise.starter), (exercise.solution_dir(), &exercise.solution)]
+        {
             assert_eq!(
                 read(dir.join("tests/spec.rs")),
                 spec_shim(&exercise, package),
@@ -225,9 +180,7 @@ fn starter_and_solution_run_the_one_shared_spec() {
         let snapshots = root().join(exercise.spec_dir()).join("snapshots");
         let committed: Vec<_> = files_below(&snapshots).into_iter().collect();
         assert!(
-            committed
-                .iter()
-                .all(|f| f.extension().is_some_and(|e| e == "snap")),
+            committed.iter().all(|f| f.extension().is_some_and(|e| e == "snap")),
             "tests/{}/snapshots holds files that are not accepted snapshots: {committed:?}",
             exercise.slug
         );
@@ -243,10 +196,7 @@ fn the_root_cargo_test_runs_solutions_and_never_starters() {
         .iter()
         .filter_map(|v| v.as_str())
         .collect();
-    assert!(
-        default_members.contains(&"solutions/*"),
-        "default-members should include solutions/*"
-    );
+    assert!(default_members.contains(&"solutions/*"), "default-members should include solutions/*");
     assert!(
         default_members.iter().all(|m| !m.starts_with("exercises")),
         "default-members must not include a starter: the README's `cargo test` would fail on unfinished exercises"
@@ -259,17 +209,10 @@ fn the_book_lists_every_chapter() {
     let linked: BTreeSet<String> = summary
         .split("](")
         .skip(1)
-        .filter_map(|rest| {
-            rest.split_once(')')
-                .map(|(target, _)| target.trim_start_matches("./").to_owned())
-        })
+        .filter_map(|rest| rest.split_once(')').map(|(target, _)| target.trim_start_matches("./").to_owned()))
         .collect();
     for exercise in course().exercises {
-        assert!(
-            linked.contains(&exercise.chapter),
-            "book/src/SUMMARY.md does not list {}",
-            exercise.chapter
-        );
+        assert!(linked.contains(&exercise.chapter), "book/src/SUMMARY.md does not list {}", exercise.chapter);
     }
     for target in &linked {
         assert!(
@@ -281,10 +224,7 @@ fn the_book_lists_every_chapter() {
         let name = file.to_string_lossy().into_owned();
         // figures/*.md are generated tables that chapters include.
         if name.ends_with(".md") && name != "SUMMARY.md" && !name.starts_with("figures/") {
-            assert!(
-                linked.contains(&name),
-                "book/src/{name} is not in SUMMARY.md, so the book never shows it"
-            );
+            assert!(linked.contains(&name), "book/src/{name} is not in SUMMARY.md, so the book never shows it");
         }
     }
 }
@@ -307,12 +247,8 @@ fn book_includes_point_at_real_files_and_anchors() {
                 None => (spec, None),
             };
             let target = chapter.parent().unwrap().join(path);
-            let source = fs::read_to_string(&target).unwrap_or_else(|_| {
-                panic!(
-                    "book/src/{} includes {path}, which does not exist",
-                    file.display()
-                )
-            });
+            let source = fs::read_to_string(&target)
+                .unwrap_or_else(|_| panic!("book/src/{} includes {path}, which does not exist", file.display()));
             // `path:name` names an anchor; `path:4:8` (digits) is a line range.
             if let Some(anchor) = anchor.filter(|a| !a.starts_with(|c: char| c.is_ascii_digit())) {
                 assert!(
@@ -330,10 +266,7 @@ fn book_includes_point_at_real_files_and_anchors() {
             count += 1;
         }
     }
-    assert!(
-        count > 0,
-        "the book includes no code at all; listings must be included from solutions/"
-    );
+    assert!(count > 0, "the book includes no code at all; listings must be included from solutions/");
 }
 
 /// A failing snapshot must never be written or accepted behind a learner's
@@ -346,23 +279,14 @@ fn a_failing_snapshot_is_never_written() {
     let before = files_below(&snapshots);
     let committed = read("tests/snapshots/course__insta_guard.snap");
     let output = Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--ignored",
-            "--exact",
-            "insta_guard_probe",
-            "--test-threads=1",
-        ])
+        .args(["--ignored", "--exact", "insta_guard_probe", "--test-threads=1"])
         .env_remove("CI")
         .env_remove("INSTA_UPDATE")
         .env_remove("INSTA_FORCE_PASS")
         .output()
         .unwrap();
-    let log = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
-    assert!(
-        !output.status.success() && log.contains("1 failed"),
-        "the probe's snapshot should mismatch:\n{log}"
-    );
+    let log = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success() && log.contains("1 failed"), "the probe's snapshot should mismatch:\n{log}");
     assert_eq!(
         files_below(&snapshots),
         before,
@@ -378,10 +302,7 @@ fn a_failing_snapshot_is_never_written() {
 #[test]
 #[ignore = "run by a_failing_snapshot_is_never_written, in a child process"]
 fn insta_guard_probe() {
-    insta::assert_snapshot!(
-        "insta_guard",
-        "this value differs from the committed snapshot"
-    );
+    insta::assert_snapshot!("insta_guard", "this value differs from the committed snapshot");
 }
 
 /// The slow check: build and run each exercise's spec against the solution
@@ -402,11 +323,7 @@ fn every_solution_passes_and_every_starter_fails_its_spec() {
             continue;
         }
         let starter = run_spec(&exercise.starter);
-        assert!(
-            !starter.passed,
-            "the starter {} passes its spec: a starter must leave work to do",
-            exercise.starter
-        );
+        assert!(!starter.passed, "the starter {} passes its spec: a starter must leave work to do", exercise.starter);
         assert!(
             !starter.log.contains("error[E") && starter.log.contains("test result: FAILED."),
             "the starter {} should compile and then fail its spec, but it did not run to a test result:\n{}",
@@ -421,15 +338,9 @@ fn every_solution_passes_and_every_starter_fails_its_spec() {
         );
         let leftovers: Vec<_> = files_below(&root().join(exercise.spec_dir()))
             .into_iter()
-            .filter(|f| {
-                !f.to_string_lossy().ends_with(".snap") && !f.to_string_lossy().ends_with(".rs")
-            })
+            .filter(|f| !f.to_string_lossy().ends_with(".snap") && !f.to_string_lossy().ends_with(".rs"))
             .collect();
-        assert!(
-            leftovers.is_empty(),
-            "running the starter left files in tests/{}: {leftovers:?}",
-            exercise.slug
-        );
+        assert!(leftovers.is_empty(), "running the starter left files in tests/{}: {leftovers:?}", exercise.slug);
     }
 }
 
@@ -441,9 +352,7 @@ struct SpecRun {
 fn run_spec(package: &str) -> SpecRun {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
-        .args([
-            "test", "--quiet", "--color", "never", "-p", package, "--test", "spec",
-        ])
+        .args(["test", "--quiet", "--color", "never", "-p", package, "--test", "spec"])
         .current_dir(root())
         .env("RUST_BACKTRACE", "0")
         .env("INSTA_UPDATE", "no")
@@ -451,8 +360,7 @@ fn run_spec(package: &str) -> SpecRun {
         .unwrap_or_else(|error| panic!("could not run cargo: {error}"));
     SpecRun {
         passed: output.status.success(),
-        log: String::from_utf8_lossy(&output.stdout).into_owned()
-            + &String::from_utf8_lossy(&output.stderr),
+        log: String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
     }
 }
 

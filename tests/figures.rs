@@ -28,10 +28,6 @@ fn every_figure_is_shown_in_the_book() {
         }
     }
     for figure in figures::all() {
-        assert!(
-            book.contains(&format!("figures/{}", figure.file)),
-            "no chapter shows figures/{}",
-            figure.file
-        );
+        assert!(book.contains(&format!("figures/{}", figure.file)), "no chapter shows figures/{}", figure.file);
     }
 }

@@ -41,10 +41,7 @@ fn css(body: &'static str) -> impl IntoResponse {
 /// A JavaScript response. Module scripts must be served with a JavaScript
 /// MIME type, or the browser refuses to run them.
 pub fn javascript(body: &'static str) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
-        body,
-    )
+    ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], body)
 }
 
 /// Read `PORT` from the environment: unset means [`DEFAULT_PORT`], `0`
@@ -66,18 +63,18 @@ pub fn port_from_env() -> Result<u16, String> {
 /// own browser, not for the network you are on.
 pub async fn serve(name: &str, app: Router) -> Result<(), String> {
     let port = port_from_env()?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .map_err(|error| match error.kind() {
-            std::io::ErrorKind::AddrInUse => format!(
-                "port {port} is already in use (another exercise still running?); \
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|error| match error.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "port {port} is already in use (another exercise still running?); \
                  stop it, or pick another port: PORT=3001 cargo run ..."
-            ),
-            _ => format!("could not listen on 127.0.0.1:{port}: {error}"),
-        })?;
+        ),
+        _ => format!("could not listen on 127.0.0.1:{port}: {error}"),
+    })?;
     let address: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("{name}: open http://{address}/ (Ctrl-C stops it)");
-    axum::serve(listener, app)
+    // With the peer's address available to handlers (`ConnectInfo`), for the
+    // exercises that need to tell clients apart.
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             // If Ctrl-C cannot be watched, run until the process is killed.
             if tokio::signal::ctrl_c().await.is_err() {
@@ -96,21 +93,11 @@ mod tests {
     use tower::ServiceExt;
 
     async fn get_page(path: &str) -> (u16, String, String) {
-        let response = routes::<()>()
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
+        let response = routes::<()>().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
         let status = response.status().as_u16();
-        let content_type = response.headers()[header::CONTENT_TYPE]
-            .to_str()
-            .unwrap()
-            .to_owned();
+        let content_type = response.headers()[header::CONTENT_TYPE].to_str().unwrap().to_owned();
         let body = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            content_type,
-            String::from_utf8(body.to_vec()).unwrap(),
-        )
+        (status, content_type, String::from_utf8(body.to_vec()).unwrap())
     }
 
     #[tokio::test]
@@ -123,10 +110,7 @@ mod tests {
         assert_eq!((status, kind.as_str()), (200, "text/css; charset=utf-8"));
 
         let (status, kind, body) = get_page("/static/chat.js").await;
-        assert_eq!(
-            (status, kind.as_str()),
-            (200, "text/javascript; charset=utf-8")
-        );
+        assert_eq!((status, kind.as_str()), (200, "text/javascript; charset=utf-8"));
         assert!(body.contains("export function renderMessages"));
     }
 
@@ -135,16 +119,8 @@ mod tests {
     #[test]
     fn render_module_never_puts_text_into_html() {
         // Comments may explain the hole; code may not use it.
-        let code: String = CHAT_JS
-            .lines()
-            .filter(|line| !line.trim_start().starts_with("//"))
-            .collect();
-        for forbidden in [
-            "innerHTML",
-            "outerHTML",
-            "insertAdjacentHTML",
-            "document.write",
-        ] {
+        let code: String = CHAT_JS.lines().filter(|line| !line.trim_start().starts_with("//")).collect();
+        for forbidden in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write"] {
             assert!(
                 !code.contains(forbidden),
                 "static/chat.js uses {forbidden}; render message text with textContent instead"

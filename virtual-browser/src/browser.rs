@@ -20,6 +20,22 @@ pub const ORIGIN: &str = "http://127.0.0.1:3000";
 /// page that keeps re-arming zero-delay work cannot hang a test.
 const TASK_BUDGET: usize = 1_000_000;
 
+thread_local! {
+    /// The virtual time of the browser running on this thread, for servers
+    /// that want their clock to follow it (see [`virtual_now`]).
+    static NOW: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// The virtual time, in ms, of the browser that is running on this thread
+/// (0 before it runs, and again after it is dropped).
+///
+/// A server under test can base a clock on it (a rate limiter's, say), so
+/// that its notion of time moves with the scenario's instead of the real
+/// one: a virtual minute of polling takes milliseconds of real time.
+pub fn virtual_now() -> u64 {
+    NOW.with(|now| now.get())
+}
+
 /// How long the server takes to answer each request of the page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Latency {
@@ -76,14 +92,23 @@ impl Page {
     }
 }
 
-#[derive(Debug)]
 enum Job {
     Timer(u32),
+    Restart(Router),
     Frame,
     Visibility(bool),
     Answer(usize),
     OtherUserPosts { user: String, text: String },
     UserSends { user: String, text: String },
+}
+
+/// An answer a browser cache keeps: its tag, to ask `If-None-Match` with,
+/// and what to hand the page on `304 Not Modified`.
+#[derive(Debug, Clone)]
+struct Kept {
+    etag: String,
+    headers: Vec<(String, String)>,
+    body: String,
 }
 
 #[derive(Debug)]
@@ -127,6 +152,8 @@ pub struct Browser {
     last_status: String,
     trace: Trace,
     halted: bool,
+    /// Answers a browser cache may keep, by URL (see [`Browser::http_cache`]).
+    cache: Option<HashMap<String, Kept>>,
 }
 
 impl Browser {
@@ -166,7 +193,23 @@ impl Browser {
             last_status: String::new(),
             trace: Trace::default(),
             halted: false,
+            cache: None,
         }
+    }
+
+    /// Keep answers the way a browser's HTTP cache does: a GET answer with an
+    /// `ETag` (and no `Cache-Control: no-store`) is kept, and the next GET of
+    /// the same URL asks `If-None-Match`; on `304 Not Modified` the page gets
+    /// the kept answer as a 200, as in a browser. Off unless asked for.
+    pub fn http_cache(&mut self, on: bool) -> &mut Self {
+        self.cache = on.then(HashMap::new);
+        self
+    }
+
+    /// The server restarts at `at` ms: from then on, requests go to `app`.
+    pub fn restart_at(&mut self, at: u64, app: Router) -> &mut Self {
+        self.schedule(at, Job::Restart(app));
+        self
     }
 
     /// How long the server takes to answer.
@@ -189,39 +232,24 @@ impl Browser {
         self
     }
 
-    /// Another user posts a message at `at` ms, straight to the server.
+    /// Another user posts a message at `at` ms, straight to the server, from
+    /// a page of their own (`x-client-id: user:<user>`).
     pub fn post_at(&mut self, at: u64, user: &str, text: &str) -> &mut Self {
-        self.schedule(
-            at,
-            Job::OtherUserPosts {
-                user: user.to_owned(),
-                text: text.to_owned(),
-            },
-        );
+        self.schedule(at, Job::OtherUserPosts { user: user.to_owned(), text: text.to_owned() });
         self
     }
 
     /// The user types into the page's form and presses Send at `at` ms.
     pub fn send_at(&mut self, at: u64, user: &str, text: &str) -> &mut Self {
-        self.schedule(
-            at,
-            Job::UserSends {
-                user: user.to_owned(),
-                text: text.to_owned(),
-            },
-        );
+        self.schedule(at, Job::UserSends { user: user.to_owned(), text: text.to_owned() });
         self
     }
 
     /// Load `page` now, as the browser would when the HTML's
     /// `<script type="module">` runs.
     pub fn open(&mut self, page: Page) -> &mut Self {
-        self.trace.push(
-            self.now,
-            Event::Loaded {
-                page: page.name.clone(),
-            },
-        );
+        NOW.with(|now| now.set(self.now));
+        self.trace.push(self.now, Event::Loaded { page: page.name.clone() });
         let loaded = self.engine.load(&page.name, &page.source, &page.modules);
         self.after_task(loaded);
         self
@@ -236,15 +264,15 @@ impl Browser {
             }
             let ((at, _), job) = entry.remove_entry();
             self.now = at;
+            NOW.with(|now| now.set(at));
             self.process(job);
             tasks += 1;
             if tasks == TASK_BUDGET {
-                self.halt(format!(
-                    "the page ran {TASK_BUDGET} tasks before {end} ms and was stopped"
-                ));
+                self.halt(format!("the page ran {TASK_BUDGET} tasks before {end} ms and was stopped"));
             }
         }
         self.now = self.now.max(end);
+        NOW.with(|now| now.set(self.now));
         &self.trace
     }
 
@@ -323,33 +351,27 @@ impl Browser {
                     return;
                 }
                 self.hidden = hidden;
-                self.trace.push(
-                    self.now,
-                    if hidden {
-                        Event::Hidden
-                    } else {
-                        Event::Visible
-                    },
-                );
+                self.trace.push(self.now, if hidden { Event::Hidden } else { Event::Visible });
                 self.run_task(Task::Visibility { hidden });
                 self.schedule_frame();
             }
             Job::Answer(index) => self.answer(index),
+            Job::Restart(app) => {
+                self.app = app;
+                self.trace.push(self.now, Event::ServerRestarted);
+            }
             Job::OtherUserPosts { user, text } => {
                 let body = serde_json::json!({ "user": user, "text": text }).to_string();
-                let headers = vec![("content-type".to_owned(), "application/json".to_owned())];
+                let headers = vec![
+                    ("content-type".to_owned(), "application/json".to_owned()),
+                    // Each user posts from a page of their own.
+                    ("x-client-id".to_owned(), format!("user:{user}")),
+                ];
                 let (status, _, _) = self.call_app("POST", "/poll", &headers, Some(body));
-                self.trace
-                    .push(self.now, Event::OtherUserPosted { user, text, status });
+                self.trace.push(self.now, Event::OtherUserPosted { user, text, status });
             }
             Job::UserSends { user, text } => {
-                self.trace.push(
-                    self.now,
-                    Event::UserSent {
-                        user: user.clone(),
-                        text: text.clone(),
-                    },
-                );
+                self.trace.push(self.now, Event::UserSent { user: user.clone(), text: text.clone() });
                 self.run_task(Task::Submit { user, text });
             }
         }
@@ -362,14 +384,7 @@ impl Browser {
                 // that set the timer, then the timer's task is one level deeper.
                 let delay = clamp(delay.ceil() as u64, self.nesting);
                 let nesting = self.nesting + 1;
-                self.timers.insert(
-                    id,
-                    Timer {
-                        delay,
-                        repeat,
-                        nesting,
-                    },
-                );
+                self.timers.insert(id, Timer { delay, repeat, nesting });
                 self.schedule(self.now + delay, Job::Timer(id));
             }
             HostCall::ClearTimer { id } => {
@@ -379,42 +394,16 @@ impl Browser {
                 self.wants_frame = true;
                 self.schedule_frame();
             }
-            HostCall::Fetch {
-                id,
-                method,
-                url,
-                headers,
-                body,
-            } => {
+            HostCall::Fetch { id, method, url, headers, body } => {
                 let number = self.requests.len() + 1;
                 let path = url.strip_prefix(ORIGIN).unwrap_or(&url).to_owned();
-                let failure = self
-                    .failures
-                    .iter()
-                    .find(|(w, _)| w.contains(&self.now))
-                    .map(|(_, f)| f.clone());
-                self.trace.push(
-                    self.now,
-                    Event::Sent {
-                        request: number,
-                        method: method.clone(),
-                        path: path.clone(),
-                    },
-                );
-                self.requests.push(Request {
-                    js_id: id,
-                    method,
-                    path,
-                    headers,
-                    body,
-                    failure,
-                });
+                let failure = self.failures.iter().find(|(w, _)| w.contains(&self.now)).map(|(_, f)| f.clone());
+                self.trace.push(self.now, Event::Sent { request: number, method: method.clone(), path: path.clone() });
+                self.requests.push(Request { js_id: id, method, path, headers, body, failure });
                 let latency = self.latency.for_request(number);
                 self.schedule(self.now + latency, Job::Answer(number - 1));
             }
-            HostCall::Console { level, text } => {
-                self.trace.push(self.now, Event::Console { level, text })
-            }
+            HostCall::Console { level, text } => self.trace.push(self.now, Event::Console { level, text }),
             HostCall::Error { text } => self.trace.push(self.now, Event::ScriptError { text }),
             HostCall::Render { ids } => self.trace.push(self.now, Event::Rendered { ids }),
             HostCall::Status { text } => {
@@ -442,12 +431,7 @@ impl Browser {
             Some(Failure::NetworkError) => {
                 self.trace.push(
                     self.now,
-                    Event::Answered {
-                        request: index + 1,
-                        method,
-                        path,
-                        outcome: Outcome::NetworkError,
-                    },
+                    Event::Answered { request: index + 1, method, path, outcome: Outcome::NetworkError },
                 );
                 self.run_task(Task::FetchFailed { id: js_id });
                 return;
@@ -459,37 +443,34 @@ impl Browser {
                 (status, headers, injected_error(status))
             }
             None => {
-                let (headers, body) = (request.headers.clone(), request.body.clone());
-                self.call_app(&method, &path, &headers, body)
+                let (mut headers, body) = (request.headers.clone(), request.body.clone());
+                let cached = self.cache.as_ref().and_then(|c| c.get(&path)).filter(|_| method == "GET").cloned();
+                if let Some(kept) = &cached {
+                    headers.push(("if-none-match".to_owned(), kept.etag.clone()));
+                }
+                let (status, headers, body) = self.call_app(&method, &path, &headers, body);
+                if let (304, Some(Kept { headers: kept_headers, body: kept_body, .. })) = (status, cached) {
+                    // The browser answers the page from its cache: a 200.
+                    let outcome =
+                        Outcome::Status { code: 304, messages: poll_messages(&kept_body), retry_after: None, bytes: 0 };
+                    self.trace.push(self.now, Event::Answered { request: index + 1, method, path, outcome });
+                    self.run_task(Task::FetchDone { id: js_id, status: 200, headers: kept_headers, body: kept_body });
+                    return;
+                }
+                let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+                let storable = !header("cache-control").is_some_and(|c| c.contains("no-store"));
+                if let (Some(cache), Some(etag), true, true) =
+                    (self.cache.as_mut(), header("etag"), storable, status == 200)
+                {
+                    cache.insert(path.clone(), Kept { etag, headers: headers.clone(), body: body.clone() });
+                }
+                (status, headers, body)
             }
         };
-        let messages = serde_json::from_str::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|json| json.get("msg").and_then(|m| m.as_array()).map(Vec::len));
-        let retry_after = headers
-            .iter()
-            .find(|(name, _)| name == "retry-after")
-            .map(|(_, v)| v.clone());
-        let outcome = Outcome::Status {
-            code: status,
-            messages,
-            retry_after,
-        };
-        self.trace.push(
-            self.now,
-            Event::Answered {
-                request: index + 1,
-                method,
-                path,
-                outcome,
-            },
-        );
-        self.run_task(Task::FetchDone {
-            id: js_id,
-            status,
-            headers,
-            body,
-        });
+        let retry_after = headers.iter().find(|(name, _)| name == "retry-after").map(|(_, v)| v.clone());
+        let outcome = Outcome::Status { code: status, messages: poll_messages(&body), retry_after, bytes: body.len() };
+        self.trace.push(self.now, Event::Answered { request: index + 1, method, path, outcome });
+        self.run_task(Task::FetchDone { id: js_id, status, headers, body });
     }
 
     /// Send one request through the app, in-process.
@@ -504,9 +485,7 @@ impl Browser {
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        let request = request
-            .body(Body::from(body.unwrap_or_default()))
-            .expect("a valid request");
+        let request = request.body(Body::from(body.unwrap_or_default())).expect("a valid request");
         let app = self.app.clone();
         self.tokio.block_on(async move {
             let response = app.oneshot(request).await.expect("a Router never fails");
@@ -514,26 +493,28 @@ impl Browser {
             let headers = response
                 .headers()
                 .iter()
-                .map(|(name, value)| {
-                    (
-                        name.as_str().to_owned(),
-                        value.to_str().unwrap_or("").to_owned(),
-                    )
-                })
+                .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("").to_owned()))
                 .collect();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map(|b| b.to_bytes())
-                .unwrap_or_default();
-            (
-                status,
-                headers,
-                String::from_utf8_lossy(&bytes).into_owned(),
-            )
+            let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            (status, headers, String::from_utf8_lossy(&bytes).into_owned())
         })
     }
+}
+
+/// When a browser is done, the thread's virtual time goes back to 0, so the
+/// next server made on this thread (whose clock may start reading it before
+/// its browser exists) starts from the beginning too. One browser at a time
+/// per thread, then.
+impl Drop for Browser {
+    fn drop(&mut self) {
+        NOW.with(|now| now.set(0));
+    }
+}
+
+/// How many messages a poll answer's `msg` list holds, if it is one.
+fn poll_messages(body: &str) -> Option<usize> {
+    let json: serde_json::Value = serde_json::from_str(body).ok()?;
+    json.get("msg")?.as_array().map(Vec::len)
 }
 
 /// HTML's rule: a timer set by a task nested more than 5 deep waits at least 4 ms.
@@ -546,6 +527,5 @@ fn json_headers() -> Vec<(String, String)> {
 }
 
 fn injected_error(status: u16) -> String {
-    serde_json::json!({ "error": format!("the scenario made the server answer {status}") })
-        .to_string()
+    serde_json::json!({ "error": format!("the scenario made the server answer {status}") }).to_string()
 }

@@ -9,8 +9,8 @@ pub fn no_script_errors(trace: &Trace) -> Result<(), String> {
     match trace.errors().first() {
         None => Ok(()),
         Some((at, text)) => Err(format!(
-            "the page's script failed at {at} ms:\n  {text}\nA browser would show this in its console. \
-             Fix it in client.js (the location in brackets is file:line:column)."
+            "the page's script failed at {at} ms:\n  {text}\nA browser would show this in its console; `at file:line:column` says where \
+             it was thrown."
         )),
     }
 }
@@ -19,10 +19,7 @@ pub fn no_script_errors(trace: &Trace) -> Result<(), String> {
 pub fn never_two_polls_at_once(trace: &Trace) -> Result<(), String> {
     let polls = trace.spans_to("/poll");
     for (index, later) in polls.iter().enumerate() {
-        if let Some(earlier) = polls[..index]
-            .iter()
-            .find(|p| p.method == later.method && p.in_flight_at(later.sent))
-        {
+        if let Some(earlier) = polls[..index].iter().find(|p| p.method == later.method && p.in_flight_at(later.sent)) {
             return Err(format!(
                 "two {} /poll requests were in flight at {} ms (#{} sent at {} ms was still waiting when #{} was \
                  sent): schedule the next request only after the previous one has finished (setTimeout after the \
@@ -37,19 +34,13 @@ pub fn never_two_polls_at_once(trace: &Trace) -> Result<(), String> {
 /// After a failed poll, polling goes on: some poll is sent within
 /// `patience` ms of the failure (checked up to `end`).
 pub fn keeps_polling_after_a_failure(trace: &Trace, end: u64, patience: u64) -> Result<(), String> {
-    let polls: Vec<_> = trace
-        .spans_to("/poll")
-        .into_iter()
-        .filter(|p| p.method == "GET")
-        .collect();
+    let polls: Vec<_> = trace.spans_to("/poll").into_iter().filter(|p| p.method == "GET").collect();
     for poll in polls.iter().filter(|p| p.failed()) {
         let failed_at = poll.answered.expect("a failed poll was answered");
         if failed_at + patience > end {
             continue; // not enough time left in the scenario to tell
         }
-        let next = polls
-            .iter()
-            .find(|p| p.sent >= failed_at && p.request > poll.request);
+        let next = polls.iter().find(|p| p.sent >= failed_at && p.request > poll.request);
         if next.is_none_or(|next| next.sent > failed_at + patience) {
             return Err(format!(
                 "GET /poll #{} failed at {failed_at} ms ({}), and no poll followed it in the next {patience} ms: \
@@ -66,11 +57,7 @@ pub fn keeps_polling_after_a_failure(trace: &Trace, end: u64, patience: u64) -> 
 /// Each poll after the first is sent `interval` ms (within `slack`) after
 /// the previous one was answered.
 pub fn waits_between_polls(trace: &Trace, interval: u64, slack: u64) -> Result<(), String> {
-    let polls: Vec<_> = trace
-        .spans_to("/poll")
-        .into_iter()
-        .filter(|p| p.method == "GET")
-        .collect();
+    let polls: Vec<_> = trace.spans_to("/poll").into_iter().filter(|p| p.method == "GET").collect();
     for pair in polls.windows(2) {
         let (previous, next) = (&pair[0], &pair[1]);
         let Some(answered) = previous.answered else {
@@ -91,11 +78,7 @@ pub fn waits_between_polls(trace: &Trace, interval: u64, slack: u64) -> Result<(
 /// No poll is sent while the page is hidden (checked up to `end`).
 pub fn no_polls_while_hidden(trace: &Trace, end: u64) -> Result<(), String> {
     for window in trace.hidden_windows(end) {
-        if let Some(poll) = trace
-            .spans_to("/poll")
-            .into_iter()
-            .find(|p| window.contains(&p.sent))
-        {
+        if let Some(poll) = trace.spans_to("/poll").into_iter().find(|p| window.contains(&p.sent)) {
             return Err(format!(
                 "GET /poll #{} was sent at {} ms while the page was hidden (from {} ms to {} ms): nobody can see the \
                  messages, so don't ask for them. requestAnimationFrame callbacks stop while a page is hidden; or \
@@ -117,9 +100,7 @@ pub fn resumes_when_shown(trace: &Trace, end: u64, interval: u64) -> Result<(), 
         }
         let next = polls.iter().find(|p| p.sent >= *at);
         if next.is_none_or(|p| p.sent > at + interval) {
-            let when = next.map_or("before the scenario ended".to_owned(), |p| {
-                format!("until {} ms", p.sent)
-            });
+            let when = next.map_or("before the scenario ended".to_owned(), |p| format!("until {} ms", p.sent));
             return Err(format!(
                 "the page was shown again at {at} ms, but no poll went out {when}: polling should resume within one \
                  interval ({interval} ms) once someone can see the page again"
@@ -179,11 +160,7 @@ pub struct Backoff<'a> {
 /// A wait that spans a hidden period may be longer (nothing polls then), but
 /// never shorter.
 pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<(), String> {
-    let polls: Vec<_> = trace
-        .spans_to("/poll")
-        .into_iter()
-        .filter(|p| p.method == "GET")
-        .collect();
+    let polls: Vec<_> = trace.spans_to("/poll").into_iter().filter(|p| p.method == "GET").collect();
     let hidden = trace.hidden_windows(end);
     let cap = *rules.schedule.last().expect("a schedule has steps");
     let mut failures = 0;
@@ -196,28 +173,20 @@ pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
             continue;
         };
         let wait = next.sent.saturating_sub(answered);
-        let was_hidden = hidden
-            .iter()
-            .any(|w| w.start < next.sent && w.end > answered);
+        let was_hidden = hidden.iter().any(|w| w.start < next.sent && w.end > answered);
         let (low, high, rule) = if outcome.is_success() {
             recovered |= failures > 0;
             failures = 0;
             (
                 rules.interval,
                 rules.interval,
-                format!(
-                    "after a successful poll, wait INTERVAL_MS = {} ms",
-                    rules.interval
-                ),
+                format!("after a successful poll, wait INTERVAL_MS = {} ms", rules.interval),
             )
         } else {
             failures += 1;
             let step = rules.schedule[(failures - 1).min(rules.schedule.len() - 1)];
             let asked = match outcome {
-                Outcome::Status {
-                    retry_after: Some(seconds),
-                    ..
-                } => seconds.parse::<u64>().unwrap_or(0) * 1000,
+                Outcome::Status { retry_after: Some(seconds), .. } => seconds.parse::<u64>().unwrap_or(0) * 1000,
                 _ => 0,
             };
             let rule = match (failures, asked) {
@@ -241,11 +210,7 @@ pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
                 "GET /poll #{} went out {wait} ms after #{} {} at {answered} ms; too soon: {rule}.",
                 next.request,
                 previous.request,
-                if outcome.is_success() {
-                    "succeeded".to_owned()
-                } else {
-                    format!("failed ({outcome})")
-                },
+                if outcome.is_success() { "succeeded".to_owned() } else { format!("failed ({outcome})") },
             ));
         }
         if wait > high + rules.slack && !was_hidden {
@@ -260,11 +225,7 @@ pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
                 "GET /poll #{} went out {wait} ms after #{} {} at {answered} ms; too late: {rule}.{reset}",
                 next.request,
                 previous.request,
-                if outcome.is_success() {
-                    "succeeded".to_owned()
-                } else {
-                    format!("failed ({outcome})")
-                },
+                if outcome.is_success() { "succeeded".to_owned() } else { format!("failed ({outcome})") },
             ));
         }
     }
@@ -275,22 +236,14 @@ pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
 pub fn honours_retry_after(trace: &Trace) -> Result<(), String> {
     let spans = trace.spans();
     for span in &spans {
-        let Some(Outcome::Status {
-            code,
-            retry_after: Some(seconds),
-            ..
-        }) = &span.outcome
-        else {
+        let Some(Outcome::Status { code, retry_after: Some(seconds), .. }) = &span.outcome else {
             continue;
         };
         let (Ok(seconds), Some(answered)) = (seconds.parse::<u64>(), span.answered) else {
             continue;
         };
         let until = answered + seconds * 1000;
-        if let Some(early) = spans
-            .iter()
-            .find(|s| s.sent >= answered && s.sent < until && s.request != span.request)
-        {
+        if let Some(early) = spans.iter().find(|s| s.sent >= answered && s.sent < until && s.request != span.request) {
             return Err(format!(
                 "{} {} #{} was answered {code} with Retry-After: {seconds} at {answered} ms, but #{} went out at {} ms, \
                  only {} ms later: the server asked for {seconds} s of quiet; wait at least that long.",

@@ -26,13 +26,7 @@ pub enum HostCall {
     /// `requestAnimationFrame`: run the frame callbacks before the next paint.
     WantFrame,
     /// `fetch`: send a request; settle promise `id` with the answer.
-    Fetch {
-        id: u32,
-        method: String,
-        url: String,
-        headers: Vec<(String, String)>,
-        body: Option<String>,
-    },
+    Fetch { id: u32, method: String, url: String, headers: Vec<(String, String)>, body: Option<String> },
     /// `console.log` and friends.
     Console { level: String, text: String },
     /// An uncaught exception or an unhandled rejection, with its location.
@@ -78,12 +72,7 @@ pub struct ScriptError(pub String);
 pub trait Engine {
     /// Evaluate `source` as the ES module `name`. It may import the modules
     /// in `modules` (name, source) by name, `/static/chat.js` included.
-    fn load(
-        &mut self,
-        name: &str,
-        source: &str,
-        modules: &[(String, String)],
-    ) -> Result<(), ScriptError>;
+    fn load(&mut self, name: &str, source: &str, modules: &[(String, String)]) -> Result<(), ScriptError>;
     /// Run one task at virtual time `time` (ms), then its microtasks.
     fn run(&mut self, time: u64, task: Task) -> Result<(), ScriptError>;
     /// The host calls made since the last time this was called, in order.
@@ -120,20 +109,12 @@ pub struct QuickJs {
 impl QuickJs {
     /// A fresh page context. `seed` seeds `Math.random`.
     pub fn new(seed: u32) -> Result<QuickJs, ScriptError> {
-        let fail = |error: rquickjs::Error| {
-            ScriptError(format!("the JavaScript engine failed to start: {error}"))
-        };
+        let fail = |error: rquickjs::Error| ScriptError(format!("the JavaScript engine failed to start: {error}"));
         let runtime = Runtime::new().map_err(fail)?;
         runtime.set_memory_limit(256 * 1024 * 1024);
         runtime.set_max_stack_size(1024 * 1024);
         let context = Context::full(&runtime).map_err(fail)?;
-        let engine = QuickJs {
-            context,
-            runtime,
-            calls: Rc::default(),
-            steps: Rc::default(),
-            unhandled: Rc::default(),
-        };
+        let engine = QuickJs { context, runtime, calls: Rc::default(), steps: Rc::default(), unhandled: Rc::default() };
 
         let steps = engine.steps.clone();
         engine.runtime.set_interrupt_handler(Some(Box::new(move || {
@@ -142,32 +123,24 @@ impl QuickJs {
         })));
 
         let unhandled = engine.unhandled.clone();
-        engine
-            .runtime
-            .set_host_promise_rejection_tracker(Some(Box::new(
-                move |ctx: Ctx<'_>, promise: Value<'_>, reason: Value<'_>, is_handled: bool| {
-                    let Ok(id) = promise_id(&ctx, promise) else {
-                        return;
-                    };
-                    if is_handled {
-                        unhandled.borrow_mut().remove(&id);
-                    } else {
-                        let text = describe(&ctx, reason).replacen(
-                            "Uncaught ",
-                            "Uncaught (in promise) ",
-                            1,
-                        );
-                        unhandled.borrow_mut().insert(id, text);
-                    }
-                },
-            )));
+        engine.runtime.set_host_promise_rejection_tracker(Some(Box::new(
+            move |ctx: Ctx<'_>, promise: Value<'_>, reason: Value<'_>, is_handled: bool| {
+                let Ok(id) = promise_id(&ctx, promise) else {
+                    return;
+                };
+                if is_handled {
+                    unhandled.borrow_mut().remove(&id);
+                } else {
+                    let text = describe(&ctx, reason).replacen("Uncaught ", "Uncaught (in promise) ", 1);
+                    unhandled.borrow_mut().insert(id, text);
+                }
+            },
+        )));
 
         engine
             .context
             .with(|ctx| install_host(&ctx, &engine.calls, seed))
-            .map_err(|error| {
-                ScriptError(format!("the virtual browser's prelude failed: {error}"))
-            })?;
+            .map_err(|error| ScriptError(format!("the virtual browser's prelude failed: {error}")))?;
         Ok(engine)
     }
 
@@ -178,23 +151,17 @@ impl QuickJs {
                 Ok(true) => continue,
                 Ok(false) => break,
                 Err(exception) => {
-                    let text = exception
-                        .0
-                        .with(|ctx| ctx.catch().as_exception().map(|e| e.to_string()));
+                    let text = exception.0.with(|ctx| ctx.catch().as_exception().map(|e| e.to_string()));
                     let text = text.unwrap_or_else(|| "an exception in a microtask".to_owned());
                     if self.steps.get() > STEP_BUDGET {
                         return Err(ScriptError(runaway(&text)));
                     }
-                    self.calls.borrow_mut().push(HostCall::Error {
-                        text: format!("Uncaught {text}"),
-                    });
+                    self.calls.borrow_mut().push(HostCall::Error { text: format!("Uncaught {text}") });
                 }
             }
         }
         let unhandled = std::mem::take(&mut *self.unhandled.borrow_mut());
-        self.calls
-            .borrow_mut()
-            .extend(unhandled.into_values().map(|text| HostCall::Error { text }));
+        self.calls.borrow_mut().extend(unhandled.into_values().map(|text| HostCall::Error { text }));
         Ok(())
     }
 }
@@ -250,11 +217,7 @@ fn caught(error: CaughtError<'_>) -> String {
 
 /// Make `__host` (the prelude's way to reach Rust) and `__chat` (the chat
 /// stub's), then evaluate the prelude.
-fn install_host(
-    ctx: &Ctx<'_>,
-    calls: &Rc<RefCell<Vec<HostCall>>>,
-    seed: u32,
-) -> rquickjs::Result<()> {
+fn install_host(ctx: &Ctx<'_>, calls: &Rc<RefCell<Vec<HostCall>>>, seed: u32) -> rquickjs::Result<()> {
     let host = Object::new(ctx.clone())?;
     let push = |calls: &Rc<RefCell<Vec<HostCall>>>| {
         let calls = calls.clone();
@@ -269,17 +232,9 @@ fn install_host(
         })?,
     )?;
     let record = push(calls);
-    host.set(
-        "clearTimer",
-        Function::new(ctx.clone(), move |id: u32| {
-            record(HostCall::ClearTimer { id })
-        })?,
-    )?;
+    host.set("clearTimer", Function::new(ctx.clone(), move |id: u32| record(HostCall::ClearTimer { id }))?)?;
     let record = push(calls);
-    host.set(
-        "wantFrame",
-        Function::new(ctx.clone(), move || record(HostCall::WantFrame))?,
-    )?;
+    host.set("wantFrame", Function::new(ctx.clone(), move || record(HostCall::WantFrame))?)?;
     let record = push(calls);
     host.set(
         "fetch",
@@ -287,30 +242,17 @@ fn install_host(
             ctx.clone(),
             move |id: u32, method: String, url: String, headers: String, body: Option<String>| {
                 let headers = serde_json::from_str(&headers).unwrap_or_default();
-                record(HostCall::Fetch {
-                    id,
-                    method,
-                    url,
-                    headers,
-                    body,
-                })
+                record(HostCall::Fetch { id, method, url, headers, body })
             },
         )?,
     )?;
     let record = push(calls);
     host.set(
         "console",
-        Function::new(ctx.clone(), move |level: String, text: String| {
-            record(HostCall::Console { level, text })
-        })?,
+        Function::new(ctx.clone(), move |level: String, text: String| record(HostCall::Console { level, text }))?,
     )?;
     let record = push(calls);
-    host.set(
-        "error",
-        Function::new(ctx.clone(), move |text: String| {
-            record(HostCall::Error { text })
-        })?,
-    )?;
+    host.set("error", Function::new(ctx.clone(), move |text: String| record(HostCall::Error { text }))?)?;
     host.set("seed", seed)?;
     ctx.globals().set("__host", host)?;
 
@@ -319,18 +261,11 @@ fn install_host(
     chat.set(
         "render",
         Function::new(ctx.clone(), move |ids: String| {
-            record(HostCall::Render {
-                ids: serde_json::from_str(&ids).unwrap_or_default(),
-            })
+            record(HostCall::Render { ids: serde_json::from_str(&ids).unwrap_or_default() })
         })?,
     )?;
     let record = push(calls);
-    chat.set(
-        "status",
-        Function::new(ctx.clone(), move |text: String| {
-            record(HostCall::Status { text })
-        })?,
-    )?;
+    chat.set("status", Function::new(ctx.clone(), move |text: String| record(HostCall::Status { text }))?)?;
     ctx.globals().set("__chat", chat)?;
 
     let options = {
@@ -348,12 +283,7 @@ fn install_host(
 }
 
 impl Engine for QuickJs {
-    fn load(
-        &mut self,
-        name: &str,
-        source: &str,
-        modules: &[(String, String)],
-    ) -> Result<(), ScriptError> {
+    fn load(&mut self, name: &str, source: &str, modules: &[(String, String)]) -> Result<(), ScriptError> {
         let mut resolver = BuiltinResolver::default();
         let mut loader = BuiltinLoader::default();
         for (module, code) in modules {
@@ -363,24 +293,17 @@ impl Engine for QuickJs {
         self.runtime.set_loader(resolver, loader);
         self.steps.set(0);
         let loaded = self.context.with(|ctx| {
-            let promise = Module::evaluate(ctx.clone(), name, source)
-                .catch(&ctx)
-                .map_err(caught)?;
+            let promise = Module::evaluate(ctx.clone(), name, source).catch(&ctx).map_err(caught)?;
             Ok::<_, String>(rquickjs::Persistent::save(&ctx, promise))
         });
         let promise = loaded.map_err(ScriptError)?;
         self.drain_microtasks()?;
         // A top-level `throw` rejects the module's promise.
         self.context.with(|ctx| {
-            let promise = promise
-                .restore(&ctx)
-                .map_err(|e| ScriptError(e.to_string()))?;
+            let promise = promise.restore(&ctx).map_err(|e| ScriptError(e.to_string()))?;
             match promise.state() {
                 PromiseState::Rejected => {
-                    let reason = promise
-                        .result::<Value>()
-                        .and_then(|r| r.err())
-                        .map(|e| e.to_string());
+                    let reason = promise.result::<Value>().and_then(|r| r.err()).map(|e| e.to_string());
                     let thrown = ctx.catch();
                     let text = if thrown.is_undefined() || thrown.is_null() {
                         reason.unwrap_or_else(|| "the page's script threw while loading".to_owned())
@@ -404,12 +327,7 @@ impl Engine for QuickJs {
                 Task::Timer { id } => call("timer")?.call::<_, ()>((t, id)),
                 Task::Frame => call("frame")?.call::<_, ()>((t,)),
                 Task::Visibility { hidden } => call("visibility")?.call::<_, ()>((t, hidden)),
-                Task::FetchDone {
-                    id,
-                    status,
-                    headers,
-                    body,
-                } => {
+                Task::FetchDone { id, status, headers, body } => {
                     let pairs = serde_json::to_string(&headers).expect("headers are strings");
                     call("fetchDone")?.call::<_, ()>((t, id, status, pairs, body))
                 }
@@ -419,11 +337,7 @@ impl Engine for QuickJs {
             result.catch(&ctx).map_err(caught)
         });
         if let Err(text) = ran {
-            return Err(ScriptError(if self.steps.get() > STEP_BUDGET {
-                runaway(&text)
-            } else {
-                text
-            }));
+            return Err(ScriptError(if self.steps.get() > STEP_BUDGET { runaway(&text) } else { text }));
         }
         self.drain_microtasks()
     }

@@ -55,12 +55,7 @@ impl FleetRun {
 
     /// When the last client got through after the outage, if all did.
     pub fn everyone_back_at(&self) -> Option<u64> {
-        self.back_at
-            .iter()
-            .copied()
-            .collect::<Option<Vec<u64>>>()?
-            .into_iter()
-            .max()
+        self.back_at.iter().copied().collect::<Option<Vec<u64>>>()?.into_iter().max()
     }
 }
 
@@ -79,9 +74,7 @@ fn mix(seed: u64) -> u64 {
 /// many that is.
 pub fn simulate(fleet: &Fleet, app: &Router, page: &Page) -> FleetRun {
     let seconds = fleet.end.div_ceil(1000).max(1) as usize;
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(fleet.clients.max(1));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(fleet.clients.max(1));
     let clients: Vec<usize> = (0..fleet.clients).collect();
     let chunk = clients.len().div_ceil(threads).max(1);
     let runs: Vec<(Vec<u32>, Vec<Option<u64>>)> = std::thread::scope(|scope| {
@@ -92,10 +85,7 @@ pub fn simulate(fleet: &Fleet, app: &Router, page: &Page) -> FleetRun {
                     ids.iter().map(|&i| run_client(fleet, app, page, i)).fold(
                         (vec![0; seconds], Vec::new()),
                         |(mut counts, mut back), (client_counts, client_back)| {
-                            counts
-                                .iter_mut()
-                                .zip(client_counts)
-                                .for_each(|(total, n)| *total += n);
+                            counts.iter_mut().zip(client_counts).for_each(|(total, n)| *total += n);
                             back.push(client_back);
                             (counts, back)
                         },
@@ -103,24 +93,15 @@ pub fn simulate(fleet: &Fleet, app: &Router, page: &Page) -> FleetRun {
                 })
             })
             .collect();
-        workers
-            .into_iter()
-            .map(|w| w.join().expect("a fleet thread panicked"))
-            .collect()
+        workers.into_iter().map(|w| w.join().expect("a fleet thread panicked")).collect()
     });
     let mut per_second = vec![0; seconds];
     let mut back_at = Vec::with_capacity(fleet.clients);
     for (counts, back) in runs {
-        per_second
-            .iter_mut()
-            .zip(counts)
-            .for_each(|(total, n)| *total += n);
+        per_second.iter_mut().zip(counts).for_each(|(total, n)| *total += n);
         back_at.extend(back);
     }
-    FleetRun {
-        per_second,
-        back_at,
-    }
+    FleetRun { per_second, back_at }
 }
 
 /// One client: its requests per second, and when it first got through
@@ -128,15 +109,9 @@ pub fn simulate(fleet: &Fleet, app: &Router, page: &Page) -> FleetRun {
 fn run_client(fleet: &Fleet, app: &Router, page: &Page, i: usize) -> (Vec<u32>, Option<u64>) {
     let seconds = fleet.end.div_ceil(1000).max(1) as usize;
     let seed = fleet.first_seed.wrapping_add(i as u32);
-    let opens_at = if fleet.spread == 0 {
-        0
-    } else {
-        mix(u64::from(seed)) % fleet.spread
-    };
+    let opens_at = if fleet.spread == 0 { 0 } else { mix(u64::from(seed)) % fleet.spread };
     let mut browser = Browser::with_seed(app.clone(), seed);
-    browser
-        .latency(Latency::Fixed(fleet.latency))
-        .fail(fleet.outage.clone(), Failure::NetworkError);
+    browser.latency(Latency::Fixed(fleet.latency)).fail(fleet.outage.clone(), Failure::NetworkError);
     browser.run_until(opens_at);
     browser.open(page.clone());
     let spans = browser.run_until(fleet.end).spans();
@@ -146,9 +121,6 @@ fn run_client(fleet: &Fleet, app: &Router, page: &Page, i: usize) -> (Vec<u32>, 
             *count += 1;
         }
     }
-    let back = spans
-        .iter()
-        .filter(|s| s.sent >= fleet.outage.end && !s.failed())
-        .find_map(|s| s.answered);
+    let back = spans.iter().filter(|s| s.sent >= fleet.outage.end && !s.failed()).find_map(|s| s.answered);
     (counts, back)
 }

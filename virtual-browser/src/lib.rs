@@ -46,5 +46,27 @@ pub mod svg;
 mod browser;
 mod trace;
 
-pub use browser::{Browser, FRAME_MS, Failure, HIDDEN_TIMER_ALIGN_MS, Latency, ORIGIN, Page};
+/// A rate limiter's clock for servers under test, with the `governor` feature.
+#[cfg(feature = "governor")]
+mod virtual_clock {
+    use std::time::Duration;
+
+    /// A `governor` clock that reads the virtual browser's time
+    /// ([`crate::virtual_now`]), so a server's rate limit sees a virtual
+    /// minute of polling as a minute.
+    #[derive(Debug, Clone, Copy, Default)]
+    pub struct VirtualClock;
+
+    impl governor::clock::Clock for VirtualClock {
+        type Instant = Duration;
+        fn now(&self) -> Duration {
+            Duration::from_millis(crate::virtual_now())
+        }
+    }
+}
+
+#[cfg(feature = "governor")]
+pub use virtual_clock::VirtualClock;
+
+pub use browser::{Browser, FRAME_MS, Failure, HIDDEN_TIMER_ALIGN_MS, Latency, ORIGIN, Page, virtual_now};
 pub use trace::{Event, Outcome, Span, Trace};

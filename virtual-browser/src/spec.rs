@@ -21,20 +21,9 @@ impl ClientSpec {
     /// so failures can name `exercises/02-settimeout-chain/client.js`.
     pub fn new(app: fn() -> Router, client: &'static str, crate_dir: &str) -> ClientSpec {
         let dir = Path::new(crate_dir);
-        let name = |p: &Path| {
-            p.file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned()
-        };
+        let name = |p: &Path| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let crate_path = format!("{}/{}", name(dir.parent().unwrap_or(dir)), name(dir));
-        ClientSpec {
-            app,
-            client,
-            modules: Vec::new(),
-            crate_path,
-            learner_file: "client.js",
-        }
+        ClientSpec { app, client, modules: Vec::new(), crate_path, learner_file: "client.js" }
     }
 
     /// The page also imports `source` as `name` (e.g. `/backoff.js`).
@@ -57,9 +46,7 @@ impl ClientSpec {
 
     fn page(&self, name: &str, source: &str) -> Page {
         let page = Page::client(name, source);
-        self.modules
-            .iter()
-            .fold(page, |page, (name, source)| page.with_module(name, source))
+        self.modules.iter().fold(page, |page, (name, source)| page.with_module(name, source))
     }
 
     /// Set the scene, open the page at 0 ms, and run it until `end` ms.
@@ -78,10 +65,7 @@ impl ClientSpec {
         browser.open(self.page("/check.js", script));
         let trace = browser.run_until(0);
         if let Err(problem) = crate::checks::no_script_errors(trace) {
-            panic!(
-                "{problem}\n\nThe script was:\n{script}\nLook at {}.",
-                self.client_path()
-            );
+            panic!("{problem}\n\nThe script was:\n{script}\nLook at {}.", self.client_path());
         }
         trace.logged()
     }
@@ -90,10 +74,7 @@ impl ClientSpec {
     #[track_caller]
     pub fn check(&self, trace: &Trace, result: Result<(), String>) {
         if let Err(problem) = result {
-            panic!(
-                "{problem}\n\nWhat happened:\n{trace}\nLook at {}.",
-                self.client_path()
-            );
+            panic!("{problem}\n\nWhat happened:\n{trace}\nLook at {}.", self.client_path());
         }
     }
 }

@@ -63,11 +63,7 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
 
     for lane in 0..lanes {
         let y = TOP + LANE * lane as f64 + BAR / 2.0 + 4.0;
-        let label = if lane == 0 {
-            "requests".to_owned()
-        } else {
-            format!("{} at once", lane + 1)
-        };
+        let label = if lane == 0 { "requests".to_owned() } else { format!("{} at once", lane + 1) };
         let _ = writeln!(
             svg,
             "<text x=\"{:.1}\" y=\"{y:.1}\" text-anchor=\"end\" fill=\"#444\">{label}</text>",
@@ -79,17 +75,12 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
         let (a, b) = (x(span.sent), x(span.answered.unwrap_or(end)));
         let y = TOP + LANE * *lane as f64;
         let (fill, dash) = match &span.outcome {
-            Some(Outcome::NetworkError) => {
-                ("#d93025", " stroke=\"#a50e0e\" stroke-dasharray=\"3 2\"")
-            }
+            Some(Outcome::NetworkError) => ("#d93025", " stroke=\"#a50e0e\" stroke-dasharray=\"3 2\""),
             Some(outcome) if !outcome.is_success() => ("#d93025", ""),
             Some(_) => ("#2f6fdf", ""),
             None => ("#9db7ef", ""),
         };
-        let what = span
-            .outcome
-            .as_ref()
-            .map_or("still waiting".to_owned(), |o| o.to_string());
+        let what = span.outcome.as_ref().map_or("still waiting".to_owned(), |o| o.to_string());
         let _ = writeln!(
             svg,
             "<rect x=\"{a:.1}\" y=\"{y:.1}\" width=\"{:.1}\" height=\"{BAR}\" rx=\"2\" fill=\"{fill}\"{dash}>\
@@ -118,12 +109,10 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
     }
 
     // The time axis, with a tick every "nice" step.
-    let step = [
-        100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000,
-    ]
-    .into_iter()
-    .find(|step| end / step <= 12)
-    .unwrap_or(600_000);
+    let step = [100, 250, 500, 1000, 2000, 5000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000]
+        .into_iter()
+        .find(|step| end / step <= 12)
+        .unwrap_or(600_000);
     let axis = plot_bottom + 12.0;
     let _ = writeln!(
         svg,
@@ -133,11 +122,7 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
     let mut t = 0;
     while t <= end {
         let tx = x(t);
-        let label = if step % 1000 == 0 {
-            format!("{} s", t / 1000)
-        } else {
-            format!("{:.1} s", t as f64 / 1000.0)
-        };
+        let label = if step % 1000 == 0 { format!("{} s", t / 1000) } else { format!("{:.1} s", t as f64 / 1000.0) };
         let _ = writeln!(
             svg,
             "<line x1=\"{tx:.1}\" y1=\"{axis:.1}\" x2=\"{tx:.1}\" y2=\"{:.1}\" stroke=\"#444\"/>\
@@ -176,27 +161,14 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
 }
 
 fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Requests per second over time, one line per series, with the `outage`
 /// (ms) shaded: `series` is (label, colour, counts per second).
 pub fn rates(title: &str, series: &[(&str, &str, &[u32])], outage: std::ops::Range<u64>) -> String {
-    let seconds = series
-        .iter()
-        .map(|(_, _, counts)| counts.len())
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let peak = series
-        .iter()
-        .flat_map(|(_, _, counts)| counts.iter().copied())
-        .max()
-        .unwrap_or(1)
-        .max(1);
+    let seconds = series.iter().map(|(_, _, counts)| counts.len()).max().unwrap_or(1).max(1);
+    let peak = series.iter().flat_map(|(_, _, counts)| counts.iter().copied()).max().unwrap_or(1).max(1);
     // A round top for the y axis: 1, 2 or 5 times a power of ten.
     let top = {
         let mut unit = 1u32;
@@ -222,10 +194,7 @@ pub fn rates(title: &str, series: &[(&str, &str, &[u32])], outage: std::ops::Ran
         escape(title),
         escape(title)
     );
-    let (a, b) = (
-        x(outage.start as f64 / 1000.0),
-        x(outage.end as f64 / 1000.0),
-    );
+    let (a, b) = (x(outage.start as f64 / 1000.0), x(outage.end as f64 / 1000.0));
     let _ = writeln!(
         svg,
         "<rect x=\"{a:.1}\" y=\"{plot_top:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"#fbe3e1\"/>\
@@ -253,10 +222,7 @@ pub fn rates(title: &str, series: &[(&str, &str, &[u32])], outage: std::ops::Ran
         (plot_top + plot_bottom) / 2.0,
         (plot_top + plot_bottom) / 2.0
     );
-    let tick = [5, 10, 15, 30, 60, 120]
-        .into_iter()
-        .find(|t| seconds / t <= 12)
-        .unwrap_or(300);
+    let tick = [5, 10, 15, 30, 60, 120].into_iter().find(|t| seconds / t <= 12).unwrap_or(300);
     let mut second = 0;
     while second <= seconds {
         let tx = x(second as f64);
@@ -280,10 +246,7 @@ pub fn rates(title: &str, series: &[(&str, &str, &[u32])], outage: std::ops::Ran
             .enumerate()
             .flat_map(|(s, &n)| {
                 let (left, right, top) = (x(s as f64), x(s as f64 + 1.0), y(f64::from(n)));
-                [
-                    format!("{left:.1},{top:.1}"),
-                    format!("{right:.1},{top:.1}"),
-                ]
+                [format!("{left:.1},{top:.1}"), format!("{right:.1},{top:.1}")]
             })
             .collect();
         let _ = writeln!(

@@ -7,12 +7,9 @@ use std::ops::Range;
 /// How a request ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
-    /// An HTTP answer. `messages` counts the `msg` list of a poll answer.
-    Status {
-        code: u16,
-        messages: Option<usize>,
-        retry_after: Option<String>,
-    },
+    /// An HTTP answer. `messages` counts the `msg` list of a poll answer;
+    /// `bytes` is the size of the body that crossed the network.
+    Status { code: u16, messages: Option<usize>, retry_after: Option<String>, bytes: usize },
     /// No answer: `fetch` rejected.
     NetworkError,
 }
@@ -20,13 +17,7 @@ pub enum Outcome {
 impl Outcome {
     /// A 2xx answer.
     pub fn is_success(&self) -> bool {
-        matches!(
-            self,
-            Outcome::Status {
-                code: 200..=299,
-                ..
-            }
-        )
+        matches!(self, Outcome::Status { code: 200..=299, .. })
     }
 }
 
@@ -34,11 +25,7 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::NetworkError => write!(f, "network error"),
-            Outcome::Status {
-                code,
-                messages,
-                retry_after,
-            } => {
+            Outcome::Status { code, messages, retry_after, .. } => {
                 write!(f, "{code}")?;
                 match messages {
                     Some(1) => write!(f, " (1 msg)")?,
@@ -81,6 +68,8 @@ pub enum Event {
         text: String,
         status: u16,
     },
+    /// The server restarted: a new app, with a new, empty store.
+    ServerRestarted,
     /// The user pressed Send in the page's form.
     UserSent {
         user: String,
@@ -112,17 +101,9 @@ impl fmt::Display for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Event::Loaded { page } => write!(f, "page loads {page}"),
-            Event::Sent {
-                request,
-                method,
-                path,
-            } => write!(f, "{method} {path} #{request} sent"),
-            Event::Answered {
-                request,
-                method,
-                path,
-                outcome,
-            } => write!(f, "{method} {path} #{request} -> {outcome}"),
+            Event::Sent { request, method, path } => write!(f, "{method} {path} #{request} sent"),
+            Event::Answered { request, method, path, outcome } => write!(f, "{method} {path} #{request} -> {outcome}"),
+            Event::ServerRestarted => write!(f, "the server restarts"),
             Event::Hidden => write!(f, "page hidden"),
             Event::Visible => write!(f, "page visible"),
             Event::OtherUserPosted { user, text, status } => {
@@ -187,11 +168,7 @@ impl Trace {
         let mut spans: Vec<Span> = Vec::new();
         for (at, event) in &self.events {
             match event {
-                Event::Sent {
-                    request,
-                    method,
-                    path,
-                } => spans.push(Span {
+                Event::Sent { request, method, path } => spans.push(Span {
                     request: *request,
                     method: method.clone(),
                     path: path.clone(),
@@ -199,9 +176,7 @@ impl Trace {
                     answered: None,
                     outcome: None,
                 }),
-                Event::Answered {
-                    request, outcome, ..
-                } => {
+                Event::Answered { request, outcome, .. } => {
                     if let Some(span) = spans.iter_mut().find(|s| s.request == *request) {
                         span.answered = Some(*at);
                         span.outcome = Some(outcome.clone());
@@ -215,10 +190,7 @@ impl Trace {
 
     /// The page's requests to `path` (query ignored), e.g. the polls.
     pub fn spans_to(&self, path: &str) -> Vec<Span> {
-        self.spans()
-            .into_iter()
-            .filter(|s| s.path.split('?').next() == Some(path))
-            .collect()
+        self.spans().into_iter().filter(|s| s.path.split('?').next() == Some(path)).collect()
     }
 
     /// When the page was hidden; a window still open at `end` closes there.
@@ -247,9 +219,7 @@ impl Trace {
         self.events
             .iter()
             .filter_map(|(at, event)| match event {
-                Event::ScriptError { text } | Event::Halted { reason: text } => {
-                    Some((*at, text.clone()))
-                }
+                Event::ScriptError { text } | Event::Halted { reason: text } => Some((*at, text.clone())),
                 _ => None,
             })
             .collect()

@@ -6,105 +6,68 @@ use virtual_browser::{Browser, FRAME_MS, Failure, Latency, Page, Trace, checks};
 
 const CLIENT: &str = include_str!("../../solutions/04-backoff/client.js");
 const GOOD: &str = include_str!("../../solutions/04-backoff/backoff.js");
-const RULES: checks::Backoff<'static> = checks::Backoff {
-    interval: 3000,
-    schedule: &[0, 3000, 10_000, 30_000],
-    slack: FRAME_MS,
-};
+const RULES: checks::Backoff<'static> =
+    checks::Backoff { interval: 3000, schedule: &[0, 3000, 10_000, 30_000], slack: FRAME_MS };
 
 fn run(backoff: &str, end: u64, scene: impl FnOnce(&mut Browser)) -> Trace {
     let mut browser = Browser::new(poll_server::app());
     scene(&mut browser);
-    let page = Page::client("/client.js", CLIENT)
-        .with_module("/backoff.js", backoff)
-        .with_module("/good-backoff.js", GOOD);
+    let page =
+        Page::client("/client.js", CLIENT).with_module("/backoff.js", backoff).with_module("/good-backoff.js", GOOD);
     browser.open(page);
     browser.run_until(end).clone()
 }
 
 fn outage(browser: &mut Browser) {
-    browser
-        .latency(Latency::Fixed(100))
-        .fail(10_000..70_000, Failure::NetworkError);
+    browser.latency(Latency::Fixed(100)).fail(10_000..70_000, Failure::NetworkError);
 }
 
 #[test]
 fn the_course_backoff_passes() {
     let trace = run(GOOD, 120_000, outage);
     assert_eq!(checks::follows_backoff(&trace, RULES, 120_000), Ok(()));
-    assert_eq!(
-        checks::keeps_polling_after_a_failure(&trace, 120_000, 30_016),
-        Ok(())
-    );
+    assert_eq!(checks::keeps_polling_after_a_failure(&trace, 120_000, 30_016), Ok(()));
 }
 
 #[test]
 fn retrying_at_once_forever_is_too_soon() {
-    let trace = run(
-        include_str!("clients/backoff-immediate-forever.js"),
-        120_000,
-        outage,
-    );
+    let trace = run(include_str!("clients/backoff-immediate-forever.js"), 120_000, outage);
     let problem = checks::follows_backoff(&trace, RULES, 120_000).unwrap_err();
-    assert!(problem.contains("failed (network error) at 12644 ms; too soon: after 2 failures in a row, wait between 1500 and 3000 ms"), "{problem}");
+    assert!(
+        problem.contains(
+            "failed (network error) at 12644 ms; too soon: after 2 failures in a row, wait between 1500 and 3000 ms"
+        ),
+        "{problem}"
+    );
 }
 
 #[test]
 fn linear_backoff_without_a_cap_is_caught() {
-    let trace = run(
-        include_str!("clients/backoff-linear-no-cap.js"),
-        200_000,
-        |browser| {
-            browser
-                .latency(Latency::Fixed(100))
-                .fail(10_000..150_000, Failure::NetworkError);
-        },
-    );
+    let trace = run(include_str!("clients/backoff-linear-no-cap.js"), 200_000, |browser| {
+        browser.latency(Latency::Fixed(100)).fail(10_000..150_000, Failure::NetworkError);
+    });
     let problem = checks::follows_backoff(&trace, RULES, 200_000).unwrap_err();
-    assert!(
-        problem.contains("too late: after the first failure, retry at once."),
-        "{problem}"
-    );
+    assert!(problem.contains("too late: after the first failure, retry at once."), "{problem}");
 }
 
 #[test]
 fn forgetting_to_reset_after_a_success_is_caught() {
-    let trace = run(
-        include_str!("clients/backoff-no-reset.js"),
-        80_000,
-        |browser| {
-            browser
-                .latency(Latency::Fixed(100))
-                .fail(3_000..8_000, Failure::Status(503))
-                .fail(14_000..40_000, Failure::Status(503));
-        },
-    );
+    let trace = run(include_str!("clients/backoff-no-reset.js"), 80_000, |browser| {
+        browser
+            .latency(Latency::Fixed(100))
+            .fail(3_000..8_000, Failure::Status(503))
+            .fail(14_000..40_000, Failure::Status(503));
+    });
     let problem = checks::follows_backoff(&trace, RULES, 80_000).unwrap_err();
-    assert!(
-        problem.contains("too late: after the first failure, retry at once."),
-        "{problem}"
-    );
-    assert!(
-        problem.contains("did the backoff forget its failures then?"),
-        "{problem}"
-    );
+    assert!(problem.contains("too late: after the first failure, retry at once."), "{problem}");
+    assert!(problem.contains("did the backoff forget its failures then?"), "{problem}");
 }
 
 #[test]
 fn ignoring_retry_after_is_caught() {
-    let trace = run(
-        include_str!("clients/backoff-ignores-retry-after.js"),
-        40_000,
-        |browser| {
-            browser.latency(Latency::Fixed(100)).fail(
-                3_000..3_500,
-                Failure::RetryAfter {
-                    status: 429,
-                    seconds: 20,
-                },
-            );
-        },
-    );
+    let trace = run(include_str!("clients/backoff-ignores-retry-after.js"), 40_000, |browser| {
+        browser.latency(Latency::Fixed(100)).fail(3_000..3_500, Failure::RetryAfter { status: 429, seconds: 20 });
+    });
     let problem = checks::honours_retry_after(&trace).unwrap_err();
     assert!(
         problem.starts_with("GET /poll #2 was answered 429 with Retry-After: 20 at 3220 ms, but #3 went out at 3232 ms, only 12 ms later"),
@@ -114,19 +77,9 @@ fn ignoring_retry_after_is_caught() {
 
 #[test]
 fn giving_up_after_five_failures_is_caught() {
-    let trace = run(
-        include_str!("clients/backoff-gives-up.js"),
-        200_000,
-        |browser| {
-            browser
-                .latency(Latency::Fixed(100))
-                .fail(10_000..150_000, Failure::NetworkError);
-        },
-    );
-    let problem =
-        checks::keeps_polling_after_a_failure(&trace, 200_000, 30_000 + FRAME_MS).unwrap_err();
-    assert!(
-        problem.contains("the client stopped polling for good"),
-        "{problem}"
-    );
+    let trace = run(include_str!("clients/backoff-gives-up.js"), 200_000, |browser| {
+        browser.latency(Latency::Fixed(100)).fail(10_000..150_000, Failure::NetworkError);
+    });
+    let problem = checks::keeps_polling_after_a_failure(&trace, 200_000, 30_000 + FRAME_MS).unwrap_err();
+    assert!(problem.contains("the client stopped polling for good"), "{problem}");
 }

@@ -28,15 +28,9 @@ fn set_interval_on_a_slow_server_overlaps_requests() {
 
 #[test]
 fn a_loop_that_stops_after_one_failed_request_is_caught() {
-    let trace = run(
-        include_str!("clients/stops-after-a-failure.js"),
-        30_000,
-        |browser| {
-            browser
-                .latency(Latency::Fixed(100))
-                .fail(5_000..8_000, Failure::NetworkError);
-        },
-    );
+    let trace = run(include_str!("clients/stops-after-a-failure.js"), 30_000, |browser| {
+        browser.latency(Latency::Fixed(100)).fail(5_000..8_000, Failure::NetworkError);
+    });
     let error = checks::no_script_errors(&trace).unwrap_err();
     assert!(
         error.starts_with(
@@ -47,53 +41,32 @@ fn a_loop_that_stops_after_one_failed_request_is_caught() {
     );
     let stopped = checks::keeps_polling_after_a_failure(&trace, 30_000, 3100).unwrap_err();
     assert!(
-        stopped
-            .starts_with("GET /poll #3 failed at 6300 ms (network error), and no poll followed it"),
+        stopped.starts_with("GET /poll #3 failed at 6300 ms (network error), and no poll followed it"),
         "{stopped}"
     );
-    assert!(
-        stopped.contains("the client stopped polling for good"),
-        "{stopped}"
-    );
+    assert!(stopped.contains("the client stopped polling for good"), "{stopped}");
 }
 
 #[test]
 fn a_raf_loop_that_does_not_await_overlaps_requests() {
-    let trace = run(
-        include_str!("clients/raf-without-await.js"),
-        20_000,
-        slow_server,
-    );
+    let trace = run(include_str!("clients/raf-without-await.js"), 20_000, slow_server);
     let problem = checks::never_two_polls_at_once(&trace).unwrap_err();
-    assert!(
-        problem.starts_with("two GET /poll requests were in flight at 3024 ms (#1 sent at 16 ms"),
-        "{problem}"
-    );
+    assert!(problem.starts_with("two GET /poll requests were in flight at 3024 ms (#1 sent at 16 ms"), "{problem}");
     // It does pause while hidden: that part of the original was right.
-    let trace = run(
-        include_str!("clients/raf-without-await.js"),
-        30_000,
-        |browser| {
-            browser.latency(Latency::Fixed(100)).hide(5_000..20_000);
-        },
-    );
+    let trace = run(include_str!("clients/raf-without-await.js"), 30_000, |browser| {
+        browser.latency(Latency::Fixed(100)).hide(5_000..20_000);
+    });
     assert_eq!(checks::no_polls_while_hidden(&trace, 30_000), Ok(()));
 }
 
 #[test]
 fn a_loop_that_ignores_hidden_is_caught() {
-    let trace = run(
-        include_str!("clients/ignores-hidden.js"),
-        30_000,
-        |browser| {
-            browser.latency(Latency::Fixed(100)).hide(5_000..20_000);
-        },
-    );
+    let trace = run(include_str!("clients/ignores-hidden.js"), 30_000, |browser| {
+        browser.latency(Latency::Fixed(100)).hide(5_000..20_000);
+    });
     let problem = checks::no_polls_while_hidden(&trace, 30_000).unwrap_err();
     assert!(
-        problem.starts_with(
-            "GET /poll #3 was sent at 7000 ms while the page was hidden (from 5000 ms to 20000 ms)"
-        ),
+        problem.starts_with("GET /poll #3 was sent at 7000 ms while the page was hidden (from 5000 ms to 20000 ms)"),
         "{problem}"
     );
 }
@@ -102,18 +75,18 @@ fn a_loop_that_ignores_hidden_is_caught() {
 fn the_page_visibility_alternative_passes_every_hidden_page_check() {
     let client = include_str!("clients/visibility.js");
     let trace = run(client, 40_000, |browser| {
-        browser
-            .latency(Latency::Fixed(100))
-            .hide(5_000..20_000)
-            .hide(26_050..30_000);
+        browser.latency(Latency::Fixed(100)).hide(5_000..20_000).hide(26_050..30_000);
     });
     assert_eq!(checks::no_script_errors(&trace), Ok(()));
     assert_eq!(checks::no_polls_while_hidden(&trace, 40_000), Ok(()));
     assert_eq!(checks::resumes_when_shown(&trace, 40_000, 3000), Ok(()));
-    assert_eq!(checks::waits_between_polls(&trace, 3000, 0), Err(
-        "GET /poll #3 was sent at 20000 ms, 16800 ms after #2 was answered at 3200 ms: the client should wait \
-         INTERVAL_MS = 3000 ms after each answer before it polls again".to_owned()
-    ), "it waits longer than one interval only because the page was hidden");
+    assert_eq!(
+        checks::waits_between_polls(&trace, 3000, 0),
+        Err("GET /poll #3 was sent at 20000 ms, 16800 ms after #2 was answered at 3200 ms: the client should wait \
+         INTERVAL_MS = 3000 ms after each answer before it polls again"
+            .to_owned()),
+        "it waits longer than one interval only because the page was hidden"
+    );
     let trace = run(client, 20_000, slow_server);
     assert_eq!(checks::never_two_polls_at_once(&trace), Ok(()));
 }

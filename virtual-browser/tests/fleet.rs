@@ -33,23 +33,13 @@ fn client(jitter: bool) -> Page {
 }
 
 fn fleet() -> Fleet {
-    Fleet {
-        clients: 60,
-        spread: 3000,
-        outage: 10_000..40_000,
-        latency: 50,
-        end: 90_000,
-        first_seed: 1,
-    }
+    Fleet { clients: 60, spread: 3000, outage: 10_000..40_000, latency: 50, end: 90_000, first_seed: 1 }
 }
 
 #[test]
 fn a_fleet_run_is_the_same_every_time() {
     let app = poll_server::app();
-    assert_eq!(
-        simulate(&fleet(), &app, &client(true)),
-        simulate(&fleet(), &app, &client(true))
-    );
+    assert_eq!(simulate(&fleet(), &app, &client(true)), simulate(&fleet(), &app, &client(true)));
 }
 
 #[test]
@@ -59,21 +49,11 @@ fn it_counts_requests_per_second_and_when_each_client_got_back() {
     assert_eq!(run.back_at.len(), 60);
     // Before the outage each client polls about every 3 s: 60 clients, ~20/s.
     let steady = run.mean(4..10);
-    assert!(
-        (15.0..=25.0).contains(&steady),
-        "{steady} requests/s before the outage"
-    );
+    assert!((15.0..=25.0).contains(&steady), "{steady} requests/s before the outage");
     // Nothing gets through during the outage; everyone is back afterwards.
-    assert!(
-        run.back_at.iter().all(|at| at.is_some_and(|t| t >= 40_000)),
-        "{:?}",
-        run.back_at
-    );
+    assert!(run.back_at.iter().all(|at| at.is_some_and(|t| t >= 40_000)), "{:?}", run.back_at);
     let everyone = run.everyone_back_at().expect("everyone got back");
-    assert!(
-        (40_000..=75_000).contains(&everyone),
-        "the last client was back at {everyone} ms"
-    );
+    assert!((40_000..=75_000).contains(&everyone), "the last client was back at {everyone} ms");
 }
 
 /// Pages opened within the same 200 ms (a live event starts) poll in
@@ -82,30 +62,14 @@ fn it_counts_requests_per_second_and_when_each_client_got_back() {
 #[test]
 fn jitter_breaks_up_a_fleet_in_lockstep_after_an_outage() {
     let app = poll_server::app();
-    let in_lockstep = Fleet {
-        spread: 200,
-        ..fleet()
-    };
+    let in_lockstep = Fleet { spread: 200, ..fleet() };
     let fixed = simulate(&in_lockstep, &app, &client(false));
     let jittered = simulate(&in_lockstep, &app, &client(true));
     let last_30_s = 60..90;
-    assert_eq!(
-        fixed.peak_to_mean(last_30_s.clone()),
-        3.0,
-        "{:?}",
-        fixed.per_second
-    );
-    assert_eq!(
-        fixed.peak(last_30_s.clone()),
-        60,
-        "all 60 clients in the same second"
-    );
+    assert_eq!(fixed.peak_to_mean(last_30_s.clone()), 3.0, "{:?}", fixed.per_second);
+    assert_eq!(fixed.peak(last_30_s.clone()), 60, "all 60 clients in the same second");
     let smoothed = jittered.peak_to_mean(last_30_s);
-    assert!(
-        smoothed < 1.5,
-        "jittered peak to mean {smoothed}: {:?}",
-        jittered.per_second
-    );
+    assert!(smoothed < 1.5, "jittered peak to mean {smoothed}: {:?}", jittered.per_second);
     // The price: with waits drawn between half and all of 30 s, the last
     // client gets back later than with the whole 30 s every time.
     assert!(jittered.everyone_back_at() > fixed.everyone_back_at());

@@ -30,10 +30,7 @@ fn logs(trace: &str) -> Vec<String> {
 
 #[test]
 fn set_timeout_fires_at_its_virtual_time_with_extra_arguments() {
-    let trace = run(
-        r#"setTimeout((a, b) => console.log("fired", a, b, performance.now()), 1500, "x", 2);"#,
-        5000,
-    );
+    let trace = run(r#"setTimeout((a, b) => console.log("fired", a, b, performance.now()), 1500, "x", 2);"#, 5000);
     assert_eq!(logs(&trace), ["1500: fired x 2 1500"]);
 }
 
@@ -55,10 +52,7 @@ fn set_interval_repeats_until_cleared() {
            const id = setInterval((label) => { n += 1; console.log(label, n); if (n === 3) clearInterval(id); }, 1000, "tick");"#,
         10_000,
     );
-    assert_eq!(
-        logs(&trace),
-        ["1000: tick 1", "2000: tick 2", "3000: tick 3"]
-    );
+    assert_eq!(logs(&trace), ["1000: tick 1", "2000: tick 2", "3000: tick 3"]);
 }
 
 #[test]
@@ -72,12 +66,7 @@ fn deeply_nested_zero_delay_timers_are_clamped_to_4_ms() {
     // HTML: a timer set from a task whose nesting level is over 5 waits at
     // least 4 ms. The script sets level 1; callbacks 1 to 6 run at once, and
     // the timers set by callback 6 and later wait 4 ms.
-    assert_eq!(
-        logs(&trace),
-        [
-            "0: 1", "0: 2", "0: 3", "0: 4", "0: 5", "0: 6", "4: 7", "8: 8"
-        ]
-    );
+    assert_eq!(logs(&trace), ["0: 1", "0: 2", "0: 3", "0: 4", "0: 5", "0: 6", "4: 7", "8: 8"]);
 }
 
 #[test]
@@ -90,10 +79,7 @@ fn request_animation_frame_runs_every_16_ms_with_the_frame_time() {
            cancelAnimationFrame(cancelled);"#,
         1000,
     );
-    assert_eq!(
-        logs(&trace),
-        ["16: frame 16", "32: frame 32", "48: frame 48"]
-    );
+    assert_eq!(logs(&trace), ["16: frame 16", "32: frame 32", "48: frame 48"]);
 }
 
 #[test]
@@ -106,15 +92,7 @@ fn frames_stop_while_the_page_is_hidden_and_resume_when_shown() {
             browser.hide(200..600);
         },
     );
-    assert_eq!(
-        logs(&trace),
-        [
-            "160: frame 160",
-            "640: frame 640",
-            "800: frame 800",
-            "960: frame 960"
-        ]
-    );
+    assert_eq!(logs(&trace), ["160: frame 160", "640: frame 640", "800: frame 800", "960: frame 960"]);
 }
 
 #[test]
@@ -131,11 +109,7 @@ fn document_visibility_and_the_visibilitychange_event() {
     );
     assert_eq!(
         logs(&trace),
-        [
-            "0: false visible",
-            "1000: changed true hidden",
-            "2000: changed false visible"
-        ],
+        ["0: false visible", "1000: changed true hidden", "2000: changed false visible"],
         "after the first time it is shown, the `log` listener was removed"
     );
 }
@@ -173,13 +147,7 @@ fn fetch_reaches_the_app_and_returns_a_response() {
     );
     assert_eq!(
         logs(&trace),
-        [
-            "100: 201 true hi",
-            "300: 200 true no-store null",
-            "300: 1 300",
-            "300: TypeError",
-            "600: 404 false"
-        ]
+        ["100: 201 true hi", "300: 200 true no-store null", "300: 1 300", "300: TypeError", "600: 404 false"]
     );
 }
 
@@ -202,13 +170,7 @@ fn scripted_failures_reject_or_answer_as_told() {
                 .latency(Latency::Fixed(10))
                 .fail(0..1000, Failure::NetworkError)
                 .fail(1000..2000, Failure::Status(500))
-                .fail(
-                    2000..3000,
-                    Failure::RetryAfter {
-                        status: 429,
-                        seconds: 20,
-                    },
-                );
+                .fail(2000..3000, Failure::RetryAfter { status: 429, seconds: 20 });
         },
     );
     assert_eq!(
@@ -221,24 +183,13 @@ fn scripted_failures_reject_or_answer_as_told() {
         ]
     );
     assert!(trace.contains("GET /poll #1 -> network error"), "{trace}");
-    assert!(
-        trace.contains("GET /poll #3 -> 429 Retry-After: 20"),
-        "{trace}"
-    );
+    assert!(trace.contains("GET /poll #3 -> 429 Retry-After: 20"), "{trace}");
 }
 
 #[test]
 fn console_levels_are_traced() {
-    let trace = run(
-        r#"console.info("i"); console.warn("w", 1); console.error({ a: 1 }); console.debug([1, 2]);"#,
-        0,
-    );
-    for line in [
-        "console.info: i",
-        "console.warn: w 1",
-        "console.error: {\"a\":1}",
-        "console.debug: [1,2]",
-    ] {
+    let trace = run(r#"console.info("i"); console.warn("w", 1); console.error({ a: 1 }); console.debug([1, 2]);"#, 0);
+    for line in ["console.info: i", "console.warn: w 1", "console.error: {\"a\":1}", "console.debug: [1,2]"] {
         assert!(trace.contains(line), "missing {line:?} in\n{trace}");
     }
 }
@@ -249,16 +200,12 @@ fn date_and_performance_run_on_the_virtual_clock() {
         r#"setTimeout(() => console.log(Date.now(), new Date().toISOString(), performance.now(), new Date(0).getTime()), 2500);"#,
         3000,
     );
-    assert_eq!(
-        logs(&trace),
-        ["2500: 1767225602500 2026-01-01T00:00:02.500Z 2500 0"]
-    );
+    assert_eq!(logs(&trace), ["2500: 1767225602500 2026-01-01T00:00:02.500Z 2500 0"]);
 }
 
 #[test]
 fn math_random_is_seeded() {
-    let script =
-        r#"console.log([Math.random(), Math.random()].map((x) => x.toFixed(6)).join(" "));"#;
+    let script = r#"console.log([Math.random(), Math.random()].map((x) => x.toFixed(6)).join(" "));"#;
     let draw = |seed| {
         let mut browser = Browser::with_seed(poll_server::app(), seed);
         browser.open(Page::client("/client.js", script));
@@ -282,38 +229,19 @@ fn microtasks_run_after_each_task_before_the_next() {
     );
     assert_eq!(
         logs(&trace),
-        [
-            "0: script",
-            "0: microtask",
-            "0: promise",
-            "0: timer",
-            "0: timer 2",
-            "0: then, inside timer 2"
-        ]
+        ["0: script", "0: microtask", "0: promise", "0: timer", "0: timer 2", "0: then, inside timer 2"]
     );
 }
 
 #[test]
 fn an_endless_loop_is_stopped_and_reported() {
     let started = std::time::Instant::now();
-    let trace = run(
-        r#"setTimeout(() => { while (true) {} }, 100); setTimeout(() => console.log("never"), 200);"#,
-        1000,
-    );
-    assert!(
-        started.elapsed().as_secs() < 20,
-        "stopping the loop took {:?}",
-        started.elapsed()
-    );
-    assert!(
-        trace.contains("100 ms  page stopped: a task ran for more than"),
-        "{trace}"
-    );
+    let trace =
+        run(r#"setTimeout(() => { while (true) {} }, 100); setTimeout(() => console.log("never"), 200);"#, 1000);
+    assert!(started.elapsed().as_secs() < 20, "stopping the loop took {:?}", started.elapsed());
+    assert!(trace.contains("100 ms  page stopped: a task ran for more than"), "{trace}");
     assert!(trace.contains("an endless loop?"), "{trace}");
-    assert!(
-        !trace.contains("never"),
-        "a stopped page runs nothing more:\n{trace}"
-    );
+    assert!(!trace.contains("never"), "a stopped page runs nothing more:\n{trace}");
 }
 
 #[test]
@@ -326,22 +254,17 @@ fn uncaught_errors_and_unhandled_rejections_are_traced_with_their_place() {
            setTimeout(() => console.log("still running"), 40);"#,
         100,
     );
-    assert!(trace.contains("10 ms  error: Uncaught TypeError: cannot read property 'msg' of undefined at /client.js:1:"), "{trace}");
-    assert!(trace.contains(", in poll"), "{trace}");
     assert!(
-        trace.contains(
-            "20 ms  error: Uncaught (in promise) RangeError: in an async function at /client.js:3:"
-        ),
+        trace.contains("10 ms  error: Uncaught TypeError: cannot read property 'msg' of undefined at /client.js:1:"),
         "{trace}"
     );
+    assert!(trace.contains(", in poll"), "{trace}");
     assert!(
-        !trace.contains("handled later"),
-        "a rejection handled in the same task is not reported:\n{trace}"
+        trace.contains("20 ms  error: Uncaught (in promise) RangeError: in an async function at /client.js:3:"),
+        "{trace}"
     );
-    assert!(
-        trace.contains("40 ms  console.log: still running"),
-        "an error ends one task, not the page:\n{trace}"
-    );
+    assert!(!trace.contains("handled later"), "a rejection handled in the same task is not reported:\n{trace}");
+    assert!(trace.contains("40 ms  console.log: still running"), "an error ends one task, not the page:\n{trace}");
 }
 
 #[test]
@@ -384,10 +307,7 @@ fn the_chat_stand_in_exports_what_static_chat_js_exports() {
         names.sort();
         names
     };
-    assert_eq!(
-        exports(virtual_browser::engine::CHAT_STUB),
-        exports(chat_page::CHAT_JS)
-    );
+    assert_eq!(exports(virtual_browser::engine::CHAT_STUB), exports(chat_page::CHAT_JS));
     assert!(!exports(chat_page::CHAT_JS).is_empty());
 }
 
@@ -398,10 +318,7 @@ fn the_same_scenario_gives_the_same_trace_every_time() {
                     }
                     poll();"#;
     let scene = |browser: &mut Browser| {
-        browser
-            .fail(2000..4000, Failure::NetworkError)
-            .hide(5000..7000)
-            .post_at(3000, "grace", "hi");
+        browser.fail(2000..4000, Failure::NetworkError).hide(5000..7000).post_at(3000, "grace", "hi");
     };
     let first = run_with(script, 20_000, scene);
     assert_eq!(first, run_with(script, 20_000, scene));
@@ -412,20 +329,68 @@ fn the_same_scenario_gives_the_same_trace_every_time() {
 fn checks_read_the_trace() {
     let mut browser = Browser::new(poll_server::app());
     browser.latency(Latency::Fixed(5000));
-    browser.open(Page::client(
-        "/client.js",
-        r#"setInterval(() => fetch("/poll"), 3000); fetch("/poll");"#,
-    ));
+    browser.open(Page::client("/client.js", r#"setInterval(() => fetch("/poll"), 3000); fetch("/poll");"#));
     let trace = browser.run_until(10_000);
     let problem = checks::never_two_polls_at_once(trace).unwrap_err();
-    assert!(
-        problem.starts_with("two GET /poll requests were in flight at 3000 ms"),
-        "{problem}"
+    assert!(problem.starts_with("two GET /poll requests were in flight at 3000 ms"), "{problem}");
+    assert!(trace.events().iter().any(|(_, e)| matches!(e, Event::Sent { request: 2, .. })));
+}
+
+/// A tiny server with entity tags: `/tagged` answers `ETag: "v1"` and
+/// `304 Not Modified` to `If-None-Match: "v1"`; `/time` answers what the
+/// server thinks the time is.
+fn tagged_server() -> axum::Router {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    axum::Router::new()
+        .route(
+            "/tagged",
+            axum::routing::get(|headers: HeaderMap| async move {
+                let tag = [(header::ETAG, "\"v1\""), (header::CACHE_CONTROL, "no-cache")];
+                if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v == "\"v1\"") {
+                    (StatusCode::NOT_MODIFIED, tag).into_response()
+                } else {
+                    (tag, "the body").into_response()
+                }
+            }),
+        )
+        .route("/time", axum::routing::get(|| async { virtual_browser::virtual_now().to_string() }))
+}
+
+#[test]
+fn the_http_cache_revalidates_and_hands_the_page_a_200() {
+    let script = r#"for (const at of [0, 1000]) setTimeout(async () => {
+                      const r = await fetch("/tagged"); console.log(r.status, await r.text());
+                    }, at);"#;
+    let cached = {
+        let mut browser = Browser::new(tagged_server());
+        browser.http_cache(true).open(Page::client("/client.js", script));
+        browser.run_until(2000).to_string()
+    };
+    assert_eq!(logs(&cached), ["50: 200 the body", "1050: 200 the body"], "the page sees a 200 both times");
+    assert!(cached.contains("GET /tagged #1 -> 200") && cached.contains("GET /tagged #2 -> 304"), "{cached}");
+    let uncached = {
+        let mut browser = Browser::new(tagged_server());
+        browser.open(Page::client("/client.js", script));
+        browser.run_until(2000).to_string()
+    };
+    assert!(uncached.contains("GET /tagged #2 -> 200"), "no cache unless asked for:\n{uncached}");
+}
+
+#[test]
+fn a_server_restart_swaps_the_app_and_the_server_sees_virtual_time() {
+    let trace = run_with(
+        r#"for (const at of [0, 2000]) setTimeout(async () => {
+             console.log((await (await fetch("/poll")).json()).msg.length);
+           }, at);
+           setTimeout(async () => console.log("server time", await (await fetch("/time")).text()), 3000);"#,
+        5000,
+        |browser| {
+            browser.post_at(500, "grace", "before").restart_at(1500, tagged_server().merge(poll_server::app()));
+        },
     );
-    assert!(
-        trace
-            .events()
-            .iter()
-            .any(|(_, e)| matches!(e, Event::Sent { request: 2, .. }))
-    );
+    assert!(trace.contains("1500 ms  the server restarts"), "{trace}");
+    // The message posted before the restart is gone with the old store; the
+    // server's handler reads the browser's clock when it answers (at 3050 ms).
+    assert_eq!(logs(&trace), ["50: 0", "2050: 0", "3050: server time 3050"]);
 }

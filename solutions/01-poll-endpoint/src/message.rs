@@ -48,16 +48,10 @@ impl<'de> Deserialize<'de> for NewMessage {
         let mut object = Map::deserialize(deserializer)?;
         let mut string = |field: &str| match object.remove(field) {
             Some(Value::String(value)) => Ok(value),
-            Some(other) => Err(D::Error::custom(format!(
-                "`{field}` must be a string, not {}",
-                kind(&other)
-            ))),
+            Some(other) => Err(D::Error::custom(format!("`{field}` must be a string, not {}", kind(&other)))),
             None => Err(D::Error::custom(format!("`{field}` is missing"))),
         };
-        Ok(NewMessage {
-            user: string("user")?,
-            text: string("text")?,
-        })
+        Ok(NewMessage { user: string("user")?, text: string("text")? })
     }
 }
 
@@ -98,11 +92,9 @@ impl fmt::Display for Invalid {
             Invalid::TooLong { field, max } => {
                 write!(f, "`{field}` is too long: at most {max} characters")
             }
-            Invalid::ControlCharacter { field, found } => write!(
-                f,
-                "`{field}` contains the control character U+{:04X}; send plain one-line text",
-                *found as u32
-            ),
+            Invalid::ControlCharacter { field, found } => {
+                write!(f, "`{field}` contains the control character U+{:04X}; send plain one-line text", *found as u32)
+            }
         }
     }
 }
@@ -149,11 +141,6 @@ impl ValidMessage {
 
     /// Turn it into a stored [`Message`] with the id and time the store gives.
     pub fn into_message(self, id: u64, time: u64) -> Message {
-        Message {
-            id,
-            user: self.user,
-            text: self.text,
-            time,
-        }
+        Message { id, user: self.user, text: self.text, time }
     }
 }

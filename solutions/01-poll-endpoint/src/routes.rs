@@ -22,9 +22,7 @@ pub struct Poll {
 /// `GET /poll`: every stored message, oldest first, as
 /// `200 {"msg": [...]}` with `Cache-Control: no-store`.
 pub async fn get_poll(State(store): State<Arc<MemoryStore>>) -> Response {
-    let poll = Poll {
-        msg: store.messages(),
-    };
+    let poll = Poll { msg: store.messages() };
     // `no-store`: no browser or proxy cache may keep this answer and hand it
     // back later; every poll must reach the server and see the newest state.
     ([(header::CACHE_CONTROL, "no-store")], Json(poll)).into_response()

@@ -1,0 +1,182 @@
+//! Load on `GET /poll`, measured with wrk: how much cheaper each of
+//! exercise 05's techniques makes a poll.
+//!
+//! ```console
+//! apt-get install wrk        # the load generator (Debian's package)
+//! cargo run --release -p benchmarks --bin load
+//! ```
+//!
+//! Four ways to answer a poll, each with 50 stored messages, at 50 and at
+//! 256 connections: serializing on every request (exercise 01), a body
+//! serialized once per change (exercise 05), `304 Not Modified` for a client
+//! that has the current state, and `?since=` with nothing new. The server
+//! runs on one core and wrk on the other (with `taskset`, where there are two
+//! cores). The results go to `book/src/figures/05-load-benchmark.md`, or to
+//! `--out`; `--seconds` sets each run's length (10 by default).
+
+use axum::{Router, body::Body, http::Request, routing::get};
+use dont_ddos_yourself::store::CachedStore;
+use http_body_util::BodyExt;
+use poll_endpoint::message::NewMessage;
+use std::process::Command;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+const MESSAGES: usize = 50;
+const CONNECTIONS: [u32; 2] = [50, 256];
+
+struct Mode {
+    name: &'static str,
+    app: Router,
+    path: String,
+    header: Option<String>,
+}
+
+/// What wrk reported for one run.
+struct Run {
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+fn text(n: usize) -> NewMessage {
+    NewMessage { user: format!("reader {n:02}"), text: format!("message number {n:02}, long enough to be a chat line") }
+}
+
+fn modes() -> Vec<Mode> {
+    // Exercise 01's app: serializes all 50 messages on every poll.
+    let plain = poll_endpoint::app();
+    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
+    for n in 0..MESSAGES {
+        let body = format!(r#"{{"user":"{}","text":"{}"}}"#, text(n).user, text(n).text);
+        let request = Request::post("/poll").header("content-type", "application/json").body(Body::from(body)).unwrap();
+        let status = runtime.block_on(plain.clone().oneshot(request)).unwrap().status();
+        assert_eq!(status, 201, "seeding exercise 01's store");
+    }
+    // Exercise 05's store and GET handler, without its rate limit: wrk's
+    // connections all come from one address and would be refused.
+    let store = Arc::new(CachedStore::new(MESSAGES));
+    for n in 0..MESSAGES {
+        store.push(text(n).validate().expect("a valid message"));
+    }
+    let cached = Router::new().route("/poll", get(dont_ddos_yourself::routes::get_poll)).with_state(store.clone());
+    let since = format!("/poll?since={MESSAGES}&epoch={}", store.epoch());
+    vec![
+        Mode { name: "serialized on every poll (exercise 01)", app: plain, path: "/poll".into(), header: None },
+        Mode { name: "serialized once per change", app: cached.clone(), path: "/poll".into(), header: None },
+        Mode {
+            name: "304 Not Modified",
+            app: cached.clone(),
+            path: "/poll".into(),
+            header: Some(format!("If-None-Match: {}", store.etag())),
+        },
+        Mode { name: "`?since=` with nothing new", app: cached, path: since, header: None },
+    ]
+}
+
+/// "2.31ms" / "812.00us" / "1.02s" -> milliseconds.
+fn millis(value: &str) -> Option<f64> {
+    let (number, unit) = value.split_at(value.find(|c: char| c.is_ascii_alphabetic())?);
+    let number: f64 = number.parse().ok()?;
+    match unit {
+        "us" => Some(number / 1000.0),
+        "ms" => Some(number),
+        "s" => Some(number * 1000.0),
+        _ => None,
+    }
+}
+
+fn parse(output: &str) -> Option<Run> {
+    let field = |prefix: &str| {
+        output.lines().map(str::trim).find(|l| l.starts_with(prefix)).and_then(|l| l.split_whitespace().nth(1))
+    };
+    Some(Run {
+        per_second: field("Requests/sec:")?.parse().ok()?,
+        p50_ms: millis(field("50%")?)?,
+        p99_ms: millis(field("99%")?)?,
+    })
+}
+
+fn main() {
+    let mut seconds = 10;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
+    let mut out = root.join("book/src/figures/05-load-benchmark.md");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).expect("--seconds takes a number"),
+            "--out" => out = args.next().expect("--out takes a path").into(),
+            other => panic!("unknown argument {other:?}: use --seconds N and --out PATH"),
+        }
+    }
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("error: this benchmark needs wrk: apt-get install wrk (Debian and Ubuntu), brew install wrk (macOS)");
+        std::process::exit(1);
+    }
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The server on core 0 (threads started from now on inherit it), wrk on core 1.
+    let pinned = cores >= 2
+        && Command::new("taskset")
+            .args(["-cp", "0", &std::process::id().to_string()])
+            .output()
+            .is_ok_and(|o| o.status.success());
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+
+    let mut rows = Vec::new();
+    for mode in modes() {
+        let probe = Request::get(&mode.path);
+        let probe = match &mode.header {
+            Some(h) => probe.header(h.split_once(": ").unwrap().0, h.split_once(": ").unwrap().1),
+            None => probe,
+        };
+        let response = runtime.block_on(mode.app.clone().oneshot(probe.body(Body::empty()).unwrap())).unwrap();
+        let status = response.status().as_u16();
+        let bytes = runtime.block_on(response.into_body().collect()).unwrap().to_bytes().len();
+        let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+        let url = format!("http://{}{}", listener.local_addr().unwrap(), mode.path);
+        let server = runtime.spawn(async move { axum::serve(listener, mode.app).await });
+        // A short run first, not recorded: the first requests pay for
+        // connection set-up, page faults and cold caches.
+        let warm_up = Command::new("wrk").args(["-t1", "-c50", "-d2s", &url]).output();
+        assert!(warm_up.is_ok_and(|o| o.status.success()), "wrk's warm-up run failed");
+        let mut runs = Vec::new();
+        for connections in CONNECTIONS {
+            let mut command = Command::new(if pinned { "taskset" } else { "wrk" });
+            if pinned {
+                command.args(["-c", "1", "wrk"]);
+            }
+            command.args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", &url]);
+            if let Some(header) = &mode.header {
+                command.args(["-H", header]);
+            }
+            eprintln!("{}: {connections} connections for {seconds} s…", mode.name);
+            let output = command.output().expect("wrk runs");
+            let report = String::from_utf8_lossy(&output.stdout).into_owned();
+            runs.push(parse(&report).unwrap_or_else(|| panic!("could not read wrk's report:\n{report}")));
+        }
+        server.abort();
+        rows.push((mode.name, status, bytes, runs));
+    }
+
+    let base: Vec<f64> = rows[0].3.iter().map(|r| r.per_second).collect();
+    let mut table = format!(
+        "Measured with `cargo run --release -p benchmarks --bin load` ({seconds} s a run, wrk 1 thread) on a machine \
+         with {cores} cores{}.\n\n| Answer | Status, body | {} |\n|---|---|{}\n",
+        if pinned { ", the server pinned to one core and wrk to another" } else { ", not pinned" },
+        CONNECTIONS.map(|c| format!("{c} connections: req/s, p50 / p99, vs. exercise 01")).join(" | "),
+        "---|".repeat(CONNECTIONS.len())
+    );
+    for (name, status, bytes, runs) in &rows {
+        let cells: Vec<String> = runs
+            .iter()
+            .zip(&base)
+            .map(|(r, b)| {
+                format!("{:.0}, {:.2} / {:.2} ms, ×{:.1}", r.per_second, r.p50_ms, r.p99_ms, r.per_second / b)
+            })
+            .collect();
+        table.push_str(&format!("| {name} | {status}, {bytes} B | {} |\n", cells.join(" | ")));
+    }
+    std::fs::write(&out, &table).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+    print!("{table}");
+    eprintln!("wrote {}", out.display());
+}

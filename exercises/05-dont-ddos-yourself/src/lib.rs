@@ -1,0 +1,68 @@
+//! Exercise 05: don't DDoS yourself.
+//!
+//! Your work: `poll` in `src/store.rs`, `cursor` and `get_poll` in
+//! `src/routes.rs`, and `cursor.js`. Run `cargo test -p ex05-dont-ddos-yourself`
+//! and make the spec pass in number order.
+//!
+//! Exercise 01's chat server, made cheap to poll:
+//!
+//! - [`store`]: answers are serialized once per change, not once per poll;
+//! - [`routes`]: `GET /poll?since=..` sends only what is new, with an `ETag`
+//!   for `304 Not Modified`;
+//! - [`rate_limit`]: a client that asks too often gets `429` and `Retry-After`.
+//!
+//! The client keeps a cursor (`cursor.js`) and backs off with exercise 04's
+//! `backoff.js` when the server says no.
+
+// The `todo!()`s leave some imports and arguments unused until you write the
+// code. Delete this line when you are done, so the compiler can check you.
+#![allow(unused_imports, unused_variables, dead_code)]
+
+pub mod rate_limit;
+pub mod routes;
+pub mod store;
+
+use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get};
+use governor::clock::{Clock, DefaultClock};
+use rate_limit::RateLimit;
+use std::sync::Arc;
+use store::CachedStore;
+
+pub use poll_endpoint::{MAX_BODY_BYTES, MAX_MESSAGES};
+
+/// The page's client, given complete.
+pub const CLIENT_JS: &str = include_str!("../client.js");
+/// The cursor: what to ask for, and how to merge what comes back.
+pub const CURSOR_JS: &str = include_str!("../cursor.js");
+/// Exercise 04's backoff, finished: the client honours 429 and Retry-After with it.
+pub const BACKOFF_JS: &str = include_str!("../../../solutions/04-backoff/backoff.js");
+
+/// The app on a fresh store, limiting clients on the real clock.
+pub fn app() -> Router {
+    app_with(Arc::new(CachedStore::new(MAX_MESSAGES)), DefaultClock::default())
+}
+
+// ANCHOR: app
+/// The app on `store`, with the rate limit reading `clock` (tests pass a
+/// clock they move by hand).
+pub fn app_with<C>(store: Arc<CachedStore>, clock: C) -> Router
+where
+    C: Clock + Clone + Send + Sync + 'static,
+    C::Instant: Send + Sync,
+{
+    let limit = Arc::new(RateLimit::new(clock));
+    let poll = Router::new()
+        .route("/poll", get(routes::get_poll).post(routes::post_poll))
+        .route_layer(middleware::from_fn_with_state(limit, rate_limit::limit::<C>))
+        .with_state(store);
+    let scripts = [("/client.js", CLIENT_JS), ("/cursor.js", CURSOR_JS), ("/backoff.js", BACKOFF_JS)];
+    let scripts = scripts.into_iter().fold(Router::new(), |router, (path, source)| {
+        router.route(path, get(move || async move { chat_page::javascript(source) }))
+    });
+    poll.merge(scripts)
+        .merge(chat_page::routes())
+        .fallback(poll_endpoint::error::not_found)
+        .method_not_allowed_fallback(poll_endpoint::error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+// ANCHOR_END: app

@@ -1,0 +1,144 @@
+//! The last messages in memory, and the answers to `GET /poll` already
+//! serialized: a poll that finds nothing new costs a lock, a comparison and
+//! a reference-count increment.
+
+use axum::body::Bytes;
+use poll_endpoint::message::{Message, ValidMessage};
+use poll_endpoint::store::now_ms;
+use serde::Serialize;
+use std::collections::VecDeque;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Where a client is: the newest message it has, in which life of the store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// The id of the newest message the client has (0: none).
+    pub since: u64,
+    /// The store's `epoch` when the client got it, if the client sent one.
+    pub epoch: Option<u64>,
+}
+
+// ANCHOR: answer
+/// The body of every `GET /poll` answer.
+#[derive(Debug, Serialize)]
+struct Answer<'a> {
+    /// The messages the client does not have yet, oldest first.
+    msg: Vec<&'a Message>,
+    /// Which life of the store this is: it changes when the server restarts
+    /// (and ids start again from 1). Clients send it back with `since`.
+    epoch: u64,
+    /// True when the client's cursor was not from this life of the store, or
+    /// was ahead of it: `msg` is then everything, and replaces what it has.
+    reset: bool,
+}
+// ANCHOR_END: answer
+
+// ANCHOR: store
+/// A bounded, in-memory store that keeps its poll answers serialized.
+#[derive(Debug)]
+pub struct CachedStore {
+    capacity: usize,
+    epoch: u64,
+    inner: RwLock<Inner>,
+    /// How many poll bodies were serialized so far: the spec and the book
+    /// use it to show that unchanged polls serialize nothing.
+    serializations: AtomicU64,
+}
+
+#[derive(Debug)]
+struct Inner {
+    messages: VecDeque<Message>,
+    next_id: u64,
+    /// `{"msg": [every message], "epoch": .., "reset": false}`, made once per change.
+    everything: Bytes,
+    /// `{"msg": [], "epoch": .., "reset": false}`: what "nothing new" always is.
+    nothing_new: Bytes,
+}
+// ANCHOR_END: store
+
+impl CachedStore {
+    /// An empty store that keeps at most `capacity` messages. `epoch` names
+    /// this life of the store; [`CachedStore::new`] uses the time.
+    pub fn with_epoch(capacity: usize, epoch: u64) -> CachedStore {
+        assert!(capacity > 0, "a store must keep at least one message");
+        let store = CachedStore {
+            capacity,
+            epoch,
+            inner: RwLock::new(Inner {
+                messages: VecDeque::with_capacity(capacity),
+                next_id: 1,
+                everything: Bytes::new(),
+                nothing_new: Bytes::new(),
+            }),
+            serializations: AtomicU64::new(0),
+        };
+        {
+            let mut inner = store.inner.write().expect("a new lock");
+            inner.everything = store.serialize(inner.messages.iter().collect(), false);
+            inner.nothing_new = store.serialize(Vec::new(), false);
+        }
+        store
+    }
+
+    /// An empty store whose epoch is the current time in milliseconds.
+    pub fn new(capacity: usize) -> CachedStore {
+        CachedStore::with_epoch(capacity, now_ms())
+    }
+
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
+    /// How many poll bodies have been serialized since the store was made.
+    pub fn serializations(&self) -> u64 {
+        self.serializations.load(Ordering::Relaxed)
+    }
+
+    fn serialize(&self, msg: Vec<&Message>, reset: bool) -> Bytes {
+        self.serializations.fetch_add(1, Ordering::Relaxed);
+        let answer = Answer { msg, epoch: self.epoch, reset };
+        Bytes::from(serde_json::to_vec(&answer).expect("messages serialize"))
+    }
+
+    // ANCHOR: push
+    /// Store a message with the next id and the time, drop the oldest if
+    /// full, and serialize the "everything" answer again: once per change,
+    /// instead of once per poll.
+    pub fn push(&self, message: ValidMessage) -> Message {
+        let mut inner = self.inner.write().expect("the store's lock is poisoned");
+        let id = inner.next_id;
+        inner.next_id += 1;
+        let stored = message.into_message(id, now_ms());
+        if inner.messages.len() == self.capacity {
+            inner.messages.pop_front();
+        }
+        inner.messages.push_back(stored.clone());
+        inner.everything = self.serialize(inner.messages.iter().collect(), false);
+        stored
+    }
+    // ANCHOR_END: push
+
+    /// The entity tag of the current state: it changes whenever an answer
+    /// would (a new message, or a new life of the store).
+    pub fn etag(&self) -> String {
+        let inner = self.inner.read().expect("the store's lock is poisoned");
+        format!("\"{}-{}\"", self.epoch, inner.next_id - 1)
+    }
+
+    // ANCHOR: poll
+    /// The answer for a client at `cursor` (none: a client that has nothing).
+    pub fn poll(&self, cursor: Option<Cursor>) -> Bytes {
+        // TODO: take the read lock, then answer, serializing only when you must:
+        //   - no cursor: the cached `everything` (`inner.everything.clone()`
+        //     copies no bytes: `Bytes` is shared);
+        //   - a cursor from another epoch (`cursor.epoch` is Some and differs
+        //     from `self.epoch`), or whose `since` is beyond the newest id
+        //     (`inner.next_id - 1`): every message with `reset: true`, made with
+        //     `self.serialize(inner.messages.iter().collect(), true)`;
+        //   - `since` is the newest id: the cached `nothing_new`;
+        //   - otherwise: the messages with ids above `since`, `reset: false`.
+        todo!("CachedStore::poll: answer a cursor from the cached bodies where you can")
+    }
+    // ANCHOR_END: poll
+}
