@@ -38,6 +38,11 @@ pub struct Exercise {
     pub start_in: String,
     /// From a nudge to nearly the answer.
     pub hints: Vec<String>,
+    /// What the shared spec calls the crate under test. By default the slug
+    /// without its number (`poll_endpoint`); set it when that name is taken
+    /// by a crate the spec uses (`06-redis` cannot be `redis`).
+    #[serde(default)]
+    pub spec_alias: Option<String>,
 }
 
 impl Course {
@@ -89,6 +94,13 @@ impl Exercise {
             .current_dir(root())
             .output();
         !matches!(status, Ok(output) if output.status.success() && !output.stdout.is_empty())
+    }
+
+    /// What the shared spec calls the crate under test: `extern crate <package> as <alias>;`.
+    pub fn spec_alias(&self) -> String {
+        self.spec_alias
+            .clone()
+            .unwrap_or_else(|| self.slug.split_once('-').map_or(self.slug.clone(), |(_, rest)| rest.replace('-', "_")))
     }
 
     /// The command a learner runs to check their work.

@@ -10,7 +10,7 @@ use polling_workshop::{
     home,
     paint::Paint,
     watch,
-    workshop::{Checked, Workshop},
+    workshop::{Checked, Workshop, report},
 };
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -103,25 +103,10 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
                 exercise.title,
                 exercise.test_command()
             );
-            match workshop.check(number, &mut std::io::stdout())? {
-                Checked::Passed => {
-                    println!("\n{} {:02} {} passes its spec.\n", paint.green("✓"), exercise.number, exercise.title);
-                    print!("{}", workshop.next_step(paint));
-                }
-                Checked::Failed { first } => {
-                    let first = first
-                        .map(|name| format!(" Start with {name}: its message above says what is wrong."))
-                        .unwrap_or_default();
-                    println!("\n{} {:02} does not pass yet.{first}", paint.red("✗"), exercise.number);
-                    println!("  Stuck? `cargo run -- hint {}` shows a hint.", exercise.number);
-                }
-                Checked::DoesNotCompile => {
-                    println!(
-                        "\n{} {:02} does not compile yet: the first error above says where.",
-                        paint.red("✗"),
-                        exercise.number
-                    );
-                }
+            let checked = workshop.check(number, &mut std::io::stdout())?;
+            println!("\n{}", report(&checked, &exercise, paint));
+            if checked == Checked::Passed {
+                print!("\n{}", workshop.next_step(paint));
             }
             Ok(())
         }

@@ -7,7 +7,7 @@
 //! systems), `--manual` checks each time you press Enter instead.
 
 use crate::paint::Paint;
-use crate::workshop::{Checked, Workshop};
+use crate::workshop::{Checked, Workshop, report};
 use notify::{EventKind, RecursiveMode, Watcher};
 use std::path::Path;
 use std::sync::mpsc::{Receiver, Sender, channel};
@@ -107,27 +107,16 @@ pub fn watch(workshop: &mut Workshop, number: Option<u32>, manual: bool, paint: 
         loop {
             println!("\n{} {:02} {}", paint.bold("Checking"), exercise.number, exercise.title);
             let checked = workshop.check(Some(exercise.number), &mut std::io::stdout())?;
-            match checked {
-                Checked::Passed => break,
-                Checked::Failed { first } => {
-                    let first = first.map(|name| format!(": start with {name}")).unwrap_or_default();
-                    println!("\n{} {:02} does not pass yet{first}.", paint.red("✗"), exercise.number);
-                    println!("  Stuck? `cargo run -- hint {}` shows a hint.", exercise.number);
-                }
-                Checked::DoesNotCompile => {
-                    println!(
-                        "\n{} {:02} does not compile yet: the first error above says where.",
-                        paint.red("✗"),
-                        exercise.number
-                    );
-                }
+            if checked == Checked::Passed {
+                break;
             }
+            println!("\n{}", report(&checked, &exercise, paint));
             println!("{}", paint.dim(&format!("Watching: {how}.")));
             if !wait_for_change(&wake, manual) {
                 return Ok(());
             }
         }
-        println!("\n{} {:02} {} passes its spec.", paint.green("✓"), exercise.number, exercise.title);
+        println!("\n{}", report(&Checked::Passed, &exercise, paint));
         let Some(next) = workshop.after(&exercise).cloned() else {
             println!("{}", workshop.next_step(paint));
             return Ok(());

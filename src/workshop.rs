@@ -217,6 +217,26 @@ impl Workshop {
     }
 }
 
+/// What to say after a check, in a sentence or two.
+pub fn report(checked: &Checked, exercise: &Exercise, paint: Paint) -> String {
+    match checked {
+        Checked::Passed => format!("{} {:02} {} passes its spec.", paint.green("✓"), exercise.number, exercise.title),
+        Checked::Failed { first } => {
+            let first = first.as_ref().map(|name| format!(": start with {name}")).unwrap_or_default();
+            format!(
+                "{} {:02} does not pass yet{first}. Its message above says what is wrong.\n  Stuck? `cargo run -- hint {}` \
+                 shows a hint.",
+                paint.red("✗"),
+                exercise.number,
+                exercise.number
+            )
+        }
+        Checked::DoesNotCompile => {
+            format!("{} {:02} does not compile yet: the first error above says where.", paint.red("✗"), exercise.number)
+        }
+    }
+}
+
 /// Run `cargo test -p <package>` in `root`, streaming its output.
 fn run_spec(root: &Path, package: &str, echo: bool, out: &mut dyn Write) -> Result<Checked, String> {
     use std::io::IsTerminal;

@@ -45,22 +45,32 @@ export function showStatus(text) {
  * server's error sentence (`{"error": "..."}`) when it did not.
  */
 export async function sendMessage(user, text) {
-  let response;
-  try {
-    response = await fetch("/poll", {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ user, text }),
-    });
-  } catch {
-    return "could not reach the server; is it running?";
-  }
-  if (response.ok) return null;
-  try {
-    const body = await response.json();
-    return body.error ?? `the server answered ${response.status}`;
-  } catch {
-    return `the server answered ${response.status}`;
+  // One key per message: if an answer is lost and the POST is sent again,
+  // the server stores the message once (exercise 06's Idempotency-Key).
+  const key = `m-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  for (let attempt = 1; ; attempt += 1) {
+    let response;
+    try {
+      response = await fetch("/poll", {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": key },
+        body: JSON.stringify({ user, text }),
+      });
+    } catch {
+      if (attempt < 2) continue; // the network failed: once more, same key
+      return "could not reach the server; is it running?";
+    }
+    if (response.status === 503 && attempt < 2) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      continue; // the store is down for a moment: once more, same key
+    }
+    if (response.ok) return null;
+    try {
+      const body = await response.json();
+      return body.error ?? `the server answered ${response.status}`;
+    } catch {
+      return `the server answered ${response.status}`;
+    }
   }
 }
 

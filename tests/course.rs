@@ -62,7 +62,7 @@ fn package_name(manifest: &str) -> Option<String> {
 /// What a crate's `tests/spec.rs` must say: alias the crate's own library to
 /// the name the shared spec uses, and include the shared spec.
 fn spec_shim(exercise: &Exercise, package: &str) -> String {
-    let lib_name = exercise.slug.split_once('-').map(|(_, rest)| rest.replace('-', "_")).unwrap();
+    let lib_name = exercise.spec_alias();
     format!(
         "//! Runs exercise {:02}'s spec against this crate. The spec itself is shared with\n\
          //! the solution and lives at the workspace root: tests/{slug}/spec.rs.\n\

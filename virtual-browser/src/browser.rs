@@ -1,7 +1,7 @@
 //! The virtual browser: a page, a clock that only moves when we say so, and
 //! a network that leads straight into an axum `Router`.
 
-use crate::engine::{CHAT_STUB, Engine, HostCall, QuickJs, ScriptError, Task};
+use crate::engine::{CHAT_STUB, Engine, HostCall, QuickJs, REAL_CHAT, ScriptError, Task};
 use crate::trace::{Event, Outcome, Trace};
 use axum::{Router, body::Body, http};
 use http_body_util::BodyExt;
@@ -81,7 +81,10 @@ impl Page {
         Page {
             name: name.to_owned(),
             source: source.to_owned(),
-            modules: vec![("/static/chat.js".to_owned(), CHAT_STUB.to_owned())],
+            modules: vec![
+                ("/static/chat.js".to_owned(), CHAT_STUB.to_owned()),
+                ("/static/real-chat.js".to_owned(), REAL_CHAT.to_owned()),
+            ],
         }
     }
 

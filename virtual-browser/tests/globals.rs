@@ -298,12 +298,16 @@ fn the_chat_stand_in_records_what_the_page_shows_and_sends_from_the_form() {
 #[test]
 fn the_chat_stand_in_exports_what_static_chat_js_exports() {
     let exports = |source: &str| -> Vec<String> {
-        let mut names: Vec<String> = source
-            .lines()
-            .filter_map(|line| line.strip_prefix("export "))
-            .filter_map(|rest| rest.trim_start_matches("async ").strip_prefix("function "))
-            .map(|rest| rest.split('(').next().unwrap().to_owned())
-            .collect();
+        let mut names: Vec<String> = Vec::new();
+        for line in source.lines().filter_map(|line| line.strip_prefix("export ")) {
+            if let Some(list) = line.strip_prefix('{') {
+                // export { a, b };
+                let list = list.split('}').next().unwrap_or_default();
+                names.extend(list.split(',').map(|name| name.trim().to_owned()).filter(|n| !n.is_empty()));
+            } else if let Some(rest) = line.trim_start_matches("async ").strip_prefix("function ") {
+                names.push(rest.split('(').next().unwrap().to_owned());
+            }
+        }
         names.sort();
         names
     };
@@ -393,4 +397,25 @@ fn a_server_restart_swaps_the_app_and_the_server_sees_virtual_time() {
     // The message posted before the restart is gone with the old store; the
     // server's handler reads the browser's clock when it answers (at 3050 ms).
     assert_eq!(logs(&trace), ["50: 0", "2050: 0", "3050: server time 3050"]);
+}
+
+#[test]
+fn sending_retries_once_after_a_network_error() {
+    let trace = run_with(
+        r#"import { onSubmit } from "/static/chat.js";
+           onSubmit(async () => console.log((await (await fetch("/poll")).json()).msg.length));"#,
+        3000,
+        |browser| {
+            browser.latency(Latency::Fixed(20)).fail(1000..1010, Failure::NetworkError).send_at(1000, "ada", "hi");
+        },
+    );
+    assert!(
+        trace.contains("1000 ms  POST /poll #1 sent") && trace.contains("1020 ms  POST /poll #1 -> network error"),
+        "{trace}"
+    );
+    assert!(
+        trace.contains("1020 ms  POST /poll #2 sent") && trace.contains("1040 ms  POST /poll #2 -> 201"),
+        "{trace}"
+    );
+    assert_eq!(logs(&trace), ["1060: 1"], "one message stored, then shown");
 }

@@ -9,7 +9,9 @@
 //! Four ways to answer a poll, each with 50 stored messages, at 50 and at
 //! 256 connections: serializing on every request (exercise 01), a body
 //! serialized once per change (exercise 05), `304 Not Modified` for a client
-//! that has the current state, and `?since=` with nothing new. The server
+//! that has the current state, and `?since=` with nothing new; then exercise
+//! 06's answer through Redis, and `redis-benchmark`'s own `LRANGE` of the
+//! same list as the ceiling (both when `redis-server` is installed). The server
 //! runs on one core and wrk on the other (with `taskset`, where there are two
 //! cores). The results go to `book/src/figures/05-load-benchmark.md`, or to
 //! `--out`; `--seconds` sets each run's length (10 by default).
@@ -41,6 +43,87 @@ struct Run {
 
 fn text(n: usize) -> NewMessage {
     NewMessage { user: format!("reader {n:02}"), text: format!("message number {n:02}, long enough to be a chat line") }
+}
+
+/// A redis-server for the Redis rows, on the server's core, with nothing on disk.
+struct Redis {
+    port: u16,
+    process: std::process::Child,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+fn start_redis(pinned: bool) -> Option<Redis> {
+    Command::new("redis-server").arg("--version").output().ok()?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+    let mut command = Command::new(if pinned { "taskset" } else { "redis-server" });
+    if pinned {
+        command.args(["-c", "0", "redis-server"]);
+    }
+    let process = command
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    Some(Redis { port, process })
+}
+
+/// Exercise 06's GET on a Redis holding the 50 messages.
+fn redis_mode(redis: &Redis, runtime: &tokio::runtime::Runtime) -> Mode {
+    use redis_chat::store::Store;
+    let _inside = runtime.enter(); // the connection manager starts a task
+    let store = Arc::new(
+        redis_chat::redis_store::RedisStore::new(&format!("redis://127.0.0.1:{}", redis.port), MESSAGES).unwrap(),
+    );
+    for n in 0..MESSAGES {
+        runtime.block_on(store.push(text(n).validate().unwrap(), None)).expect("seeding Redis");
+    }
+    let app = Router::new()
+        .route("/poll", get(redis_chat::routes::get_poll::<redis_chat::redis_store::RedisStore>))
+        .with_state(store);
+    Mode { name: "through Redis (exercise 06), serialized once per change", app, path: "/poll".into(), header: None }
+}
+
+/// `redis-benchmark`'s own LRANGE of the same list, from wrk's core.
+fn redis_ceiling(redis: &Redis, pinned: bool, seconds: u64) -> Vec<Run> {
+    CONNECTIONS
+        .iter()
+        .map(|connections| {
+            let requests = (seconds * 40_000).to_string();
+            let mut command = Command::new(if pinned { "taskset" } else { "redis-benchmark" });
+            if pinned {
+                command.args(["-c", "1", "redis-benchmark"]);
+            }
+            let port = redis.port.to_string();
+            let clients = connections.to_string();
+            command.args(["-p", &port, "-c", &clients, "-n", &requests, "-q", "LRANGE", "{chat}:messages", "0", "-1"]);
+            let output = String::from_utf8_lossy(&command.output().expect("redis-benchmark runs").stdout).into_owned();
+            // "LRANGE ...: 40400.00 requests per second, p50=0.655 msec"
+            let line = output.lines().rev().find(|l| l.contains("requests per second")).unwrap_or_default().to_owned();
+            let number = |after: &str| {
+                line.split(after)
+                    .nth(1)
+                    .and_then(|rest| rest.trim().split([' ', ',']).next())
+                    .and_then(|n| n.parse().ok())
+            };
+            // The command has a colon of its own ({chat}:messages): read the
+            // number just before "requests per second".
+            let per_second = line
+                .split("requests per second")
+                .next()
+                .and_then(|before| before.split_whitespace().last())
+                .and_then(|n| n.parse().ok());
+            Run { per_second: per_second.unwrap_or(0.0), p50_ms: number("p50=").unwrap_or(0.0), p99_ms: f64::NAN }
+        })
+        .collect()
 }
 
 fn modes() -> Vec<Mode> {
@@ -122,8 +205,13 @@ fn main() {
             .is_ok_and(|o| o.status.success());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
 
+    let redis = start_redis(pinned);
+    let mut all = modes();
+    if let Some(redis) = &redis {
+        all.push(redis_mode(redis, &runtime));
+    }
     let mut rows = Vec::new();
-    for mode in modes() {
+    for mode in all {
         let probe = Request::get(&mode.path);
         let probe = match &mode.header {
             Some(h) => probe.header(h.split_once(": ").unwrap().0, h.split_once(": ").unwrap().1),
@@ -175,6 +263,20 @@ fn main() {
             })
             .collect();
         table.push_str(&format!("| {name} | {status}, {bytes} B | {} |\n", cells.join(" | ")));
+    }
+    match &redis {
+        Some(redis) => {
+            let cells: Vec<String> = redis_ceiling(redis, pinned, seconds)
+                .iter()
+                .map(|r| format!("{:.0}, {:.2} ms p50 (Redis alone)", r.per_second, r.p50_ms))
+                .collect();
+            table.push_str(&format!(
+                "| `redis-benchmark -q LRANGE {{chat}}:messages 0 -1`: Redis's own ceiling for the same list | \
+                 the list | {} |\n",
+                cells.join(" | ")
+            ));
+        }
+        None => table.push_str("\nThe Redis rows are missing: redis-server was not installed when this ran.\n"),
     }
     std::fs::write(&out, &table).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
     print!("{table}");

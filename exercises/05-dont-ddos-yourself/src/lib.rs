@@ -42,6 +42,16 @@ pub fn app() -> Router {
     app_with(Arc::new(CachedStore::new(MAX_MESSAGES)), DefaultClock::default())
 }
 
+/// The chat page with this exercise's client and its modules: everything the
+/// server serves besides `/poll` (exercise 06 serves it unchanged).
+pub fn page() -> Router {
+    let scripts = [("/client.js", CLIENT_JS), ("/cursor.js", CURSOR_JS), ("/backoff.js", BACKOFF_JS)];
+    let scripts = scripts.into_iter().fold(Router::new(), |router, (path, source)| {
+        router.route(path, get(move || async move { chat_page::javascript(source) }))
+    });
+    scripts.merge(chat_page::routes())
+}
+
 // ANCHOR: app
 /// The app on `store`, with the rate limit reading `clock` (tests pass a
 /// clock they move by hand).
@@ -55,12 +65,7 @@ where
         .route("/poll", get(routes::get_poll).post(routes::post_poll))
         .route_layer(middleware::from_fn_with_state(limit, rate_limit::limit::<C>))
         .with_state(store);
-    let scripts = [("/client.js", CLIENT_JS), ("/cursor.js", CURSOR_JS), ("/backoff.js", BACKOFF_JS)];
-    let scripts = scripts.into_iter().fold(Router::new(), |router, (path, source)| {
-        router.route(path, get(move || async move { chat_page::javascript(source) }))
-    });
-    poll.merge(scripts)
-        .merge(chat_page::routes())
+    poll.merge(page())
         .fallback(poll_endpoint::error::not_found)
         .method_not_allowed_fallback(poll_endpoint::error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

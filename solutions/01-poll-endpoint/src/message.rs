@@ -7,7 +7,7 @@ use std::fmt;
 // ANCHOR: message
 /// A stored message, as `GET /poll` and `POST /poll` send it:
 /// `{"id": 1, "user": "ada", "text": "hello", "time": 1764421200000}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Message {
     /// 1, 2, 3, ...: given by the server, never reused, strictly increasing.
     /// Later exercises use it as a cursor ("everything after id 41").

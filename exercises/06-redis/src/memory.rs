@@ -1,0 +1,46 @@
+//! The embedded default: exercise 05's cached in-memory store, plus the
+//! idempotency keys every store must honour.
+
+use crate::store::{IDEMPOTENCY_TTL_SECONDS, Store, StoreError};
+use axum::body::Bytes;
+use dont_ddos_yourself::store::{CachedStore, Cursor};
+use poll_endpoint::message::{Message, ValidMessage};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Messages in this process only: for one instance, and for a machine with
+/// no Redis.
+pub struct MemoryStore {
+    store: CachedStore,
+    /// Idempotency key -> the message stored under it, and when.
+    seen: Mutex<HashMap<String, (Message, Instant)>>,
+}
+
+impl MemoryStore {
+    pub fn new(capacity: usize) -> MemoryStore {
+        MemoryStore { store: CachedStore::new(capacity), seen: Mutex::new(HashMap::new()) }
+    }
+}
+
+impl Store for MemoryStore {
+    async fn push(&self, message: ValidMessage, key: Option<String>) -> Result<Message, StoreError> {
+        let Some(key) = key else { return Ok(self.store.push(message)) };
+        // One lock for the check and the store, so two requests with the same
+        // key cannot both store.
+        let mut seen = self.seen.lock().expect("the key table's lock is poisoned");
+        let ttl = Duration::from_secs(IDEMPOTENCY_TTL_SECONDS);
+        seen.retain(|_, (_, at)| at.elapsed() < ttl);
+        if let Some((stored, _)) = seen.get(&key) {
+            return Ok(stored.clone());
+        }
+        let stored = self.store.push(message);
+        seen.insert(key, (stored.clone(), Instant::now()));
+        Ok(stored)
+    }
+
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<(String, Bytes), StoreError> {
+        let etag = self.store.etag(); // the tag first, as in exercise 05
+        Ok((etag, self.store.poll(cursor)))
+    }
+}

@@ -1,0 +1,99 @@
+//! `GET /poll` and `POST /poll` on any [`Store`]: exercise 05's answers, with
+//! idempotent posts, and `503` when the store is down.
+
+use crate::store::{Store, StoreError};
+use axum::{
+    Json,
+    extract::{Query, State, rejection::JsonRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use dont_ddos_yourself::routes::{PollQuery, cursor};
+use poll_endpoint::error::ApiError;
+use poll_endpoint::message::NewMessage;
+use serde_json::json;
+use std::sync::Arc;
+
+// ANCHOR: unavailable
+/// How long a client should wait when the store is down: long enough for a
+/// restart, short enough not to lose readers.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// The store is down: `503 Service Unavailable`, `Retry-After`, and the
+/// reason in plain words. Nothing was stored, and the server keeps serving.
+pub fn store_unavailable(error: StoreError) -> Response {
+    // TODO: answer StatusCode::SERVICE_UNAVAILABLE with the header
+    // `Retry-After: RETRY_AFTER_SECONDS` and the JSON body
+    // `{"error": "<error>; try again in 5 s"}` (`error` displays as
+    // "the message store is unavailable (...)").
+    todo!("store_unavailable: 503, Retry-After and a JSON error")
+}
+// ANCHOR_END: unavailable
+
+/// The header a client sends with a POST to make retrying it safe.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+// ANCHOR: key
+/// The request's idempotency key, if any: 1 to 64 letters, digits, `-` or `_`.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
+    let key = value.to_str().unwrap_or("");
+    let fine =
+        (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if fine {
+        Ok(Some(key.to_owned()))
+    } else {
+        Err(ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: "`Idempotency-Key` must be 1 to 64 letters, digits, `-` or `_`".to_owned(),
+        })
+    }
+}
+// ANCHOR_END: key
+
+/// `GET /poll`, as in exercise 05, on any store.
+pub async fn get_poll<S: Store>(State(store): State<Arc<S>>, query: Query<PollQuery>, headers: HeaderMap) -> Response {
+    let cursor = match cursor(&query) {
+        Ok(cursor) => cursor,
+        Err(error) => return error.into_response(),
+    };
+    let (etag, body) = match store.poll(cursor).await {
+        Ok(answer) => answer,
+        Err(error) => return store_unavailable(error),
+    };
+    let tag = HeaderValue::from_str(&etag).expect("an entity tag is ASCII");
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    let matches = headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|list| list.split(',').map(str::trim).any(|t| t == "*" || t.trim_start_matches("W/") == etag));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag), cache]).into_response();
+    }
+    let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    ([json, (header::ETAG, tag), cache], body).into_response()
+}
+
+// ANCHOR: post_poll
+/// `POST /poll`: validate, then store, once per idempotency key.
+pub async fn post_poll<S: Store>(
+    State(store): State<Arc<S>>,
+    headers: HeaderMap,
+    body: Result<Json<NewMessage>, JsonRejection>,
+) -> Response {
+    let checked = (|| {
+        let key = idempotency_key(&headers)?;
+        let Json(new) = body?;
+        Ok::<_, ApiError>((key, new.validate()?))
+    })();
+    let (key, valid) = match checked {
+        Ok(checked) => checked,
+        Err(error) => return error.into_response(),
+    };
+    match store.push(valid, key).await {
+        Ok(stored) => (StatusCode::CREATED, Json(stored)).into_response(),
+        Err(error) => store_unavailable(error),
+    }
+}
+// ANCHOR_END: post_poll

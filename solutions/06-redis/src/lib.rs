@@ -1,0 +1,62 @@
+//! Exercise 06: one chat, several servers, through Redis.
+//!
+//! - [`store`]: what the server needs from a store, as a trait;
+//! - [`memory`]: the in-memory store (the default, with no Redis at all);
+//! - [`redis_store`]: the chat in Redis, so any number of instances serve it;
+//! - [`routes`]: exercise 05's poll endpoint on any store, with idempotent
+//!   posts and `503` while the store is down.
+//!
+//! `REDIS_URL` chooses the store: unset, memory; set, Redis.
+
+pub mod memory;
+pub mod redis_store;
+pub mod routes;
+pub mod store;
+
+use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get};
+use dont_ddos_yourself::rate_limit::{self, RateLimit};
+use governor::clock::{Clock, DefaultClock};
+use std::sync::Arc;
+use store::Store;
+
+pub use poll_endpoint::{MAX_BODY_BYTES, MAX_MESSAGES};
+
+/// Which store `REDIS_URL` asks for, in words, for the start-up line.
+pub fn store_choice() -> String {
+    match std::env::var("REDIS_URL") {
+        Ok(url) => format!("Redis at {url}"),
+        Err(_) => "in memory (set REDIS_URL to share the chat through Redis)".to_owned(),
+    }
+}
+
+/// The app on the store `REDIS_URL` names, or in memory when it is unset.
+pub fn app() -> Result<Router, String> {
+    Ok(match std::env::var("REDIS_URL") {
+        Ok(url) => {
+            let store =
+                redis_store::RedisStore::new(&url, MAX_MESSAGES).map_err(|e| format!("REDIS_URL={url}: {e}"))?;
+            app_with(Arc::new(store), DefaultClock::default())
+        }
+        Err(_) => app_with(Arc::new(memory::MemoryStore::new(MAX_MESSAGES)), DefaultClock::default()),
+    })
+}
+
+// ANCHOR: app
+/// The app on `store`, with exercise 05's rate limit reading `clock`.
+pub fn app_with<S, C>(store: Arc<S>, clock: C) -> Router
+where
+    S: Store,
+    C: Clock + Clone + Send + Sync + 'static,
+    C::Instant: Send + Sync,
+{
+    let limit = Arc::new(RateLimit::new(clock));
+    let poll = Router::new()
+        .route("/poll", get(routes::get_poll::<S>).post(routes::post_poll::<S>))
+        .route_layer(middleware::from_fn_with_state(limit, rate_limit::limit::<C>))
+        .with_state(store);
+    poll.merge(dont_ddos_yourself::page())
+        .fallback(poll_endpoint::error::not_found)
+        .method_not_allowed_fallback(poll_endpoint::error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+// ANCHOR_END: app
