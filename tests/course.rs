@@ -177,8 +177,10 @@ fn starter_and_solution_run_the_one_shared_spec() {
                 exercise.slug
             );
         }
+        // A spec without snapshots has no folder for them (git keeps no empty folders).
         let snapshots = root().join(exercise.spec_dir()).join("snapshots");
-        let committed: Vec<_> = files_below(&snapshots).into_iter().collect();
+        let committed: Vec<_> =
+            if snapshots.is_dir() { files_below(&snapshots).into_iter().collect() } else { Vec::new() };
         assert!(
             committed.iter().all(|f| f.extension().is_some_and(|e| e == "snap")),
             "tests/{}/snapshots holds files that are not accepted snapshots: {committed:?}",
