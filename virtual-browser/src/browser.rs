@@ -121,8 +121,20 @@ struct Timer {
     nesting: u32,
 }
 
+/// A server's answer: status, headers and body.
+type Answer = (u16, Vec<(String, String)>, String);
+
+/// A request the server is handling: it has arrived and has not answered
+/// yet (a long poll holds it for as long as it likes).
+struct Held {
+    index: usize,
+    cached: Option<Kept>,
+    task: tokio::task::JoinHandle<Answer>,
+}
+
 #[derive(Debug)]
 struct Request {
+    aborted: bool,
     js_id: u32,
     method: String,
     path: String,
@@ -157,6 +169,15 @@ pub struct Browser {
     halted: bool,
     /// Answers a browser cache may keep, by URL (see [`Browser::http_cache`]).
     cache: Option<HashMap<String, Kept>>,
+    /// Requests the server is still working on, oldest first.
+    held: Vec<Held>,
+    /// Where the server's (paused) tokio clock is, in virtual ms.
+    server_at: u64,
+    /// The server clock's time 0.
+    server_start: tokio::time::Instant,
+    /// Each held request says here when it is answered.
+    answered: tokio::sync::mpsc::UnboundedReceiver<()>,
+    answered_tx: tokio::sync::mpsc::UnboundedSender<()>,
 }
 
 impl Browser {
@@ -174,10 +195,16 @@ impl Browser {
 
     /// A browser on another [`Engine`].
     pub fn with_engine(app: Router, engine: Box<dyn Engine>) -> Browser {
+        // The server's clock is tokio's, paused: it moves only with the
+        // virtual clock, so a server that holds a request for 30 s (a long
+        // poll) does it in no real time.
         let tokio = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            .start_paused(true)
             .build()
             .expect("a tokio runtime for the in-process server");
+        let server_start = tokio.block_on(async { tokio::time::Instant::now() });
+        let (answered_tx, answered) = tokio::sync::mpsc::unbounded_channel();
         Browser {
             engine,
             app,
@@ -197,6 +224,11 @@ impl Browser {
             trace: Trace::default(),
             halted: false,
             cache: None,
+            held: Vec::new(),
+            server_at: 0,
+            server_start,
+            answered,
+            answered_tx,
         }
     }
 
@@ -259,12 +291,19 @@ impl Browser {
     }
 
     /// Run every task due up to and including `end` ms, then set the clock to `end`.
+    ///
+    /// The server's clock goes along: before each task, requests the server
+    /// is still holding get the time until then, and those that answer in it
+    /// are delivered at the moment they answer.
     pub fn run_until(&mut self, end: u64) -> &Trace {
         let mut tasks = 0;
-        while let Some(entry) = self.agenda.first_entry() {
-            if entry.key().0 > end || self.halted {
-                break;
+        while !self.halted {
+            let next = self.agenda.first_key_value().map(|(key, _)| key.0);
+            let until = next.map_or(end, |at| at.min(end));
+            if self.advance_server_to(until) {
+                continue; // an answer came first, and may have scheduled more
             }
+            let Some(entry) = self.agenda.first_entry().filter(|entry| entry.key().0 <= end) else { break };
             let ((at, _), job) = entry.remove_entry();
             self.now = at;
             NOW.with(|now| now.set(at));
@@ -277,6 +316,65 @@ impl Browser {
         self.now = self.now.max(end);
         NOW.with(|now| now.set(self.now));
         &self.trace
+    }
+
+    /// Move the server's clock towards `until` while it holds requests. A
+    /// paused tokio runtime that has nothing to do jumps its clock to its
+    /// next timer, so this costs one step per timer, not per millisecond.
+    /// When a held request is answered before `until`, stop there (the
+    /// virtual clock too), deliver it, and say `true`.
+    fn advance_server_to(&mut self, until: u64) -> bool {
+        if self.held.is_empty() || self.server_at >= until {
+            return false;
+        }
+        // Signals of answers already delivered are stale.
+        while self.answered.try_recv().is_ok() {}
+        let (start, answered) = (self.server_start, &mut self.answered);
+        let deadline = start + std::time::Duration::from_millis(until);
+        let reached = self.tokio.block_on(async {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => {}
+                _ = answered.recv() => {}
+            }
+            (tokio::time::Instant::now() - start).as_millis() as u64
+        });
+        self.server_at = self.server_at.max(reached);
+        self.now = self.now.max(self.server_at.min(until));
+        NOW.with(|now| now.set(self.now));
+        self.deliver_answered()
+    }
+
+    /// Bring the server's clock up to the virtual time (it waits while
+    /// nothing is held, see `advance_server_to`).
+    fn catch_up_server(&mut self) {
+        if self.server_at < self.now {
+            self.tokio.block_on(tokio::time::advance(std::time::Duration::from_millis(self.now - self.server_at)));
+            self.server_at = self.now;
+        }
+    }
+
+    /// Let the server's tasks run as far as they can without time passing,
+    /// then deliver every answer that is ready, oldest request first.
+    fn deliver_answered(&mut self) -> bool {
+        // Most answers take a poll or two; a held one never finishes here.
+        let held = &self.held;
+        self.tokio.block_on(async {
+            for _ in 0..64 {
+                if held.iter().all(|h| h.task.is_finished()) {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+        });
+        let (ready, waiting): (Vec<Held>, Vec<Held>) =
+            std::mem::take(&mut self.held).into_iter().partition(|h| h.task.is_finished());
+        self.held = waiting;
+        let delivered = !ready.is_empty();
+        for held in ready {
+            let answer = self.tokio.block_on(held.task).expect("the server's task finished");
+            self.deliver(held.index, held.cached, answer);
+        }
+        delivered
     }
 
     /// Everything that happened so far.
@@ -402,9 +500,24 @@ impl Browser {
                 let path = url.strip_prefix(ORIGIN).unwrap_or(&url).to_owned();
                 let failure = self.failures.iter().find(|(w, _)| w.contains(&self.now)).map(|(_, f)| f.clone());
                 self.trace.push(self.now, Event::Sent { request: number, method: method.clone(), path: path.clone() });
-                self.requests.push(Request { js_id: id, method, path, headers, body, failure });
+                self.requests.push(Request { aborted: false, js_id: id, method, path, headers, body, failure });
                 let latency = self.latency.for_request(number);
                 self.schedule(self.now + latency, Job::Answer(number - 1));
+            }
+            HostCall::Abort { id } => {
+                let Some(index) = self.requests.iter().position(|r| r.js_id == id) else { return };
+                let answered = self.trace.spans().iter().any(|s| s.request == index + 1 && s.answered.is_some());
+                if answered || self.requests[index].aborted {
+                    return;
+                }
+                self.requests[index].aborted = true;
+                // Held by the server: dropped, as when a browser closes the connection.
+                if let Some(at) = self.held.iter().position(|h| h.index == index) {
+                    self.held.remove(at).task.abort();
+                }
+                let (method, path) = (self.requests[index].method.clone(), self.requests[index].path.clone());
+                let outcome = Outcome::Aborted;
+                self.trace.push(self.now, Event::Answered { request: index + 1, method, path, outcome });
             }
             HostCall::Console { level, text } => self.trace.push(self.now, Event::Console { level, text }),
             HostCall::Error { text } => self.trace.push(self.now, Event::ScriptError { text }),
@@ -446,61 +559,110 @@ impl Browser {
                 (status, headers, injected_error(status))
             }
             None => {
+                if request.aborted {
+                    return; // the page gave up on it before it arrived
+                }
                 let (mut headers, body) = (request.headers.clone(), request.body.clone());
                 let cached = self.cache.as_ref().and_then(|c| c.get(&path)).filter(|_| method == "GET").cloned();
                 if let Some(kept) = &cached {
                     headers.push(("if-none-match".to_owned(), kept.etag.clone()));
                 }
-                let (status, headers, body) = self.call_app(&method, &path, &headers, body);
-                if let (304, Some(Kept { headers: kept_headers, body: kept_body, .. })) = (status, cached) {
-                    // The browser answers the page from its cache: a 200.
-                    let outcome =
-                        Outcome::Status { code: 304, messages: poll_messages(&kept_body), retry_after: None, bytes: 0 };
-                    self.trace.push(self.now, Event::Answered { request: index + 1, method, path, outcome });
-                    self.run_task(Task::FetchDone { id: js_id, status: 200, headers: kept_headers, body: kept_body });
-                    return;
+                // Most requests are answered at once: poll them here. One the
+                // server holds (a long poll) goes on as a task of its own,
+                // and is delivered when it answers.
+                let mut serving = Box::pin(serve(self.app.clone(), &method, &path, &headers, body));
+                let behind = std::time::Duration::from_millis(self.now - self.server_at);
+                self.server_at = self.now;
+                let at_once = self.tokio.block_on(async {
+                    // The server's clock catches up first, in the same call.
+                    if !behind.is_zero() {
+                        tokio::time::advance(behind).await;
+                    }
+                    for _ in 0..16 {
+                        tokio::select! {
+                            biased;
+                            answer = &mut serving => return Some(answer),
+                            _ = tokio::task::yield_now() => {}
+                        }
+                    }
+                    None
+                });
+                match at_once {
+                    Some(answer) => self.deliver(index, cached, answer),
+                    None => {
+                        let answered = self.answered_tx.clone();
+                        let task = self.tokio.spawn(async move {
+                            let answer = serving.await;
+                            let _ = answered.send(());
+                            answer
+                        });
+                        self.held.push(Held { index, cached, task });
+                    }
                 }
-                let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-                let storable = !header("cache-control").is_some_and(|c| c.contains("no-store"));
-                if let (Some(cache), Some(etag), true, true) =
-                    (self.cache.as_mut(), header("etag"), storable, status == 200)
-                {
-                    cache.insert(path.clone(), Kept { etag, headers: headers.clone(), body: body.clone() });
-                }
-                (status, headers, body)
+                return;
             }
         };
-        let retry_after = headers.iter().find(|(name, _)| name == "retry-after").map(|(_, v)| v.clone());
+        self.deliver(index, None, (status, headers, body));
+    }
+
+    /// The server answered request `index`: show the page the answer (or, on
+    /// a 304 to a cached request, the kept answer, as a browser does).
+    fn deliver(&mut self, index: usize, cached: Option<Kept>, (status, headers, body): Answer) {
+        let request = &self.requests[index];
+        let (js_id, method, path) = (request.js_id, request.method.clone(), request.path.clone());
+        if let (304, Some(Kept { headers: kept_headers, body: kept_body, .. })) = (status, cached) {
+            let outcome =
+                Outcome::Status { code: 304, messages: poll_messages(&kept_body), retry_after: None, bytes: 0 };
+            self.trace.push(self.now, Event::Answered { request: index + 1, method, path, outcome });
+            self.run_task(Task::FetchDone { id: js_id, status: 200, headers: kept_headers, body: kept_body });
+            return;
+        }
+        let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
+        let storable = !header("cache-control").is_some_and(|c| c.contains("no-store"));
+        if let (Some(cache), Some(etag), true, true, "GET") =
+            (self.cache.as_mut(), header("etag"), storable, status == 200, method.as_str())
+        {
+            cache.insert(path.clone(), Kept { etag, headers: headers.clone(), body: body.clone() });
+        }
+        let retry_after = header("retry-after");
         let outcome = Outcome::Status { code: status, messages: poll_messages(&body), retry_after, bytes: body.len() };
         self.trace.push(self.now, Event::Answered { request: index + 1, method, path, outcome });
         self.run_task(Task::FetchDone { id: js_id, status, headers, body });
     }
 
-    /// Send one request through the app, in-process.
-    fn call_app(
-        &mut self,
-        method: &str,
-        path: &str,
-        headers: &[(String, String)],
-        body: Option<String>,
-    ) -> (u16, Vec<(String, String)>, String) {
-        let mut request = http::Request::builder().method(method).uri(path);
-        for (name, value) in headers {
-            request = request.header(name, value);
-        }
-        let request = request.body(Body::from(body.unwrap_or_default())).expect("a valid request");
-        let app = self.app.clone();
-        self.tokio.block_on(async move {
-            let response = app.oneshot(request).await.expect("a Router never fails");
-            let status = response.status().as_u16();
-            let headers = response
-                .headers()
-                .iter()
-                .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("").to_owned()))
-                .collect();
-            let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-            (status, headers, String::from_utf8_lossy(&bytes).into_owned())
-        })
+    /// Send one request through the app, in-process, and wait for it (for
+    /// other users' posts). Requests of the page it woke up are delivered.
+    fn call_app(&mut self, method: &str, path: &str, headers: &[(String, String)], body: Option<String>) -> Answer {
+        self.catch_up_server();
+        let answer = self.tokio.block_on(serve(self.app.clone(), method, path, headers, body));
+        self.deliver_answered();
+        answer
+    }
+}
+
+/// One request through `app`, with its whole answer read.
+fn serve(
+    app: Router,
+    method: &str,
+    path: &str,
+    headers: &[(String, String)],
+    body: Option<String>,
+) -> impl std::future::Future<Output = Answer> + Send + 'static {
+    let mut request = http::Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let request = request.body(Body::from(body.unwrap_or_default())).expect("a valid request");
+    async move {
+        let response = app.oneshot(request).await.expect("a Router never fails");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("").to_owned()))
+            .collect();
+        let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
     }
 }
 

@@ -23,6 +23,8 @@ pub enum HostCall {
     Timer { id: u32, delay: f64, repeat: bool },
     /// `clearTimeout`/`clearInterval`.
     ClearTimer { id: u32 },
+    /// An `AbortController` aborted the fetch `id`.
+    Abort { id: u32 },
     /// `requestAnimationFrame`: run the frame callbacks before the next paint.
     WantFrame,
     /// `fetch`: send a request; settle promise `id` with the answer.
@@ -235,6 +237,8 @@ fn install_host(ctx: &Ctx<'_>, calls: &Rc<RefCell<Vec<HostCall>>>, seed: u32) ->
     )?;
     let record = push(calls);
     host.set("clearTimer", Function::new(ctx.clone(), move |id: u32| record(HostCall::ClearTimer { id }))?)?;
+    let record = push(calls);
+    host.set("abort", Function::new(ctx.clone(), move |id: u32| record(HostCall::Abort { id }))?)?;
     let record = push(calls);
     host.set("wantFrame", Function::new(ctx.clone(), move || record(HostCall::WantFrame))?)?;
     let record = push(calls);

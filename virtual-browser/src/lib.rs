@@ -26,9 +26,15 @@
 //! - **Frames** come every [`FRAME_MS`] = 16 ms while the page is visible and
 //!   stop while it is hidden; `requestAnimationFrame` callbacks run at the
 //!   next frame with the frame's time.
-//! - **Requests** are answered after the scenario's [`Latency`]; the server
-//!   handles a request when its answer is due, so it sees the state of that
-//!   moment. A [`Failure`] window makes requests sent in it fail.
+//! - **Requests** reach the server after the scenario's [`Latency`], and the
+//!   server handles them then, seeing the state of that moment. Most are
+//!   answered at once. A [`Failure`] window makes requests sent in it fail.
+//! - **The server has a clock too**: tokio's, paused, and moved only with the
+//!   virtual clock. A request the server *holds* (a long poll waiting for
+//!   news) is delivered at the virtual moment the server answers it, so 30
+//!   seconds of holding take no real time, and a message another user posts
+//!   wakes it at the moment of the post. `AbortController` aborts a `fetch`;
+//!   a held request is then dropped, as when a browser closes the connection.
 //! - **The chat page** is not modelled as a DOM. The page's
 //!   `/static/chat.js` import resolves to a stand-in with the same exports
 //!   that records what would be shown ([`Event::Rendered`]); the real module

@@ -121,13 +121,53 @@
     new Promise((resolve, reject) => {
       const id = nextRequestId++;
       const method = String(init.method || "GET").toUpperCase();
-      if (init.signal && init.signal.aborted) {
-        reject(new DOMException("The operation was aborted.", "AbortError"));
+      const signal = init.signal;
+      if (signal && signal.aborted) {
+        reject(signal.reason);
         return;
       }
       requests.set(id, { resolve, reject, url: String(input) });
+      if (signal) {
+        signal.addEventListener("abort", () => {
+          if (!requests.has(id)) return; // already answered
+          requests.delete(id);
+          host.abort(id);
+          reject(signal.reason);
+        });
+      }
       host.fetch(id, method, String(input), JSON.stringify(headerPairs(init.headers)), init.body == null ? null : String(init.body));
     });
+
+  class AbortSignal {
+    constructor() {
+      this.aborted = false;
+      this.reason = undefined;
+      this._listeners = [];
+    }
+    addEventListener(type, listener) {
+      if (type === "abort") this._listeners.push(listener);
+    }
+    removeEventListener(type, listener) {
+      this._listeners = this._listeners.filter((l) => l !== listener);
+    }
+    throwIfAborted() {
+      if (this.aborted) throw this.reason;
+    }
+  }
+  class AbortController {
+    constructor() {
+      this.signal = new AbortSignal();
+    }
+    abort(reason) {
+      const signal = this.signal;
+      if (signal.aborted) return;
+      signal.aborted = true;
+      signal.reason = reason ?? new DOMException("signal is aborted without reason", "AbortError");
+      for (const listener of [...signal._listeners]) report(() => listener({ type: "abort", target: signal }));
+    }
+  }
+  globalThis.AbortController = AbortController;
+  globalThis.AbortSignal = AbortSignal;
 
   class DOMException extends Error {
     constructor(message, name) {

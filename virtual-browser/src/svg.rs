@@ -76,6 +76,7 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
         let y = TOP + LANE * *lane as f64;
         let (fill, dash) = match &span.outcome {
             Some(Outcome::NetworkError) => ("#d93025", " stroke=\"#a50e0e\" stroke-dasharray=\"3 2\""),
+            Some(Outcome::Aborted) => ("#bdbdbd", ""),
             Some(outcome) if !outcome.is_success() => ("#d93025", ""),
             Some(_) => ("#2f6fdf", ""),
             None => ("#9db7ef", ""),

@@ -12,6 +12,8 @@ pub enum Outcome {
     Status { code: u16, messages: Option<usize>, retry_after: Option<String>, bytes: usize },
     /// No answer: `fetch` rejected.
     NetworkError,
+    /// The page gave up on it (`AbortController`), before the answer came.
+    Aborted,
 }
 
 impl Outcome {
@@ -25,6 +27,7 @@ impl fmt::Display for Outcome {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Outcome::NetworkError => write!(f, "network error"),
+            Outcome::Aborted => write!(f, "aborted by the page"),
             Outcome::Status { code, messages, retry_after, .. } => {
                 write!(f, "{code}")?;
                 match messages {
@@ -143,8 +146,9 @@ impl Span {
         self.sent <= t && self.answered.is_none_or(|done| done > t)
     }
 
+    /// It got an error answer or none (an abort is the page's choice, not a failure).
     pub fn failed(&self) -> bool {
-        self.outcome.as_ref().is_some_and(|o| !o.is_success())
+        self.outcome.as_ref().is_some_and(|o| !o.is_success() && *o != Outcome::Aborted)
     }
 }
 

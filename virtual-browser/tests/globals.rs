@@ -419,3 +419,83 @@ fn sending_retries_once_after_a_network_error() {
     );
     assert_eq!(logs(&trace), ["1060: 1"], "one message stored, then shown");
 }
+
+/// A server that holds requests: `/hold?ms=N` answers after N ms of the
+/// server's time; `/wait` answers when someone posts to `/poll`. `dropped`
+/// counts `/wait` requests the server gave up on (the client went away).
+fn holding_server(dropped: std::sync::Arc<std::sync::atomic::AtomicUsize>) -> axum::Router {
+    use axum::extract::Query;
+    use std::sync::Arc;
+    use tokio::sync::Notify;
+    struct CountsDrop(Arc<std::sync::atomic::AtomicUsize>, bool);
+    impl Drop for CountsDrop {
+        fn drop(&mut self) {
+            if !self.1 {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    }
+    let news = Arc::new(Notify::new());
+    let wake = news.clone();
+    axum::Router::new()
+        .route(
+            "/hold",
+            axum::routing::get(|Query(q): Query<std::collections::HashMap<String, u64>>| async move {
+                tokio::time::sleep(std::time::Duration::from_millis(q["ms"])).await;
+                format!("held {} ms", q["ms"])
+            }),
+        )
+        .route(
+            "/wait",
+            axum::routing::get(move || async move {
+                let mut guard = CountsDrop(dropped, false);
+                news.notified().await;
+                guard.1 = true;
+                "woken"
+            }),
+        )
+        .route("/poll", axum::routing::post(move || async move { wake.notify_waiters() }))
+}
+
+#[test]
+fn the_server_can_hold_a_request_in_virtual_time() {
+    let started = std::time::Instant::now();
+    let mut browser = Browser::new(holding_server(Default::default()));
+    browser.open(Page::client(
+        "/client.js",
+        r#"fetch("/hold?ms=30000").then((r) => r.text()).then((t) => console.log(t));
+           setTimeout(() => console.log("the page goes on meanwhile"), 10000);"#,
+    ));
+    let trace = browser.run_until(40_000).to_string();
+    assert_eq!(logs(&trace), ["10000: the page goes on meanwhile", "30050: held 30000 ms"]);
+    assert!(trace.contains("  30050 ms  GET /hold?ms=30000 #1 -> 200"), "{trace}");
+    assert!(started.elapsed().as_secs() < 10, "30 s of holding took {:?} of real time", started.elapsed());
+}
+
+#[test]
+fn a_held_request_answers_the_moment_someone_posts() {
+    let mut browser = Browser::new(holding_server(Default::default()));
+    browser.post_at(12_300, "grace", "news");
+    browser.open(Page::client("/client.js", r#"fetch("/wait").then((r) => r.text()).then((t) => console.log(t));"#));
+    let trace = browser.run_until(20_000).to_string();
+    assert_eq!(logs(&trace), ["12300: woken"], "{trace}");
+}
+
+#[test]
+fn an_aborted_request_is_dropped_by_the_server() {
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut browser = Browser::new(holding_server(dropped.clone()));
+    browser.post_at(8_000, "grace", "too late for the aborted one");
+    browser.open(Page::client(
+        "/client.js",
+        r#"const controller = new AbortController();
+           fetch("/wait", { signal: controller.signal }).then(() => console.log("answered?"), (e) => console.log(e.name));
+           setTimeout(() => controller.abort(), 5000);
+           const before = new AbortController(); before.abort();
+           fetch("/wait", { signal: before.signal }).catch((e) => console.log("at once:", e.name));"#,
+    ));
+    let trace = browser.run_until(10_000).to_string();
+    assert_eq!(logs(&trace), ["0: at once: AbortError", "5000: AbortError"], "{trace}");
+    assert!(trace.contains("   5000 ms  GET /wait #1 -> aborted by the page"), "{trace}");
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 1, "the server dropped the held request");
+}
