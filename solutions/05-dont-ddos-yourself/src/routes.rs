@@ -66,7 +66,7 @@ pub async fn get_poll(
 
 /// Whether `If-None-Match` names `etag` (or is `*`). Weak tags (`W/"..."`)
 /// compare equal to strong ones, as RFC 9110 asks for this header.
-fn matches(headers: &HeaderMap, etag: &str) -> bool {
+pub fn matches(headers: &HeaderMap, etag: &str) -> bool {
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
