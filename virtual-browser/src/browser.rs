@@ -36,7 +36,10 @@ pub fn virtual_now() -> u64 {
     NOW.with(|now| now.get())
 }
 
-/// How long the server takes to answer each request of the page.
+/// How long each request of the page takes, from sending it to its answer
+/// arriving when the server answers at once: half of it on the way to the
+/// server, the rest on the way back. An answer the server holds (a long poll)
+/// arrives the second half after the server lets it go.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Latency {
     /// Every request takes this many milliseconds.
@@ -100,9 +103,22 @@ enum Job {
     Restart(Router),
     Frame,
     Visibility(bool),
+    /// The request reaches the server, which answers it (or holds it).
     Answer(usize),
-    OtherUserPosts { user: String, text: String },
-    UserSends { user: String, text: String },
+    /// The server's answer reaches the page (`None`: the network failed).
+    Deliver {
+        index: usize,
+        cached: Option<Kept>,
+        answer: Option<Answer>,
+    },
+    OtherUserPosts {
+        user: String,
+        text: String,
+    },
+    UserSends {
+        user: String,
+        text: String,
+    },
 }
 
 /// An answer a browser cache keeps: its tag, to ask `If-None-Match` with,
@@ -141,6 +157,8 @@ struct Request {
     headers: Vec<(String, String)>,
     body: Option<String>,
     failure: Option<Failure>,
+    /// How long its answer takes to travel back: the second half of its latency.
+    back: u64,
 }
 
 /// A browser tab with one page in it, on a virtual clock.
@@ -242,6 +260,7 @@ impl Browser {
     }
 
     /// The server restarts at `at` ms: from then on, requests go to `app`.
+    /// Requests the old server was holding fail as network errors.
     pub fn restart_at(&mut self, at: u64, app: Router) -> &mut Self {
         self.schedule(at, Job::Restart(app));
         self
@@ -372,7 +391,8 @@ impl Browser {
         let delivered = !ready.is_empty();
         for held in ready {
             let answer = self.tokio.block_on(held.task).expect("the server's task finished");
-            self.deliver(held.index, held.cached, answer);
+            let (index, cached) = (held.index, held.cached);
+            self.schedule(self.now + self.requests[index].back, Job::Deliver { index, cached, answer: Some(answer) });
         }
         delivered
     }
@@ -457,9 +477,35 @@ impl Browser {
                 self.schedule_frame();
             }
             Job::Answer(index) => self.answer(index),
+            Job::Deliver { index, cached, answer } => {
+                if self.requests[index].aborted {
+                    return; // the page gave up on it before it arrived
+                }
+                match answer {
+                    Some(answer) => self.deliver(index, cached, answer),
+                    None => {
+                        let request = &self.requests[index];
+                        let (js_id, method, path) = (request.js_id, request.method.clone(), request.path.clone());
+                        let outcome = Outcome::NetworkError;
+                        self.trace.push(self.now, Event::Answered { request: index + 1, method, path, outcome });
+                        self.run_task(Task::FetchFailed { id: js_id });
+                    }
+                }
+            }
             Job::Restart(app) => {
                 self.app = app;
                 self.trace.push(self.now, Event::ServerRestarted);
+                // The old process is gone, and the connections it held with
+                // it: each held request fails as a network error.
+                for held in std::mem::take(&mut self.held) {
+                    held.task.abort();
+                    let _cancelled = self.tokio.block_on(held.task); // the server drops it now
+                    let request = &self.requests[held.index];
+                    let (js_id, method, path) = (request.js_id, request.method.clone(), request.path.clone());
+                    let outcome = Outcome::NetworkError;
+                    self.trace.push(self.now, Event::Answered { request: held.index + 1, method, path, outcome });
+                    self.run_task(Task::FetchFailed { id: js_id });
+                }
             }
             Job::OtherUserPosts { user, text } => {
                 let body = serde_json::json!({ "user": user, "text": text }).to_string();
@@ -470,6 +516,8 @@ impl Browser {
                 ];
                 let (status, _, _) = self.call_app("POST", "/poll", &headers, Some(body));
                 self.trace.push(self.now, Event::OtherUserPosted { user, text, status });
+                // The post may have woken requests the server holds: they answer now.
+                self.deliver_answered();
             }
             Job::UserSends { user, text } => {
                 self.trace.push(self.now, Event::UserSent { user: user.clone(), text: text.clone() });
@@ -500,9 +548,14 @@ impl Browser {
                 let path = url.strip_prefix(ORIGIN).unwrap_or(&url).to_owned();
                 let failure = self.failures.iter().find(|(w, _)| w.contains(&self.now)).map(|(_, f)| f.clone());
                 self.trace.push(self.now, Event::Sent { request: number, method: method.clone(), path: path.clone() });
-                self.requests.push(Request { aborted: false, js_id: id, method, path, headers, body, failure });
+                // Half the latency on the way there, the rest on the way back:
+                // an answer the server gives at once arrives `latency` ms
+                // after the request was sent, and one it held arrives half
+                // the latency after the server let it go.
                 let latency = self.latency.for_request(number);
-                self.schedule(self.now + latency, Job::Answer(number - 1));
+                let back = latency - latency / 2;
+                self.requests.push(Request { aborted: false, js_id: id, method, path, headers, body, failure, back });
+                self.schedule(self.now + latency / 2, Job::Answer(number - 1));
             }
             HostCall::Abort { id } => {
                 let Some(index) = self.requests.iter().position(|r| r.js_id == id) else { return };
@@ -539,17 +592,14 @@ impl Browser {
         }
     }
 
-    /// The server's answer to request `index`, at the time it arrives.
+    /// Request `index` reaches the server: its answer (or failure) is sent
+    /// back, or the server holds it.
     fn answer(&mut self, index: usize) {
         let request = &self.requests[index];
-        let (js_id, method, path) = (request.js_id, request.method.clone(), request.path.clone());
+        let (method, path, back) = (request.method.clone(), request.path.clone(), request.back);
         let (status, headers, body) = match request.failure.clone() {
             Some(Failure::NetworkError) => {
-                self.trace.push(
-                    self.now,
-                    Event::Answered { request: index + 1, method, path, outcome: Outcome::NetworkError },
-                );
-                self.run_task(Task::FetchFailed { id: js_id });
+                self.schedule(self.now + back, Job::Deliver { index, cached: None, answer: None });
                 return;
             }
             Some(Failure::Status(status)) => (status, json_headers(), injected_error(status)),
@@ -588,7 +638,9 @@ impl Browser {
                     None
                 });
                 match at_once {
-                    Some(answer) => self.deliver(index, cached, answer),
+                    Some(answer) => {
+                        self.schedule(self.now + back, Job::Deliver { index, cached, answer: Some(answer) })
+                    }
                     None => {
                         let answered = self.answered_tx.clone();
                         let task = self.tokio.spawn(async move {
@@ -602,7 +654,7 @@ impl Browser {
                 return;
             }
         };
-        self.deliver(index, None, (status, headers, body));
+        self.schedule(self.now + back, Job::Deliver { index, cached: None, answer: Some((status, headers, body)) });
     }
 
     /// The server answered request `index`: show the page the answer (or, on
@@ -634,9 +686,7 @@ impl Browser {
     /// other users' posts). Requests of the page it woke up are delivered.
     fn call_app(&mut self, method: &str, path: &str, headers: &[(String, String)], body: Option<String>) -> Answer {
         self.catch_up_server();
-        let answer = self.tokio.block_on(serve(self.app.clone(), method, path, headers, body));
-        self.deliver_answered();
-        answer
+        self.tokio.block_on(serve(self.app.clone(), method, path, headers, body))
     }
 }
 

@@ -157,6 +157,17 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
         legend - 11.0,
         LEFT + 421.0,
     );
+    // Only timelines with an aborted request explain the colour.
+    if placed.iter().any(|(_, span)| matches!(span.outcome, Some(Outcome::Aborted))) {
+        let _ = writeln!(
+            svg,
+            "<rect x=\"{:.1}\" y=\"{:.1}\" width=\"12\" height=\"10\" fill=\"#bdbdbd\"/><text x=\"{:.1}\" \
+             y=\"{legend:.1}\">aborted by the page</text>",
+            LEFT + 530.0,
+            legend - 9.0,
+            LEFT + 546.0,
+        );
+    }
     svg.push_str("</svg>\n");
     svg
 }

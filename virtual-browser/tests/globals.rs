@@ -395,8 +395,9 @@ fn a_server_restart_swaps_the_app_and_the_server_sees_virtual_time() {
     );
     assert!(trace.contains("1500 ms  the server restarts"), "{trace}");
     // The message posted before the restart is gone with the old store; the
-    // server's handler reads the browser's clock when it answers (at 3050 ms).
-    assert_eq!(logs(&trace), ["50: 0", "2050: 0", "3050: server time 3050"]);
+    // server's handler reads the browser's clock when the request reaches it
+    // (3025 ms: half of the 50 ms latency is the way there).
+    assert_eq!(logs(&trace), ["50: 0", "2050: 0", "3050: server time 3025"]);
 }
 
 #[test]
@@ -478,7 +479,23 @@ fn a_held_request_answers_the_moment_someone_posts() {
     browser.post_at(12_300, "grace", "news");
     browser.open(Page::client("/client.js", r#"fetch("/wait").then((r) => r.text()).then((t) => console.log(t));"#));
     let trace = browser.run_until(20_000).to_string();
-    assert_eq!(logs(&trace), ["12300: woken"], "{trace}");
+    // Woken at 12300 ms; the answer travels back for half the latency (50 ms).
+    assert_eq!(logs(&trace), ["12325: woken"], "{trace}");
+}
+
+#[test]
+fn a_restart_breaks_the_requests_the_old_server_held() {
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut browser = Browser::new(holding_server(dropped.clone()));
+    browser.restart_at(7_000, holding_server(Default::default()));
+    browser.open(Page::client(
+        "/client.js",
+        r#"fetch("/wait").then(() => console.log("answered"), (e) => console.log(`${e.name}: ${e.message}`));"#,
+    ));
+    let trace = browser.run_until(20_000).to_string();
+    assert_eq!(logs(&trace), ["7000: TypeError: Failed to fetch"], "{trace}");
+    assert!(trace.contains("   7000 ms  GET /wait #1 -> network error"), "{trace}");
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 1, "the old server let go of it");
 }
 
 #[test]
