@@ -26,10 +26,8 @@ use redis_chat::redis_store::RedisStore;
 use redis_chat::store::{Store, StoreError};
 use redis_chat::{MAX_MESSAGES, app_with};
 use serde_json::{Value, json};
-use std::io::Write;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
@@ -39,82 +37,9 @@ fn file(name: &str) -> String {
     format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
 }
 
-// ---------------------------------------------------------------------------
-// A real redis-server, one per test
-// ---------------------------------------------------------------------------
-
-/// A `redis-server` of the test's own, on a free port, with its data in a
-/// temporary folder (written on every change, so a restart keeps it).
-struct RedisServer {
-    port: u16,
-    dir: std::path::PathBuf,
-    process: Option<Child>,
-}
-
-impl RedisServer {
-    /// Start one, or say once that Redis tests are skipped (and fail if
-    /// `REQUIRE_REDIS` is set).
-    fn start() -> Option<RedisServer> {
-        if Command::new("redis-server").arg("--version").output().is_err() {
-            assert!(
-                std::env::var_os("REQUIRE_REDIS").is_none(),
-                "REQUIRE_REDIS is set, but redis-server is not installed: apt-get install redis-server"
-            );
-            static SAID: AtomicBool = AtomicBool::new(false);
-            if !SAID.swap(true, Ordering::Relaxed) {
-                // Straight to the terminal: the test harness would hide a println! of a passing test.
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "note: skipping exercise 06's Redis tests: redis-server is not installed \
-                     (apt-get install redis-server, or brew install redis; see chapter 06)"
-                );
-            }
-            return None;
-        }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = std::env::temp_dir().join(format!("ex06-redis-{}-{port}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let mut server = RedisServer { port, dir, process: None };
-        server.start_again();
-        Some(server)
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-
-    /// (Re)start the process on the same port and data, and wait until it answers.
-    fn start_again(&mut self) {
-        let process = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
-            .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
-            .arg(&self.dir)
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server starts");
-        self.process = Some(process);
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start listening on port {}", self.port);
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Kill it, as a crash would.
-    fn stop(&mut self) {
-        if let Some(mut process) = self.process.take() {
-            let _ = process.kill();
-            let _ = process.wait();
-        }
-    }
-}
-
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        self.stop();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
+#[path = "../support/redis_server.rs"]
+mod redis_server;
+use redis_server::RedisServer;
 
 // ---------------------------------------------------------------------------
 // Talking to an instance
@@ -233,7 +158,7 @@ async fn s02_a_retried_post_is_stored_once_in_memory_too() {
 
 #[tokio::test]
 async fn s03_a_message_posted_through_one_instance_is_seen_through_another() {
-    let Some(redis) = RedisServer::start() else { return };
+    let Some(redis) = RedisServer::start("06") else { return };
     let (a, b) = (instance(&redis), instance(&redis));
     let first = post(&a, "through A", None).await;
     assert_eq!(
@@ -271,7 +196,7 @@ async fn s03_a_message_posted_through_one_instance_is_seen_through_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s04_concurrent_posts_through_two_instances_lose_nothing() {
-    let Some(redis) = RedisServer::start() else { return };
+    let Some(redis) = RedisServer::start("06") else { return };
     let (a, b) = (instance(&redis), instance(&redis));
     let mut tasks = Vec::new();
     for (name, app) in [("A", a.clone()), ("B", b.clone())] {
@@ -305,7 +230,7 @@ async fn s04_concurrent_posts_through_two_instances_lose_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s05_a_retried_post_is_stored_once_across_instances() {
-    let Some(redis) = RedisServer::start() else { return };
+    let Some(redis) = RedisServer::start("06") else { return };
     let (a, b) = (instance(&redis), instance(&redis));
     // A client's POST times out and it tries again, maybe through another
     // instance, maybe while the first is still being handled.
@@ -326,7 +251,7 @@ async fn s05_a_retried_post_is_stored_once_across_instances() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s06_while_redis_is_down_the_server_says_503_and_loses_nothing() {
-    let Some(mut redis) = RedisServer::start() else { return };
+    let Some(mut redis) = RedisServer::start("06") else { return };
     let (a, b) = (instance(&redis), instance(&redis));
     let mut acknowledged = Vec::new();
     for n in 0..5 {
@@ -363,7 +288,7 @@ async fn s06_while_redis_is_down_the_server_says_503_and_loses_nothing() {
 
 #[tokio::test]
 async fn s07_idempotency_keys_expire_and_bad_ones_are_refused() {
-    let Some(redis) = RedisServer::start() else { return };
+    let Some(redis) = RedisServer::start("06") else { return };
     let a = instance(&redis);
     assert_eq!(post(&a, "hello", Some("a key with spaces")).await.status, 400);
     assert_eq!(post(&a, "hello", Some(&"k".repeat(65))).await.status, 400);

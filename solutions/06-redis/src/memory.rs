@@ -19,7 +19,16 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     pub fn new(capacity: usize) -> MemoryStore {
-        MemoryStore { store: CachedStore::new(capacity), seen: Mutex::new(HashMap::new()) }
+        MemoryStore::on(CachedStore::new(capacity))
+    }
+
+    /// A store whose epoch is `epoch`: specs use it for predictable answers.
+    pub fn with_epoch(capacity: usize, epoch: u64) -> MemoryStore {
+        MemoryStore::on(CachedStore::with_epoch(capacity, epoch))
+    }
+
+    fn on(store: CachedStore) -> MemoryStore {
+        MemoryStore { store, seen: Mutex::new(HashMap::new()) }
     }
 }
 
