@@ -62,6 +62,17 @@ pub fn port_from_env() -> Result<u16, String> {
 /// Only the loopback address is bound: the workshop's servers are for your
 /// own browser, not for the network you are on.
 pub async fn serve(name: &str, app: Router) -> Result<(), String> {
+    serve_until_stopped(name, app, || {}).await
+}
+
+/// [`serve`], calling `stopping` when Ctrl-C arrives, before waiting for the
+/// requests in flight to finish. A server that holds requests (exercise 07)
+/// answers them there: otherwise shutting down would wait for every one.
+pub async fn serve_until_stopped(
+    name: &str,
+    app: Router,
+    stopping: impl FnOnce() + Send + 'static,
+) -> Result<(), String> {
     let port = port_from_env()?;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|error| match error.kind() {
         std::io::ErrorKind::AddrInUse => format!(
@@ -80,6 +91,7 @@ pub async fn serve(name: &str, app: Router) -> Result<(), String> {
             if tokio::signal::ctrl_c().await.is_err() {
                 std::future::pending::<()>().await;
             }
+            stopping();
         })
         .await
         .map_err(|error| format!("the server stopped: {error}"))
