@@ -191,6 +191,145 @@ fn idle_client_table() -> String {
     table
 }
 
+/// Chapter 07's comparison: how long each reader runs, and when others post
+/// (after 10 messages of history). The first minute after the page settles
+/// is the idle window.
+const COMPARISON_END: u64 = 120_000;
+const COMPARISON_IDLE: std::ops::Range<u64> = 10_000..70_000;
+const COMPARISON_HISTORY: u64 = 10;
+const COMPARISON_POSTS: [u64; 4] = [70_300, 81_700, 93_900, 106_100];
+const COMPARISON_LATENCY: u64 = 50;
+
+/// What one reader did in the comparison: requests and bytes of answers in
+/// the idle window, and for each post, how long until the page showed it.
+struct Reading {
+    idle_requests: usize,
+    idle_bytes: usize,
+    delays: Vec<u64>,
+}
+
+/// One reader, with `seed` for its randomness and the moment it opens the
+/// page (0 to 3 s), against a server of its own.
+fn read_chat(app: axum::Router, page: &Page, seed: u32) -> Reading {
+    let opens_at = u64::from(seed.wrapping_mul(2_654_435_761)) % 3_000;
+    let mut browser = Browser::with_seed(app, seed);
+    browser.latency(Latency::Fixed(COMPARISON_LATENCY));
+    for n in 0..COMPARISON_HISTORY {
+        browser.post_at(0, &format!("reader {n}"), "a message from earlier, as long as most chat lines are");
+    }
+    for at in COMPARISON_POSTS {
+        browser.post_at(at, "grace", "news");
+    }
+    browser.run_until(opens_at);
+    browser.open(page.clone());
+    let trace = browser.run_until(COMPARISON_END);
+    let spans = trace.spans();
+    let idle: Vec<_> = spans.iter().filter(|s| COMPARISON_IDLE.contains(&s.sent)).collect();
+    let idle_bytes = spans
+        .iter()
+        .filter(|s| s.answered.is_some_and(|at| COMPARISON_IDLE.contains(&at)))
+        .filter_map(|s| match &s.outcome {
+            Some(Outcome::Status { bytes, .. }) => Some(*bytes),
+            _ => None,
+        })
+        .sum();
+    let delays = COMPARISON_POSTS
+        .iter()
+        .enumerate()
+        .map(|(n, posted)| {
+            let id = COMPARISON_HISTORY + 1 + n as u64;
+            let shown = trace.events().iter().find_map(|(at, event)| match event {
+                virtual_browser::Event::Rendered { ids } if ids.contains(&id) => Some(*at),
+                _ => None,
+            });
+            shown.expect("every reader sees every message within the run") - posted
+        })
+        .collect();
+    Reading { idle_requests: idle.len(), idle_bytes, delays }
+}
+
+/// `readers` readers (seeds 1, 2, ...) on the cores there are, each against
+/// its own copy of the server: these are the readers' numbers, the
+/// server's side of a thousand is chapter 07's capacity benchmark.
+fn readers(readers: u32, app: fn() -> axum::Router, page: &Page) -> Vec<Reading> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get() as u32).min(readers);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|t| {
+                scope.spawn(move || {
+                    (1..=readers)
+                        .filter(|seed| seed % threads == t)
+                        .map(|seed| read_chat(app(), page, seed))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().expect("a comparison thread panicked")).collect::<Vec<_>>()
+    })
+}
+
+fn interval_page() -> Page {
+    Page::client("/client.js", include_str!("interval-client.js"))
+        .with_module("/cursor.js", dont_ddos_yourself::CURSOR_JS)
+}
+
+fn long_poll_page() -> Page {
+    Page::client("/client.js", long_polling::CLIENT_JS)
+        .with_module("/cursor.js", dont_ddos_yourself::CURSOR_JS)
+        .with_module("/backoff.js", dont_ddos_yourself::BACKOFF_JS)
+}
+
+/// Exercise 07's app on the in-memory store, its rate limit on the virtual
+/// clock. Its `GET /poll` without `wait` is exercise 05's, so both clients
+/// talk to the same server.
+fn ex07_app() -> axum::Router {
+    let store = Arc::new(redis_chat::memory::MemoryStore::with_epoch(50, 1));
+    let hub = Arc::new(long_polling::hold::Hub::new(store, long_polling::news::News::local()));
+    long_polling::app_with(hub, VirtualClock)
+}
+
+/// Exercise 07's client over a minute: two messages, a timeout, a hidden spell.
+fn long_poll_timeline() -> String {
+    let mut browser = Browser::new(ex07_app());
+    browser
+        .latency(Latency::Fixed(300))
+        .post_at(6_000, "grace", "hello")
+        .post_at(12_300, "grace", "anyone there?")
+        .hide(45_000..52_000)
+        .post_at(48_000, "grace", "while you were away");
+    browser.open(long_poll_page());
+    svg::timeline(browser.run_until(60_000), "long polling: each request waits for news, or 25 s", 60_000)
+}
+
+fn comparison_table() -> String {
+    let columns = [
+        readers(1, ex07_app, &interval_page()),
+        readers(1, ex07_app, &long_poll_page()),
+        readers(1000, ex07_app, &interval_page()),
+        readers(1000, ex07_app, &long_poll_page()),
+    ];
+    let per_minute = |n: usize| n as f64 * 60_000.0 / (COMPARISON_IDLE.end - COMPARISON_IDLE.start) as f64;
+    let cells = |row: &dyn Fn(&[Reading]) -> String| {
+        columns.iter().map(|readings| row(readings)).collect::<Vec<_>>().join(" | ")
+    };
+    let requests = cells(&|r| format!("{:.0}", per_minute(r.iter().map(|r| r.idle_requests).sum())));
+    let bytes = cells(&|r| format!("{:.0}", per_minute(r.iter().map(|r| r.idle_bytes).sum())));
+    let delays = |r: &[Reading]| r.iter().flat_map(|r| r.delays.iter().copied()).collect::<Vec<u64>>();
+    let mean = cells(&|r| {
+        let d = delays(r);
+        format!("{:.0} ms", d.iter().sum::<u64>() as f64 / d.len() as f64)
+    });
+    let worst = cells(&|r| format!("{} ms", delays(r).into_iter().max().unwrap_or(0)));
+    format!(
+        "| | Interval, 3 s: 1 reader | Long poll: 1 reader | Interval, 3 s: 1,000 readers | Long poll: 1,000 \
+         readers |\n|---|---|---|---|---|\n\
+         | Requests per minute while idle | {requests} |\n\
+         | Bytes of answers per minute while idle | {bytes} |\n\
+         | Delay until a new message shows, mean | {mean} |\n\
+         | Delay until a new message shows, worst | {worst} |\n"
+    )
+}
+
 /// Every figure, by file name; nothing is drawn until `draw` is called.
 pub fn all() -> Vec<Figure> {
     vec![
@@ -245,6 +384,8 @@ pub fn all() -> Vec<Figure> {
         Figure { file: "04-fleet.svg", from_starter: None, draw: fleet_plot },
         Figure { file: "04-fleet.md", from_starter: None, draw: fleet_numbers },
         Figure { file: "05-idle-client.md", from_starter: None, draw: idle_client_table },
+        Figure { file: "07-long-poll.svg", from_starter: None, draw: long_poll_timeline },
+        Figure { file: "07-interval-vs-long-poll.md", from_starter: None, draw: comparison_table },
     ]
 }
 

@@ -27,6 +27,14 @@ pub fn build_book(root: &Path, into: &Path) -> Result<(), String> {
     book.build().map_err(|error| format!("cannot build the book: {error:#}"))
 }
 
+/// The finished chat: the newest solution's app (exercise 07's long polling,
+/// on the in-memory store), and its hub, whose held requests the server must
+/// answer (`Hub::stop`) when it shuts down.
+pub fn finished_chat() -> (Router, std::sync::Arc<long_polling::hold::Hub<redis_chat::memory::MemoryStore>>) {
+    let hub = long_polling::memory_hub();
+    (long_polling::app_with(hub.clone(), governor::clock::DefaultClock::default()), hub)
+}
+
 /// The home server's routes. `chat` is the finished chat's app.
 pub fn router(root: PathBuf, book: PathBuf, chat: Router) -> Router {
     Router::new()

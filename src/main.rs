@@ -188,7 +188,8 @@ fn home(workshop: &Workshop, port: u16, paint: Paint) -> Result<(), String> {
     home::build_book(workshop.root(), &book)?;
     println!("done in {:.1} s.", started.elapsed().as_secs_f64());
 
-    let app = home::router(workshop.root().to_owned(), book, dont_ddos_yourself::app());
+    let (chat, hub) = home::finished_chat();
+    let app = home::router(workshop.root().to_owned(), book, chat);
     let runtime = tokio::runtime::Runtime::new().map_err(|error| format!("cannot start the server: {error}"))?;
     runtime.block_on(async move {
         let listener =
@@ -207,10 +208,11 @@ fn home(workshop: &Workshop, port: u16, paint: Paint) -> Result<(), String> {
             let _ = std::io::stdout().flush();
         }
         axum::serve(listener, app)
-            .with_graceful_shutdown(async {
+            .with_graceful_shutdown(async move {
                 if tokio::signal::ctrl_c().await.is_err() {
                     std::future::pending::<()>().await;
                 }
+                hub.stop(); // answer the chat's held requests, or shutting down waits for them
             })
             .await
             .map_err(|error| format!("the server stopped: {error}"))

@@ -344,7 +344,8 @@ async fn the_home_page_serves_the_book_the_progress_and_the_chat() {
     let book = root.join("book-build");
     home::build_book(polling_workshop::course::root(), &book).unwrap();
     let mut workshop = Workshop::open(&root).unwrap().quiet();
-    let app = home::router(root.to_path_buf(), book, dont_ddos_yourself::app());
+    let (chat, _hub) = home::finished_chat();
+    let app = home::router(root.to_path_buf(), book, chat);
     let get = |path: &str| {
         let app = app.clone();
         let request = Request::get(path).body(Body::empty()).unwrap();
@@ -378,4 +379,7 @@ async fn the_home_page_serves_the_book_the_progress_and_the_chat() {
     assert_eq!(app.clone().oneshot(post).await.unwrap().status().as_u16(), 201);
     let (status, poll) = get("/poll").await;
     assert!(status == 200 && poll.contains(r#""text":"hi""#), "{poll}");
+    let (status, held) = get("/poll?wait=5").await;
+    assert!(status == 200 && held.contains(r#""text":"hi""#), "the finished chat long-polls: {held}");
+    assert!(get("/client.js").await.1.contains("wait="), "and its page's client asks to wait");
 }

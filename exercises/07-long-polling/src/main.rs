@@ -1,0 +1,13 @@
+//! `cargo run -p ex07-long-polling` serves the chat on
+//! http://127.0.0.1:3000 (set `PORT` to use another port). With
+//! `REDIS_URL=redis://127.0.0.1:6379` it keeps the chat in Redis; start two
+//! on different ports, and a message posted to one wakes the readers of both.
+
+#[tokio::main]
+async fn main() {
+    println!("Messages: {}", redis_chat::store_choice());
+    if let Err(problem) = ex07_long_polling::serve("Exercise 07, long polling").await {
+        eprintln!("error: {problem}");
+        std::process::exit(1);
+    }
+}

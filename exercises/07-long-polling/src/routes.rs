@@ -1,0 +1,83 @@
+//! `GET /poll?since=..&epoch=..&wait=..`, the hanging GET, and `POST /poll`,
+//! which wakes it. Without `wait`, `GET /poll` is exercise 06's, unchanged:
+//! interval clients keep working against this server.
+
+use crate::MAX_WAIT_SECONDS;
+use crate::hold::Hub;
+use axum::{
+    Json,
+    extract::{Query, State, rejection::JsonRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use dont_ddos_yourself::routes::{PollQuery, cursor};
+use poll_endpoint::error::ApiError;
+use poll_endpoint::message::NewMessage;
+use redis_chat::routes::store_unavailable;
+use redis_chat::store::Store;
+use serde::Deserialize;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The part of the query only long polling reads.
+#[derive(Debug, Deserialize)]
+pub struct WaitQuery {
+    wait: Option<String>,
+}
+
+// ANCHOR: wait_for
+/// Read `wait=25`: how many seconds the client is willing to wait, a whole
+/// number. More than [`MAX_WAIT_SECONDS`] is not an error: the server holds
+/// for its own maximum, and the client simply asks again.
+pub fn wait_for(value: &str) -> Result<Duration, ApiError> {
+    // TODO: a non-empty run of ASCII digits is a number of seconds (one too
+    // big for a u64 is simply "a lot"); anything else is a 400 `ApiError`
+    // whose message says what `wait` must be (see s03's snapshot for the
+    // sentence). Cap the result at MAX_WAIT_SECONDS.
+    todo!("wait_for: read the `wait` parameter")
+}
+// ANCHOR_END: wait_for
+
+// ANCHOR: get_poll
+/// `GET /poll?since=41&epoch=..&wait=25`: what is new, as soon as there is
+/// something. After `wait` seconds with nothing, `200` and an empty `msg`.
+pub async fn get_poll<S: Store>(
+    State(hub): State<Arc<Hub<S>>>,
+    query: Query<PollQuery>,
+    Query(long): Query<WaitQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(wait) = long.wait else {
+        return redis_chat::routes::get_poll(State(hub.store.clone()), query, headers).await;
+    };
+    let checked = cursor(&query).and_then(|cursor| Ok((cursor, wait_for(&wait)?)));
+    let (cursor, wait) = match checked {
+        Ok(checked) => checked,
+        Err(error) => return error.into_response(),
+    };
+    match hub.wait(cursor, wait).await {
+        Ok(body) => {
+            let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            // Each answer is for one moment and one cursor: nothing to keep.
+            let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            ([json, cache], body).into_response()
+        }
+        Err(error) => store_unavailable(error),
+    }
+}
+// ANCHOR_END: get_poll
+
+// ANCHOR: post_poll
+/// `POST /poll`: exercise 06's (validated, idempotent), then the news.
+pub async fn post_poll<S: Store>(
+    State(hub): State<Arc<Hub<S>>>,
+    headers: HeaderMap,
+    body: Result<Json<NewMessage>, JsonRejection>,
+) -> Response {
+    let response = redis_chat::routes::post_poll(State(hub.store.clone()), headers, body).await;
+    if response.status() == StatusCode::CREATED {
+        hub.news.tell().await;
+    }
+    response
+}
+// ANCHOR_END: post_poll

@@ -1,0 +1,107 @@
+// Exercise 07's client: long polling. While the page is visible, one request
+// is always waiting at the server, and its answer comes the moment there is
+// something new. There is no polling interval any more: the answers set the
+// pace. Exercise 04's backoff is for failures only, and exercise 05's cursor
+// makes sure nothing falls between two requests.
+import { renderMessages, showStatus, onSubmit } from "/static/chat.js";
+import { Backoff, retryAfterMs } from "/backoff.js";
+import { pollPath, merge, nextCursor } from "/cursor.js";
+
+// ANCHOR: path
+/**
+ * How long the server may hold a request, in seconds. The server holds for
+ * at most 30 s; asking for less keeps the client's own patience in charge.
+ */
+export const WAIT_SECONDS = 25;
+
+/** Exercise 05's poll path, plus how long to wait for news. */
+export function longPollPath(cursor) {
+  const path = pollPath(cursor);
+  return `${path}${path.includes("?") ? "&" : "?"}wait=${WAIT_SECONDS}`;
+}
+// ANCHOR_END: path
+
+/** This page's name for the rate limit: random, and new on every load. */
+const CLIENT_ID = `page-${Math.random().toString(36).slice(2, 12)}`;
+
+class PollFailed extends Error {
+  constructor(message, retryAfterMs) {
+    super(message);
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+let shown = []; // the messages on the page, oldest first
+let cursor = null; // { since, epoch } once the server has answered
+
+// ANCHOR: refresh
+/** One long poll: resolves when the server answers, with news or after a wait. */
+async function refresh(signal) {
+  const headers = { "x-client-id": CLIENT_ID };
+  const response = await fetch(longPollPath(cursor), { headers, signal });
+  if (!response.ok) {
+    const asks = response.status === 429 || response.status === 503;
+    const wait = asks ? retryAfterMs(response.headers.get("retry-after")) : 0;
+    throw new PollFailed(`GET /poll answered ${response.status}`, wait);
+  }
+  const answer = await response.json();
+  const next = merge(answer.reset ? [] : shown, answer.msg);
+  cursor = nextCursor(next, answer);
+  if (answer.reset || answer.msg.length > 0) {
+    shown = next;
+    renderMessages(shown);
+  }
+}
+// ANCHOR_END: refresh
+
+// ANCHOR: loop
+const backoff = new Backoff();
+let waiting = null; // the AbortController of the request held at the server
+
+async function pollForever() {
+  for (;;) {
+    if (document.hidden) await pageShown();
+    waiting = new AbortController();
+    try {
+      await refresh(waiting.signal);
+      backoff.succeeded(); // reset the failures; the next request goes at once
+      showStatus("");
+    } catch (error) {
+      if (error.name === "AbortError") continue; // the page hid: not a failure
+      const wait = backoff.failed(error.retryAfterMs ?? 0);
+      const when = wait < 1000 ? "now" : `in ${Math.ceil(wait / 1000)} s`;
+      showStatus(`waiting for messages failed (${error.message}); trying again ${when}`);
+      await sleep(wait);
+    } finally {
+      waiting = null;
+    }
+  }
+}
+
+// A hidden page lets go of its held request: the server can forget it, and
+// nothing is missed, because the next request carries the cursor.
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden && waiting !== null) waiting.abort();
+});
+// ANCHOR_END: loop
+
+function pageShown() {
+  return new Promise((resolve) => {
+    const shownAgain = () => {
+      if (document.hidden) return;
+      document.removeEventListener("visibilitychange", shownAgain);
+      resolve();
+    };
+    document.addEventListener("visibilitychange", shownAgain);
+  });
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+pollForever();
+
+// A message this page sends comes back through the held request, like
+// everyone else's: nothing to do after sending.
+onSubmit(async () => {});

@@ -1,0 +1,611 @@
+//! The spec for exercise 07, true long polling.
+//!
+//! One file checks both crates: `cargo test -p ex07-long-polling` runs it
+//! against your starter, and the root `cargo test` runs it against the
+//! solution. Each crate's `tests/spec.rs` names its own library
+//! `long_polling` and includes this file.
+//!
+//! s01 to s06 talk to the server (your `src/routes.rs` and `src/hold.rs`) on
+//! tokio's paused clock, so 30 s of holding take no real time; s05 and s06
+//! use real sockets. s07 and s08 start a real `redis-server` and two
+//! instances (your `listen` in `src/news.rs`). s10 to s13 run the page, with
+//! your `client.js`, in the virtual browser. Work in number order.
+
+#[path = "../support/redis_server.rs"]
+mod redis_server;
+
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    http::{Request, header},
+};
+use dont_ddos_yourself::rate_limit::CLIENT_ID_HEADER;
+use dont_ddos_yourself::store::Cursor;
+use dont_ddos_yourself::{BACKOFF_JS, CURSOR_JS};
+use governor::clock::FakeRelativeClock;
+use http_body_util::BodyExt;
+use long_polling::hold::Hub;
+use long_polling::news::News;
+use long_polling::{CLIENT_JS, MAX_MESSAGES, MAX_WAIT_SECONDS, app_with};
+use redis_chat::memory::MemoryStore;
+use redis_chat::store::Store;
+use redis_server::RedisServer;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::time::Instant;
+use tower::ServiceExt;
+use virtual_browser::{Event, Latency, VirtualClock, assert_trace_snapshot, checks, spec::ClientSpec};
+
+/// The epoch the spec's stores use, so answers are predictable.
+const EPOCH: u64 = 1_000;
+
+fn file(name: &str) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let name_of = |p: &std::path::Path| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
+}
+
+fn memory_hub() -> Arc<Hub<MemoryStore>> {
+    Arc::new(Hub::new(Arc::new(MemoryStore::with_epoch(MAX_MESSAGES, EPOCH)), News::local()))
+}
+
+// ---------------------------------------------------------------------------
+// Talking to the server
+// ---------------------------------------------------------------------------
+
+struct Reply {
+    status: u16,
+    headers: axum::http::HeaderMap,
+    body: Bytes,
+}
+
+impl Reply {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|_| panic!("expected a JSON body, got {:?}", String::from_utf8_lossy(&self.body)))
+    }
+    fn ids(&self) -> Vec<u64> {
+        self.json()["msg"].as_array().map(|m| m.iter().filter_map(|m| m["id"].as_u64()).collect()).unwrap_or_default()
+    }
+}
+
+/// Send `request` to `app` as a client of its own (so the rate limit stays
+/// out of the way), in a task of its own; a panic in the server becomes a
+/// sentence that says where to look.
+async fn send(app: &Router, mut request: Request<Body>) -> Reply {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let id = format!("spec-{}", NEXT.fetch_add(1, Ordering::Relaxed));
+    request.headers_mut().insert(CLIENT_ID_HEADER, id.parse().unwrap());
+    let what = format!("{} {}", request.method(), request.uri());
+    let app = app.clone();
+    let response = match tokio::spawn(async move { app.oneshot(request).await }).await {
+        Ok(Ok(response)) => response,
+        Ok(Err(never)) => match never {},
+        Err(panic) => {
+            let reason = panic
+                .try_into_panic()
+                .ok()
+                .and_then(|p| p.downcast_ref::<String>().cloned().or(p.downcast_ref::<&str>().map(|s| s.to_string())))
+                .unwrap_or_default();
+            panic!(
+                "{what} did not answer: the server panicked with\n  {reason}\nThe line above that starts with \
+                 \"thread ... panicked at\" names the file and line (a `todo!()` you have not replaced yet?)."
+            );
+        }
+    };
+    let (parts, body) = response.into_parts();
+    Reply { status: parts.status.as_u16(), headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
+}
+
+async fn get(app: &Router, path: &str) -> Reply {
+    send(app, Request::get(path).body(Body::empty()).unwrap()).await
+}
+
+async fn post(app: &Router, text: &str) -> Value {
+    let body = json!({ "user": "ada", "text": text }).to_string();
+    let request = Request::post("/poll").header(header::CONTENT_TYPE, "application/json").body(Body::from(body));
+    let reply = send(app, request.unwrap()).await;
+    assert_eq!(reply.status, 201, "POST /poll should store messages as in exercise 06: {:?}", reply.body);
+    reply.json()
+}
+
+/// Start `GET path` in a task of its own: a held request answers later.
+fn start(app: &Router, path: &str) -> tokio::task::JoinHandle<Reply> {
+    let (app, path) = (app.clone(), path.to_owned());
+    tokio::spawn(async move { get(&app, &path).await })
+}
+
+/// Let the tasks run until the hub holds `n` requests (no time passes).
+async fn until_held<S: Store>(hub: &Hub<S>, n: usize) {
+    for _ in 0..100_000 {
+        if hub.held() >= n {
+            return;
+        }
+        tokio::task::yield_now().await;
+    }
+    panic!(
+        "the server should be holding {n} requests (nothing is new for them), but holds {}. If the server panicked, \
+         the lines above say where; otherwise look at `wait` in {}.",
+        hub.held(),
+        file("src/hold.rs")
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The server: holding, waking, timing out
+// ---------------------------------------------------------------------------
+
+#[tokio::test(start_paused = true)]
+async fn s01_a_poll_with_news_is_answered_at_once() {
+    let hub = memory_hub();
+    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    post(&app, "one").await;
+    post(&app, "two").await;
+    let started = Instant::now();
+    for (path, expected) in [
+        ("/poll?wait=30", vec![1, 2]),
+        ("/poll?since=0&wait=30", vec![1, 2]),
+        ("/poll?since=1&epoch=1000&wait=30", vec![2]),
+    ] {
+        let reply = get(&app, path).await;
+        assert_eq!(
+            (reply.status, reply.ids()),
+            (200, expected.clone()),
+            "GET {path}: the store has messages newer than the cursor, so the answer is {expected:?}, at once.\n\
+             Look at `wait` in {}.",
+            file("src/hold.rs")
+        );
+    }
+    let other_life = get(&app, "/poll?since=1&epoch=999&wait=30").await;
+    assert_eq!(
+        (other_life.ids(), other_life.json()["reset"].as_bool()),
+        (vec![1, 2], Some(true)),
+        "a cursor from another life of the store gets everything with `reset: true`, at once"
+    );
+    assert_eq!(started.elapsed(), Duration::ZERO, "no time should pass: none of these polls had to wait");
+}
+
+#[tokio::test(start_paused = true)]
+async fn s02_without_news_the_request_waits_for_the_next_message() {
+    let hub = memory_hub();
+    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    post(&app, "one").await;
+    let started = Instant::now();
+    let held = start(&app, "/poll?since=1&epoch=1000&wait=30");
+    tokio::time::sleep(Duration::from_millis(12_300)).await;
+    if held.is_finished() {
+        match held.await {
+            Ok(early) => panic!(
+                "GET /poll?since=1&epoch=1000&wait=30 answered {} at once, with nothing new: it should wait. {:?}\n\
+                 Look at `wait` in {}.",
+                early.status,
+                early.body,
+                file("src/hold.rs")
+            ),
+            Err(_) => panic!("GET /poll?since=1&epoch=1000&wait=30 did not answer: see the message above"),
+        }
+    }
+    assert!(
+        !held.is_finished(),
+        "GET /poll?since=1&epoch=1000&wait=30 answered before there was anything new: it should wait.\nLook at \
+         `wait` in {}.",
+        file("src/hold.rs")
+    );
+    assert_eq!(hub.held(), 1, "the server holds one request");
+    post(&app, "two").await;
+    let reply = tokio::time::timeout(Duration::from_secs(1), held).await.unwrap_or_else(|_| {
+        panic!(
+            "a message was posted at 12.3 s, but the held request was not answered: a post must wake it (subscribe \
+             to the news *before* looking at the store, then wait for `changed()`).\nLook at `wait` in {}.",
+            file("src/hold.rs")
+        )
+    });
+    let reply = reply.unwrap();
+    assert_eq!((reply.status, reply.ids()), (200, vec![2]), "the held request answers with the new message");
+    assert_eq!(started.elapsed(), Duration::from_millis(12_300), "and answers the moment it was posted");
+    assert_eq!(hub.held(), 0, "then the server holds nothing");
+}
+
+#[tokio::test(start_paused = true)]
+async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
+    let hub = memory_hub();
+    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    post(&app, "one").await;
+    for (wait, held_for) in [("5", 5), ("30", 30), ("3600", MAX_WAIT_SECONDS), ("0", 0)] {
+        let started = Instant::now();
+        let reply = get(&app, &format!("/poll?since=1&epoch=1000&wait={wait}")).await;
+        assert_eq!(
+            (reply.status, started.elapsed()),
+            (200, Duration::from_secs(held_for)),
+            "with nothing new, GET /poll?since=1&epoch=1000&wait={wait} should be answered after {held_for} s (at \
+             most MAX_WAIT_SECONDS = {MAX_WAIT_SECONDS}), with 200 and an empty list.\nLook at `wait` in {} and \
+             `wait_for` in {}.",
+            file("src/hold.rs"),
+            file("src/routes.rs")
+        );
+        assert_eq!(
+            reply.json(),
+            json!({ "msg": [], "epoch": EPOCH, "reset": false }),
+            "nothing new, in the same shape"
+        );
+        assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store", "a long-poll answer is for one moment only");
+    }
+
+    let plain = get(&app, "/poll?since=1&epoch=1000").await;
+    assert_eq!(
+        (plain.status, plain.headers.get(header::ETAG).is_some()),
+        (200, true),
+        "without `wait`, GET /poll is exercise 06's, answered at once with an ETag: interval clients still work"
+    );
+
+    let mut catalogue = String::new();
+    for query in ["wait=", "wait=soon", "wait=-1", "wait=2.5", "since=x&wait=5"] {
+        let reply = get(&app, &format!("/poll?{query}")).await;
+        assert_eq!(
+            reply.status,
+            400,
+            "GET /poll?{query} should be refused with 400.\nLook at `wait_for` in {}.",
+            file("src/routes.rs")
+        );
+        catalogue.push_str(&format!("?{query} -> 400 {}\n", reply.json()["error"].as_str().unwrap_or_default()));
+    }
+    assert_eq!(hub.held(), 0, "a refused request is not held");
+    insta::with_settings!({ prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("s03_refusals", catalogue);
+    });
+}
+
+#[tokio::test(start_paused = true)]
+async fn s04_one_message_wakes_a_thousand_waiters_with_one_read_of_the_store() {
+    const WAITERS: usize = 1_000;
+    let hub = memory_hub();
+    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    post(&app, "one").await;
+    let cursor = Some(Cursor { since: 1, epoch: Some(EPOCH) });
+    let probe = hub.clone();
+    if let Err(panic) = tokio::spawn(async move { probe.wait(cursor, Duration::ZERO).await }).await {
+        panic!("`Hub::wait` panicked ({panic}): look at `wait` in {}", file("src/hold.rs"));
+    }
+    let waiters: Vec<_> = (0..WAITERS)
+        .map(|_| {
+            let hub = hub.clone();
+            tokio::spawn(async move { hub.wait(cursor, Duration::from_secs(30)).await })
+        })
+        .collect();
+    until_held(&hub, WAITERS).await;
+    let reads_before = hub.store_reads();
+    post(&app, "two").await;
+    let mut bodies = Vec::new();
+    for waiter in waiters {
+        bodies.push(waiter.await.unwrap().expect("the memory store does not fail"));
+    }
+    let reads = hub.store_reads() - reads_before;
+    assert!(
+        reads <= 2,
+        "one message woke {WAITERS} requests at the same cursor, and they read the store {reads} times: they \
+         should share one answer (`answer` makes it once per version and cursor).\nLook at how `wait` gets its \
+         answer in {}.",
+        file("src/hold.rs")
+    );
+    assert!(
+        bodies.iter().all(|body| body.as_ptr() == bodies[0].as_ptr() && body.len() == bodies[0].len()),
+        "every waiter should get the same bytes, shared (`Bytes` clones), not a copy each"
+    );
+    let answer: Value = serde_json::from_slice(&bodies[0]).unwrap();
+    assert_eq!(answer["msg"][0]["text"], "two", "and they are the new message: {answer}");
+    assert_eq!(hub.held(), 0);
+}
+
+/// Serve `app` on 127.0.0.1:0 until `stop` fires; on it, stop the hub first
+/// (as `chat_page::serve_until_stopped` does on Ctrl-C).
+async fn serve_on_a_port<S: Store>(
+    hub: Arc<Hub<S>>,
+) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stopped.await;
+                hub.stop();
+            })
+            .await
+            .unwrap();
+    });
+    (address, stop, server)
+}
+
+/// Send a raw HTTP/1.1 long poll and return the open connection.
+async fn raw_long_poll(address: std::net::SocketAddr, client: &str) -> tokio::net::TcpStream {
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "GET /poll?since=0&epoch={EPOCH}&wait=30 HTTP/1.1\r\nhost: {address}\r\nx-client-id: {client}\r\nconnection: \
+         close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream
+}
+
+fn holds_three() -> String {
+    format!(
+        "three clients sent a long poll with nothing new for them, and the server should hold all three. If it \
+         panicked, the lines above say where; otherwise look at `wait` in {}.",
+        file("src/hold.rs")
+    )
+}
+
+/// Wait (real time, at most `limit`) until `done` holds.
+async fn within(limit: Duration, done: impl Fn() -> bool) -> bool {
+    tokio::time::timeout(limit, async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .is_ok()
+}
+
+#[tokio::test]
+async fn s05_a_client_that_hangs_up_is_forgotten() {
+    let hub = memory_hub();
+    let (address, stop, server) = serve_on_a_port(hub.clone()).await;
+    let mut connections = Vec::new();
+    for n in 0..3 {
+        connections.push(raw_long_poll(address, &format!("hangs-up-{n}")).await);
+    }
+    assert!(within(Duration::from_secs(5), || hub.held() == 3).await, "{}", holds_three());
+    drop(connections);
+    assert!(
+        within(Duration::from_secs(5), || hub.held() == 0).await,
+        "three clients closed their connections, but the server still holds {} requests: a held request must \
+         live only in the handler's future (hyper drops it when the connection closes), not in a list of its own.",
+        hub.held()
+    );
+    let _ = stop.send(());
+    server.await.unwrap();
+}
+
+#[tokio::test]
+async fn s06_shutting_down_answers_the_held_requests_at_once() {
+    let hub = memory_hub();
+    let (address, stop, server) = serve_on_a_port(hub.clone()).await;
+    let mut connections = Vec::new();
+    for n in 0..3 {
+        connections.push(raw_long_poll(address, &format!("stays-{n}")).await);
+    }
+    assert!(within(Duration::from_secs(5), || hub.held() == 3).await, "{}", holds_three());
+    let asked = std::time::Instant::now();
+    let _ = stop.send(());
+    for mut connection in connections {
+        let mut answer = String::new();
+        let read = tokio::time::timeout(Duration::from_secs(5), connection.read_to_string(&mut answer)).await;
+        assert!(
+            read.is_ok() && answer.starts_with("HTTP/1.1 200"),
+            "on shutdown each held request should be answered at once (200, nothing new), so the server can stop \
+             without waiting up to {MAX_WAIT_SECONDS} s; got {answer:?}.\nLook at how `wait` watches `stopping` in {}.",
+            file("src/hold.rs")
+        );
+        assert!(answer.ends_with(&format!("{{\"msg\":[],\"epoch\":{EPOCH},\"reset\":false}}")), "{answer}");
+    }
+    tokio::time::timeout(Duration::from_secs(5), server).await.expect("the server stops").unwrap();
+    assert!(asked.elapsed() < Duration::from_secs(5), "and it stopped promptly: {:?}", asked.elapsed());
+}
+
+// ---------------------------------------------------------------------------
+// Several instances: news through Redis
+// ---------------------------------------------------------------------------
+
+/// Two instances of the app on one Redis, each with its own hub.
+fn two_instances(redis: &RedisServer) -> [(Arc<Hub<redis_chat::redis_store::RedisStore>>, Router); 2] {
+    [0, 1].map(|_| {
+        let hub = long_polling::redis_hub(&redis.url()).expect("a hub on the test's Redis");
+        let app = app_with(hub.clone(), FakeRelativeClock::default());
+        (hub, app)
+    })
+}
+
+/// Post on A and expect B's held request to answer with it, within `limit`.
+async fn a_wakes_b(a: &Router, b: &Router, b_hub: &Hub<redis_chat::redis_store::RedisStore>, text: &str) -> Reply {
+    let newest = get(b, "/poll").await.json();
+    let since = newest["msg"].as_array().map_or(0, |m| m.len() as u64);
+    let epoch = newest["epoch"].as_u64().unwrap_or(0);
+    let held = start(b, &format!("/poll?since={since}&epoch={epoch}&wait=30"));
+    until_held(b_hub, 1).await;
+    // Let B's request reach its wait (it reads Redis first).
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    if held.is_finished() {
+        let early = held.await.unwrap();
+        panic!("B should hold the request: nothing is new yet; it answered {} {:?}", early.status, early.body);
+    }
+    let posted = std::time::Instant::now();
+    post(a, text).await;
+    let reply = tokio::time::timeout(Duration::from_secs(5), held).await.unwrap_or_else(|_| {
+        panic!(
+            "a message was posted through instance A, but the request held by instance B was not woken within 5 s. \
+             A publishes on the Redis channel `{}`; B's `listen` must subscribe to it and bump the version for each \
+             message.\nLook at `listen` in {}.",
+            long_polling::news::CHANNEL,
+            file("src/news.rs")
+        )
+    });
+    let reply = reply.unwrap();
+    assert!(posted.elapsed() < Duration::from_secs(2), "B answered {:?} after the post", posted.elapsed());
+    reply
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s07_a_post_on_one_instance_wakes_a_waiter_on_another() {
+    let Some(redis) = RedisServer::start("07") else { return };
+    let [(_, a), (b_hub, b)] = two_instances(&redis);
+    post(&a, "hello from A").await;
+    let reply = a_wakes_b(&a, &b, &b_hub, "news from A").await;
+    assert_eq!((reply.status, reply.json()["msg"][0]["text"].clone()), (200, json!("news from A")));
+    assert_eq!(reply.ids(), [2], "B answers with the message A stored, by the cursor");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s08_after_redis_restarts_the_news_flows_again() {
+    let Some(mut redis) = RedisServer::start("07") else { return };
+    let [(_, a), (b_hub, b)] = two_instances(&redis);
+    post(&a, "before").await;
+    a_wakes_b(&a, &b, &b_hub, "first").await;
+    redis.stop();
+    redis.start_again();
+    // Until A and B have reconnected, requests may fail with 503: wait for both.
+    let back = std::time::Instant::now();
+    for (name, app) in [("A", &a), ("B", &b)] {
+        while get(app, "/poll").await.status != 200 {
+            assert!(back.elapsed() < Duration::from_secs(10), "instance {name} did not reconnect to Redis");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // B's listener subscribes again on its own (every 500 ms while Redis is away).
+    tokio::time::sleep(long_polling::news::RESUBSCRIBE_AFTER * 3).await;
+    let reply = a_wakes_b(&a, &b, &b_hub, "after the restart").await;
+    assert_eq!(reply.json()["msg"][0]["text"], "after the restart");
+}
+
+// ---------------------------------------------------------------------------
+// The client: client.js in the page, in the virtual browser
+// ---------------------------------------------------------------------------
+
+/// The app for client scenarios: a fixed epoch, and the rate limit on the
+/// virtual browser's clock.
+fn scenario_app() -> Router {
+    app_with(memory_hub(), VirtualClock)
+}
+
+fn client() -> ClientSpec {
+    ClientSpec::new(scenario_app, CLIENT_JS, env!("CARGO_MANIFEST_DIR"))
+        .with_module("/backoff.js", BACKOFF_JS)
+        .with_module("/cursor.js", CURSOR_JS)
+        .learner_edits("client.js")
+}
+
+/// When the page first showed message `id`.
+fn shown_at(trace: &virtual_browser::Trace, id: u64) -> Option<u64> {
+    trace.events().iter().find_map(|(at, event)| match event {
+        Event::Rendered { ids } if ids.contains(&id) => Some(*at),
+        _ => None,
+    })
+}
+
+#[test]
+fn s10_a_message_shows_the_moment_it_is_posted() {
+    let spec = client();
+    let trace = spec.run(40_000, |browser| {
+        browser.latency(Latency::Fixed(100)).post_at(12_300, "grace", "news");
+    });
+    spec.check(&trace, checks::no_script_errors(&trace));
+    spec.check(&trace, checks::never_two_polls_at_once(&trace));
+    let polls = trace.spans_to("/poll");
+    let without_wait: Vec<_> = polls.iter().filter(|p| !p.path.contains("wait=")).collect();
+    assert!(
+        without_wait.is_empty(),
+        "every poll should ask the server to wait (`wait=25`), but #{} asked {}.\nLook at `longPollPath` in {}.",
+        without_wait[0].request,
+        without_wait[0].path,
+        spec.client_path()
+    );
+    let at = shown_at(&trace, 1);
+    assert!(
+        at.is_some_and(|at| (12_300..=12_400).contains(&at)),
+        "a message posted at 12300 ms should show as soon as the answer travels back (within the 100 ms latency), not \
+         at a next interval; it showed \
+         at {at:?}.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
+        spec.client_path()
+    );
+    assert!(polls.len() <= 4, "in 40 s with one message, a handful of requests, not {}:\n{trace}", polls.len());
+    assert_trace_snapshot!("s10_news", trace);
+}
+
+#[test]
+fn s11_after_an_empty_answer_the_page_asks_again_at_once() {
+    let spec = client();
+    let trace = spec.run(80_000, |browser| {
+        browser.latency(Latency::Fixed(100));
+    });
+    spec.check(&trace, checks::no_script_errors(&trace));
+    spec.check(&trace, checks::never_two_polls_at_once(&trace));
+    let polls = trace.spans_to("/poll");
+    assert!(polls.len() >= 3, "in 80 s with no messages, three held polls of 25 s each:\n{trace}");
+    for pair in polls.windows(2) {
+        let (before, next) = (&pair[0], &pair[1]);
+        let answered = before.answered.unwrap_or(u64::MAX);
+        assert!(
+            answered >= before.sent + 25_000 && next.sent == answered,
+            "poll #{} was held until {answered} ms (nothing new for 25 s), and the next one should go out at once, \
+             at {answered} ms; it went at {} ms.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
+            before.request,
+            next.sent,
+            spec.client_path()
+        );
+    }
+}
+
+#[test]
+fn s12_a_held_request_that_breaks_is_retried_with_backoff() {
+    let spec = client();
+    let trace = spec.run(60_000, |browser| {
+        browser
+            .latency(Latency::Fixed(100))
+            .post_at(5_000, "grace", "before")
+            // The server restarts while holding the page's request (the
+            // connection breaks), then is unreachable for 5 s.
+            .restart_at(10_000, scenario_app())
+            .fail(10_000..15_000, virtual_browser::Failure::NetworkError)
+            .post_at(40_000, "grace", "after");
+    });
+    spec.check(&trace, checks::no_script_errors(&trace));
+    spec.check(&trace, checks::never_two_polls_at_once(&trace));
+    spec.check(&trace, checks::keeps_polling_after_a_failure(&trace, 60_000, 30_000));
+    let polls = trace.spans_to("/poll");
+    let failed = polls.iter().filter(|p| p.sent < 15_000 && p.sent >= 9_000).count();
+    assert!(
+        (2..=5).contains(&failed),
+        "while the server was away (10 s to 15 s), the page should back off (at once, then about 3 s, 10 s, ...): \
+         it sent {failed} requests, not 2 to 5.\nWhat happened:\n{trace}Look at the `catch` in `pollForever` in {}.",
+        spec.client_path()
+    );
+    let shown_late =
+        trace.events().iter().any(|(at, e)| matches!(e, Event::Rendered { .. }) && (40_000..=40_100).contains(at));
+    assert!(
+        shown_late && shown_at(&trace, 1).is_some(),
+        "after the failures the page should be long polling again: a message posted at 40000 ms should show by \
+         40100 ms.\nWhat happened:\n{trace}"
+    );
+    assert_trace_snapshot!("s12_breaks", trace);
+}
+
+#[test]
+fn s13_a_hidden_page_lets_go_of_its_request_and_catches_up_when_shown() {
+    let spec = client();
+    let trace = spec.run(60_000, |browser| {
+        browser.latency(Latency::Fixed(100)).hide(10_000..40_000).post_at(20_000, "grace", "while you were away");
+    });
+    spec.check(&trace, checks::no_script_errors(&trace));
+    spec.check(&trace, checks::never_two_polls_at_once(&trace));
+    spec.check(&trace, checks::no_polls_while_hidden(&trace, 60_000));
+    spec.check(&trace, checks::resumes_when_shown(&trace, 60_000, 1_000));
+    let aborted = trace
+        .spans_to("/poll")
+        .iter()
+        .any(|p| p.answered == Some(10_000) && matches!(p.outcome, Some(virtual_browser::Outcome::Aborted)));
+    assert!(
+        aborted,
+        "when the page hides at 10000 ms, it should abort its held request (an AbortController's `abort()`), so \
+         the server can forget it.\nWhat happened:\n{trace}Look at the `visibilitychange` listener in {}.",
+        spec.client_path()
+    );
+    assert!(
+        shown_at(&trace, 1).is_some_and(|at| (40_000..=40_200).contains(&at)),
+        "the message posted while the page was hidden should show as soon as it is shown again (40000 ms), thanks \
+         to the cursor.\nWhat happened:\n{trace}"
+    );
+    assert_trace_snapshot!("s13_hidden", trace);
+}
