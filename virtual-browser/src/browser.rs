@@ -159,6 +159,12 @@ struct Request {
     failure: Option<Failure>,
     /// How long its answer takes to travel back: the second half of its latency.
     back: u64,
+    /// Its whole latency, counted from when it leaves the browser.
+    latency: u64,
+    /// Held in the browser behind an earlier GET to the same URL (see `HostCall::Fetch`).
+    waiting: bool,
+    /// Its answer (or failure) has arrived, or the page aborted it.
+    done: bool,
 }
 
 /// A browser tab with one page in it, on a virtual clock.
@@ -481,6 +487,7 @@ impl Browser {
                 if self.requests[index].aborted {
                     return; // the page gave up on it before it arrived
                 }
+                self.finished(index);
                 match answer {
                     Some(answer) => self.deliver(index, cached, answer),
                     None => {
@@ -500,6 +507,7 @@ impl Browser {
                 for held in std::mem::take(&mut self.held) {
                     held.task.abort();
                     let _cancelled = self.tokio.block_on(held.task); // the server drops it now
+                    self.finished(held.index);
                     let request = &self.requests[held.index];
                     let (js_id, method, path) = (request.js_id, request.method.clone(), request.path.clone());
                     let outcome = Outcome::NetworkError;
@@ -554,8 +562,23 @@ impl Browser {
                 // the latency after the server let it go.
                 let latency = self.latency.for_request(number);
                 let back = latency - latency / 2;
-                self.requests.push(Request { aborted: false, js_id: id, method, path, headers, body, failure, back });
-                self.schedule(self.now + latency / 2, Job::Answer(number - 1));
+                // Chromium sends one GET per URL at a time: its HTTP cache
+                // lets one request fill an entry, and a second GET to the same
+                // URL waits in the browser until the first's answer is in.
+                // (Measured in the real-browser tier: a setInterval client's
+                // polls reach the server back to back, never two at once.)
+                let waiting = method == "GET"
+                    && self.requests.iter().any(|r| r.method == "GET" && r.path == path && !r.done && !r.aborted);
+                if waiting {
+                    let (method, path) = (method.clone(), path.clone());
+                    self.trace.push(self.now, Event::Queued { request: number, method, path });
+                } else {
+                    self.schedule(self.now + latency / 2, Job::Answer(number - 1));
+                }
+                let (aborted, done) = (false, false);
+                let request =
+                    Request { aborted, js_id: id, method, path, headers, body, failure, back, latency, waiting, done };
+                self.requests.push(request);
             }
             HostCall::Abort { id } => {
                 let Some(index) = self.requests.iter().position(|r| r.js_id == id) else { return };
@@ -564,6 +587,11 @@ impl Browser {
                     return;
                 }
                 self.requests[index].aborted = true;
+                if self.requests[index].waiting {
+                    self.requests[index].done = true; // it never left the browser
+                } else {
+                    self.finished(index);
+                }
                 // Held by the server: dropped, as when a browser closes the connection.
                 if let Some(at) = self.held.iter().position(|h| h.index == index) {
                     self.held.remove(at).task.abort();
@@ -581,6 +609,19 @@ impl Browser {
                     self.trace.push(self.now, Event::Status { text });
                 }
             }
+        }
+    }
+
+    /// Request `index` is over (answered, failed or aborted): the next GET
+    /// waiting in the browser for the same URL, if any, leaves now.
+    fn finished(&mut self, index: usize) {
+        self.requests[index].done = true;
+        let (method, path) = (self.requests[index].method.clone(), self.requests[index].path.clone());
+        let next = self.requests.iter().position(|r| r.waiting && !r.aborted && r.method == method && r.path == path);
+        if let Some(next) = next {
+            self.requests[next].waiting = false;
+            self.trace.push(self.now, Event::LeftBrowser { request: next + 1, method, path });
+            self.schedule(self.now + self.requests[next].latency / 2, Job::Answer(next));
         }
     }
 

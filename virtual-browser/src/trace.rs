@@ -56,6 +56,18 @@ pub enum Event {
         method: String,
         path: String,
     },
+    /// Request `request` waits in the browser: a GET to the same URL is in flight.
+    Queued {
+        request: usize,
+        method: String,
+        path: String,
+    },
+    /// The request that waited leaves the browser, the one before it being over.
+    LeftBrowser {
+        request: usize,
+        method: String,
+        path: String,
+    },
     /// Its answer arrived (or the network failed).
     Answered {
         request: usize,
@@ -105,6 +117,10 @@ impl fmt::Display for Event {
         match self {
             Event::Loaded { page } => write!(f, "page loads {page}"),
             Event::Sent { request, method, path } => write!(f, "{method} {path} #{request} sent"),
+            Event::Queued { request, method, path } => {
+                write!(f, "{method} {path} #{request} waits in the browser: the same GET is in flight")
+            }
+            Event::LeftBrowser { request, method, path } => write!(f, "{method} {path} #{request} leaves the browser"),
             Event::Answered { request, method, path, outcome } => write!(f, "{method} {path} #{request} -> {outcome}"),
             Event::ServerRestarted => write!(f, "the server restarts"),
             Event::Hidden => write!(f, "page hidden"),
@@ -195,6 +211,26 @@ impl Trace {
     /// The page's requests to `path` (query ignored), e.g. the polls.
     pub fn spans_to(&self, path: &str) -> Vec<Span> {
         self.spans().into_iter().filter(|s| s.path.split('?').next() == Some(path)).collect()
+    }
+
+    /// When each request to `path` (query ignored) left the browser: when
+    /// the page sent it, or, for a GET that waited behind the same GET, when
+    /// it stopped waiting. What a server (or a packet capture) would see.
+    pub fn departures_to(&self, path: &str) -> Vec<u64> {
+        let on_path = |p: &String| p.split('?').next() == Some(path);
+        let mut departures: Vec<(usize, u64)> = Vec::new();
+        for (at, event) in &self.events {
+            match event {
+                Event::Sent { request, path, .. } | Event::LeftBrowser { request, path, .. } if on_path(path) => {
+                    departures.retain(|(r, _)| r != request);
+                    departures.push((*request, *at));
+                }
+                Event::Queued { request, .. } => departures.retain(|(r, _)| r != request),
+                _ => {}
+            }
+        }
+        departures.sort_by_key(|(_, at)| *at);
+        departures.into_iter().map(|(_, at)| at).collect()
     }
 
     /// When the page was hidden; a window still open at `end` closes there.

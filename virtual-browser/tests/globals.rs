@@ -516,3 +516,37 @@ fn an_aborted_request_is_dropped_by_the_server() {
     assert!(trace.contains("   5000 ms  GET /wait #1 -> aborted by the page"), "{trace}");
     assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 1, "the server dropped the held request");
 }
+
+#[test]
+fn a_get_waits_in_the_browser_while_the_same_get_is_in_flight() {
+    // As Chromium does (the real-browser tier measures it): one GET per URL
+    // at a time. Another URL, or a POST, goes at once.
+    let trace = run_with(
+        r#"const done = (name) => () => console.log(name);
+           fetch("/poll").then(done("first"));
+           fetch("/poll").then(done("second, same URL"));
+           fetch("/poll?other").then(done("another URL"));"#,
+        10_000,
+        |browser| {
+            browser.latency(Latency::Fixed(1000));
+        },
+    );
+    assert!(trace.contains("      0 ms  GET /poll #2 waits in the browser: the same GET is in flight"), "{trace}");
+    assert!(trace.contains("   1000 ms  GET /poll #2 leaves the browser"), "{trace}");
+    assert_eq!(logs(&trace), ["1000: first", "1000: another URL", "2000: second, same URL"], "{trace}");
+}
+
+#[test]
+fn an_aborted_get_lets_the_next_one_leave() {
+    let trace = run_with(
+        r#"const controller = new AbortController();
+           fetch("/poll", { signal: controller.signal }).catch((e) => console.log(e.name));
+           fetch("/poll").then(() => console.log("second"));
+           setTimeout(() => controller.abort(), 200);"#,
+        10_000,
+        |browser| {
+            browser.latency(Latency::Fixed(1000));
+        },
+    );
+    assert_eq!(logs(&trace), ["200: AbortError", "1200: second"], "{trace}");
+}
