@@ -9,22 +9,23 @@
 //! and `routes.rs`); s10 to s14 run the page, with your `cursor.js`, in the
 //! virtual browser. Work in number order.
 
+#[path = "../support/requests.rs"]
+mod requests;
+
 use axum::{
     Router,
-    body::{Body, Bytes},
+    body::Body,
     extract::ConnectInfo,
     http::{Request, header},
 };
-use dont_ddos_yourself::rate_limit::{BURST, CLIENT_ID_HEADER};
+use dont_ddos_yourself::rate_limit::BURST;
 use dont_ddos_yourself::store::CachedStore;
 use dont_ddos_yourself::{BACKOFF_JS, CLIENT_JS, CURSOR_JS, MAX_MESSAGES, app_with};
 use governor::clock::FakeRelativeClock;
-use http_body_util::BodyExt;
+use requests::{Reply, send, send_as};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
-use tower::ServiceExt;
 use virtual_browser::{
     Event, FRAME_MS, Failure, Latency, VirtualClock, assert_trace_snapshot, checks, spec::ClientSpec,
 };
@@ -37,25 +38,6 @@ struct Server {
     app: Router,
     store: Arc<CachedStore>,
     clock: FakeRelativeClock,
-}
-
-struct Reply {
-    status: u16,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|_| panic!("expected a JSON body, got {:?}", String::from_utf8_lossy(&self.body)))
-    }
-    fn header(&self, name: header::HeaderName) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-    fn ids(&self) -> Vec<u64> {
-        self.json()["msg"].as_array().map(|m| m.iter().filter_map(|m| m["id"].as_u64()).collect()).unwrap_or_default()
-    }
 }
 
 fn file(name: &str) -> String {
@@ -72,34 +54,14 @@ impl Server {
     }
 
     /// Send `request` as client `id` (a new id for every request unless the
-    /// test names one, so the rate limit only shows where a test wants it).
-    async fn send(&self, mut request: Request<Body>, id: Option<&str>) -> Reply {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let fresh = format!("spec-{}", NEXT.fetch_add(1, Ordering::Relaxed));
-        if let Some(id) = id.or(Some(&fresh)).filter(|id| !id.is_empty()) {
-            request.headers_mut().insert(CLIENT_ID_HEADER, id.parse().unwrap());
+    /// test names one, so the rate limit only shows where a test wants it;
+    /// `Some("")` sends no id at all).
+    async fn send(&self, request: Request<Body>, id: Option<&str>) -> Reply {
+        match id {
+            None => send(&self.app, request).await,
+            Some("") => send_as(&self.app, request, None).await,
+            Some(id) => send_as(&self.app, request, Some(id)).await,
         }
-        let what = format!("{} {}", request.method(), request.uri());
-        let app = self.app.clone();
-        let response = match tokio::spawn(async move { app.oneshot(request).await }).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(never)) => match never {},
-            Err(panic) => {
-                let reason = panic
-                    .try_into_panic()
-                    .ok()
-                    .and_then(|p| {
-                        p.downcast_ref::<String>().cloned().or(p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    })
-                    .unwrap_or_default();
-                panic!(
-                    "{what} did not answer: the server panicked with\n  {reason}\nThe line above that starts with \
-                     \"thread ... panicked at\" names the file and line (a `todo!()` you have not replaced yet?)."
-                );
-            }
-        };
-        let (parts, body) = response.into_parts();
-        Reply { status: parts.status.as_u16(), headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
     }
 
     async fn get(&self, path: &str) -> Reply {

@@ -16,20 +16,16 @@ use axum::{
     body::{Body, Bytes},
     http::{Request, header},
 };
-use dont_ddos_yourself::rate_limit::CLIENT_ID_HEADER;
 use dont_ddos_yourself::store::Cursor;
 use governor::clock::DefaultClock;
-use http_body_util::BodyExt;
 use poll_endpoint::message::{Message, ValidMessage};
 use redis_chat::memory::MemoryStore;
 use redis_chat::redis_store::RedisStore;
 use redis_chat::store::{Store, StoreError};
 use redis_chat::{MAX_MESSAGES, app_with};
-use serde_json::{Value, json};
+use serde_json::json;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tower::ServiceExt;
 
 fn file(name: &str) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -39,51 +35,14 @@ fn file(name: &str) -> String {
 
 #[path = "../support/redis_server.rs"]
 mod redis_server;
+#[path = "../support/requests.rs"]
+mod requests;
 use redis_server::RedisServer;
+use requests::{Reply, send};
 
 // ---------------------------------------------------------------------------
 // Talking to an instance
 // ---------------------------------------------------------------------------
-
-struct Reply {
-    status: u16,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-    fn ids(&self) -> Vec<u64> {
-        self.json()["msg"].as_array().map(|m| m.iter().filter_map(|m| m["id"].as_u64()).collect()).unwrap_or_default()
-    }
-}
-
-async fn send(app: &Router, mut request: Request<Body>) -> Reply {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let id = format!("spec-{}", NEXT.fetch_add(1, Ordering::Relaxed));
-    request.headers_mut().insert(CLIENT_ID_HEADER, id.parse().unwrap());
-    let what = format!("{} {}", request.method(), request.uri());
-    let app = app.clone();
-    let response = match tokio::spawn(async move { app.oneshot(request).await }).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(never)) => match never {},
-        Err(panic) => {
-            let reason = panic
-                .try_into_panic()
-                .ok()
-                .and_then(|p| p.downcast_ref::<String>().cloned().or(p.downcast_ref::<&str>().map(|s| s.to_string())))
-                .unwrap_or_default();
-            panic!(
-                "{what} did not answer: the server panicked with\n  {reason}\nThe line above that starts with \
-                 \"thread ... panicked at\" names the file and line (a `todo!()` you have not replaced yet?)."
-            );
-        }
-    };
-    let (parts, body) = response.into_parts();
-    Reply { status: parts.status.as_u16(), headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
-}
 
 async fn get(app: &Router, path: &str) -> Reply {
     send(app, Request::get(path).body(Body::empty()).unwrap()).await

@@ -13,30 +13,29 @@
 
 #[path = "../support/redis_server.rs"]
 mod redis_server;
+#[path = "../support/requests.rs"]
+mod requests;
 
 use axum::{
     Router,
-    body::{Body, Bytes},
+    body::Body,
     http::{Request, header},
 };
-use dont_ddos_yourself::rate_limit::CLIENT_ID_HEADER;
 use dont_ddos_yourself::store::Cursor;
 use dont_ddos_yourself::{BACKOFF_JS, CURSOR_JS};
 use governor::clock::FakeRelativeClock;
-use http_body_util::BodyExt;
 use long_polling::hold::Hub;
 use long_polling::news::News;
 use long_polling::{CLIENT_JS, MAX_MESSAGES, MAX_WAIT_SECONDS, app_with};
 use redis_chat::memory::MemoryStore;
 use redis_chat::store::Store;
 use redis_server::RedisServer;
+use requests::{Reply, send};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
-use tower::ServiceExt;
 use virtual_browser::{Event, Latency, VirtualClock, assert_trace_snapshot, checks, spec::ClientSpec};
 
 /// The epoch the spec's stores use, so answers are predictable.
@@ -55,50 +54,6 @@ fn memory_hub() -> Arc<Hub<MemoryStore>> {
 // ---------------------------------------------------------------------------
 // Talking to the server
 // ---------------------------------------------------------------------------
-
-struct Reply {
-    status: u16,
-    headers: axum::http::HeaderMap,
-    body: Bytes,
-}
-
-impl Reply {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|_| panic!("expected a JSON body, got {:?}", String::from_utf8_lossy(&self.body)))
-    }
-    fn ids(&self) -> Vec<u64> {
-        self.json()["msg"].as_array().map(|m| m.iter().filter_map(|m| m["id"].as_u64()).collect()).unwrap_or_default()
-    }
-}
-
-/// Send `request` to `app` as a client of its own (so the rate limit stays
-/// out of the way), in a task of its own; a panic in the server becomes a
-/// sentence that says where to look.
-async fn send(app: &Router, mut request: Request<Body>) -> Reply {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    let id = format!("spec-{}", NEXT.fetch_add(1, Ordering::Relaxed));
-    request.headers_mut().insert(CLIENT_ID_HEADER, id.parse().unwrap());
-    let what = format!("{} {}", request.method(), request.uri());
-    let app = app.clone();
-    let response = match tokio::spawn(async move { app.oneshot(request).await }).await {
-        Ok(Ok(response)) => response,
-        Ok(Err(never)) => match never {},
-        Err(panic) => {
-            let reason = panic
-                .try_into_panic()
-                .ok()
-                .and_then(|p| p.downcast_ref::<String>().cloned().or(p.downcast_ref::<&str>().map(|s| s.to_string())))
-                .unwrap_or_default();
-            panic!(
-                "{what} did not answer: the server panicked with\n  {reason}\nThe line above that starts with \
-                 \"thread ... panicked at\" names the file and line (a `todo!()` you have not replaced yet?)."
-            );
-        }
-    };
-    let (parts, body) = response.into_parts();
-    Reply { status: parts.status.as_u16(), headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
-}
 
 async fn get(app: &Router, path: &str) -> Reply {
     send(app, Request::get(path).body(Body::empty()).unwrap()).await
