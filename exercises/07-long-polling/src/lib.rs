@@ -44,15 +44,7 @@ pub const CLIENT_JS: &str = include_str!("../client.js");
 /// The chat page with this exercise's client, exercise 05's cursor and
 /// exercise 04's backoff.
 pub fn page() -> Router {
-    let scripts = [
-        ("/client.js", CLIENT_JS),
-        ("/cursor.js", dont_ddos_yourself::CURSOR_JS),
-        ("/backoff.js", dont_ddos_yourself::BACKOFF_JS),
-    ];
-    let scripts = scripts.into_iter().fold(Router::new(), |router, (path, source)| {
-        router.route(path, get(move || async move { chat_page::javascript(source) }))
-    });
-    scripts.merge(chat_page::routes())
+    dont_ddos_yourself::page_with_client(CLIENT_JS)
 }
 
 // ANCHOR: app

@@ -37,7 +37,13 @@ pub fn app() -> Router {
 /// The chat page with this exercise's client and its modules: everything the
 /// server serves besides `/poll` (exercise 06 serves it unchanged).
 pub fn page() -> Router {
-    let scripts = [("/client.js", CLIENT_JS), ("/cursor.js", CURSOR_JS), ("/backoff.js", BACKOFF_JS)];
+    page_with_client(CLIENT_JS)
+}
+
+/// The same page with another `/client.js`, which may import this
+/// exercise's cursor and backoff modules (exercise 07's client does).
+pub fn page_with_client(client_js: &'static str) -> Router {
+    let scripts = [("/client.js", client_js), ("/cursor.js", CURSOR_JS), ("/backoff.js", BACKOFF_JS)];
     let scripts = scripts.into_iter().fold(Router::new(), |router, (path, source)| {
         router.route(path, get(move || async move { chat_page::javascript(source) }))
     });
