@@ -16,6 +16,7 @@ use axum::{
     routing::get,
 };
 use std::path::{Path, PathBuf};
+use chat_page::escape_html;
 use tower_http::services::ServeDir;
 
 /// Build the book in `root/book` into `into`, with mdBook's own library (the
@@ -28,11 +29,12 @@ pub fn build_book(root: &Path, into: &Path) -> Result<(), String> {
 }
 
 /// The finished chat: the newest solution's app (exercise 07's long polling,
-/// on the in-memory store), and its hub, whose held requests the server must
-/// answer (`Hub::stop`) when it shuts down.
-pub fn finished_chat() -> (Router, std::sync::Arc<long_polling::hold::Hub<redis_chat::memory::MemoryStore>>) {
+/// on the in-memory store), and what to call when the server shuts down: it
+/// answers the held requests, which shutting down would otherwise wait for.
+pub fn finished_chat() -> (Router, impl FnOnce() + Send + 'static) {
     let hub = long_polling::memory_hub();
-    (long_polling::app_with(hub.clone(), governor::clock::DefaultClock::default()), hub)
+    let app = long_polling::app_with(hub.clone(), governor::clock::DefaultClock::default());
+    (app, move || hub.stop())
 }
 
 /// The home server's routes. `chat` is the finished chat's app.
@@ -49,7 +51,7 @@ async fn progress_page(root: PathBuf) -> impl IntoResponse {
     match Workshop::open(&root) {
         Ok(workshop) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store")], Html(page(&workshop))).into_response(),
         Err(problem) => {
-            (StatusCode::INTERNAL_SERVER_ERROR, Html(format!("<p>{}</p>", escape(&problem)))).into_response()
+            (StatusCode::INTERNAL_SERVER_ERROR, Html(format!("<p>{}</p>", escape_html(&problem)))).into_response()
         }
     }
 }
@@ -67,9 +69,9 @@ fn page(workshop: &Workshop) -> String {
             "<tr class=\"{class}\"><td>{:02}</td><td><a href=\"/book/{chapter}\">{}</a></td><td>{} min</td>\
              <td>{status}</td><td><code>{}</code></td></tr>\n",
             exercise.number,
-            escape(&exercise.title),
+            escape_html(&exercise.title),
             exercise.minutes,
-            escape(&exercise.test_command()),
+            escape_html(&exercise.test_command()),
         ));
     }
     let next = if workshop.all_done() {
@@ -80,10 +82,10 @@ fn page(workshop: &Workshop) -> String {
             "<strong>Next: {:02} {}.</strong> Read <a href=\"/book/{}\">its chapter</a>, open <code>{}/{}</code>, \
              and run <code>cargo run -- watch</code> to check it each time you save.",
             e.number,
-            escape(&e.title),
+            escape_html(&e.title),
             e.chapter.replace(".md", ".html"),
             e.starter_dir().display(),
-            escape(&e.start_in)
+            escape_html(&e.start_in)
         )
     };
     format!(
@@ -108,8 +110,4 @@ tr.done td:nth-child(4) {{ color: #188038; font-weight: 600; }} tr.tried td:nth-
 </body></html>
 "#
     )
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }

@@ -3,7 +3,6 @@
 //! `exercises/` (starters) and `solutions/` (finished); see CONTRIBUTING.md.
 
 pub mod course;
-pub mod figures;
 pub mod home;
 pub mod paint;
 pub mod progress;

@@ -188,17 +188,12 @@ fn home(workshop: &Workshop, port: u16, paint: Paint) -> Result<(), String> {
     home::build_book(workshop.root(), &book)?;
     println!("done in {:.1} s.", started.elapsed().as_secs_f64());
 
-    let (chat, hub) = home::finished_chat();
+    let (chat, stop_chat) = home::finished_chat();
     let app = home::router(workshop.root().to_owned(), book, chat);
     let runtime = tokio::runtime::Runtime::new().map_err(|error| format!("cannot start the server: {error}"))?;
     runtime.block_on(async move {
         let listener =
-            tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|error| match error.kind() {
-                std::io::ErrorKind::AddrInUse => {
-                    format!("port {port} is in use (is the workshop already running?); try `cargo run -- --port 4001`")
-                }
-                _ => format!("cannot listen on 127.0.0.1:{port}: {error}"),
-            })?;
+            chat_page::listen(port, "is the workshop already running? Try `cargo run -- --port 4001`").await?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         println!(
             "\n{} http://{address}/  (the book: /book/, the finished chat: /chat; Ctrl-C stops it)",
@@ -207,14 +202,7 @@ fn home(workshop: &Workshop, port: u16, paint: Paint) -> Result<(), String> {
         if !std::io::stdout().is_terminal() {
             let _ = std::io::stdout().flush();
         }
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                if tokio::signal::ctrl_c().await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-                hub.stop(); // answer the chat's held requests, or shutting down waits for them
-            })
-            .await
-            .map_err(|error| format!("the server stopped: {error}"))
+        // Stopping answers the chat's held requests, or shutting down would wait for them.
+        chat_page::run(listener, app, stop_chat).await
     })
 }

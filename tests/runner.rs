@@ -344,7 +344,7 @@ async fn the_home_page_serves_the_book_the_progress_and_the_chat() {
     let book = root.join("book-build");
     home::build_book(polling_workshop::course::root(), &book).unwrap();
     let mut workshop = Workshop::open(&root).unwrap().quiet();
-    let (chat, _hub) = home::finished_chat();
+    let (chat, _stop) = home::finished_chat();
     let app = home::router(root.to_path_buf(), book, chat);
     let get = |path: &str| {
         let app = app.clone();

@@ -56,35 +56,46 @@ pub fn port_from_env() -> Result<u16, String> {
     }
 }
 
-/// Serve `app` on 127.0.0.1 (the port from [`port_from_env`]) until Ctrl-C,
-/// after printing the address to open. `name` says what is being served.
+/// Text made safe to put inside HTML (or SVG) elements and quoted
+/// attributes: the five characters that could start markup or end a value.
+/// The chat page itself never needs it (it renders with `textContent`); the
+/// workshop's generated pages and figures do.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Listen on 127.0.0.1:`port` (`0`: any free port). A port that is taken
+/// gets an error that ends with `if_taken`, the advice for this program.
 ///
 /// Only the loopback address is bound: the workshop's servers are for your
 /// own browser, not for the network you are on.
-pub async fn serve(name: &str, app: Router) -> Result<(), String> {
-    serve_until_stopped(name, app, || {}).await
+pub async fn listen(port: u16, if_taken: &str) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|error| match error.kind() {
+        std::io::ErrorKind::AddrInUse => format!("port {port} is already in use; {if_taken}"),
+        _ => format!("could not listen on 127.0.0.1:{port}: {error}"),
+    })
 }
 
-/// [`serve`], calling `stopping` when Ctrl-C arrives, before waiting for the
-/// requests in flight to finish. A server that holds requests (exercise 07)
-/// answers them there: otherwise shutting down would wait for every one.
-pub async fn serve_until_stopped(
-    name: &str,
+/// Serve `app` on `listener` until Ctrl-C, then call `stopping` before
+/// waiting for the requests in flight to finish. A server that holds
+/// requests (exercise 07) answers them there: otherwise shutting down would
+/// wait for every one. Handlers can read the peer's address (`ConnectInfo`).
+pub async fn run(
+    listener: tokio::net::TcpListener,
     app: Router,
     stopping: impl FnOnce() + Send + 'static,
 ) -> Result<(), String> {
-    let port = port_from_env()?;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.map_err(|error| match error.kind() {
-        std::io::ErrorKind::AddrInUse => format!(
-            "port {port} is already in use (another exercise still running?); \
-                 stop it, or pick another port: PORT=3001 cargo run ..."
-        ),
-        _ => format!("could not listen on 127.0.0.1:{port}: {error}"),
-    })?;
-    let address: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
-    println!("{name}: open http://{address}/ (Ctrl-C stops it)");
-    // With the peer's address available to handlers (`ConnectInfo`), for the
-    // exercises that need to tell clients apart.
     axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(async {
             // If Ctrl-C cannot be watched, run until the process is killed.
@@ -95,6 +106,27 @@ pub async fn serve_until_stopped(
         })
         .await
         .map_err(|error| format!("the server stopped: {error}"))
+}
+
+/// Serve `app` on 127.0.0.1 (the port from [`port_from_env`]) until Ctrl-C,
+/// after printing the address to open. `name` says what is being served.
+pub async fn serve(name: &str, app: Router) -> Result<(), String> {
+    serve_until_stopped(name, app, || {}).await
+}
+
+/// [`serve`], calling `stopping` when Ctrl-C arrives (see [`run`]).
+pub async fn serve_until_stopped(
+    name: &str,
+    app: Router,
+    stopping: impl FnOnce() + Send + 'static,
+) -> Result<(), String> {
+    let port = port_from_env()?;
+    let listener =
+        listen(port, "stop the other server (another exercise still running?), or pick another port: PORT=3001 cargo run ...")
+            .await?;
+    let address: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("{name}: open http://{address}/ (Ctrl-C stops it)");
+    run(listener, app, stopping).await
 }
 
 #[cfg(test)]
@@ -128,6 +160,12 @@ mod tests {
 
     /// The render module is the course's answer to the original XSS hole:
     /// message text must only ever reach the page through `textContent`.
+    #[test]
+    fn escape_html_leaves_no_markup() {
+        assert_eq!(escape_html(r#"<img src=x onerror='a&b'>"#), "&lt;img src=x onerror=&#39;a&amp;b&#39;&gt;");
+        assert_eq!(escape_html("plain text, ünïcode"), "plain text, ünïcode");
+    }
+
     #[test]
     fn render_module_never_puts_text_into_html() {
         // Comments may explain the hole; code may not use it.

@@ -85,7 +85,7 @@ const PRELUDE: &str = include_str!("prelude.js");
 /// The stand-in for the chat page's render module (see `chat_stub.js`).
 pub const CHAT_STUB: &str = include_str!("chat_stub.js");
 /// The real render module, whose `sendMessage` the stand-in re-exports.
-pub const REAL_CHAT: &str = include_str!("../../static/chat.js");
+pub const REAL_CHAT: &str = chat_page::CHAT_JS;
 
 /// How much one task may compute before it is stopped as a runaway loop.
 /// QuickJS calls the interrupt handler about every 10,000 steps, so this is

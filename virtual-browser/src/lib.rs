@@ -45,9 +45,7 @@
 
 pub mod checks;
 pub mod engine;
-pub mod fleet;
 pub mod spec;
-pub mod svg;
 
 mod browser;
 mod trace;

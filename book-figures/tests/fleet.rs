@@ -1,9 +1,7 @@
 //! The fleet simulation on a small fleet.
 
-use virtual_browser::{
-    Page,
-    fleet::{Fleet, simulate},
-};
+use book_figures::fleet::{Fleet, simulate};
+use virtual_browser::Page;
 
 /// A setTimeout chain with the course's schedule; `jitter` picks the wait
 /// between half of each step and all of it, or always the whole step.
@@ -38,13 +36,13 @@ fn fleet() -> Fleet {
 
 #[test]
 fn a_fleet_run_is_the_same_every_time() {
-    let app = poll_server::app();
+    let app = poll_endpoint::app();
     assert_eq!(simulate(&fleet(), &app, &client(true)), simulate(&fleet(), &app, &client(true)));
 }
 
 #[test]
 fn it_counts_requests_per_second_and_when_each_client_got_back() {
-    let run = simulate(&fleet(), &poll_server::app(), &client(false));
+    let run = simulate(&fleet(), &poll_endpoint::app(), &client(false));
     assert_eq!(run.per_second.len(), 90);
     assert_eq!(run.back_at.len(), 60);
     // Before the outage each client polls about every 3 s: 60 clients, ~20/s.
@@ -61,7 +59,7 @@ fn it_counts_requests_per_second_and_when_each_client_got_back() {
 /// client in the same second, every 3 s. Jitter breaks the lockstep up.
 #[test]
 fn jitter_breaks_up_a_fleet_in_lockstep_after_an_outage() {
-    let app = poll_server::app();
+    let app = poll_endpoint::app();
     let in_lockstep = Fleet { spread: 200, ..fleet() };
     let fixed = simulate(&in_lockstep, &app, &client(false));
     let jittered = simulate(&in_lockstep, &app, &client(true));

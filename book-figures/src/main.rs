@@ -1,10 +1,10 @@
 //! Draw every figure of the book from real runs and write them to
-//! `book/src/figures/`: `cargo run --example figures`.
+//! `book/src/figures/`: `cargo run -p book-figures`.
 
 fn main() {
     let dir = polling_workshop::course::root().join("book/src/figures");
     std::fs::create_dir_all(&dir).expect("book/src/figures can be created");
-    for figure in polling_workshop::figures::all() {
+    for figure in book_figures::all() {
         let started = std::time::Instant::now();
         let content = (figure.draw)();
         let path = dir.join(figure.file);

@@ -1,6 +1,7 @@
 //! The committed figures are the ones the code draws now.
 
-use polling_workshop::{course::root, figures};
+use book_figures as figures;
+use polling_workshop::course::root;
 
 #[test]
 fn every_committed_figure_is_up_to_date() {
@@ -12,7 +13,7 @@ fn every_committed_figure_is_up_to_date() {
         assert!(
             committed == (figure.draw)(),
             "book/src/figures/{} is missing or stale: the code now draws something else. \
-             Run `cargo run --example figures` and commit the result.",
+             Run `cargo run -p book-figures` and commit the result.",
             figure.file
         );
     }

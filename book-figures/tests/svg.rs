@@ -1,10 +1,11 @@
 //! The timeline drawing: what a figure shows, and that it shows it the same
 //! way every time.
 
-use virtual_browser::{Browser, Failure, Latency, Page, svg};
+use book_figures::svg;
+use virtual_browser::{Browser, Failure, Latency, Page};
 
 fn scene() -> String {
-    let mut browser = Browser::new(poll_server::app());
+    let mut browser = Browser::new(poll_endpoint::app());
     browser
         .latency(Latency::Fixed(4000))
         .fail(6_000..9_000, Failure::NetworkError)

@@ -6,7 +6,7 @@
 //! one server (one `Router`, one store), which is down during `outage`.
 //! The clients share nothing but that server, so each runs on its own.
 
-use crate::{Browser, Failure, Latency, Page};
+use virtual_browser::{Browser, Failure, Latency, Page};
 use axum::Router;
 use std::ops::Range;
 

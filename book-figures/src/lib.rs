@@ -2,13 +2,17 @@
 //! course (a starter as shipped, or a solution) in the virtual browser,
 //! against exercise 01's finished server, in a fixed scenario.
 //!
-//! `cargo run --example figures` writes them to `book/src/figures/`, and a
+//! `cargo run -p book-figures` writes them to `book/src/figures/`, and a
 //! test fails when a committed figure is not what the code draws now.
 
-use crate::course::Course;
+use polling_workshop::course::Course;
 use std::sync::Arc;
-use virtual_browser::fleet::{Fleet, FleetRun, simulate};
-use virtual_browser::{Browser, Failure, Latency, Outcome, Page, VirtualClock, svg};
+use virtual_browser::{Browser, Failure, Latency, Outcome, Page, VirtualClock};
+
+pub mod fleet;
+pub mod svg;
+
+use fleet::{Fleet, FleetRun, simulate};
 
 /// One figure (an SVG, or a generated Markdown table that a chapter
 /// includes): where it goes in `book/src/figures/`, and how to draw it.
@@ -47,7 +51,7 @@ fn fleet(spread: u64) -> Fleet {
 /// randomness.
 fn fleet_page(random: &str) -> Page {
     Page::client("/client.js", include_str!("fleet-client.js"))
-        .with_module("/backoff.js", include_str!("../solutions/04-backoff/backoff.js"))
+        .with_module("/backoff.js", backoff::BACKOFF_JS)
         .with_module("/fleet-random.js", &format!("export const random = {random};"))
 }
 
@@ -148,19 +152,19 @@ fn ex05_app() -> axum::Router {
 
 fn idle_client_table() -> String {
     let client = |source: &str| Page::client("/client.js", source);
-    let backoff = include_str!("../solutions/04-backoff/backoff.js");
+    let backoff = backoff::BACKOFF_JS;
     let rows: Vec<(&str, (f64, f64))> = vec![
         (
             "`setInterval` every 3 s (exercise 01's client)",
-            idle_cost(poll_endpoint::app(), client(include_str!("../solutions/01-poll-endpoint/client.js")), |_| {}),
+            idle_cost(poll_endpoint::app(), client(poll_endpoint::CLIENT_JS), |_| {}),
         ),
         (
             "`setTimeout` 3 s after each answer (02)",
-            idle_cost(poll_endpoint::app(), client(include_str!("../solutions/02-settimeout-chain/client.js")), |_| {}),
+            idle_cost(poll_endpoint::app(), client(settimeout_chain::CLIENT_JS), |_| {}),
         ),
         (
             "the same, paused while the page is hidden (03), hidden after 1 s",
-            idle_cost(poll_endpoint::app(), client(include_str!("../solutions/03-pause-when-hidden/client.js")), |b| {
+            idle_cost(poll_endpoint::app(), client(pause_when_hidden::CLIENT_JS), |b| {
                 b.hide(1_000..600_000);
             }),
         ),
@@ -168,7 +172,7 @@ fn idle_client_table() -> String {
             "backing off while the server is down (04), down after 1 s",
             idle_cost(
                 poll_endpoint::app(),
-                client(include_str!("../solutions/04-backoff/client.js")).with_module("/backoff.js", backoff),
+                client(backoff::CLIENT_JS).with_module("/backoff.js", backoff),
                 |b| {
                     b.fail(1_000..600_000, Failure::NetworkError);
                 },
@@ -338,7 +342,7 @@ pub fn all() -> Vec<Figure> {
             from_starter: Some("02-settimeout-chain"),
             draw: || {
                 draw(
-                    include_str!("../exercises/02-settimeout-chain/client.js"),
+                    settimeout_chain_starter::CLIENT_JS,
                     "setInterval, server answers in 5 s: requests pile up",
                     20_000,
                     slow_server,
@@ -350,7 +354,7 @@ pub fn all() -> Vec<Figure> {
             from_starter: None,
             draw: || {
                 draw(
-                    include_str!("../solutions/02-settimeout-chain/client.js"),
+                    settimeout_chain::CLIENT_JS,
                     "setTimeout after each answer, same server: one at a time",
                     20_000,
                     slow_server,
@@ -362,7 +366,7 @@ pub fn all() -> Vec<Figure> {
             from_starter: Some("03-pause-when-hidden"),
             draw: || {
                 draw(
-                    include_str!("../exercises/03-pause-when-hidden/client.js"),
+                    pause_when_hidden_starter::CLIENT_JS,
                     "setTimeout chain, page hidden from 7 s to 22 s: it keeps polling",
                     30_000,
                     hidden_for_a_while,
@@ -374,7 +378,7 @@ pub fn all() -> Vec<Figure> {
             from_starter: None,
             draw: || {
                 draw(
-                    include_str!("../solutions/03-pause-when-hidden/client.js"),
+                    pause_when_hidden::CLIENT_JS,
                     "requestAnimationFrame loop, same scene: nothing while hidden",
                     30_000,
                     hidden_for_a_while,

@@ -3,7 +3,8 @@
 //! shaded, failures in red. The output depends only on the trace, so a
 //! committed figure can be compared byte for byte with a fresh one.
 
-use crate::trace::{Event, Outcome, Trace};
+use virtual_browser::{Event, Outcome, Trace};
+use chat_page::escape_html;
 use std::fmt::Write;
 
 const WIDTH: f64 = 760.0;
@@ -43,8 +44,8 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
          height=\"{height:.0}\" role=\"img\" aria-labelledby=\"title\" font-family=\"system-ui, sans-serif\" \
          font-size=\"12\">\n<title id=\"title\">{}</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
          <text x=\"{LEFT}\" y=\"22\" font-size=\"14\" font-weight=\"600\">{}</text>\n",
-        escape(title),
-        escape(title)
+        escape_html(title),
+        escape_html(title)
     );
 
     for window in trace.hidden_windows(end) {
@@ -89,7 +90,7 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
             (b - a).max(2.0),
             span.request,
             span.method,
-            escape(&span.path),
+            escape_html(&span.path),
             span.sent,
             span.answered.map_or("…".to_owned(), |t| t.to_string()),
         );
@@ -103,8 +104,8 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
                 svg,
                 "<path d=\"M{cx:.1} {:.1} l5 6 l-5 6 l-5 -6 z\" fill=\"#188038\"><title>{} posts {} at {at} ms</title></path>",
                 y - 6.0,
-                escape(user),
-                escape(&format!("{text:?}"))
+                escape_html(user),
+                escape_html(&format!("{text:?}"))
             );
         }
     }
@@ -172,9 +173,6 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
     svg
 }
 
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
 
 /// Requests per second over time, one line per series, with the `outage`
 /// (ms) shaded: `series` is (label, colour, counts per second).
@@ -203,8 +201,8 @@ pub fn rates(title: &str, series: &[(&str, &str, &[u32])], outage: std::ops::Ran
          height=\"{height:.0}\" role=\"img\" aria-labelledby=\"title\" font-family=\"system-ui, sans-serif\" \
          font-size=\"12\">\n<title id=\"title\">{}</title>\n<rect width=\"100%\" height=\"100%\" fill=\"#fff\"/>\n\
          <text x=\"{LEFT}\" y=\"22\" font-size=\"14\" font-weight=\"600\">{}</text>\n",
-        escape(title),
-        escape(title)
+        escape_html(title),
+        escape_html(title)
     );
     let (a, b) = (x(outage.start as f64 / 1000.0), x(outage.end as f64 / 1000.0));
     let _ = writeln!(
@@ -265,7 +263,7 @@ pub fn rates(title: &str, series: &[(&str, &str, &[u32])], outage: std::ops::Ran
             svg,
             "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1.5\" points=\"{}\"><title>{}</title></polyline>",
             points.join(" "),
-            escape(label)
+            escape_html(label)
         );
         let ly = plot_bottom + 40.0 + 18.0 * index as f64;
         let _ = writeln!(
@@ -273,7 +271,7 @@ pub fn rates(title: &str, series: &[(&str, &str, &[u32])], outage: std::ops::Ran
             "<rect x=\"{LEFT}\" y=\"{:.1}\" width=\"14\" height=\"4\" fill=\"{colour}\"/><text x=\"{:.1}\" y=\"{ly:.1}\">{}</text>",
             ly - 6.0,
             LEFT + 20.0,
-            escape(label)
+            escape_html(label)
         );
     }
     svg.push_str("</svg>\n");
