@@ -13,7 +13,7 @@
 
 use axum::{
     Router,
-    body::{Body, Bytes},
+    body::Body,
     http::{Request, header},
 };
 use dont_ddos_yourself::store::Cursor;
@@ -21,7 +21,7 @@ use governor::clock::DefaultClock;
 use poll_endpoint::message::{Message, ValidMessage};
 use redis_chat::memory::MemoryStore;
 use redis_chat::redis_store::RedisStore;
-use redis_chat::store::{Store, StoreError};
+use redis_chat::store::{PollAnswer, Store, StoreError};
 use redis_chat::{MAX_MESSAGES, app_with};
 use serde_json::json;
 use std::sync::Arc;
@@ -72,7 +72,7 @@ impl Store for Down {
     async fn push(&self, _: ValidMessage, _: Option<String>) -> Result<Message, StoreError> {
         Err(StoreError("connection refused".to_owned()))
     }
-    async fn poll(&self, _: Option<Cursor>) -> Result<(String, Bytes), StoreError> {
+    async fn poll(&self, _: Option<Cursor>) -> Result<PollAnswer, StoreError> {
         Err(StoreError("connection refused".to_owned()))
     }
 }

@@ -16,6 +16,7 @@
 // code. Delete this line when you are done, so the compiler can check you.
 #![allow(unused_imports, unused_variables, dead_code)]
 
+pub mod error;
 pub mod memory;
 pub mod redis_store;
 pub mod routes;

@@ -1,8 +1,7 @@
 //! The embedded default: exercise 05's cached in-memory store, plus the
 //! idempotency keys every store must honour.
 
-use crate::store::{IDEMPOTENCY_TTL_SECONDS, Store, StoreError};
-use axum::body::Bytes;
+use crate::store::{IDEMPOTENCY_TTL_SECONDS, PollAnswer, Store, StoreError};
 use dont_ddos_yourself::store::{CachedStore, Cursor};
 use poll_endpoint::message::{Message, ValidMessage};
 use std::collections::HashMap;
@@ -48,8 +47,7 @@ impl Store for MemoryStore {
         Ok(stored)
     }
 
-    async fn poll(&self, cursor: Option<Cursor>) -> Result<(String, Bytes), StoreError> {
-        let etag = self.store.etag(); // the tag first, as in exercise 05
-        Ok((etag, self.store.poll(cursor)))
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        Ok(PollAnswer::read(&self.store, cursor))
     }
 }

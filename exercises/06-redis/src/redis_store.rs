@@ -10,8 +10,7 @@
 //! | `{chat}:messages` | list | the newest messages as JSON, oldest first |
 //! | `{chat}:posted:<key>` | string, with a TTL | the message stored under an idempotency key |
 
-use crate::store::{IDEMPOTENCY_TTL_SECONDS, Store, StoreError};
-use axum::body::Bytes;
+use crate::store::{IDEMPOTENCY_TTL_SECONDS, PollAnswer, Store, StoreError};
 use dont_ddos_yourself::store::{CachedStore, Cursor};
 use poll_endpoint::message::{Message, ValidMessage};
 use poll_endpoint::store::now_ms;
@@ -96,7 +95,7 @@ impl Store for RedisStore {
     // ANCHOR_END: push
 
     // ANCHOR: poll
-    async fn poll(&self, cursor: Option<Cursor>) -> Result<(String, Bytes), StoreError> {
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
         // TODO:
         //   1. in one round trip, `redis::pipe().get(EPOCH).get(LAST)`, read
         //      `(Option<u64>, Option<u64>)` (None for a key not there yet: 0);
@@ -104,7 +103,7 @@ impl Store for RedisStore {
         //   3. otherwise LRANGE MESSAGES 0 -1, parse each JSON string into a
         //      `Message`, make `CachedStore::from_messages(self.capacity, epoch,
         //      messages)`, and keep it in `self.mirror` with epoch and last;
-        //   4. answer `(store.etag(), store.poll(cursor))`.
+        //   4. answer `PollAnswer::read(&store, cursor)`.
         todo!("RedisStore::poll: answer from Redis, reading the list only when it changed")
     }
     // ANCHOR_END: poll

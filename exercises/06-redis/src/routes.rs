@@ -1,6 +1,8 @@
 //! `GET /poll` and `POST /poll` on any [`Store`]: exercise 05's answers, with
-//! idempotent posts, and `503` when the store is down.
+//! idempotent posts, and `503` when the store is down. The handlers return
+//! [`PollError`] and use `?`: each failure knows its own answer.
 
+use crate::error::PollError;
 use crate::store::{Store, StoreError};
 use axum::{
     Json,
@@ -10,7 +12,7 @@ use axum::{
 };
 use dont_ddos_yourself::routes::{PollQuery, cursor};
 use poll_endpoint::error::ApiError;
-use poll_endpoint::message::NewMessage;
+use poll_endpoint::message::{Message, NewMessage};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -52,23 +54,20 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 // ANCHOR_END: key
 
 /// `GET /poll`, as in exercise 05, on any store.
-pub async fn get_poll<S: Store>(State(store): State<Arc<S>>, query: Query<PollQuery>, headers: HeaderMap) -> Response {
-    let cursor = match cursor(&query) {
-        Ok(cursor) => cursor,
-        Err(error) => return error.into_response(),
-    };
-    let (etag, body) = match store.poll(cursor).await {
-        Ok(answer) => answer,
-        Err(error) => return store_unavailable(error),
-    };
-    let tag = HeaderValue::from_str(&etag).expect("an entity tag is ASCII");
+pub async fn get_poll<S: Store>(
+    State(store): State<Arc<S>>,
+    query: Query<PollQuery>,
+    headers: HeaderMap,
+) -> Result<Response, PollError> {
+    let answer = store.poll(cursor(&query)?).await?;
+    let tag = HeaderValue::from_str(&answer.etag).expect("an entity tag is ASCII");
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // The same rule as exercise 05: the tag, a weak `W/` tag, `*`, or a list.
-    if dont_ddos_yourself::routes::matches(&headers, &etag) {
-        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag), cache]).into_response();
+    if dont_ddos_yourself::routes::matches(&headers, &answer.etag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag), cache]).into_response());
     }
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    ([json, (header::ETAG, tag), cache], body).into_response()
+    Ok(([json, (header::ETAG, tag), cache], answer.body).into_response())
 }
 
 // ANCHOR: post_poll
@@ -77,19 +76,10 @@ pub async fn post_poll<S: Store>(
     State(store): State<Arc<S>>,
     headers: HeaderMap,
     body: Result<Json<NewMessage>, JsonRejection>,
-) -> Response {
-    let checked = (|| {
-        let key = idempotency_key(&headers)?;
-        let Json(new) = body?;
-        Ok::<_, ApiError>((key, new.validate()?))
-    })();
-    let (key, valid) = match checked {
-        Ok(checked) => checked,
-        Err(error) => return error.into_response(),
-    };
-    match store.push(valid, key).await {
-        Ok(stored) => (StatusCode::CREATED, Json(stored)).into_response(),
-        Err(error) => store_unavailable(error),
-    }
+) -> Result<(StatusCode, Json<Message>), PollError> {
+    let key = idempotency_key(&headers)?;
+    let Json(new) = body?;
+    let stored = store.push(new.validate()?, key).await?;
+    Ok((StatusCode::CREATED, Json(stored)))
 }
 // ANCHOR_END: post_poll

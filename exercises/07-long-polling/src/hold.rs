@@ -8,8 +8,6 @@ use crate::news::News;
 use axum::body::Bytes;
 use dont_ddos_yourself::store::Cursor;
 use redis_chat::store::{Store, StoreError};
-use serde::Deserialize;
-use serde::de::IgnoredAny;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -103,9 +101,8 @@ impl<S: Store> Hub<S> {
         }; // the lock is released here, before any waiting
         let read = || async {
             self.store_reads.fetch_add(1, Ordering::SeqCst);
-            let (_etag, body) = self.store.poll(cursor).await?;
-            let new = has_news(&body);
-            Ok((body, new))
+            let answer = self.store.poll(cursor).await?;
+            Ok((answer.body, answer.news))
         };
         match cell {
             Some(cell) => cell.get_or_init(read).await.clone(),
@@ -113,17 +110,6 @@ impl<S: Store> Hub<S> {
         }
     }
     // ANCHOR_END: answer
-}
-
-/// Whether an answer has something for the client: messages, or a reset.
-fn has_news(body: &[u8]) -> bool {
-    #[derive(Deserialize)]
-    struct Peek {
-        msg: Vec<IgnoredAny>,
-        #[serde(default)]
-        reset: bool,
-    }
-    serde_json::from_slice::<Peek>(body).map_or(true, |answer| !answer.msg.is_empty() || answer.reset)
 }
 
 /// Counts a held request for as long as it lives. It is dropped when the

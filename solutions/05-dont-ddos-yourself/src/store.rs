@@ -104,6 +104,11 @@ impl CachedStore {
         self.epoch
     }
 
+    /// The id of the newest message (0 while there is none).
+    pub fn newest(&self) -> u64 {
+        self.inner.read().expect("the store's lock is poisoned").next_id - 1
+    }
+
     /// How many poll bodies have been serialized since the store was made.
     pub fn serializations(&self) -> u64 {
         self.serializations.load(Ordering::Relaxed)

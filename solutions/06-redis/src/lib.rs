@@ -8,6 +8,7 @@
 //!
 //! `REDIS_URL` chooses the store: unset, memory; set, Redis.
 
+pub mod error;
 pub mod memory;
 pub mod redis_store;
 pub mod routes;

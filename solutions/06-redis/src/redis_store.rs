@@ -10,8 +10,7 @@
 //! | `{chat}:messages` | list | the newest messages as JSON, oldest first |
 //! | `{chat}:posted:<key>` | string, with a TTL | the message stored under an idempotency key |
 
-use crate::store::{IDEMPOTENCY_TTL_SECONDS, Store, StoreError};
-use axum::body::Bytes;
+use crate::store::{IDEMPOTENCY_TTL_SECONDS, PollAnswer, Store, StoreError};
 use dont_ddos_yourself::store::{CachedStore, Cursor};
 use poll_endpoint::message::{Message, ValidMessage};
 use poll_endpoint::store::now_ms;
@@ -97,7 +96,7 @@ impl Store for RedisStore {
     // ANCHOR_END: push
 
     // ANCHOR: poll
-    async fn poll(&self, cursor: Option<Cursor>) -> Result<(String, Bytes), StoreError> {
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
         let mut redis = self.redis.clone();
         // One round trip tells whether anything changed since we last looked.
         let (epoch, last): (Option<u64>, Option<u64>) =
@@ -119,7 +118,7 @@ impl Store for RedisStore {
                 store
             }
         };
-        Ok((store.etag(), store.poll(cursor)))
+        Ok(PollAnswer::read(&store, cursor))
     }
     // ANCHOR_END: poll
 }

@@ -2,7 +2,7 @@
 //! ([`crate::memory::MemoryStore`]) or Redis ([`crate::redis_store::RedisStore`]).
 
 use axum::body::Bytes;
-use dont_ddos_yourself::store::Cursor;
+use dont_ddos_yourself::store::{CachedStore, Cursor};
 use poll_endpoint::message::{Message, ValidMessage};
 use std::fmt;
 use std::future::Future;
@@ -19,11 +19,49 @@ pub trait Store: Send + Sync + 'static {
         key: Option<String>,
     ) -> impl Future<Output = Result<Message, StoreError>> + Send;
 
-    /// The entity tag of the current state, and the answer for `cursor`
-    /// (exercise 05's `{"msg": [...], "epoch": .., "reset": ..}`), read together.
-    fn poll(&self, cursor: Option<Cursor>) -> impl Future<Output = Result<(String, Bytes), StoreError>> + Send;
+    /// The answer for a client at `cursor`: exercise 05's body, with the
+    /// entity tag of the state it was read from and whether it has news.
+    fn poll(&self, cursor: Option<Cursor>) -> impl Future<Output = Result<PollAnswer, StoreError>> + Send;
 }
 // ANCHOR_END: trait
+
+/// What a store answers a poll with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollAnswer {
+    /// The entity tag of the state the answer was read from (`GET /poll`
+    /// sends it as `ETag`, and compares it with `If-None-Match`).
+    pub etag: String,
+    /// `{"msg": [...], "epoch": .., "reset": ..}`, serialized once and shared.
+    pub body: Bytes,
+    /// Whether the body has anything the client lacks: a message, or a
+    /// reset. A long poll (exercise 07) answers at once only when it has.
+    pub news: bool,
+}
+
+impl PollAnswer {
+    /// `store`'s answer for a client at `cursor`.
+    ///
+    /// The tag and the news are read *before* the body, as in exercise 05:
+    /// a message stored in between makes the body newer than they say, never
+    /// older. A client then asks again with a tag that no longer matches, and
+    /// a long poll that was told "no news" is woken by that message's news.
+    pub fn read(store: &CachedStore, cursor: Option<Cursor>) -> PollAnswer {
+        let etag = store.etag();
+        let news = has_news(store.epoch(), store.newest(), cursor);
+        PollAnswer { etag, body: store.poll(cursor), news }
+    }
+}
+
+/// Whether a client at `cursor` lacks anything from a store in its life
+/// `epoch` whose newest message is `newest`: exercise 05's rules, without the
+/// bodies. A client with no cursor lacks every message there is; one from
+/// another life, or ahead of the store, gets a reset; one at `newest` has all.
+pub fn has_news(epoch: u64, newest: u64, cursor: Option<Cursor>) -> bool {
+    match cursor {
+        None => newest > 0,
+        Some(cursor) => cursor.epoch.is_some_and(|e| e != epoch) || cursor.since != newest,
+    }
+}
 
 /// How long an idempotency key is remembered: a client retries a POST
 /// within seconds, and this is plenty more.

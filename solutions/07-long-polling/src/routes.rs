@@ -12,8 +12,8 @@ use axum::{
 };
 use dont_ddos_yourself::routes::{PollQuery, cursor};
 use poll_endpoint::error::ApiError;
-use poll_endpoint::message::NewMessage;
-use redis_chat::routes::store_unavailable;
+use poll_endpoint::message::{Message, NewMessage};
+use redis_chat::error::PollError;
 use redis_chat::store::Store;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -51,24 +51,16 @@ pub async fn get_poll<S: Store>(
     query: Query<PollQuery>,
     Query(long): Query<WaitQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, PollError> {
     let Some(wait) = long.wait else {
         return redis_chat::routes::get_poll(State(hub.store.clone()), query, headers).await;
     };
-    let checked = cursor(&query).and_then(|cursor| Ok((cursor, wait_for(&wait)?)));
-    let (cursor, wait) = match checked {
-        Ok(checked) => checked,
-        Err(error) => return error.into_response(),
-    };
-    match hub.wait(cursor, wait).await {
-        Ok(body) => {
-            let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-            // Each answer is for one moment and one cursor: nothing to keep.
-            let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            ([json, cache], body).into_response()
-        }
-        Err(error) => store_unavailable(error),
-    }
+    let (cursor, wait) = (cursor(&query)?, wait_for(&wait)?);
+    let body = hub.wait(cursor, wait).await?;
+    let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    // Each answer is for one moment and one cursor: nothing to keep.
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(([json, cache], body).into_response())
 }
 // ANCHOR_END: get_poll
 
@@ -78,11 +70,9 @@ pub async fn post_poll<S: Store>(
     State(hub): State<Arc<Hub<S>>>,
     headers: HeaderMap,
     body: Result<Json<NewMessage>, JsonRejection>,
-) -> Response {
-    let response = redis_chat::routes::post_poll(State(hub.store.clone()), headers, body).await;
-    if response.status() == StatusCode::CREATED {
-        hub.news.tell().await;
-    }
-    response
+) -> Result<(StatusCode, Json<Message>), PollError> {
+    let created = redis_chat::routes::post_poll(State(hub.store.clone()), headers, body).await?;
+    hub.news.tell().await;
+    Ok(created)
 }
 // ANCHOR_END: post_poll
