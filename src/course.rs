@@ -12,25 +12,26 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug)]
 pub struct Course {
-    #[serde(rename = "exercise")]
     pub exercises: Vec<Exercise>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// An exercise. Only what cannot be derived is written in the manifest:
+/// the slug (`01-poll-endpoint`) gives the number, the chapter's file and the
+/// two package names, by the conventions at the top of `course.toml`.
+#[derive(Debug, Clone)]
 pub struct Exercise {
+    /// 1 for `01-poll-endpoint`: the slug's number.
     pub number: u32,
     /// `01-poll-endpoint`: names the folders in exercises/, solutions/ and tests/.
     pub slug: String,
     pub title: String,
-    /// The chapter's file name in `book/src/`.
+    /// The chapter's file name in `book/src/`: `<slug>.md`.
     pub chapter: String,
-    /// The starter's package name: `cargo test -p <starter>`.
+    /// The starter's package name, `ex01-poll-endpoint`: `cargo test -p <starter>`.
     pub starter: String,
-    /// The solution's package name.
+    /// The solution's package name, `ex01-poll-endpoint-solution`.
     pub solution: String,
     /// How long the exercise takes in class, reading included.
     pub minutes: u32,
@@ -41,14 +42,41 @@ pub struct Exercise {
     /// What the shared spec calls the crate under test. By default the slug
     /// without its number (`poll_endpoint`); set it when that name is taken
     /// by a crate the spec uses (`06-redis` cannot be `redis`).
-    #[serde(default)]
     pub spec_alias: Option<String>,
+}
+
+/// `course.toml` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Manifest {
+    #[serde(rename = "exercise")]
+    exercises: Vec<Entry>,
+}
+
+/// One `[[exercise]]` as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    slug: String,
+    title: String,
+    minutes: u32,
+    start_in: String,
+    hints: Vec<String>,
+    #[serde(default)]
+    spec_alias: Option<String>,
 }
 
 impl Course {
     /// Parse a manifest; the error says which entry or field is wrong.
     pub fn parse(text: &str) -> Result<Course, String> {
-        toml::from_str(text).map_err(|error| format!("course.toml: {error}"))
+        let manifest: Manifest = toml::from_str(text).map_err(|error| format!("course.toml: {error}"))?;
+        let exercises = manifest
+            .exercises
+            .into_iter()
+            .enumerate()
+            .map(|(index, entry)| Exercise::from_entry(index as u32 + 1, entry))
+            .collect::<Result<_, _>>()?;
+        Ok(Course { exercises })
     }
 
     /// The manifest compiled into this binary.
@@ -62,6 +90,31 @@ impl Course {
 }
 
 impl Exercise {
+    /// The `number`th entry: its slug must start with that number, `01-`,
+    /// so that folders sort in course order.
+    fn from_entry(number: u32, entry: Entry) -> Result<Exercise, String> {
+        let name = entry.slug.strip_prefix(&format!("{number:02}-")).filter(|name| !name.is_empty()).ok_or_else(|| {
+            format!(
+                "course.toml, exercise {number}: its slug {:?} should be `{number:02}-` and a name: exercises are \
+                 numbered 1, 2, 3... in file order, and the slug starts with the number",
+                entry.slug
+            )
+        })?;
+        let starter = format!("ex{number:02}-{name}");
+        Ok(Exercise {
+            number,
+            chapter: format!("{}.md", entry.slug),
+            solution: format!("{starter}-solution"),
+            starter,
+            slug: entry.slug,
+            title: entry.title,
+            minutes: entry.minutes,
+            start_in: entry.start_in,
+            hints: entry.hints,
+            spec_alias: entry.spec_alias,
+        })
+    }
+
     /// `exercises/<slug>`, relative to the workspace root.
     pub fn starter_dir(&self) -> PathBuf {
         Path::new("exercises").join(&self.slug)
@@ -118,12 +171,8 @@ mod tests {
         let course = Course::parse(
             r#"
             [[exercise]]
-            number = 1
             slug = "01-x"
             title = "X"
-            chapter = "01-x.md"
-            starter = "ex01-x"
-            solution = "ex01-x-solution"
             minutes = 10
             start_in = "src/lib.rs"
             hints = ["a", "b"]
@@ -134,7 +183,17 @@ mod tests {
         assert_eq!(exercise.starter_dir(), Path::new("exercises/01-x"));
         assert_eq!(exercise.spec_dir(), Path::new("tests/01-x"));
         assert_eq!(exercise.test_command(), "cargo test -p ex01-x");
+        assert_eq!((exercise.number, exercise.chapter.as_str()), (1, "01-x.md"));
+        assert_eq!((exercise.starter.as_str(), exercise.solution.as_str()), ("ex01-x", "ex01-x-solution"));
         assert_eq!(course.total_minutes(), 10);
+    }
+
+    #[test]
+    fn a_slug_out_of_order_is_an_error_that_says_what_it_should_be() {
+        let entry = |slug: &str| format!("[[exercise]]\nslug = {slug:?}\ntitle = \"X\"\nminutes = 1\nstart_in = \"a\"\nhints = []\n");
+        let error = Course::parse(&(entry("01-a") + &entry("03-b"))).unwrap_err();
+        assert!(error.contains("exercise 2") && error.contains("`02-`"), "{error}");
+        assert!(Course::parse(&entry("01-")).unwrap_err().contains("`01-` and a name"));
     }
 
     #[test]

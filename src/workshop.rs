@@ -7,7 +7,7 @@
 use crate::course::{Course, Exercise};
 use crate::paint::Paint;
 use crate::progress::{Progress, Status};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -237,13 +237,65 @@ pub fn report(checked: &Checked, exercise: &Exercise, paint: Paint) -> String {
     }
 }
 
-/// Run `cargo test -p <package>` in `root`, streaming its output.
+/// Run a package's spec in `root`, streaming its output, in two steps as
+/// rustlings does: `cargo test --no-run` builds it, and its exit status alone
+/// says whether it compiles; then `cargo test` runs it, and its exit status
+/// says whether it passed. Cargo's own messages (compiling, errors) go to
+/// standard error, the tests' report to `out`; the two are never mixed.
 fn run_spec(root: &Path, package: &str, echo: bool, out: &mut dyn Write) -> Result<Checked, String> {
+    let built = cargo_test(root, package, &["--no-run"], echo, &mut std::io::sink())?;
+    if !built.success() {
+        return Ok(Checked::DoesNotCompile);
+    }
+    let mut report = Tee { out, kept: Vec::new() };
+    let ran = cargo_test(root, package, &[], echo, &mut report)?;
+    if ran.success() {
+        return Ok(Checked::Passed);
+    }
+    let tests = String::from_utf8_lossy(&report.kept);
+    if !tests.contains("test result: FAILED") {
+        return Err(format!("`cargo test -p {package}` failed before any test ran; its messages are above"));
+    }
+    // libtest lists the failed tests, in order, after a line `failures:`.
+    let first = tests
+        .split("\nfailures:\n")
+        .last()
+        .and_then(|list| list.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("test result")))
+        .map(str::to_owned);
+    Ok(Checked::Failed { first })
+}
+
+/// Writes to `out` and keeps a copy.
+struct Tee<'a> {
+    out: &'a mut dyn Write,
+    kept: Vec<u8>,
+}
+
+impl Write for Tee<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.kept.extend_from_slice(bytes);
+        self.out.write_all(bytes).map(|()| bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// `cargo test -p <package> <extra>`: its standard output to `out`, line by
+/// line as it comes, and cargo's messages to our standard error when `echo`.
+fn cargo_test(
+    root: &Path,
+    package: &str,
+    extra: &[&str],
+    echo: bool,
+    out: &mut dyn Write,
+) -> Result<std::process::ExitStatus, String> {
     use std::io::IsTerminal;
     let terminal = echo && std::io::stderr().is_terminal();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut child = Command::new(cargo)
         .args(["test", "-p", package])
+        .args(extra)
         .current_dir(root)
         .env("RUST_BACKTRACE", "0")
         .env("INSTA_UPDATE", "no")
@@ -252,53 +304,13 @@ fn run_spec(root: &Path, package: &str, echo: bool, out: &mut dyn Write) -> Resu
         .env("CARGO_TERM_COLOR", if terminal { "always" } else { "never" })
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(if echo { Stdio::inherit() } else { Stdio::null() })
         .spawn()
         .map_err(|error| format!("could not run cargo ({error}); is the Rust toolchain installed?"))?;
-
-    // Cargo's own messages (compiling, progress, compile errors) go straight
-    // to our standard error as they come, and are kept to look for errors.
-    let mut stderr = child.stderr.take().expect("piped");
-    let errors = std::thread::spawn(move || {
-        let mut seen = Vec::new();
-        let mut chunk = [0u8; 4096];
-        while let Ok(n) = stderr.read(&mut chunk) {
-            if n == 0 {
-                break;
-            }
-            if echo {
-                let _ = std::io::stderr().write_all(&chunk[..n]);
-            }
-            seen.extend_from_slice(&chunk[..n]);
-        }
-        String::from_utf8_lossy(&seen).into_owned()
-    });
-    let mut tests = String::new();
     for line in BufReader::new(child.stdout.take().expect("piped")).lines() {
-        let line = line.unwrap_or_default();
-        let _ = writeln!(out, "{line}");
-        tests.push_str(&line);
-        tests.push('\n');
+        let _ = writeln!(out, "{}", line.unwrap_or_default());
     }
-    let status = child.wait().map_err(|error| format!("cargo did not finish: {error}"))?;
-    let errors = errors.join().unwrap_or_default();
-    if status.success() {
-        return Ok(Checked::Passed);
-    }
-    if errors.contains("could not compile") {
-        return Ok(Checked::DoesNotCompile);
-    }
-    if tests.contains("test result: FAILED") {
-        let first = tests
-            .split("\nfailures:\n")
-            .last()
-            .and_then(|list| {
-                list.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("test result"))
-            })
-            .map(str::to_owned);
-        return Ok(Checked::Failed { first });
-    }
-    Err(format!("`cargo test -p {package}` failed before any test ran; its messages are above"))
+    child.wait().map_err(|error| format!("cargo did not finish: {error}"))
 }
 
 fn git(root: &Path, args: &[&str]) -> Result<(), String> {
