@@ -254,26 +254,31 @@ fn raise_open_files_limit() -> u64 {
     limit.rlim_cur
 }
 
+/// The capacity of exercise 07's long polling (see the module's documentation).
+#[derive(clap::Parser)]
+#[command(about = "How many long polls exercise 07's server holds, what each costs, how fast a message reaches them")]
+struct Args {
+    /// How many held requests to measure, one row each, separated by commas.
+    #[arg(long, value_delimiter = ',', default_values_t = [1_000, 10_000])]
+    waiters: Vec<usize>,
+    /// How many messages to post to each set of held requests (the table gives the median).
+    #[arg(long, default_value_t = 5)]
+    rounds: usize,
+    /// Where to write the table [default: book/src/figures/07-capacity.md].
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// Be the server (the benchmark starts itself again with this, on a core of its own).
+    #[arg(long, hide = true)]
+    serve: bool,
+}
+
 fn main() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
-    let mut out = root.join("book/src/figures/07-capacity.md");
-    let mut counts = vec![1_000, 10_000];
-    let mut rounds = 5;
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--serve" => return serve(),
-            "--out" => out = args.next().expect("--out takes a path").into(),
-            "--rounds" => rounds = args.next().and_then(|s| s.parse().ok()).expect("--rounds takes a number"),
-            "--waiters" => {
-                counts = args
-                    .next()
-                    .map(|s| s.split(',').filter_map(|n| n.trim().parse().ok()).collect())
-                    .expect("--waiters takes numbers, like 1000,10000")
-            }
-            other => panic!("unknown argument {other:?}: use --waiters N,N --rounds N --out PATH"),
-        }
+    let Args { waiters: counts, rounds, out, serve: as_server } = clap::Parser::parse();
+    if as_server {
+        return serve();
     }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
+    let out = out.unwrap_or_else(|| root.join("book/src/figures/07-capacity.md"));
     let files = raise_open_files_limit();
     let most = counts.iter().copied().max().unwrap_or(0);
     if (most as u64) + 100 > files {
@@ -300,8 +305,14 @@ fn main() {
     runtime.block_on(async {
         request(port, "POST", "/poll", "{\"user\":\"bench\",\"text\":\"the first message\"}").await;
         next_id += 1;
-        for &waiters in &counts {
-            eprintln!("{waiters} held requests, {rounds} rounds…");
+        let started = Instant::now();
+        for (n, &waiters) in counts.iter().enumerate() {
+            eprintln!(
+                "[{}/{}, {:.0} s so far] {waiters} held requests, {rounds} rounds…",
+                n + 1,
+                counts.len(),
+                started.elapsed().as_secs_f64()
+            );
             results.push(measure(port, waiters, rounds, next_id).await);
             next_id += rounds as u64;
         }

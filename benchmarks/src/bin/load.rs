@@ -180,18 +180,22 @@ fn parse(output: &str) -> Option<Run> {
     })
 }
 
+/// Load on `GET /poll`, measured with wrk (see the module's documentation).
+#[derive(clap::Parser)]
+#[command(about = "Load on GET /poll with wrk: exercise 05's techniques against exercise 01's server")]
+struct Args {
+    /// How long each measured run lasts, in seconds.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Where to write the table [default: book/src/figures/05-load-benchmark.md].
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+}
+
 fn main() {
-    let mut seconds = 10;
+    let Args { seconds, out } = clap::Parser::parse();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
-    let mut out = root.join("book/src/figures/05-load-benchmark.md");
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        match arg.as_str() {
-            "--seconds" => seconds = args.next().and_then(|s| s.parse().ok()).expect("--seconds takes a number"),
-            "--out" => out = args.next().expect("--out takes a path").into(),
-            other => panic!("unknown argument {other:?}: use --seconds N and --out PATH"),
-        }
-    }
+    let out = out.unwrap_or_else(|| root.join("book/src/figures/05-load-benchmark.md"));
     if Command::new("wrk").arg("--version").output().is_err() {
         eprintln!("error: this benchmark needs wrk: apt-get install wrk (Debian and Ubuntu), brew install wrk (macOS)");
         std::process::exit(1);
@@ -210,6 +214,12 @@ fn main() {
     if let Some(redis) = &redis {
         all.push(redis_mode(redis, &runtime));
     }
+    // Progress: each mode is a 2-second warm-up and one run per connection count.
+    let total_runs = all.len() * CONNECTIONS.len();
+    let per_mode_s = 2 + seconds as usize * CONNECTIONS.len();
+    eprintln!("{} ways to answer, {total_runs} runs of {seconds} s: about {} s in all", all.len(), all.len() * per_mode_s);
+    let started = std::time::Instant::now();
+    let mut done_runs = 0;
     let mut rows = Vec::new();
     for mode in all {
         let probe = Request::get(&mode.path);
@@ -237,7 +247,12 @@ fn main() {
             if let Some(header) = &mode.header {
                 command.args(["-H", header]);
             }
-            eprintln!("{}: {connections} connections for {seconds} s…", mode.name);
+            done_runs += 1;
+            eprintln!(
+                "[{done_runs}/{total_runs}, {:.0} s so far] {}: {connections} connections for {seconds} s…",
+                started.elapsed().as_secs_f64(),
+                mode.name
+            );
             let output = command.output().expect("wrk runs");
             let report = String::from_utf8_lossy(&output.stdout).into_owned();
             runs.push(parse(&report).unwrap_or_else(|| panic!("could not read wrk's report:\n{report}")));
