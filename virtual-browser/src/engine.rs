@@ -82,10 +82,10 @@ pub trait Engine {
 }
 
 const PRELUDE: &str = include_str!("prelude.js");
-/// The stand-in for the chat page's render module (see `chat_stub.js`).
-pub const CHAT_STUB: &str = include_str!("chat_stub.js");
-/// The real render module, whose `sendMessage` the stand-in re-exports.
-pub const REAL_CHAT: &str = chat_page::CHAT_JS;
+/// The chat page's stand-in render module lives with the rest of the chat,
+/// in `browser/chat.rs`; it is named here too because `tests/globals.rs`
+/// checks its exports against the real module's by this path.
+pub use crate::browser::CHAT_STUB;
 
 /// How much one task may compute before it is stopped as a runaway loop.
 /// QuickJS calls the interrupt handler about every 10,000 steps, so this is
@@ -181,13 +181,13 @@ fn runaway(detail: &str) -> String {
 /// Tag `promise` with a number (once) so a later "handled" report can be
 /// matched with the earlier "rejected" one.
 fn promise_id<'js>(ctx: &Ctx<'js>, promise: Value<'js>) -> rquickjs::Result<u64> {
-    let tag: Function = ctx.globals().get("__promiseId")?;
+    let tag: Function<'_> = ctx.globals().get("__promiseId")?;
     tag.call((promise,))
 }
 
 /// The page's own words for an error: `Uncaught TypeError: ... (poll (/client.js:12:20))`.
 fn describe<'js>(ctx: &Ctx<'js>, value: Value<'js>) -> String {
-    let describe: rquickjs::Result<Function> = ctx.globals().get("__describeError");
+    let describe: rquickjs::Result<Function<'_>> = ctx.globals().get("__describeError");
     match describe.and_then(|f| f.call::<_, String>((value,))) {
         Ok(text) => text,
         Err(_) => "Uncaught (an error that could not be described)".to_owned(),
@@ -309,7 +309,7 @@ impl Engine for QuickJs {
             let promise = promise.restore(&ctx).map_err(|e| ScriptError(e.to_string()))?;
             match promise.state() {
                 PromiseState::Rejected => {
-                    let reason = promise.result::<Value>().and_then(|r| r.err()).map(|e| e.to_string());
+                    let reason = promise.result::<Value<'_>>().and_then(|r| r.err()).map(|e| e.to_string());
                     let thrown = ctx.catch();
                     let text = if thrown.is_undefined() || thrown.is_null() {
                         reason.unwrap_or_else(|| "the page's script threw while loading".to_owned())
@@ -326,8 +326,8 @@ impl Engine for QuickJs {
     fn run(&mut self, time: u64, task: Task) -> Result<(), ScriptError> {
         self.steps.set(0);
         let ran = self.context.with(|ctx| {
-            let browser: Object = ctx.globals().get("__browser").catch(&ctx).map_err(caught)?;
-            let call = |name: &str| browser.get::<_, Function>(name).catch(&ctx).map_err(caught);
+            let browser: Object<'_> = ctx.globals().get("__browser").catch(&ctx).map_err(caught)?;
+            let call = |name: &str| browser.get::<_, Function<'_>>(name).catch(&ctx).map_err(caught);
             let t = time as f64;
             let result = match task {
                 Task::Timer { id } => call("timer")?.call::<_, ()>((t, id)),

@@ -1,0 +1,257 @@
+//! The virtual browser: a page, a clock that only moves when we say so, and
+//! a network that leads straight into an axum `Router`.
+//!
+//! # How the parts fit
+//!
+//! A [`Browser`] is one loop: take the next [`Job`] from the agenda, set the
+//! clock to its time, and hand it to the part it belongs to. A job that runs
+//! page code is a task: the engine runs it, and the host calls the page made
+//! on the way (timers, frames, fetches, log lines) are handed out to the parts
+//! in turn, which schedule more jobs. Each part is a file, with a struct for
+//! its state:
+//!
+//! - `event_loop.rs` ([`EventLoop`]): the agenda itself, the thread's
+//!   virtual time, timers (with HTML's nesting clamp and a hidden page's
+//!   throttling), animation frames and visibility;
+//! - `network.rs` ([`Network`]): requests as the page sees them: latency,
+//!   injected failures, one GET per URL at a time, the HTTP cache;
+//! - `server.rs` ([`ServerBridge`]): the server under test on a paused
+//!   tokio clock, the requests it holds, and restarts;
+//! - `chat.rs` ([`Chat`]): the chat page's stand-in modules, other users'
+//!   posts and the user's sending from the form.
+//!
+//! While the server holds requests, its clock is moved towards the next
+//! job's time before the job runs, so an answer the server gives in between
+//! (a long poll that times out) is delivered at the moment it is given, and
+//! comes before the job.
+
+mod chat;
+mod event_loop;
+mod network;
+mod server;
+
+use crate::engine::{Engine, HostCall, QuickJs, ScriptError, Task};
+use crate::trace::{Event, Trace};
+use axum::Router;
+use chat::Chat;
+use event_loop::{EventLoop, Job, TASK_BUDGET, set_virtual_now};
+use network::Network;
+use server::ServerBridge;
+use std::collections::HashMap;
+use std::ops::Range;
+
+/// Named in [`crate::engine`] too, for the test that checks its exports.
+pub use chat::CHAT_STUB;
+pub use event_loop::{FRAME_MS, HIDDEN_TIMER_ALIGN_MS, virtual_now};
+pub use network::{Failure, Latency, ORIGIN};
+
+/// One page the browser opens: an ES module and the modules it may import
+/// (see [`Page::client`], in `chat.rs`, for the chat page's).
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub name: String,
+    pub source: String,
+    pub modules: Vec<(String, String)>,
+}
+
+impl Page {
+    /// Another module the page imports by `name`.
+    pub fn with_module(mut self, name: &str, source: &str) -> Page {
+        self.modules.push((name.to_owned(), source.to_owned()));
+        self
+    }
+}
+
+/// A browser tab with one page in it, on a virtual clock.
+///
+/// Set the scene first ([`latency`](Self::latency), [`fail`](Self::fail),
+/// [`hide`](Self::hide), [`post_at`](Self::post_at)), then
+/// [`open`](Self::open) the page and [`run_until`](Self::run_until) a time.
+/// Nothing takes real time: a 10-minute scenario runs in milliseconds.
+pub struct Browser {
+    engine: Box<dyn Engine>,
+    /// Right after the engine, as fields drop in order: the server's runtime
+    /// (and what it holds) goes before the jobs still in the agenda.
+    server: ServerBridge,
+    now: u64,
+    event_loop: EventLoop,
+    network: Network,
+    chat: Chat,
+    trace: Trace,
+    halted: bool,
+}
+
+impl Browser {
+    /// A browser whose requests go to `app`, with `Math.random` seeded with 1
+    /// and a 50 ms server.
+    pub fn new(app: Router) -> Browser {
+        Browser::with_seed(app, 1)
+    }
+
+    /// The same, with another seed for `Math.random`.
+    pub fn with_seed(app: Router, seed: u32) -> Browser {
+        let engine = QuickJs::new(seed).unwrap_or_else(|ScriptError(e)| panic!("{e}"));
+        Browser::with_engine(app, Box::new(engine))
+    }
+
+    /// A browser on another [`Engine`].
+    pub fn with_engine(app: Router, engine: Box<dyn Engine>) -> Browser {
+        Browser {
+            engine,
+            server: ServerBridge::new(app),
+            now: 0,
+            event_loop: EventLoop::new(),
+            network: Network::new(),
+            chat: Chat::default(),
+            trace: Trace::default(),
+            halted: false,
+        }
+    }
+
+    /// Keep answers the way a browser's HTTP cache does: a GET answer with an
+    /// `ETag` (and no `Cache-Control: no-store`) is kept, and the next GET of
+    /// the same URL asks `If-None-Match`; on `304 Not Modified` the page gets
+    /// the kept answer as a 200, as in a browser. Off unless asked for.
+    pub fn http_cache(&mut self, on: bool) -> &mut Self {
+        self.network.cache = on.then(HashMap::new);
+        self
+    }
+
+    /// The server restarts at `at` ms: from then on, requests go to `app`.
+    /// Requests the old server was holding fail as network errors.
+    pub fn restart_at(&mut self, at: u64, app: Router) -> &mut Self {
+        self.event_loop.schedule(at, Job::Restart(app));
+        self
+    }
+
+    /// How long the server takes to answer.
+    pub fn latency(&mut self, latency: Latency) -> &mut Self {
+        self.network.latency = latency;
+        self
+    }
+
+    /// Requests the page *sends* during `window` (ms) fail this way.
+    pub fn fail(&mut self, window: Range<u64>, failure: Failure) -> &mut Self {
+        self.network.failures.push((window, failure));
+        self
+    }
+
+    /// The page is hidden (another tab in front, window minimised) from
+    /// `window.start` until `window.end`.
+    pub fn hide(&mut self, window: Range<u64>) -> &mut Self {
+        self.event_loop.schedule(window.start, Job::Visibility(true));
+        self.event_loop.schedule(window.end, Job::Visibility(false));
+        self
+    }
+
+    /// Another user posts a message at `at` ms, straight to the server, from
+    /// a page of their own (`x-client-id: user:<user>`).
+    pub fn post_at(&mut self, at: u64, user: &str, text: &str) -> &mut Self {
+        self.event_loop.schedule(at, Job::OtherUserPosts { user: user.to_owned(), text: text.to_owned() });
+        self
+    }
+
+    /// The user types into the page's form and presses Send at `at` ms.
+    pub fn send_at(&mut self, at: u64, user: &str, text: &str) -> &mut Self {
+        self.event_loop.schedule(at, Job::UserSends { user: user.to_owned(), text: text.to_owned() });
+        self
+    }
+
+    /// Load `page` now, as the browser would when the HTML's
+    /// `<script type="module">` runs.
+    pub fn open(&mut self, page: Page) -> &mut Self {
+        set_virtual_now(self.now);
+        self.trace.push(self.now, Event::Loaded { page: page.name.clone() });
+        let loaded = self.engine.load(&page.name, &page.source, &page.modules);
+        self.after_task(loaded);
+        self
+    }
+
+    /// Run every task due up to and including `end` ms, then set the clock to `end`.
+    ///
+    /// The server's clock goes along: before each task, requests the server
+    /// is still holding get the time until then, and those that answer in it
+    /// are delivered at the moment they answer.
+    pub fn run_until(&mut self, end: u64) -> &Trace {
+        let mut tasks = 0;
+        while !self.halted {
+            let next = self.event_loop.next_at();
+            let until = next.map_or(end, |at| at.min(end));
+            if self.advance_server_to(until) {
+                continue; // an answer came first, and may have scheduled more
+            }
+            let Some((at, job)) = self.event_loop.take_due(end) else { break };
+            self.now = at;
+            set_virtual_now(at);
+            self.process(job);
+            tasks += 1;
+            if tasks == TASK_BUDGET {
+                self.halt(format!("the page ran {TASK_BUDGET} tasks before {end} ms and was stopped"));
+            }
+        }
+        self.now = self.now.max(end);
+        set_virtual_now(self.now);
+        &self.trace
+    }
+
+    /// Everything that happened so far.
+    pub fn trace(&self) -> &Trace {
+        &self.trace
+    }
+
+    /// The virtual time, in ms since the page was opened.
+    pub fn now(&self) -> u64 {
+        self.now
+    }
+
+    fn halt(&mut self, reason: String) {
+        if !self.halted {
+            self.trace.push(self.now, Event::Halted { reason });
+            self.halted = true;
+        }
+    }
+
+    fn run_task(&mut self, task: Task) {
+        let ran = self.engine.run(self.now, task);
+        self.after_task(ran);
+    }
+
+    fn after_task(&mut self, ran: Result<(), ScriptError>) {
+        for call in self.engine.take_calls() {
+            self.handle(call);
+        }
+        self.event_loop.task_done();
+        if let Err(ScriptError(reason)) = ran {
+            self.halt(reason);
+        }
+    }
+
+    /// Hand a due job to the part of the browser it belongs to.
+    fn process(&mut self, job: Job) {
+        match job {
+            Job::Timer(id) => self.fire_timer(id),
+            Job::Frame => self.run_frame(),
+            Job::Visibility(hidden) => self.set_hidden(hidden),
+            Job::Answer(index) => self.answer(index),
+            Job::Deliver { index, cached, answer } => self.arrive(index, cached, answer),
+            Job::Restart(app) => self.restart(app),
+            Job::OtherUserPosts { user, text } => self.other_user_posts(user, text),
+            Job::UserSends { user, text } => self.user_sends(user, text),
+        }
+    }
+
+    /// Hand a call the page made during a task to the part it asks.
+    fn handle(&mut self, call: HostCall) {
+        match call {
+            HostCall::Timer { id, delay, repeat } => self.event_loop.set_timer(self.now, id, delay, repeat),
+            HostCall::ClearTimer { id } => self.event_loop.clear_timer(id),
+            HostCall::WantFrame => self.event_loop.want_frame(self.now),
+            HostCall::Fetch { id, method, url, headers, body } => self.fetch(id, method, url, headers, body),
+            HostCall::Abort { id } => self.abort(id),
+            HostCall::Console { level, text } => self.trace.push(self.now, Event::Console { level, text }),
+            HostCall::Error { text } => self.trace.push(self.now, Event::ScriptError { text }),
+            HostCall::Render { ids } => self.rendered(ids),
+            HostCall::Status { text } => self.status(text),
+        }
+    }
+}
