@@ -93,13 +93,14 @@ impl Exercise {
     /// The `number`th entry: its slug must start with that number, `01-`,
     /// so that folders sort in course order.
     fn from_entry(number: u32, entry: Entry) -> Result<Exercise, String> {
-        let name = entry.slug.strip_prefix(&format!("{number:02}-")).filter(|name| !name.is_empty()).ok_or_else(|| {
-            format!(
-                "course.toml, exercise {number}: its slug {:?} should be `{number:02}-` and a name: exercises are \
+        let name =
+            entry.slug.strip_prefix(&format!("{number:02}-")).filter(|name| !name.is_empty()).ok_or_else(|| {
+                format!(
+                    "course.toml, exercise {number}: its slug {:?} should be `{number:02}-` and a name: exercises are \
                  numbered 1, 2, 3... in file order, and the slug starts with the number",
-                entry.slug
-            )
-        })?;
+                    entry.slug
+                )
+            })?;
         let starter = format!("ex{number:02}-{name}");
         Ok(Exercise {
             number,
@@ -190,7 +191,9 @@ mod tests {
 
     #[test]
     fn a_slug_out_of_order_is_an_error_that_says_what_it_should_be() {
-        let entry = |slug: &str| format!("[[exercise]]\nslug = {slug:?}\ntitle = \"X\"\nminutes = 1\nstart_in = \"a\"\nhints = []\n");
+        let entry = |slug: &str| {
+            format!("[[exercise]]\nslug = {slug:?}\ntitle = \"X\"\nminutes = 1\nstart_in = \"a\"\nhints = []\n")
+        };
         let error = Course::parse(&(entry("01-a") + &entry("03-b"))).unwrap_err();
         assert!(error.contains("exercise 2") && error.contains("`02-`"), "{error}");
         assert!(Course::parse(&entry("01-")).unwrap_err().contains("`01-` and a name"));

@@ -15,8 +15,8 @@ use axum::{
     response::{Html, IntoResponse, Redirect},
     routing::get,
 };
-use std::path::{Path, PathBuf};
 use chat_page::escape_html;
+use std::path::{Path, PathBuf};
 use tower_http::services::ServeDir;
 
 /// Build the book in `root/book` into `into`, with mdBook's own library (the

@@ -267,6 +267,65 @@ fn book_includes_point_at_real_files_and_anchors() {
     assert!(count > 0, "the book includes no code at all; listings must be included from solutions/");
 }
 
+/// The widest line a listing in the book may have: wider ones scroll
+/// sideways on the page. `solutions/rustfmt.toml` formats Rust to it.
+const LISTING_WIDTH: usize = 85;
+
+/// The lines `{{#include path[:anchor | :from:to]}}` shows.
+fn included_lines(source: &str, selector: Option<&str>) -> Vec<String> {
+    let lines: Vec<&str> = source.lines().collect();
+    let shown: Vec<&str> = match selector {
+        None => lines,
+        Some(range) if range.starts_with(|c: char| c.is_ascii_digit()) => {
+            let (from, to) = range.split_once(':').unwrap_or((range, ""));
+            let from = from.parse::<usize>().unwrap_or(1).max(1);
+            let to = to.parse::<usize>().unwrap_or(lines.len()).min(lines.len());
+            lines.get(from - 1..to).unwrap_or_default().to_vec()
+        }
+        Some(anchor) => {
+            let start = lines.iter().position(|l| l.contains(&format!("ANCHOR: {anchor}")));
+            let end = lines.iter().position(|l| l.contains(&format!("ANCHOR_END: {anchor}")));
+            match (start, end) {
+                (Some(start), Some(end)) if start < end => lines[start + 1..end].to_vec(),
+                _ => Vec::new(),
+            }
+        }
+    };
+    shown.into_iter().filter(|line| !line.contains("ANCHOR")).map(str::to_owned).collect()
+}
+
+#[test]
+fn listings_fit_the_page() {
+    let mut too_wide = Vec::new();
+    for file in files_below(&root().join("book/src")) {
+        if file.extension().is_none_or(|e| e != "md") {
+            continue;
+        }
+        let chapter = root().join("book/src").join(&file);
+        for include in fs::read_to_string(&chapter).unwrap().split("{{#include ").skip(1) {
+            let spec = include.split("}}").next().unwrap().trim();
+            let (path, selector) = spec.split_once(':').map_or((spec, None), |(p, s)| (p, Some(s)));
+            if path.starts_with("figures/") {
+                continue; // generated tables, not listings
+            }
+            let source = fs::read_to_string(chapter.parent().unwrap().join(path)).unwrap_or_default();
+            for line in included_lines(&source, selector) {
+                if line.chars().count() > LISTING_WIDTH {
+                    too_wide.push(format!("{path}: {} columns: {}", line.chars().count(), line.trim()));
+                }
+            }
+        }
+    }
+    too_wide.sort();
+    too_wide.dedup();
+    assert!(
+        too_wide.is_empty(),
+        "these lines of the book's listings are wider than {LISTING_WIDTH} columns, so they scroll on the page; \
+         wrap them (`cargo fmt` does it for Rust in solutions/ and exercises/):\n{}",
+        too_wide.join("\n")
+    );
+}
+
 /// A failing snapshot must never be written or accepted behind a learner's
 /// back. This runs a deliberately failing snapshot assertion (the ignored
 /// test below) in a child process, with CI and INSTA_UPDATE unset as on a

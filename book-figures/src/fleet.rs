@@ -6,9 +6,9 @@
 //! one server (one `Router`, one store), which is down during `outage`.
 //! The clients share nothing but that server, so each runs on its own.
 
-use virtual_browser::{Browser, Failure, Latency, Page};
 use axum::Router;
 use std::ops::Range;
+use virtual_browser::{Browser, Failure, Latency, Page};
 
 /// The scene.
 #[derive(Debug, Clone)]

@@ -170,13 +170,9 @@ fn idle_client_table() -> String {
         ),
         (
             "backing off while the server is down (04), down after 1 s",
-            idle_cost(
-                poll_endpoint::app(),
-                client(backoff::CLIENT_JS).with_module("/backoff.js", backoff),
-                |b| {
-                    b.fail(1_000..600_000, Failure::NetworkError);
-                },
-            ),
+            idle_cost(poll_endpoint::app(), client(backoff::CLIENT_JS).with_module("/backoff.js", backoff), |b| {
+                b.fail(1_000..600_000, Failure::NetworkError);
+            }),
         ),
         ("a `since` cursor (05)", idle_cost(ex05_app(), ex05_page(), |_| {})),
         (

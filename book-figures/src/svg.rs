@@ -3,9 +3,9 @@
 //! shaded, failures in red. The output depends only on the trace, so a
 //! committed figure can be compared byte for byte with a fresh one.
 
-use virtual_browser::{Event, Outcome, Trace};
 use chat_page::escape_html;
 use std::fmt::Write;
+use virtual_browser::{Event, Outcome, Trace};
 
 const WIDTH: f64 = 760.0;
 const LEFT: f64 = 90.0;
@@ -172,7 +172,6 @@ pub fn timeline(trace: &Trace, title: &str, end: u64) -> String {
     svg.push_str("</svg>\n");
     svg
 }
-
 
 /// Requests per second over time, one line per series, with the `outage`
 /// (ms) shaded: `series` is (label, colour, counts per second).

@@ -36,4 +36,6 @@ pollOnce();
 setInterval(pollOnce, INTERVAL_MS);
 
 // After you send a message, show it at once instead of up to 3 s later.
-onSubmit(() => refresh().catch((error) => showStatus(`could not refresh: ${error.message}`)));
+onSubmit(() =>
+  refresh().catch((error) => showStatus(`could not refresh: ${error.message}`)),
+);

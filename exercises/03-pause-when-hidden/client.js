@@ -42,4 +42,6 @@ async function poll() {
 poll();
 
 // After you send a message, show it at once instead of up to 3 s later.
-onSubmit(() => refresh().catch((error) => showStatus(`could not refresh: ${error.message}`)));
+onSubmit(() =>
+  refresh().catch((error) => showStatus(`could not refresh: ${error.message}`)),
+);

@@ -20,7 +20,8 @@ let shown = []; // the messages on the page, oldest first
 let cursor = null; // { since, epoch } once the server has answered
 
 async function refresh() {
-  const response = await fetch(pollPath(cursor), { headers: { "x-client-id": CLIENT_ID } });
+  const headers = { "x-client-id": CLIENT_ID };
+  const response = await fetch(pollPath(cursor), { headers });
   if (!response.ok) {
     const asks = response.status === 429 || response.status === 503;
     const wait = asks ? retryAfterMs(response.headers.get("retry-after")) : 0;

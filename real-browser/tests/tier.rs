@@ -218,7 +218,7 @@ fn same_sequence(real: &[u64], model: &[u64], end: u64, tolerance: u64) -> Resul
 #[test]
 fn ex02_one_poll_at_a_time_with_quiet_between_and_the_virtual_browser_agrees() {
     let chain = every_600_ms(settimeout_chain::CLIENT_JS, "const INTERVAL_MS = 3000;");
-    let interval = every_600_ms(include_str!("../../virtual-browser/tests/clients/set-interval.js"), "}, 3000);");
+    let interval = every_600_ms(virtual_browser::known_clients::SET_INTERVAL, "}, 3000);");
     browser_test(|browser| async move {
         let (result, real) = check_chain(&browser, chain.clone()).await;
         result.unwrap();
@@ -283,8 +283,7 @@ async fn check_hidden(browser: &mut Chromium, client: String) -> (Result<(), Str
 #[test]
 fn ex03_no_polls_while_hidden_and_the_virtual_browser_agrees() {
     let frames = every_600_ms(pause_when_hidden::CLIENT_JS, "const INTERVAL_MS = 3000;");
-    let ignores =
-        every_600_ms(include_str!("../../virtual-browser/tests/clients/ignores-hidden.js"), "setTimeout(poll, 3000)");
+    let ignores = every_600_ms(virtual_browser::known_clients::IGNORES_HIDDEN, "setTimeout(poll, 3000)");
     browser_test(|mut browser| async move {
         let (result, real, (hidden_at, shown_at)) = check_hidden(&mut browser, frames.clone()).await;
         result.unwrap();

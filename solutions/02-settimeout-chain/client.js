@@ -37,4 +37,6 @@ poll();
 // ANCHOR_END: poll
 
 // After you send a message, show it at once instead of up to 3 s later.
-onSubmit(() => refresh().catch((error) => showStatus(`could not refresh: ${error.message}`)));
+onSubmit(() =>
+  refresh().catch((error) => showStatus(`could not refresh: ${error.message}`)),
+);

@@ -39,4 +39,6 @@ requestAnimationFrame(frame);
 // ANCHOR_END: frame
 
 // After you send a message, show it at once instead of up to 3 s later.
-onSubmit(() => refresh().catch((error) => showStatus(`could not refresh: ${error.message}`)));
+onSubmit(() =>
+  refresh().catch((error) => showStatus(`could not refresh: ${error.message}`)),
+);

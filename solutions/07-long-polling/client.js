@@ -70,7 +70,8 @@ async function pollForever() {
       if (error.name === "AbortError") continue; // the page hid: not a failure
       const wait = backoff.failed(error.retryAfterMs ?? 0);
       const when = wait < 1000 ? "now" : `in ${Math.ceil(wait / 1000)} s`;
-      showStatus(`waiting for messages failed (${error.message}); trying again ${when}`);
+      const problem = `waiting for messages failed (${error.message})`;
+      showStatus(`${problem}; trying again ${when}`);
       await sleep(wait);
     } finally {
       waiting = null;

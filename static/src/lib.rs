@@ -121,9 +121,11 @@ pub async fn serve_until_stopped(
     stopping: impl FnOnce() + Send + 'static,
 ) -> Result<(), String> {
     let port = port_from_env()?;
-    let listener =
-        listen(port, "stop the other server (another exercise still running?), or pick another port: PORT=3001 cargo run ...")
-            .await?;
+    let listener = listen(
+        port,
+        "stop the other server (another exercise still running?), or pick another port: PORT=3001 cargo run ...",
+    )
+    .await?;
     let address: SocketAddr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("{name}: open http://{address}/ (Ctrl-C stops it)");
     run(listener, app, stopping).await

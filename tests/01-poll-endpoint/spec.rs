@@ -85,10 +85,9 @@ impl Chat {
                     .try_into_panic()
                     .ok()
                     .and_then(|payload| {
-                        payload
-                            .downcast_ref::<String>()
-                            .cloned()
-                            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+                        payload.downcast_ref::<String>().cloned().or_else(|| {
+                            payload.downcast_ref::<&str>().map(|s| s.to_string())
+                        })
                     })
                     .unwrap_or_else(|| "an unknown panic".to_owned());
                 let todo = if reason.starts_with("not yet implemented") {
@@ -109,14 +108,23 @@ impl Chat {
             parts
                 .headers
                 .get(name)
-                .map(|value: &axum::http::HeaderValue| value.to_str().unwrap_or("(not text)").to_owned())
+                .map(|value: &axum::http::HeaderValue| {
+                    value.to_str().unwrap_or("(not text)").to_owned()
+                })
                 .unwrap_or_default()
         };
         let content_type = header_text(header::CONTENT_TYPE);
         let cache_control = header_text(header::CACHE_CONTROL);
         let status = parts.status.as_u16();
-        let bytes = body.collect().await.expect("the body could not be read").to_bytes();
-        Reply { request: what, status, content_type, cache_control, body: String::from_utf8_lossy(&bytes).into_owned() }
+        let bytes =
+            body.collect().await.expect("the body could not be read").to_bytes();
+        Reply {
+            request: what,
+            status,
+            content_type,
+            cache_control,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     async fn get(&self, path: &str) -> Reply {
@@ -125,7 +133,8 @@ impl Chat {
 
     /// `POST /poll` with a JSON body and `Content-Type: application/json`.
     async fn post(&self, body: impl Into<Body>) -> Reply {
-        let request = Request::post("/poll").header(header::CONTENT_TYPE, "application/json");
+        let request =
+            Request::post("/poll").header(header::CONTENT_TYPE, "application/json");
         self.send(request.body(body.into()).unwrap()).await
     }
 
@@ -306,8 +315,15 @@ async fn s04_get_poll_lists_messages_oldest_first() {
          to bottom and later exercises can ask for \"everything after id N\".\nLook at `messages` in {}.",
         file("src/store.rs")
     );
-    assert_eq!(messages, [first, second, third], "GET /poll should list each message as POST answered it");
-    assert_strictly_increasing(&ids(&messages), "three messages posted one after another");
+    assert_eq!(
+        messages,
+        [first, second, third],
+        "GET /poll should list each message as POST answered it"
+    );
+    assert_strictly_increasing(
+        &ids(&messages),
+        "three messages posted one after another",
+    );
     assert_message_snapshot!("s04_three_messages", json!({ "msg": messages }));
 }
 
@@ -330,7 +346,9 @@ async fn s06_the_store_keeps_only_the_newest_messages() {
     let total = MAX_MESSAGES + 10;
     let mut last_id = 0;
     for n in 1..=total {
-        last_id = chat.posted("ada", &format!("message {n}")).await["id"].as_u64().unwrap_or(0);
+        last_id = chat.posted("ada", &format!("message {n}")).await["id"]
+            .as_u64()
+            .unwrap_or(0);
     }
     let messages = chat.messages().await;
     assert_eq!(
@@ -341,7 +359,8 @@ async fn s06_the_store_keeps_only_the_newest_messages() {
         messages.len(),
         file("src/store.rs")
     );
-    let expected: Vec<String> = (11..=total).map(|n| format!("message {n}")).collect();
+    let expected: Vec<String> =
+        (11..=total).map(|n| format!("message {n}")).collect();
     assert_eq!(
         texts(&messages),
         expected,
@@ -350,7 +369,11 @@ async fn s06_the_store_keeps_only_the_newest_messages() {
     );
     let ids = ids(&messages);
     assert_strictly_increasing(&ids, "after the store dropped old messages");
-    assert_eq!(ids.last(), Some(&last_id), "the last listed message should be the last one posted");
+    assert_eq!(
+        ids.last(),
+        Some(&last_id),
+        "the last listed message should be the last one posted"
+    );
 
     let next = chat.posted("ada", "one more").await["id"].as_u64().unwrap_or(0);
     assert!(
@@ -391,7 +414,10 @@ async fn s07_concurrent_posts_get_distinct_ids() {
         all.len(),
         file("src/store.rs")
     );
-    assert_strictly_increasing(&ids(&chat.messages().await), "GET /poll after concurrent posts");
+    assert_strictly_increasing(
+        &ids(&chat.messages().await),
+        "GET /poll after concurrent posts",
+    );
 }
 
 #[tokio::test]
@@ -418,7 +444,12 @@ async fn s08_limits_are_counted_in_characters_not_bytes() {
 /// Send `request` to a server holding one message, and check that it is
 /// refused with `status` and a JSON `{"error": "..."}`, that nothing was
 /// stored, and that the server still takes a good message afterwards.
-async fn assert_refused(request: Request<Body>, status: u16, why: &str, where_to_look: &str) -> String {
+async fn assert_refused(
+    request: Request<Body>,
+    status: u16,
+    why: &str,
+    where_to_look: &str,
+) -> String {
     let chat = Chat::new();
     let existing = chat.posted("ada", "already here").await;
     let reply = chat.send(request).await;
@@ -435,7 +466,8 @@ async fn assert_refused(request: Request<Body>, status: u16, why: &str, where_to
         reply.content_type,
         file("src/error.rs")
     );
-    let error = reply.json()["error"].as_str().map(str::to_owned).unwrap_or_default();
+    let error =
+        reply.json()["error"].as_str().map(str::to_owned).unwrap_or_default();
     assert!(
         !error.trim().is_empty(),
         "{} with {why}: the {status} should say what is wrong in `error`, but the body was\n  {}",
@@ -470,20 +502,27 @@ fn post_message(user: &str, text: &str) -> Request<Body> {
     post_json(&json!({ "user": user, "text": text }).to_string())
 }
 
-const ROUTES: &str = "`post_poll` in src/routes.rs (the `?` on the JSON body) and src/error.rs";
-const VALIDATE: &str = "`validate` in src/message.rs, and the `?` after it in `post_poll`";
+const ROUTES: &str =
+    "`post_poll` in src/routes.rs (the `?` on the JSON body) and src/error.rs";
+const VALIDATE: &str =
+    "`validate` in src/message.rs, and the `?` after it in `post_poll`";
 
 #[tokio::test]
 async fn s10_malformed_json_is_refused_with_400() {
-    for body in [r#"{"user": "ada", "text": "hi""#, "not json", "", r#"{"user": "ada",}"#] {
-        assert_refused(post_json(body), 400, &format!("the body {body:?}"), ROUTES).await;
+    for body in
+        [r#"{"user": "ada", "text": "hi""#, "not json", "", r#"{"user": "ada",}"#]
+    {
+        assert_refused(post_json(body), 400, &format!("the body {body:?}"), ROUTES)
+            .await;
     }
 }
 
 #[tokio::test]
 async fn s11_a_missing_or_wrong_content_type_is_refused_with_415() {
     let body = r#"{"user": "ada", "text": "hi"}"#;
-    for content_type in [None, Some("text/plain"), Some("application/x-www-form-urlencoded")] {
+    for content_type in
+        [None, Some("text/plain"), Some("application/x-www-form-urlencoded")]
+    {
         let why = match content_type {
             None => "a JSON body but no Content-Type".to_owned(),
             Some(kind) => format!("a JSON body but `Content-Type: {kind}`"),
@@ -503,13 +542,16 @@ async fn s12_missing_or_mistyped_fields_are_refused_with_422() {
         r#"["ada", "hi"]"#,
         r#""hi""#,
     ] {
-        assert_refused(post_json(body), 422, &format!("the body {body}"), ROUTES).await;
+        assert_refused(post_json(body), 422, &format!("the body {body}"), ROUTES)
+            .await;
     }
 }
 
 #[tokio::test]
 async fn s13_blank_text_or_user_is_refused_with_422() {
-    for (user, text) in [("ada", ""), ("ada", "   "), ("ada", "\t \n "), ("", "hi"), (" ", "hi")] {
+    for (user, text) in
+        [("ada", ""), ("ada", "   "), ("ada", "\t \n "), ("", "hi"), (" ", "hi")]
+    {
         let why = format!("user {user:?} and text {text:?}");
         assert_refused(post_message(user, text), 422, &why, VALIDATE).await;
     }
@@ -521,9 +563,21 @@ async fn s14_a_too_long_user_or_text_is_refused_with_422() {
     let long_text = "a".repeat(MAX_TEXT_CHARS + 1);
     let long_emoji = "😀".repeat(MAX_TEXT_CHARS + 1);
     for (user, text, why) in [
-        (long_user.as_str(), "hi", format!("a user of {} characters", MAX_USER_CHARS + 1)),
-        ("ada", long_text.as_str(), format!("a text of {} characters", MAX_TEXT_CHARS + 1)),
-        ("ada", long_emoji.as_str(), format!("a text of {} emoji", MAX_TEXT_CHARS + 1)),
+        (
+            long_user.as_str(),
+            "hi",
+            format!("a user of {} characters", MAX_USER_CHARS + 1),
+        ),
+        (
+            "ada",
+            long_text.as_str(),
+            format!("a text of {} characters", MAX_TEXT_CHARS + 1),
+        ),
+        (
+            "ada",
+            long_emoji.as_str(),
+            format!("a text of {} emoji", MAX_TEXT_CHARS + 1),
+        ),
     ] {
         assert_refused(post_message(user, text), 422, &why, VALIDATE).await;
     }
@@ -545,13 +599,22 @@ async fn s15_control_characters_are_refused_with_422() {
 
 #[tokio::test]
 async fn s16_a_body_over_the_size_limit_is_refused_with_413() {
-    let huge_text = json!({ "user": "ada", "text": "a".repeat(MAX_BODY_BYTES) }).to_string();
+    let huge_text =
+        json!({ "user": "ada", "text": "a".repeat(MAX_BODY_BYTES) }).to_string();
     // A short, valid message padded with spaces: the limit is on bytes read.
-    let padded = format!(r#"{{"user": "ada", "text": "hi"}}{}"#, " ".repeat(MAX_BODY_BYTES));
-    for (body, why) in
-        [(huge_text, "a body bigger than MAX_BODY_BYTES"), (padded, "a valid message padded past MAX_BODY_BYTES")]
-    {
-        assert_refused(post_json(&body), 413, why, "the `DefaultBodyLimit` layer in `app` in src/lib.rs").await;
+    let padded =
+        format!(r#"{{"user": "ada", "text": "hi"}}{}"#, " ".repeat(MAX_BODY_BYTES));
+    for (body, why) in [
+        (huge_text, "a body bigger than MAX_BODY_BYTES"),
+        (padded, "a valid message padded past MAX_BODY_BYTES"),
+    ] {
+        assert_refused(
+            post_json(&body),
+            413,
+            why,
+            "the `DefaultBodyLimit` layer in `app` in src/lib.rs",
+        )
+        .await;
     }
 }
 
@@ -559,17 +622,25 @@ async fn s16_a_body_over_the_size_limit_is_refused_with_413() {
 async fn s17_unknown_routes_and_methods_get_json_errors() {
     let errors = "the fallbacks in src/error.rs, wired up in `app` in src/lib.rs";
     for (method, path) in [("GET", "/nope"), ("POST", "/polls")] {
-        let request = Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
+        let request =
+            Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
         assert_refused(request, 404, "a path the app does not serve", errors).await;
     }
     for method in ["DELETE", "PUT"] {
-        let request = Request::builder().method(method).uri("/poll").body(Body::empty()).unwrap();
+        let request = Request::builder()
+            .method(method)
+            .uri("/poll")
+            .body(Body::empty())
+            .unwrap();
         assert_refused(request, 405, "a method /poll does not take", errors).await;
     }
     // HTTP requires a 405 to say which methods the path does take.
     let request = Request::delete("/poll").body(Body::empty()).unwrap();
     let response = app().oneshot(request).await.unwrap();
-    let allow = response.headers().get(header::ALLOW).map(|v| v.to_str().unwrap_or("").to_owned());
+    let allow = response
+        .headers()
+        .get(header::ALLOW)
+        .map(|v| v.to_str().unwrap_or("").to_owned());
     assert_eq!(
         allow.as_deref(),
         Some("GET,HEAD,POST"),
@@ -583,8 +654,17 @@ async fn s18_every_refusal_says_what_to_fix() {
     // server's error catalogue.
     let cases: Vec<(&str, Request<Body>)> = vec![
         ("malformed JSON", post_json(r#"{"user": "ada", "#)),
-        ("no Content-Type", post_with_type(None, r#"{"user": "ada", "text": "hi"}"#)),
-        ("a form, not JSON", post_with_type(Some("application/x-www-form-urlencoded"), "user=ada&text=hi")),
+        (
+            "no Content-Type",
+            post_with_type(None, r#"{"user": "ada", "text": "hi"}"#),
+        ),
+        (
+            "a form, not JSON",
+            post_with_type(
+                Some("application/x-www-form-urlencoded"),
+                "user=ada&text=hi",
+            ),
+        ),
         ("no text field", post_json(r#"{"user": "ada"}"#)),
         ("text is a number", post_json(r#"{"user": "ada", "text": 42}"#)),
         ("blank user", post_message(" ", "hi")),
@@ -600,7 +680,10 @@ async fn s18_every_refusal_says_what_to_fix() {
     let mut catalogue = String::new();
     for (case, request) in cases {
         let reply = chat.send(request).await;
-        catalogue.push_str(&format!("{case}: {} -> {} {}\n", reply.request, reply.status, reply.body));
+        catalogue.push_str(&format!(
+            "{case}: {} -> {} {}\n",
+            reply.request, reply.status, reply.body
+        ));
     }
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("s18_refusals", catalogue);

@@ -13,7 +13,9 @@
 //! The tests are numbered in the order to make them pass.
 
 use settimeout_chain::{CLIENT_JS, INTERVAL_MS, app};
-use virtual_browser::{Failure, Latency, assert_trace_snapshot, checks, spec::ClientSpec};
+use virtual_browser::{
+    Failure, Latency, assert_trace_snapshot, checks, spec::ClientSpec,
+};
 
 fn spec() -> ClientSpec {
     ClientSpec::new(app, CLIENT_JS, env!("CARGO_MANIFEST_DIR"))
@@ -69,10 +71,16 @@ fn s04_polling_goes_on_after_a_failed_request() {
             .fail(8_000..14_000, Failure::Status(500));
     });
     spec.check(&trace, checks::no_script_errors(&trace));
-    spec.check(&trace, checks::keeps_polling_after_a_failure(&trace, 30_000, INTERVAL_MS + 100));
+    spec.check(
+        &trace,
+        checks::keeps_polling_after_a_failure(&trace, 30_000, INTERVAL_MS + 100),
+    );
     spec.check(&trace, checks::never_two_polls_at_once(&trace));
     assert!(
-        trace.spans_to("/poll").iter().any(|poll| poll.sent >= 14_000 && !poll.failed()),
+        trace
+            .spans_to("/poll")
+            .iter()
+            .any(|poll| poll.sent >= 14_000 && !poll.failed()),
         "once the server is back (from 14 s), polls should succeed again.\nWhat happened:\n{trace}Look at {}.",
         spec.client_path()
     );
@@ -83,8 +91,15 @@ fn s04_polling_goes_on_after_a_failed_request() {
 fn s05_a_new_message_shows_up_at_the_next_poll() {
     let spec = spec();
     let trace = spec.run(10_000, |browser| {
-        browser.latency(Latency::Fixed(100)).post_at(4_000, "grace", "are you there?");
+        browser.latency(Latency::Fixed(100)).post_at(
+            4_000,
+            "grace",
+            "are you there?",
+        );
     });
     spec.check(&trace, checks::no_script_errors(&trace));
-    spec.check(&trace, checks::shows_new_message(&trace, 4_000, INTERVAL_MS + 2 * 100));
+    spec.check(
+        &trace,
+        checks::shows_new_message(&trace, 4_000, INTERVAL_MS + 2 * 100),
+    );
 }

@@ -11,7 +11,9 @@
 //! sends meanwhile. The tests are numbered in the order to make them pass.
 
 use pause_when_hidden::{CLIENT_JS, INTERVAL_MS, app};
-use virtual_browser::{FRAME_MS, Failure, Latency, assert_trace_snapshot, checks, spec::ClientSpec};
+use virtual_browser::{
+    FRAME_MS, Failure, Latency, assert_trace_snapshot, checks, spec::ClientSpec,
+};
 
 fn spec() -> ClientSpec {
     ClientSpec::new(app, CLIENT_JS, env!("CARGO_MANIFEST_DIR"))
@@ -50,7 +52,10 @@ fn s02_no_polls_while_the_page_is_hidden() {
 fn s03_polling_resumes_within_one_interval_when_shown() {
     let spec = spec();
     let trace = spec.run(40_000, |browser| {
-        browser.latency(Latency::Fixed(100)).hide(5_000..20_000).hide(26_000..30_000);
+        browser
+            .latency(Latency::Fixed(100))
+            .hide(5_000..20_000)
+            .hide(26_000..30_000);
     });
     spec.check(&trace, checks::no_script_errors(&trace));
     spec.check(&trace, checks::resumes_when_shown(&trace, 40_000, INTERVAL_MS));
@@ -91,15 +96,29 @@ fn s06_polling_goes_on_after_a_failed_request() {
             .fail(8_000..12_000, Failure::Status(503));
     });
     spec.check(&trace, checks::no_script_errors(&trace));
-    spec.check(&trace, checks::keeps_polling_after_a_failure(&trace, 30_000, INTERVAL_MS + 100 + FRAME_MS));
+    spec.check(
+        &trace,
+        checks::keeps_polling_after_a_failure(
+            &trace,
+            30_000,
+            INTERVAL_MS + 100 + FRAME_MS,
+        ),
+    );
 }
 
 #[test]
 fn s07_a_new_message_shows_up_at_the_next_poll() {
     let spec = spec();
     let trace = spec.run(10_000, |browser| {
-        browser.latency(Latency::Fixed(100)).post_at(4_000, "grace", "are you there?");
+        browser.latency(Latency::Fixed(100)).post_at(
+            4_000,
+            "grace",
+            "are you there?",
+        );
     });
     spec.check(&trace, checks::no_script_errors(&trace));
-    spec.check(&trace, checks::shows_new_message(&trace, 4_000, INTERVAL_MS + 2 * 100 + FRAME_MS));
+    spec.check(
+        &trace,
+        checks::shows_new_message(&trace, 4_000, INTERVAL_MS + 2 * 100 + FRAME_MS),
+    );
 }

@@ -11,7 +11,9 @@
 //! The tests are numbered in the order to make them pass.
 
 use backoff::{BACKOFF_JS, CLIENT_JS, INTERVAL_MS, RETRY_SCHEDULE_MS, app};
-use virtual_browser::{FRAME_MS, Failure, Latency, assert_trace_snapshot, checks, spec::ClientSpec};
+use virtual_browser::{
+    FRAME_MS, Failure, Latency, assert_trace_snapshot, checks, spec::ClientSpec,
+};
 
 fn spec() -> ClientSpec {
     ClientSpec::new(app, CLIENT_JS, env!("CARGO_MANIFEST_DIR"))
@@ -20,8 +22,11 @@ fn spec() -> ClientSpec {
 }
 
 /// The schedule the client must keep, for the scenario checks.
-const RULES: checks::Backoff<'static> =
-    checks::Backoff { interval: INTERVAL_MS, schedule: &RETRY_SCHEDULE_MS, slack: FRAME_MS };
+const RULES: checks::Backoff<'static> = checks::Backoff {
+    interval: INTERVAL_MS,
+    schedule: &RETRY_SCHEDULE_MS,
+    slack: FRAME_MS,
+};
 
 /// What `failed()` returns for 8 failures in a row when `random()` always
 /// returns `r`.
@@ -31,7 +36,11 @@ fn waits(spec: &ClientSpec, r: &str) -> Vec<u64> {
            const backoff = new Backoff(() => {r});
            for (let i = 0; i < 8; i++) console.log(backoff.failed());"#
     ));
-    logs.iter().map(|text| text.parse::<f64>().map(|ms| ms.round() as u64).unwrap_or(u64::MAX)).collect()
+    logs.iter()
+        .map(|text| {
+            text.parse::<f64>().map(|ms| ms.round() as u64).unwrap_or(u64::MAX)
+        })
+        .collect()
 }
 
 #[test]
@@ -67,7 +76,8 @@ fn s02_jitter_waits_between_half_of_each_step_and_all_of_it() {
            for (let i = 0; i < 200; i++) { const b = new Backoff(); b.failed(); b.failed(); waits.push(b.failed()); }
            console.log(new Set(waits.map(Math.round)).size, Math.min(...waits), Math.max(...waits));"#,
     );
-    let numbers: Vec<f64> = logs[0].split(' ').filter_map(|n| n.parse().ok()).collect();
+    let numbers: Vec<f64> =
+        logs[0].split(' ').filter_map(|n| n.parse().ok()).collect();
     assert!(
         numbers.len() == 3
             && numbers[0] >= 150.0
@@ -152,15 +162,21 @@ fn s05_retry_after_headers_are_read_in_seconds_or_as_a_date() {
 fn s06_an_outage_from_10_s_to_70_s() {
     let spec = spec();
     let trace = spec.run(120_000, |browser| {
-        browser.latency(Latency::Fixed(100)).fail(10_000..70_000, Failure::NetworkError);
+        browser
+            .latency(Latency::Fixed(100))
+            .fail(10_000..70_000, Failure::NetworkError);
     });
     spec.check(&trace, checks::no_script_errors(&trace));
     spec.check(&trace, checks::never_two_polls_at_once(&trace));
     spec.check(&trace, checks::follows_backoff(&trace, RULES, 120_000));
-    spec.check(&trace, checks::keeps_polling_after_a_failure(&trace, 120_000, 30_000 + FRAME_MS));
+    spec.check(
+        &trace,
+        checks::keeps_polling_after_a_failure(&trace, 120_000, 30_000 + FRAME_MS),
+    );
     let back = trace.spans_to("/poll").into_iter().find(|p| p.sent >= 70_000);
     assert!(
-        back.as_ref().is_some_and(|p| p.sent <= 70_000 + 30_000 + FRAME_MS && !p.failed()),
+        back.as_ref()
+            .is_some_and(|p| p.sent <= 70_000 + 30_000 + FRAME_MS && !p.failed()),
         "the server is back at 70 s: the client should find out within one capped wait (30 s), but its first poll \
          after 70 s was {back:?}.\nWhat happened:\n{trace}Look at {}.",
         spec.client_path()
@@ -187,7 +203,9 @@ fn s07_intermittent_server_errors() {
 fn s08_a_429_with_retry_after_20_is_honoured() {
     let spec = spec();
     let trace = spec.run(40_000, |browser| {
-        browser.latency(Latency::Fixed(100)).fail(3_000..3_500, Failure::RetryAfter { status: 429, seconds: 20 });
+        browser
+            .latency(Latency::Fixed(100))
+            .fail(3_000..3_500, Failure::RetryAfter { status: 429, seconds: 20 });
     });
     spec.check(&trace, checks::no_script_errors(&trace));
     spec.check(&trace, checks::honours_retry_after(&trace));
@@ -207,7 +225,10 @@ fn s09_one_success_between_failures_resets_the_backoff() {
             .fail(14_000..40_000, Failure::Status(503));
     });
     spec.check(&trace, checks::no_script_errors(&trace));
-    let got_through = trace.spans_to("/poll").iter().any(|p| (8_000..14_000).contains(&p.sent) && !p.failed());
+    let got_through = trace
+        .spans_to("/poll")
+        .iter()
+        .any(|p| (8_000..14_000).contains(&p.sent) && !p.failed());
     assert!(
         got_through,
         "between the two outages (8 s to 14 s) the client should get one poll through: after 3 failures in a row \
@@ -224,7 +245,10 @@ fn s10_hidden_during_the_outage() {
     // its backoff goes on where it was (only a success resets it).
     let spec = spec();
     let trace = spec.run(120_000, |browser| {
-        browser.latency(Latency::Fixed(100)).fail(10_000..70_000, Failure::NetworkError).hide(20_000..50_000);
+        browser
+            .latency(Latency::Fixed(100))
+            .fail(10_000..70_000, Failure::NetworkError)
+            .hide(20_000..50_000);
     });
     spec.check(&trace, checks::no_script_errors(&trace));
     spec.check(&trace, checks::no_polls_while_hidden(&trace, 120_000));

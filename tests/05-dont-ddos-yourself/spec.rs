@@ -27,7 +27,8 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use virtual_browser::{
-    Event, FRAME_MS, Failure, Latency, VirtualClock, assert_trace_snapshot, checks, spec::ClientSpec,
+    Event, FRAME_MS, Failure, Latency, VirtualClock, assert_trace_snapshot, checks,
+    spec::ClientSpec,
 };
 
 /// The epoch the spec's stores use, so answers are predictable.
@@ -42,7 +43,9 @@ struct Server {
 
 fn file(name: &str) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let name_of = |p: &std::path::Path| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let name_of = |p: &std::path::Path| {
+        p.file_name().unwrap_or_default().to_string_lossy().into_owned()
+    };
     format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
 }
 
@@ -70,9 +73,14 @@ impl Server {
 
     async fn post(&self, text: &str) -> Value {
         let body = json!({ "user": "ada", "text": text }).to_string();
-        let request = Request::post("/poll").header(header::CONTENT_TYPE, "application/json").body(Body::from(body));
+        let request = Request::post("/poll")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body));
         let reply = self.send(request.unwrap(), None).await;
-        assert_eq!(reply.status, 201, "POST /poll should still store messages as in exercise 01");
+        assert_eq!(
+            reply.status, 201,
+            "POST /poll should still store messages as in exercise 01"
+        );
         reply.json()
     }
 }
@@ -89,7 +97,11 @@ async fn s01_since_answers_only_what_is_newer() {
     }
     let all = server.get("/poll").await;
     assert_eq!(all.status, 200);
-    assert_eq!(all.ids(), [1, 2, 3], "GET /poll without a cursor answers every message");
+    assert_eq!(
+        all.ids(),
+        [1, 2, 3],
+        "GET /poll without a cursor answers every message"
+    );
     for (path, expected) in [
         ("/poll?since=0", vec![1, 2, 3]),
         ("/poll?since=1", vec![2, 3]),
@@ -122,9 +134,15 @@ async fn s02_a_bad_cursor_is_refused_with_400() {
     let server = Server::new();
     server.post("kept").await;
     let mut catalogue = String::new();
-    for query in
-        ["since=abc", "since=-1", "since=1.5", "since=%2B1", "since=", "since=18446744073709551616", "since=1&epoch=x"]
-    {
+    for query in [
+        "since=abc",
+        "since=-1",
+        "since=1.5",
+        "since=%2B1",
+        "since=",
+        "since=18446744073709551616",
+        "since=1&epoch=x",
+    ] {
         let reply = server.get(&format!("/poll?{query}")).await;
         assert_eq!(
             reply.status,
@@ -137,7 +155,11 @@ async fn s02_a_bad_cursor_is_refused_with_400() {
         assert!(!error.is_empty(), "the 400 should say what is wrong in `error`");
         catalogue.push_str(&format!("?{query} -> 400 {error}\n"));
     }
-    assert_eq!(server.get("/poll").await.ids(), [1], "a refused poll changes nothing, and the server keeps serving");
+    assert_eq!(
+        server.get("/poll").await.ids(),
+        [1],
+        "a refused poll changes nothing, and the server keeps serving"
+    );
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("s02_refusals", catalogue);
     });
@@ -149,7 +171,9 @@ async fn s03_a_cursor_from_another_life_or_the_future_starts_over() {
     for text in ["one", "two"] {
         server.post(text).await;
     }
-    for path in ["/poll?since=9", "/poll?since=1&epoch=999", "/poll?since=9&epoch=1000"] {
+    for path in
+        ["/poll?since=9", "/poll?since=1&epoch=999", "/poll?since=9&epoch=1000"]
+    {
         let reply = server.get(path).await;
         let body = reply.json();
         assert_eq!(
@@ -183,7 +207,11 @@ async fn s04_unchanged_polls_serialize_nothing() {
         file("src/store.rs")
     );
     server.post("two").await;
-    assert_eq!(server.get("/poll").await.ids(), [1, 2], "after a new message, the full answer must include it");
+    assert_eq!(
+        server.get("/poll").await.ids(),
+        [1, 2],
+        "after a new message, the full answer must include it"
+    );
 }
 
 #[tokio::test]
@@ -198,10 +226,22 @@ async fn s05_an_unchanged_state_gets_304_not_modified() {
         "GET /poll should send `ETag: \"<epoch>-<newest id>\"`.\nLook at `get_poll` in {}.",
         file("src/routes.rs")
     );
-    assert_eq!(first.header(header::CACHE_CONTROL), Some("no-cache"), "`Cache-Control: no-cache`: keep, but ask");
+    assert_eq!(
+        first.header(header::CACHE_CONTROL),
+        Some("no-cache"),
+        "`Cache-Control: no-cache`: keep, but ask"
+    );
     let etag = etag.unwrap();
-    for tag in [etag.clone(), format!("W/{etag}"), format!("\"other\", {etag}"), "*".to_owned()] {
-        let request = Request::get("/poll").header(header::IF_NONE_MATCH, &tag).body(Body::empty()).unwrap();
+    for tag in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"other\", {etag}"),
+        "*".to_owned(),
+    ] {
+        let request = Request::get("/poll")
+            .header(header::IF_NONE_MATCH, &tag)
+            .body(Body::empty())
+            .unwrap();
         let reply = server.send(request, None).await;
         assert_eq!(
             (reply.status, reply.body.len(), reply.header(header::ETAG)),
@@ -212,9 +252,16 @@ async fn s05_an_unchanged_state_gets_304_not_modified() {
         );
     }
     server.post("two").await;
-    let request = Request::get("/poll").header(header::IF_NONE_MATCH, &etag).body(Body::empty()).unwrap();
+    let request = Request::get("/poll")
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .unwrap();
     let reply = server.send(request, None).await;
-    assert_eq!((reply.status, reply.header(header::ETAG)), (200, Some("\"1000-2\"")), "a new message, a new tag");
+    assert_eq!(
+        (reply.status, reply.header(header::ETAG)),
+        (200, Some("\"1000-2\"")),
+        "a new message, a new tag"
+    );
 }
 
 #[tokio::test]
@@ -222,33 +269,74 @@ async fn s06_each_client_is_rate_limited_and_told_when_to_come_back() {
     let server = Server::new();
     for n in 0..BURST {
         assert_eq!(
-            server.send(Request::get("/poll").body(Body::empty()).unwrap(), Some("ada")).await.status,
+            server
+                .send(
+                    Request::get("/poll").body(Body::empty()).unwrap(),
+                    Some("ada")
+                )
+                .await
+                .status,
             200,
             "#{n}"
         );
     }
-    let refused = server.send(Request::get("/poll").body(Body::empty()).unwrap(), Some("ada")).await;
-    assert_eq!(refused.status, 429, "request {} of one client in one instant is over the limit", BURST + 1);
-    assert_eq!(refused.header(header::RETRY_AFTER), Some("1"), "429 says when to come back, in whole seconds");
-    assert!(refused.json()["error"].as_str().unwrap_or_default().contains("too many requests"));
-    let other = server.send(Request::get("/poll").body(Body::empty()).unwrap(), Some("grace")).await;
+    let refused = server
+        .send(Request::get("/poll").body(Body::empty()).unwrap(), Some("ada"))
+        .await;
+    assert_eq!(
+        refused.status,
+        429,
+        "request {} of one client in one instant is over the limit",
+        BURST + 1
+    );
+    assert_eq!(
+        refused.header(header::RETRY_AFTER),
+        Some("1"),
+        "429 says when to come back, in whole seconds"
+    );
+    assert!(
+        refused.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("too many requests")
+    );
+    let other = server
+        .send(Request::get("/poll").body(Body::empty()).unwrap(), Some("grace"))
+        .await;
     assert_eq!(other.status, 200, "another client has its own allowance");
     server.clock.advance(Duration::from_millis(500));
-    let later = server.send(Request::get("/poll").body(Body::empty()).unwrap(), Some("ada")).await;
-    assert_eq!(later.status, 200, "half a second later, one more request is allowed (2 a second)");
+    let later = server
+        .send(Request::get("/poll").body(Body::empty()).unwrap(), Some("ada"))
+        .await;
+    assert_eq!(
+        later.status, 200,
+        "half a second later, one more request is allowed (2 a second)"
+    );
 
     // Without an id, the client's address is its key.
     let from = |ip: [u8; 4]| {
         let mut request = Request::get("/poll").body(Body::empty()).unwrap();
-        request.extensions_mut().insert(ConnectInfo(std::net::SocketAddr::from((ip, 40_000))));
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(std::net::SocketAddr::from((ip, 40_000))));
         request
     };
     for _ in 0..BURST {
         server.send(from([127, 0, 0, 2]), Some("")).await;
     }
-    assert_eq!(server.send(from([127, 0, 0, 2]), Some("")).await.status, 429, "the same address, over its limit");
-    assert_eq!(server.send(from([127, 0, 0, 3]), Some("")).await.status, 200, "another address");
-    let script = server.send(Request::get("/client.js").body(Body::empty()).unwrap(), Some("ada")).await;
+    assert_eq!(
+        server.send(from([127, 0, 0, 2]), Some("")).await.status,
+        429,
+        "the same address, over its limit"
+    );
+    assert_eq!(
+        server.send(from([127, 0, 0, 3]), Some("")).await.status,
+        200,
+        "another address"
+    );
+    let script = server
+        .send(Request::get("/client.js").body(Body::empty()).unwrap(), Some("ada"))
+        .await;
     assert_eq!(script.status, 200, "the page's files are not rate-limited");
 }
 
@@ -304,7 +392,8 @@ fn s11_the_page_polls_with_its_cursor_and_shows_each_message_once() {
     });
     spec.check(&trace, checks::no_script_errors(&trace));
     let polls = trace.spans_to("/poll");
-    let plain: Vec<_> = polls.iter().skip(1).filter(|p| !p.path.contains("?since=")).collect();
+    let plain: Vec<_> =
+        polls.iter().skip(1).filter(|p| !p.path.contains("?since=")).collect();
     assert!(
         plain.is_empty(),
         "after the first answer, every poll should carry the cursor (`/poll?since=..&epoch=..`), but #{} asked \
@@ -346,7 +435,9 @@ fn s12_an_idle_page_gets_small_answers_and_draws_nothing_new() {
         .iter()
         .skip(1)
         .filter_map(|p| match &p.outcome {
-            Some(virtual_browser::Outcome::Status { bytes, .. }) if *bytes > 100 => Some((p.request, *bytes)),
+            Some(virtual_browser::Outcome::Status { bytes, .. }) if *bytes > 100 => {
+                Some((p.request, *bytes))
+            }
             _ => None,
         })
         .collect();
@@ -358,21 +449,41 @@ fn s12_an_idle_page_gets_small_answers_and_draws_nothing_new() {
         big.first().map(|b| b.1),
         spec.client_path()
     );
-    assert_eq!(polls.first().and_then(|p| p.outcome.clone()).map(|o| o.to_string()).as_deref(), Some("200 (50 msgs)"));
-    let draws = trace.events().iter().filter(|(_, e)| matches!(e, Event::Rendered { .. })).count();
-    assert_eq!(draws, 1, "the page should draw the messages once, and not again while nothing changes");
+    assert_eq!(
+        polls
+            .first()
+            .and_then(|p| p.outcome.clone())
+            .map(|o| o.to_string())
+            .as_deref(),
+        Some("200 (50 msgs)")
+    );
+    let draws = trace
+        .events()
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::Rendered { .. }))
+        .count();
+    assert_eq!(
+        draws, 1,
+        "the page should draw the messages once, and not again while nothing changes"
+    );
 }
 
 #[test]
 fn s13_the_page_honours_429_and_retry_after() {
     let spec = client();
     let trace = spec.run(40_000, |browser| {
-        browser.latency(Latency::Fixed(100)).fail(3_000..3_500, Failure::RetryAfter { status: 429, seconds: 20 });
+        browser
+            .latency(Latency::Fixed(100))
+            .fail(3_000..3_500, Failure::RetryAfter { status: 429, seconds: 20 });
     });
     spec.check(&trace, checks::no_script_errors(&trace));
     let polls = trace.spans_to("/poll");
-    let refused = polls.iter().position(|p| p.outcome.as_ref().is_some_and(|o| o.to_string().starts_with("429")));
-    let recovered = refused.is_some_and(|at| polls[at..].iter().any(|p| !p.failed() && p.answered.is_some()));
+    let refused = polls.iter().position(|p| {
+        p.outcome.as_ref().is_some_and(|o| o.to_string().starts_with("429"))
+    });
+    let recovered = refused.is_some_and(|at| {
+        polls[at..].iter().any(|p| !p.failed() && p.answered.is_some())
+    });
     assert!(
         recovered,
         "the page should poll into the server's 429 (at 3 s) and get through again once it may, but it did not.\n\
@@ -389,7 +500,13 @@ fn s14_after_a_server_restart_the_page_starts_over() {
         browser
             .latency(Latency::Fixed(100))
             .post_at(2_000, "grace", "before the restart")
-            .restart_at(10_000, app_with(Arc::new(CachedStore::with_epoch(MAX_MESSAGES, EPOCH + 1)), VirtualClock))
+            .restart_at(
+                10_000,
+                app_with(
+                    Arc::new(CachedStore::with_epoch(MAX_MESSAGES, EPOCH + 1)),
+                    VirtualClock,
+                ),
+            )
             .post_at(12_000, "grace", "after the restart")
             .post_at(12_001, "grace", "and another");
     });

@@ -29,7 +29,9 @@ use std::time::{Duration, Instant};
 
 fn file(name: &str) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let name_of = |p: &std::path::Path| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let name_of = |p: &std::path::Path| {
+        p.file_name().unwrap_or_default().to_string_lossy().into_owned()
+    };
     format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
 }
 
@@ -49,11 +51,18 @@ async fn get(app: &Router, path: &str) -> Reply {
 }
 
 async fn post(app: &Router, text: &str, key: Option<&str>) -> Reply {
-    let mut request = Request::post("/poll").header(header::CONTENT_TYPE, "application/json");
+    let mut request =
+        Request::post("/poll").header(header::CONTENT_TYPE, "application/json");
     if let Some(key) = key {
         request = request.header("idempotency-key", key);
     }
-    send(app, request.body(Body::from(json!({ "user": "ada", "text": text }).to_string())).unwrap()).await
+    send(
+        app,
+        request
+            .body(Body::from(json!({ "user": "ada", "text": text }).to_string()))
+            .unwrap(),
+    )
+    .await
 }
 
 fn instance(redis: &RedisServer) -> Router {
@@ -69,7 +78,11 @@ fn instance(redis: &RedisServer) -> Router {
 struct Down;
 
 impl Store for Down {
-    async fn push(&self, _: ValidMessage, _: Option<String>) -> Result<Message, StoreError> {
+    async fn push(
+        &self,
+        _: ValidMessage,
+        _: Option<String>,
+    ) -> Result<Message, StoreError> {
         Err(StoreError("connection refused".to_owned()))
     }
     async fn poll(&self, _: Option<Cursor>) -> Result<PollAnswer, StoreError> {
@@ -94,21 +107,38 @@ async fn s01_a_store_that_is_down_gets_503_with_retry_after() {
             "and Retry-After: 5"
         );
         let error = reply.json()["error"].as_str().unwrap_or_default().to_owned();
-        assert!(error.contains("unavailable"), "and say so in `error`, as JSON: {:?}", reply.body);
+        assert!(
+            error.contains("unavailable"),
+            "and say so in `error`, as JSON: {:?}",
+            reply.body
+        );
     }
-    assert_eq!(get(&app, "/client.js").await.status, 200, "the rest of the server keeps serving");
+    assert_eq!(
+        get(&app, "/client.js").await.status,
+        200,
+        "the rest of the server keeps serving"
+    );
 }
 
 #[tokio::test]
 async fn s02_a_retried_post_is_stored_once_in_memory_too() {
-    let app = app_with(Arc::new(MemoryStore::new(MAX_MESSAGES)), DefaultClock::default());
+    let app =
+        app_with(Arc::new(MemoryStore::new(MAX_MESSAGES)), DefaultClock::default());
     let first = post(&app, "hello", Some("msg-1")).await;
     let again = post(&app, "hello", Some("msg-1")).await;
     assert_eq!((first.status, again.status), (201, 201));
-    assert_eq!(first.json(), again.json(), "the same key answers the message stored the first time");
+    assert_eq!(
+        first.json(),
+        again.json(),
+        "the same key answers the message stored the first time"
+    );
     post(&app, "hello", Some("msg-2")).await;
     assert_eq!(get(&app, "/poll").await.ids(), [1, 2], "one message per key");
-    assert_eq!(post(&app, "hello", Some("not a key!")).await.status, 400, "a malformed key is refused");
+    assert_eq!(
+        post(&app, "hello", Some("not a key!")).await.status,
+        400,
+        "a malformed key is refused"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -141,16 +171,32 @@ async fn s03_a_message_posted_through_one_instance_is_seen_through_another() {
             .collect();
         assert_eq!(
             (reply.ids(), texts),
-            (vec![1, 2, 3], vec!["through A".to_owned(), "through B".to_owned(), "through A again".to_owned()]),
+            (
+                vec![1, 2, 3],
+                vec![
+                    "through A".to_owned(),
+                    "through B".to_owned(),
+                    "through A again".to_owned()
+                ]
+            ),
             "instance {name} should list every message, from both instances, in order, with ids 1, 2, 3.\nLook \
              at `poll` in {}.",
             file("src/redis_store.rs")
         );
     }
-    let cursor = format!("/poll?since=2&epoch={}", get(&a, "/poll").await.json()["epoch"]);
-    assert_eq!(get(&b, &cursor).await.ids(), [3], "a cursor from A means the same on B: they share the epoch");
+    let cursor =
+        format!("/poll?since=2&epoch={}", get(&a, "/poll").await.json()["epoch"]);
+    assert_eq!(
+        get(&b, &cursor).await.ids(),
+        [3],
+        "a cursor from A means the same on B: they share the epoch"
+    );
     let tag = |r: &Reply| r.headers.get(header::ETAG).cloned();
-    assert_eq!(tag(&get(&a, "/poll").await), tag(&get(&b, "/poll").await), "and the same state has the same tag");
+    assert_eq!(
+        tag(&get(&a, "/poll").await),
+        tag(&get(&b, "/poll").await),
+        "and the same state has the same tag"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -163,7 +209,11 @@ async fn s04_concurrent_posts_through_two_instances_lose_nothing() {
             let mut ids = Vec::new();
             for n in 0..500 {
                 let reply = post(&app, &format!("{name} {n}"), None).await;
-                assert_eq!(reply.status, 201, "post {n} through {name}: {:?}", reply.body);
+                assert_eq!(
+                    reply.status, 201,
+                    "post {n} through {name}: {:?}",
+                    reply.body
+                );
                 ids.push(reply.json()["id"].as_u64().unwrap());
             }
             ids
@@ -172,7 +222,10 @@ async fn s04_concurrent_posts_through_two_instances_lose_nothing() {
     let mut all = Vec::new();
     for task in tasks {
         let ids = task.await.unwrap();
-        assert!(ids.windows(2).all(|w| w[0] < w[1]), "one instance's posts, in turn, get growing ids");
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "one instance's posts, in turn, get growing ids"
+        );
         all.extend(ids);
     }
     all.sort_unstable();
@@ -184,7 +237,11 @@ async fn s04_concurrent_posts_through_two_instances_lose_nothing() {
         file("src/redis_store.rs")
     );
     let kept = get(&b, "/poll").await.ids();
-    assert_eq!(kept, (951..=1000).collect::<Vec<u64>>(), "Redis keeps the newest {MAX_MESSAGES}, in order (LTRIM)");
+    assert_eq!(
+        kept,
+        (951..=1000).collect::<Vec<u64>>(),
+        "Redis keeps the newest {MAX_MESSAGES}, in order (LTRIM)"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -193,7 +250,8 @@ async fn s05_a_retried_post_is_stored_once_across_instances() {
     let (a, b) = (instance(&redis), instance(&redis));
     // A client's POST times out and it tries again, maybe through another
     // instance, maybe while the first is still being handled.
-    let (first, second) = tokio::join!(post(&a, "once", Some("k-1")), post(&b, "once", Some("k-1")));
+    let (first, second) =
+        tokio::join!(post(&a, "once", Some("k-1")), post(&b, "once", Some("k-1")));
     let third = post(&a, "once", Some("k-1")).await;
     assert_eq!((first.status, second.status, third.status), (201, 201, 201));
     assert!(
@@ -214,7 +272,8 @@ async fn s06_while_redis_is_down_the_server_says_503_and_loses_nothing() {
     let (a, b) = (instance(&redis), instance(&redis));
     let mut acknowledged = Vec::new();
     for n in 0..5 {
-        let reply = post(if n % 2 == 0 { &a } else { &b }, &format!("kept {n}"), None).await;
+        let reply =
+            post(if n % 2 == 0 { &a } else { &b }, &format!("kept {n}"), None).await;
         assert_eq!(reply.status, 201);
         acknowledged.push(reply.json()["id"].as_u64().unwrap());
     }
@@ -226,7 +285,10 @@ async fn s06_while_redis_is_down_the_server_says_503_and_loses_nothing() {
                 "with Redis down, the server should answer 503 (not {}, and not hang): {:?}",
                 reply.status, reply.body
             );
-            assert!(reply.headers.contains_key(header::RETRY_AFTER), "with Retry-After");
+            assert!(
+                reply.headers.contains_key(header::RETRY_AFTER),
+                "with Retry-After"
+            );
         }
     }
     redis.start_again();
@@ -239,10 +301,21 @@ async fn s06_while_redis_is_down_the_server_says_503_and_loses_nothing() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    assert_eq!(back.status, 200, "after Redis restarts, polling should work again without restarting the server");
-    assert_eq!(back.ids(), acknowledged, "every POST that got a 201 before the crash is still there");
+    assert_eq!(
+        back.status, 200,
+        "after Redis restarts, polling should work again without restarting the server"
+    );
+    assert_eq!(
+        back.ids(),
+        acknowledged,
+        "every POST that got a 201 before the crash is still there"
+    );
     let after = post(&b, "after", None).await;
-    assert_eq!((after.status, after.json()["id"].as_u64()), (201, Some(6)), "and the next message gets the next id");
+    assert_eq!(
+        (after.status, after.json()["id"].as_u64()),
+        (201, Some(6)),
+        "and the next message gets the next id"
+    );
 }
 
 #[tokio::test]
@@ -254,7 +327,11 @@ async fn s07_idempotency_keys_expire_and_bad_ones_are_refused() {
     post(&a, "hello", Some("k-2")).await;
     let client = redis::Client::open(redis.url()).unwrap();
     let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let ttl: i64 = redis::cmd("TTL").arg("{chat}:posted:k-2").query_async(&mut connection).await.unwrap();
+    let ttl: i64 = redis::cmd("TTL")
+        .arg("{chat}:posted:k-2")
+        .query_async(&mut connection)
+        .await
+        .unwrap();
     assert!(
         (1..=redis_chat::store::IDEMPOTENCY_TTL_SECONDS as i64).contains(&ttl),
         "an idempotency key is kept with a time to live (EX), so Redis forgets it; TTL was {ttl}"

@@ -36,19 +36,26 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
-use virtual_browser::{Event, Latency, VirtualClock, assert_trace_snapshot, checks, spec::ClientSpec};
+use virtual_browser::{
+    Event, Latency, VirtualClock, assert_trace_snapshot, checks, spec::ClientSpec,
+};
 
 /// The epoch the spec's stores use, so answers are predictable.
 const EPOCH: u64 = 1_000;
 
 fn file(name: &str) -> String {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let name_of = |p: &std::path::Path| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let name_of = |p: &std::path::Path| {
+        p.file_name().unwrap_or_default().to_string_lossy().into_owned()
+    };
     format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
 }
 
 fn memory_hub() -> Arc<Hub<MemoryStore>> {
-    Arc::new(Hub::new(Arc::new(MemoryStore::with_epoch(MAX_MESSAGES, EPOCH)), News::local()))
+    Arc::new(Hub::new(
+        Arc::new(MemoryStore::with_epoch(MAX_MESSAGES, EPOCH)),
+        News::local(),
+    ))
 }
 
 // ---------------------------------------------------------------------------
@@ -61,9 +68,15 @@ async fn get(app: &Router, path: &str) -> Reply {
 
 async fn post(app: &Router, text: &str) -> Value {
     let body = json!({ "user": "ada", "text": text }).to_string();
-    let request = Request::post("/poll").header(header::CONTENT_TYPE, "application/json").body(Body::from(body));
+    let request = Request::post("/poll")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body));
     let reply = send(app, request.unwrap()).await;
-    assert_eq!(reply.status, 201, "POST /poll should store messages as in exercise 06: {:?}", reply.body);
+    assert_eq!(
+        reply.status, 201,
+        "POST /poll should store messages as in exercise 06: {:?}",
+        reply.body
+    );
     reply.json()
 }
 
@@ -120,7 +133,11 @@ async fn s01_a_poll_with_news_is_answered_at_once() {
         (vec![1, 2], Some(true)),
         "a cursor from another life of the store gets everything with `reset: true`, at once"
     );
-    assert_eq!(started.elapsed(), Duration::ZERO, "no time should pass: none of these polls had to wait");
+    assert_eq!(
+        started.elapsed(),
+        Duration::ZERO,
+        "no time should pass: none of these polls had to wait"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -140,7 +157,9 @@ async fn s02_without_news_the_request_waits_for_the_next_message() {
                 early.body,
                 file("src/hold.rs")
             ),
-            Err(_) => panic!("GET /poll?since=1&epoch=1000&wait=30 did not answer: see the message above"),
+            Err(_) => panic!(
+                "GET /poll?since=1&epoch=1000&wait=30 did not answer: see the message above"
+            ),
         }
     }
     assert!(
@@ -159,8 +178,16 @@ async fn s02_without_news_the_request_waits_for_the_next_message() {
         )
     });
     let reply = reply.unwrap();
-    assert_eq!((reply.status, reply.ids()), (200, vec![2]), "the held request answers with the new message");
-    assert_eq!(started.elapsed(), Duration::from_millis(12_300), "and answers the moment it was posted");
+    assert_eq!(
+        (reply.status, reply.ids()),
+        (200, vec![2]),
+        "the held request answers with the new message"
+    );
+    assert_eq!(
+        started.elapsed(),
+        Duration::from_millis(12_300),
+        "and answers the moment it was posted"
+    );
     assert_eq!(hub.held(), 0, "then the server holds nothing");
 }
 
@@ -169,9 +196,12 @@ async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
     let hub = memory_hub();
     let app = app_with(hub.clone(), FakeRelativeClock::default());
     post(&app, "one").await;
-    for (wait, held_for) in [("5", 5), ("30", 30), ("3600", MAX_WAIT_SECONDS), ("0", 0)] {
+    for (wait, held_for) in
+        [("5", 5), ("30", 30), ("3600", MAX_WAIT_SECONDS), ("0", 0)]
+    {
         let started = Instant::now();
-        let reply = get(&app, &format!("/poll?since=1&epoch=1000&wait={wait}")).await;
+        let reply =
+            get(&app, &format!("/poll?since=1&epoch=1000&wait={wait}")).await;
         assert_eq!(
             (reply.status, started.elapsed()),
             (200, Duration::from_secs(held_for)),
@@ -186,7 +216,11 @@ async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
             json!({ "msg": [], "epoch": EPOCH, "reset": false }),
             "nothing new, in the same shape"
         );
-        assert_eq!(reply.headers[header::CACHE_CONTROL], "no-store", "a long-poll answer is for one moment only");
+        assert_eq!(
+            reply.headers[header::CACHE_CONTROL],
+            "no-store",
+            "a long-poll answer is for one moment only"
+        );
     }
 
     let plain = get(&app, "/poll?since=1&epoch=1000").await;
@@ -205,7 +239,10 @@ async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
             "GET /poll?{query} should be refused with 400.\nLook at `wait_for` in {}.",
             file("src/routes.rs")
         );
-        catalogue.push_str(&format!("?{query} -> 400 {}\n", reply.json()["error"].as_str().unwrap_or_default()));
+        catalogue.push_str(&format!(
+            "?{query} -> 400 {}\n",
+            reply.json()["error"].as_str().unwrap_or_default()
+        ));
     }
     assert_eq!(hub.held(), 0, "a refused request is not held");
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
@@ -221,13 +258,20 @@ async fn s04_one_message_wakes_a_thousand_waiters_with_one_read_of_the_store() {
     post(&app, "one").await;
     let cursor = Some(Cursor { since: 1, epoch: Some(EPOCH) });
     let probe = hub.clone();
-    if let Err(panic) = tokio::spawn(async move { probe.wait(cursor, Duration::ZERO).await }).await {
-        panic!("`Hub::wait` panicked ({panic}): look at `wait` in {}", file("src/hold.rs"));
+    if let Err(panic) =
+        tokio::spawn(async move { probe.wait(cursor, Duration::ZERO).await }).await
+    {
+        panic!(
+            "`Hub::wait` panicked ({panic}): look at `wait` in {}",
+            file("src/hold.rs")
+        );
     }
     let waiters: Vec<_> = (0..WAITERS)
         .map(|_| {
             let hub = hub.clone();
-            tokio::spawn(async move { hub.wait(cursor, Duration::from_secs(30)).await })
+            tokio::spawn(
+                async move { hub.wait(cursor, Duration::from_secs(30)).await },
+            )
         })
         .collect();
     until_held(&hub, WAITERS).await;
@@ -246,11 +290,15 @@ async fn s04_one_message_wakes_a_thousand_waiters_with_one_read_of_the_store() {
         file("src/hold.rs")
     );
     assert!(
-        bodies.iter().all(|body| body.as_ptr() == bodies[0].as_ptr() && body.len() == bodies[0].len()),
+        bodies.iter().all(|body| body.as_ptr() == bodies[0].as_ptr()
+            && body.len() == bodies[0].len()),
         "every waiter should get the same bytes, shared (`Bytes` clones), not a copy each"
     );
     let answer: Value = serde_json::from_slice(&bodies[0]).unwrap();
-    assert_eq!(answer["msg"][0]["text"], "two", "and they are the new message: {answer}");
+    assert_eq!(
+        answer["msg"][0]["text"], "two",
+        "and they are the new message: {answer}"
+    );
     assert_eq!(hub.held(), 0);
 }
 
@@ -258,7 +306,11 @@ async fn s04_one_message_wakes_a_thousand_waiters_with_one_read_of_the_store() {
 /// (as `chat_page::serve_until_stopped` does on Ctrl-C).
 async fn serve_on_a_port<S: Store>(
     hub: Arc<Hub<S>>,
-) -> (std::net::SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -276,7 +328,10 @@ async fn serve_on_a_port<S: Store>(
 }
 
 /// Send a raw HTTP/1.1 long poll and return the open connection.
-async fn raw_long_poll(address: std::net::SocketAddr, client: &str) -> tokio::net::TcpStream {
+async fn raw_long_poll(
+    address: std::net::SocketAddr,
+    client: &str,
+) -> tokio::net::TcpStream {
     let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
     let request = format!(
         "GET /poll?since=0&epoch={EPOCH}&wait=30 HTTP/1.1\r\nhost: {address}\r\nx-client-id: {client}\r\nconnection: \
@@ -313,7 +368,11 @@ async fn s05_a_client_that_hangs_up_is_forgotten() {
     for n in 0..3 {
         connections.push(raw_long_poll(address, &format!("hangs-up-{n}")).await);
     }
-    assert!(within(Duration::from_secs(5), || hub.held() == 3).await, "{}", holds_three());
+    assert!(
+        within(Duration::from_secs(5), || hub.held() == 3).await,
+        "{}",
+        holds_three()
+    );
     drop(connections);
     assert!(
         within(Duration::from_secs(5), || hub.held() == 0).await,
@@ -333,22 +392,42 @@ async fn s06_shutting_down_answers_the_held_requests_at_once() {
     for n in 0..3 {
         connections.push(raw_long_poll(address, &format!("stays-{n}")).await);
     }
-    assert!(within(Duration::from_secs(5), || hub.held() == 3).await, "{}", holds_three());
+    assert!(
+        within(Duration::from_secs(5), || hub.held() == 3).await,
+        "{}",
+        holds_three()
+    );
     let asked = std::time::Instant::now();
     let _ = stop.send(());
     for mut connection in connections {
         let mut answer = String::new();
-        let read = tokio::time::timeout(Duration::from_secs(5), connection.read_to_string(&mut answer)).await;
+        let read = tokio::time::timeout(
+            Duration::from_secs(5),
+            connection.read_to_string(&mut answer),
+        )
+        .await;
         assert!(
             read.is_ok() && answer.starts_with("HTTP/1.1 200"),
             "on shutdown each held request should be answered at once (200, nothing new), so the server can stop \
              without waiting up to {MAX_WAIT_SECONDS} s; got {answer:?}.\nLook at how `wait` watches `stopping` in {}.",
             file("src/hold.rs")
         );
-        assert!(answer.ends_with(&format!("{{\"msg\":[],\"epoch\":{EPOCH},\"reset\":false}}")), "{answer}");
+        assert!(
+            answer.ends_with(&format!(
+                "{{\"msg\":[],\"epoch\":{EPOCH},\"reset\":false}}"
+            )),
+            "{answer}"
+        );
     }
-    tokio::time::timeout(Duration::from_secs(5), server).await.expect("the server stops").unwrap();
-    assert!(asked.elapsed() < Duration::from_secs(5), "and it stopped promptly: {:?}", asked.elapsed());
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("the server stops")
+        .unwrap();
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "and it stopped promptly: {:?}",
+        asked.elapsed()
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -356,16 +435,24 @@ async fn s06_shutting_down_answers_the_held_requests_at_once() {
 // ---------------------------------------------------------------------------
 
 /// Two instances of the app on one Redis, each with its own hub.
-fn two_instances(redis: &RedisServer) -> [(Arc<Hub<redis_chat::redis_store::RedisStore>>, Router); 2] {
+fn two_instances(
+    redis: &RedisServer,
+) -> [(Arc<Hub<redis_chat::redis_store::RedisStore>>, Router); 2] {
     [0, 1].map(|_| {
-        let hub = long_polling::redis_hub(&redis.url()).expect("a hub on the test's Redis");
+        let hub = long_polling::redis_hub(&redis.url())
+            .expect("a hub on the test's Redis");
         let app = app_with(hub.clone(), FakeRelativeClock::default());
         (hub, app)
     })
 }
 
 /// Post on A and expect B's held request to answer with it, within `limit`.
-async fn a_wakes_b(a: &Router, b: &Router, b_hub: &Hub<redis_chat::redis_store::RedisStore>, text: &str) -> Reply {
+async fn a_wakes_b(
+    a: &Router,
+    b: &Router,
+    b_hub: &Hub<redis_chat::redis_store::RedisStore>,
+    text: &str,
+) -> Reply {
     let newest = get(b, "/poll").await.json();
     let since = newest["msg"].as_array().map_or(0, |m| m.len() as u64);
     let epoch = newest["epoch"].as_u64().unwrap_or(0);
@@ -375,7 +462,10 @@ async fn a_wakes_b(a: &Router, b: &Router, b_hub: &Hub<redis_chat::redis_store::
     tokio::time::sleep(Duration::from_millis(100)).await;
     if held.is_finished() {
         let early = held.await.unwrap();
-        panic!("B should hold the request: nothing is new yet; it answered {} {:?}", early.status, early.body);
+        panic!(
+            "B should hold the request: nothing is new yet; it answered {} {:?}",
+            early.status, early.body
+        );
     }
     let posted = std::time::Instant::now();
     post(a, text).await;
@@ -389,7 +479,11 @@ async fn a_wakes_b(a: &Router, b: &Router, b_hub: &Hub<redis_chat::redis_store::
         )
     });
     let reply = reply.unwrap();
-    assert!(posted.elapsed() < Duration::from_secs(2), "B answered {:?} after the post", posted.elapsed());
+    assert!(
+        posted.elapsed() < Duration::from_secs(2),
+        "B answered {:?} after the post",
+        posted.elapsed()
+    );
     reply
 }
 
@@ -399,8 +493,15 @@ async fn s07_a_post_on_one_instance_wakes_a_waiter_on_another() {
     let [(_, a), (b_hub, b)] = two_instances(&redis);
     post(&a, "hello from A").await;
     let reply = a_wakes_b(&a, &b, &b_hub, "news from A").await;
-    assert_eq!((reply.status, reply.json()["msg"][0]["text"].clone()), (200, json!("news from A")));
-    assert_eq!(reply.ids(), [2], "B answers with the message A stored, by the cursor");
+    assert_eq!(
+        (reply.status, reply.json()["msg"][0]["text"].clone()),
+        (200, json!("news from A"))
+    );
+    assert_eq!(
+        reply.ids(),
+        [2],
+        "B answers with the message A stored, by the cursor"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -415,7 +516,10 @@ async fn s08_after_redis_restarts_the_news_flows_again() {
     let back = std::time::Instant::now();
     for (name, app) in [("A", &a), ("B", &b)] {
         while get(app, "/poll").await.status != 200 {
-            assert!(back.elapsed() < Duration::from_secs(10), "instance {name} did not reconnect to Redis");
+            assert!(
+                back.elapsed() < Duration::from_secs(10),
+                "instance {name} did not reconnect to Redis"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
@@ -459,7 +563,8 @@ fn s10_a_message_shows_the_moment_it_is_posted() {
     spec.check(&trace, checks::no_script_errors(&trace));
     spec.check(&trace, checks::never_two_polls_at_once(&trace));
     let polls = trace.spans_to("/poll");
-    let without_wait: Vec<_> = polls.iter().filter(|p| !p.path.contains("wait=")).collect();
+    let without_wait: Vec<_> =
+        polls.iter().filter(|p| !p.path.contains("wait=")).collect();
     assert!(
         without_wait.is_empty(),
         "every poll should ask the server to wait (`wait=25`), but #{} asked {}.\nLook at `longPollPath` in {}.",
@@ -475,7 +580,11 @@ fn s10_a_message_shows_the_moment_it_is_posted() {
          at {at:?}.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
         spec.client_path()
     );
-    assert!(polls.len() <= 4, "in 40 s with one message, a handful of requests, not {}:\n{trace}", polls.len());
+    assert!(
+        polls.len() <= 4,
+        "in 40 s with one message, a handful of requests, not {}:\n{trace}",
+        polls.len()
+    );
     assert_trace_snapshot!("s10_news", trace);
 }
 
@@ -488,7 +597,10 @@ fn s11_after_an_empty_answer_the_page_asks_again_at_once() {
     spec.check(&trace, checks::no_script_errors(&trace));
     spec.check(&trace, checks::never_two_polls_at_once(&trace));
     let polls = trace.spans_to("/poll");
-    assert!(polls.len() >= 3, "in 80 s with no messages, three held polls of 25 s each:\n{trace}");
+    assert!(
+        polls.len() >= 3,
+        "in 80 s with no messages, three held polls of 25 s each:\n{trace}"
+    );
     for pair in polls.windows(2) {
         let (before, next) = (&pair[0], &pair[1]);
         let answered = before.answered.unwrap_or(u64::MAX);
@@ -518,7 +630,10 @@ fn s12_a_held_request_that_breaks_is_retried_with_backoff() {
     });
     spec.check(&trace, checks::no_script_errors(&trace));
     spec.check(&trace, checks::never_two_polls_at_once(&trace));
-    spec.check(&trace, checks::keeps_polling_after_a_failure(&trace, 60_000, 30_000));
+    spec.check(
+        &trace,
+        checks::keeps_polling_after_a_failure(&trace, 60_000, 30_000),
+    );
     let polls = trace.spans_to("/poll");
     let failed = polls.iter().filter(|p| p.sent < 15_000 && p.sent >= 9_000).count();
     assert!(
@@ -527,8 +642,9 @@ fn s12_a_held_request_that_breaks_is_retried_with_backoff() {
          it sent {failed} requests, not 2 to 5.\nWhat happened:\n{trace}Look at the `catch` in `pollForever` in {}.",
         spec.client_path()
     );
-    let shown_late =
-        trace.events().iter().any(|(at, e)| matches!(e, Event::Rendered { .. }) && (40_000..=40_100).contains(at));
+    let shown_late = trace.events().iter().any(|(at, e)| {
+        matches!(e, Event::Rendered { .. }) && (40_000..=40_100).contains(at)
+    });
     assert!(
         shown_late && shown_at(&trace, 1).is_some(),
         "after the failures the page should be long polling again: a message posted at 40000 ms should show by \
@@ -541,16 +657,20 @@ fn s12_a_held_request_that_breaks_is_retried_with_backoff() {
 fn s13_a_hidden_page_lets_go_of_its_request_and_catches_up_when_shown() {
     let spec = client();
     let trace = spec.run(60_000, |browser| {
-        browser.latency(Latency::Fixed(100)).hide(10_000..40_000).post_at(20_000, "grace", "while you were away");
+        browser.latency(Latency::Fixed(100)).hide(10_000..40_000).post_at(
+            20_000,
+            "grace",
+            "while you were away",
+        );
     });
     spec.check(&trace, checks::no_script_errors(&trace));
     spec.check(&trace, checks::never_two_polls_at_once(&trace));
     spec.check(&trace, checks::no_polls_while_hidden(&trace, 60_000));
     spec.check(&trace, checks::resumes_when_shown(&trace, 60_000, 1_000));
-    let aborted = trace
-        .spans_to("/poll")
-        .iter()
-        .any(|p| p.answered == Some(10_000) && matches!(p.outcome, Some(virtual_browser::Outcome::Aborted)));
+    let aborted = trace.spans_to("/poll").iter().any(|p| {
+        p.answered == Some(10_000)
+            && matches!(p.outcome, Some(virtual_browser::Outcome::Aborted))
+    });
     assert!(
         aborted,
         "when the page hides at 10000 ms, it should abort its held request (an AbortController's `abort()`), so \

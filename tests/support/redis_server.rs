@@ -38,8 +38,13 @@ impl RedisServer {
             }
             return None;
         }
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let dir = std::env::temp_dir().join(format!("ex{exercise}-redis-{}-{port}", std::process::id()));
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir()
+            .join(format!("ex{exercise}-redis-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let mut server = RedisServer { port, dir, process: None };
         server.start_again();
@@ -53,7 +58,14 @@ impl RedisServer {
     /// (Re)start the process on the same port and data, and wait until it answers.
     pub fn start_again(&mut self) {
         let process = Command::new("redis-server")
-            .args(["--port", &self.port.to_string(), "--bind", "127.0.0.1", "--save", ""])
+            .args([
+                "--port",
+                &self.port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+            ])
             .args(["--appendonly", "yes", "--appendfsync", "always", "--dir"])
             .arg(&self.dir)
             .stdout(Stdio::null())
@@ -62,7 +74,11 @@ impl RedisServer {
         self.process = Some(process);
         let deadline = Instant::now() + Duration::from_secs(10);
         while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            assert!(Instant::now() < deadline, "redis-server did not start listening on port {}", self.port);
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not start listening on port {}",
+                self.port
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

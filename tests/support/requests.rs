@@ -28,8 +28,12 @@ pub struct Reply {
 
 impl Reply {
     pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|_| panic!("expected a JSON body, got {:?}", String::from_utf8_lossy(&self.body)))
+        serde_json::from_slice(&self.body).unwrap_or_else(|_| {
+            panic!(
+                "expected a JSON body, got {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
     }
 
     pub fn header(&self, name: HeaderName) -> Option<&str> {
@@ -38,7 +42,10 @@ impl Reply {
 
     /// The ids in a poll answer's `msg`, oldest first.
     pub fn ids(&self) -> Vec<u64> {
-        self.json()["msg"].as_array().map(|m| m.iter().filter_map(|m| m["id"].as_u64()).collect()).unwrap_or_default()
+        self.json()["msg"]
+            .as_array()
+            .map(|m| m.iter().filter_map(|m| m["id"].as_u64()).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -52,20 +59,33 @@ pub async fn send(app: &Router, request: Request<Body>) -> Reply {
 
 /// Send `request` as client `client`; `None` sends no id at all, so the rate
 /// limit tells the client by its address.
-pub async fn send_as(app: &Router, mut request: Request<Body>, client: Option<&str>) -> Reply {
+pub async fn send_as(
+    app: &Router,
+    mut request: Request<Body>,
+    client: Option<&str>,
+) -> Reply {
     if let Some(client) = client {
-        request.headers_mut().insert(CLIENT_ID_HEADER, client.parse().expect("a client id is a header value"));
+        request.headers_mut().insert(
+            CLIENT_ID_HEADER,
+            client.parse().expect("a client id is a header value"),
+        );
     }
     let what = format!("{} {}", request.method(), request.uri());
     let app = app.clone();
-    let response = match tokio::spawn(async move { app.oneshot(request).await }).await {
+    let response = match tokio::spawn(async move { app.oneshot(request).await })
+        .await
+    {
         Ok(Ok(response)) => response,
         Ok(Err(never)) => match never {},
         Err(panic) => {
             let reason = panic
                 .try_into_panic()
                 .ok()
-                .and_then(|p| p.downcast_ref::<String>().cloned().or(p.downcast_ref::<&str>().map(|s| s.to_string())))
+                .and_then(|p| {
+                    p.downcast_ref::<String>()
+                        .cloned()
+                        .or(p.downcast_ref::<&str>().map(|s| s.to_string()))
+                })
                 .unwrap_or_default();
             panic!(
                 "{what} did not answer: the server panicked with\n  {reason}\nThe line above that starts with \
@@ -74,5 +94,9 @@ pub async fn send_as(app: &Router, mut request: Request<Body>, client: Option<&s
         }
     };
     let (parts, body) = response.into_parts();
-    Reply { status: parts.status.as_u16(), headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
+    Reply {
+        status: parts.status.as_u16(),
+        headers: parts.headers,
+        body: body.collect().await.unwrap().to_bytes(),
+    }
 }

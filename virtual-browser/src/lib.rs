@@ -45,6 +45,7 @@
 
 pub mod checks;
 pub mod engine;
+pub mod known_clients;
 pub mod spec;
 
 mod browser;

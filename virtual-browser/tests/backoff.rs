@@ -2,10 +2,10 @@
 //! checks exercise 04's spec uses, each with a message that says what is
 //! wrong.
 
-use virtual_browser::{Browser, FRAME_MS, Failure, Latency, Page, Trace, checks};
+use virtual_browser::{Browser, FRAME_MS, Failure, Latency, Page, Trace, checks, known_clients};
 
-const CLIENT: &str = include_str!("../../solutions/04-backoff/client.js");
-const GOOD: &str = include_str!("../../solutions/04-backoff/backoff.js");
+const CLIENT: &str = backoff::CLIENT_JS;
+const GOOD: &str = backoff::BACKOFF_JS;
 const RULES: checks::Backoff<'static> =
     checks::Backoff { interval: 3000, schedule: &[0, 3000, 10_000, 30_000], slack: FRAME_MS };
 
@@ -31,7 +31,7 @@ fn the_course_backoff_passes() {
 
 #[test]
 fn retrying_at_once_forever_is_too_soon() {
-    let trace = run(include_str!("clients/backoff-immediate-forever.js"), 120_000, outage);
+    let trace = run(known_clients::BACKOFF_IMMEDIATE_FOREVER, 120_000, outage);
     let problem = checks::follows_backoff(&trace, RULES, 120_000).unwrap_err();
     assert!(
         problem.contains(
@@ -43,7 +43,7 @@ fn retrying_at_once_forever_is_too_soon() {
 
 #[test]
 fn linear_backoff_without_a_cap_is_caught() {
-    let trace = run(include_str!("clients/backoff-linear-no-cap.js"), 200_000, |browser| {
+    let trace = run(known_clients::BACKOFF_LINEAR_NO_CAP, 200_000, |browser| {
         browser.latency(Latency::Fixed(100)).fail(10_000..150_000, Failure::NetworkError);
     });
     let problem = checks::follows_backoff(&trace, RULES, 200_000).unwrap_err();
@@ -52,7 +52,7 @@ fn linear_backoff_without_a_cap_is_caught() {
 
 #[test]
 fn forgetting_to_reset_after_a_success_is_caught() {
-    let trace = run(include_str!("clients/backoff-no-reset.js"), 80_000, |browser| {
+    let trace = run(known_clients::BACKOFF_NO_RESET, 80_000, |browser| {
         browser
             .latency(Latency::Fixed(100))
             .fail(3_000..8_000, Failure::Status(503))
@@ -65,7 +65,7 @@ fn forgetting_to_reset_after_a_success_is_caught() {
 
 #[test]
 fn ignoring_retry_after_is_caught() {
-    let trace = run(include_str!("clients/backoff-ignores-retry-after.js"), 40_000, |browser| {
+    let trace = run(known_clients::BACKOFF_IGNORES_RETRY_AFTER, 40_000, |browser| {
         browser.latency(Latency::Fixed(100)).fail(3_000..3_500, Failure::RetryAfter { status: 429, seconds: 20 });
     });
     let problem = checks::honours_retry_after(&trace).unwrap_err();
@@ -77,7 +77,7 @@ fn ignoring_retry_after_is_caught() {
 
 #[test]
 fn giving_up_after_five_failures_is_caught() {
-    let trace = run(include_str!("clients/backoff-gives-up.js"), 200_000, |browser| {
+    let trace = run(known_clients::BACKOFF_GIVES_UP, 200_000, |browser| {
         browser.latency(Latency::Fixed(100)).fail(10_000..150_000, Failure::NetworkError);
     });
     let problem = checks::keeps_polling_after_a_failure(&trace, 200_000, 30_000 + FRAME_MS).unwrap_err();

@@ -1,7 +1,7 @@
 //! Deliberately wrong clients fail the same checks the exercise specs use,
 //! with messages that teach; the right alternative the book shows passes.
 
-use virtual_browser::{Browser, Failure, Latency, Page, Trace, checks};
+use virtual_browser::{Browser, Failure, Latency, Page, Trace, checks, known_clients};
 
 fn run(client: &str, end: u64, scene: impl FnOnce(&mut Browser)) -> Trace {
     let mut browser = Browser::new(poll_server::app());
@@ -16,7 +16,7 @@ fn slow_server(browser: &mut Browser) {
 
 #[test]
 fn set_interval_on_a_slow_server_overlaps_requests() {
-    let trace = run(include_str!("clients/set-interval.js"), 20_000, slow_server);
+    let trace = run(known_clients::SET_INTERVAL, 20_000, slow_server);
     let problem = checks::never_two_polls_at_once(&trace).unwrap_err();
     assert_eq!(
         problem,
@@ -28,7 +28,7 @@ fn set_interval_on_a_slow_server_overlaps_requests() {
 
 #[test]
 fn a_loop_that_stops_after_one_failed_request_is_caught() {
-    let trace = run(include_str!("clients/stops-after-a-failure.js"), 30_000, |browser| {
+    let trace = run(known_clients::STOPS_AFTER_A_FAILURE, 30_000, |browser| {
         browser.latency(Latency::Fixed(100)).fail(5_000..8_000, Failure::NetworkError);
     });
     let error = checks::no_script_errors(&trace).unwrap_err();
@@ -49,11 +49,11 @@ fn a_loop_that_stops_after_one_failed_request_is_caught() {
 
 #[test]
 fn a_raf_loop_that_does_not_await_overlaps_requests() {
-    let trace = run(include_str!("clients/raf-without-await.js"), 20_000, slow_server);
+    let trace = run(known_clients::RAF_WITHOUT_AWAIT, 20_000, slow_server);
     let problem = checks::never_two_polls_at_once(&trace).unwrap_err();
     assert!(problem.starts_with("two GET /poll requests were in flight at 3024 ms (#1 sent at 16 ms"), "{problem}");
     // It does pause while hidden: that part of the original was right.
-    let trace = run(include_str!("clients/raf-without-await.js"), 30_000, |browser| {
+    let trace = run(known_clients::RAF_WITHOUT_AWAIT, 30_000, |browser| {
         browser.latency(Latency::Fixed(100)).hide(5_000..20_000);
     });
     assert_eq!(checks::no_polls_while_hidden(&trace, 30_000), Ok(()));
@@ -61,7 +61,7 @@ fn a_raf_loop_that_does_not_await_overlaps_requests() {
 
 #[test]
 fn a_loop_that_ignores_hidden_is_caught() {
-    let trace = run(include_str!("clients/ignores-hidden.js"), 30_000, |browser| {
+    let trace = run(known_clients::IGNORES_HIDDEN, 30_000, |browser| {
         browser.latency(Latency::Fixed(100)).hide(5_000..20_000);
     });
     let problem = checks::no_polls_while_hidden(&trace, 30_000).unwrap_err();
@@ -73,7 +73,7 @@ fn a_loop_that_ignores_hidden_is_caught() {
 
 #[test]
 fn the_page_visibility_alternative_passes_every_hidden_page_check() {
-    let client = include_str!("clients/visibility.js");
+    let client = known_clients::VISIBILITY;
     let trace = run(client, 40_000, |browser| {
         browser.latency(Latency::Fixed(100)).hide(5_000..20_000).hide(26_050..30_000);
     });

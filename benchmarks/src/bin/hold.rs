@@ -34,7 +34,9 @@ const EPOCH: u64 = 7;
 
 /// The server's own CPU time (user + system) in microseconds, and its
 /// resident memory in KiB.
+#[allow(unsafe_code)] // libc's getrusage: the server's own CPU time
 fn usage() -> (u64, u64) {
+    // SAFETY: `rusage` is plain old data, for which all zeroes is a valid value.
     let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
     // SAFETY: getrusage writes into the struct we own and reports errors by its return value.
     let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut rusage) } == 0;
@@ -242,6 +244,7 @@ async fn measure(port: u16, waiters: usize, rounds: usize, first_id: u64) -> Mea
     }
 }
 
+#[allow(unsafe_code)] // libc's getrlimit and setrlimit
 fn raise_open_files_limit() -> u64 {
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
     // SAFETY: both calls read or write only the struct we own.

@@ -217,7 +217,11 @@ fn main() {
     // Progress: each mode is a 2-second warm-up and one run per connection count.
     let total_runs = all.len() * CONNECTIONS.len();
     let per_mode_s = 2 + seconds as usize * CONNECTIONS.len();
-    eprintln!("{} ways to answer, {total_runs} runs of {seconds} s: about {} s in all", all.len(), all.len() * per_mode_s);
+    eprintln!(
+        "{} ways to answer, {total_runs} runs of {seconds} s: about {} s in all",
+        all.len(),
+        all.len() * per_mode_s
+    );
     let started = std::time::Instant::now();
     let mut done_runs = 0;
     let mut rows = Vec::new();

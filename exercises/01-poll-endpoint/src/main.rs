@@ -3,7 +3,10 @@
 
 #[tokio::main]
 async fn main() {
-    if let Err(problem) = chat_page::serve("Exercise 01, the poll endpoint", ex01_poll_endpoint::app()).await {
+    if let Err(problem) =
+        chat_page::serve("Exercise 01, the poll endpoint", ex01_poll_endpoint::app())
+            .await
+    {
         eprintln!("error: {problem}");
         std::process::exit(1);
     }

@@ -3,7 +3,12 @@
 
 #[tokio::main]
 async fn main() {
-    if let Err(problem) = chat_page::serve("Exercise 02, chain setTimeout", ex02_settimeout_chain::app()).await {
+    if let Err(problem) = chat_page::serve(
+        "Exercise 02, chain setTimeout",
+        ex02_settimeout_chain::app(),
+    )
+    .await
+    {
         eprintln!("error: {problem}");
         std::process::exit(1);
     }

@@ -3,7 +3,12 @@
 
 #[tokio::main]
 async fn main() {
-    if let Err(problem) = chat_page::serve("Exercise 03, pause while hidden", ex03_pause_when_hidden::app()).await {
+    if let Err(problem) = chat_page::serve(
+        "Exercise 03, pause while hidden",
+        ex03_pause_when_hidden::app(),
+    )
+    .await
+    {
         eprintln!("error: {problem}");
         std::process::exit(1);
     }

@@ -35,7 +35,7 @@ pub const CLIENT_JS: &str = include_str!("../client.js");
 /// The cursor: what to ask for, and how to merge what comes back.
 pub const CURSOR_JS: &str = include_str!("../cursor.js");
 /// Exercise 04's backoff, finished: the client honours 429 and Retry-After with it.
-pub const BACKOFF_JS: &str = include_str!("../../../solutions/04-backoff/backoff.js");
+pub const BACKOFF_JS: &str = backoff::BACKOFF_JS;
 
 /// The app on a fresh store, limiting clients on the real clock.
 pub fn app() -> Router {
@@ -51,10 +51,18 @@ pub fn page() -> Router {
 /// The same page with another `/client.js`, which may import this
 /// exercise's cursor and backoff modules (exercise 07's client does).
 pub fn page_with_client(client_js: &'static str) -> Router {
-    let scripts = [("/client.js", client_js), ("/cursor.js", CURSOR_JS), ("/backoff.js", BACKOFF_JS)];
-    let scripts = scripts.into_iter().fold(Router::new(), |router, (path, source)| {
-        router.route(path, get(move || async move { chat_page::javascript(source) }))
-    });
+    let scripts = [
+        ("/client.js", client_js),
+        ("/cursor.js", CURSOR_JS),
+        ("/backoff.js", BACKOFF_JS),
+    ];
+    let scripts =
+        scripts.into_iter().fold(Router::new(), |router, (path, source)| {
+            router.route(
+                path,
+                get(move || async move { chat_page::javascript(source) }),
+            )
+        });
     scripts.merge(chat_page::routes())
 }
 

@@ -3,7 +3,12 @@
 
 #[tokio::main]
 async fn main() {
-    if let Err(problem) = chat_page::serve("Exercise 05, don't DDoS yourself", ex05_dont_ddos_yourself::app()).await {
+    if let Err(problem) = chat_page::serve(
+        "Exercise 05, don't DDoS yourself",
+        ex05_dont_ddos_yourself::app(),
+    )
+    .await
+    {
         eprintln!("error: {problem}");
         std::process::exit(1);
     }

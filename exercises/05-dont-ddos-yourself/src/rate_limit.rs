@@ -8,7 +8,10 @@ use axum::{
     middleware::Next,
     response::{IntoResponse, Response},
 };
-use governor::{Quota, RateLimiter, clock::Clock, middleware::NoOpMiddleware, state::keyed::DashMapStateStore};
+use governor::{
+    Quota, RateLimiter, clock::Clock, middleware::NoOpMiddleware,
+    state::keyed::DashMapStateStore,
+};
 use serde_json::json;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
@@ -28,17 +31,27 @@ pub const CLIENT_ID_HEADER: &str = "x-client-id";
 
 /// The limiter, and the clock it reads (a real one, or a test's own).
 pub struct RateLimit<C: Clock> {
-    limiter: RateLimiter<String, DashMapStateStore<String>, C, NoOpMiddleware<C::Instant>>,
+    limiter: RateLimiter<
+        String,
+        DashMapStateStore<String>,
+        C,
+        NoOpMiddleware<C::Instant>,
+    >,
     clock: C,
     checks: AtomicU64,
 }
 
 impl<C: Clock + Clone> RateLimit<C> {
     pub fn new(clock: C) -> RateLimit<C> {
-        let per_second = NonZeroU32::new(REQUESTS_PER_SECOND).expect("a positive rate");
+        let per_second =
+            NonZeroU32::new(REQUESTS_PER_SECOND).expect("a positive rate");
         let burst = NonZeroU32::new(BURST).expect("a positive burst");
         let quota = Quota::per_second(per_second).allow_burst(burst);
-        RateLimit { limiter: RateLimiter::dashmap_with_clock(quota, clock.clone()), clock, checks: AtomicU64::new(0) }
+        RateLimit {
+            limiter: RateLimiter::dashmap_with_clock(quota, clock.clone()),
+            clock,
+            checks: AtomicU64::new(0),
+        }
     }
 }
 
@@ -64,7 +77,11 @@ pub fn client_key(request: &Request) -> String {
 
 // ANCHOR: middleware
 /// Middleware: let the request through, or answer 429.
-pub async fn limit<C>(State(limit): State<Arc<RateLimit<C>>>, request: Request, next: Next) -> Response
+pub async fn limit<C>(
+    State(limit): State<Arc<RateLimit<C>>>,
+    request: Request,
+    next: Next,
+) -> Response
 where
     C: Clock + Send + Sync + 'static,
 {
@@ -79,11 +96,13 @@ where
             let wait = not_until.wait_time_from(limit.clock.now());
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let error = format!(
-                "too many requests from this client: at most {REQUESTS_PER_SECOND} a second, {BURST} at once; \
+                "too many requests from this client: at most \
+                 {REQUESTS_PER_SECOND} a second, {BURST} at once; \
                  try again in {seconds} s"
             );
             let headers = [(header::RETRY_AFTER, seconds.max(1).to_string())];
-            (StatusCode::TOO_MANY_REQUESTS, headers, Json(json!({ "error": error }))).into_response()
+            (StatusCode::TOO_MANY_REQUESTS, headers, Json(json!({ "error": error })))
+                .into_response()
         }
     }
 }

@@ -50,7 +50,8 @@ pub struct CachedStore {
 struct Inner {
     messages: VecDeque<Message>,
     next_id: u64,
-    /// `{"msg": [every message], "epoch": .., "reset": false}`, made once per change.
+    /// `{"msg": [every message], "epoch": .., "reset": false}`, made once
+    /// per change.
     everything: Bytes,
     /// `{"msg": [], "epoch": .., "reset": false}`: what "nothing new" always is.
     nothing_new: Bytes,
@@ -75,7 +76,8 @@ impl CachedStore {
         };
         {
             let mut inner = store.inner.write().expect("a new lock");
-            inner.everything = store.serialize(inner.messages.iter().collect(), false);
+            inner.everything =
+                store.serialize(inner.messages.iter().collect(), false);
             inner.nothing_new = store.serialize(Vec::new(), false);
         }
         store
@@ -84,13 +86,19 @@ impl CachedStore {
     /// A store holding `messages` (oldest first, ids increasing), in the
     /// life `epoch`: a copy of a store kept elsewhere (exercise 06 mirrors
     /// Redis in one).
-    pub fn from_messages(capacity: usize, epoch: u64, messages: Vec<Message>) -> CachedStore {
+    pub fn from_messages(
+        capacity: usize,
+        epoch: u64,
+        messages: Vec<Message>,
+    ) -> CachedStore {
         let store = CachedStore::with_epoch(capacity, epoch);
         {
             let mut inner = store.inner.write().expect("a new lock");
             inner.next_id = messages.last().map_or(1, |m| m.id + 1);
-            inner.messages = messages.into_iter().rev().take(capacity).rev().collect();
-            inner.everything = store.serialize(inner.messages.iter().collect(), false);
+            inner.messages =
+                messages.into_iter().rev().take(capacity).rev().collect();
+            inner.everything =
+                store.serialize(inner.messages.iter().collect(), false);
         }
         store
     }
@@ -157,7 +165,9 @@ impl CachedStore {
         //     `self.serialize(inner.messages.iter().collect(), true)`;
         //   - `since` is the newest id: the cached `nothing_new`;
         //   - otherwise: the messages with ids above `since`, `reset: false`.
-        todo!("CachedStore::poll: answer a cursor from the cached bodies where you can")
+        todo!(
+            "CachedStore::poll: answer a cursor from the cached bodies where you can"
+        )
     }
     // ANCHOR_END: poll
 }

@@ -34,7 +34,9 @@ pub use poll_endpoint::{MAX_BODY_BYTES, MAX_MESSAGES};
 pub fn store_choice() -> String {
     match std::env::var("REDIS_URL") {
         Ok(url) => format!("Redis at {url}"),
-        Err(_) => "in memory (set REDIS_URL to share the chat through Redis)".to_owned(),
+        Err(_) => {
+            "in memory (set REDIS_URL to share the chat through Redis)".to_owned()
+        }
     }
 }
 
@@ -42,11 +44,14 @@ pub fn store_choice() -> String {
 pub fn app() -> Result<Router, String> {
     Ok(match std::env::var("REDIS_URL") {
         Ok(url) => {
-            let store =
-                redis_store::RedisStore::new(&url, MAX_MESSAGES).map_err(|e| format!("REDIS_URL={url}: {e}"))?;
+            let store = redis_store::RedisStore::new(&url, MAX_MESSAGES)
+                .map_err(|e| format!("REDIS_URL={url}: {e}"))?;
             app_with(Arc::new(store), DefaultClock::default())
         }
-        Err(_) => app_with(Arc::new(memory::MemoryStore::new(MAX_MESSAGES)), DefaultClock::default()),
+        Err(_) => app_with(
+            Arc::new(memory::MemoryStore::new(MAX_MESSAGES)),
+            DefaultClock::default(),
+        ),
     })
 }
 

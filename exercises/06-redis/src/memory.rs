@@ -32,7 +32,11 @@ impl MemoryStore {
 }
 
 impl Store for MemoryStore {
-    async fn push(&self, message: ValidMessage, key: Option<String>) -> Result<Message, StoreError> {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
         let Some(key) = key else { return Ok(self.store.push(message)) };
         // One lock for the check and the store, so two requests with the same
         // key cannot both store.

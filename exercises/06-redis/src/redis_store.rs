@@ -5,10 +5,10 @@
 //!
 //! | key | type | what |
 //! |---|---|---|
-//! | `{chat}:epoch` | string | this life of the chat: set once, on the first message |
-//! | `{chat}:last` | string (counter) | the newest id; `INCR` hands out the next |
+//! | `{chat}:epoch` | string | this life of the chat: set on the first message |
+//! | `{chat}:last` | string (counter) | the newest id; `INCR` gives the next |
 //! | `{chat}:messages` | list | the newest messages as JSON, oldest first |
-//! | `{chat}:posted:<key>` | string, with a TTL | the message stored under an idempotency key |
+//! | `{chat}:posted:<key>` | string, with a TTL | the message stored under a key |
 
 use crate::store::{IDEMPOTENCY_TTL_SECONDS, PollAnswer, Store, StoreError};
 use dont_ddos_yourself::store::{CachedStore, Cursor};
@@ -72,16 +72,26 @@ impl RedisStore {
             .set_response_timeout(Some(Duration::from_millis(1000)))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let redis = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        let redis = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(unavailable)?;
         let empty = Arc::new(CachedStore::with_epoch(capacity, 0));
-        Ok(RedisStore { redis, capacity, append: redis::Script::new(APPEND), mirror: RwLock::new((0, 0, empty)) })
+        Ok(RedisStore {
+            redis,
+            capacity,
+            append: redis::Script::new(APPEND),
+            mirror: RwLock::new((0, 0, empty)),
+        })
     }
     // ANCHOR_END: connect
 }
 
 impl Store for RedisStore {
     // ANCHOR: push
-    async fn push(&self, message: ValidMessage, key: Option<String>) -> Result<Message, StoreError> {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
         // TODO: run the APPEND script with its four keys (EPOCH, LAST, MESSAGES,
         // and "{chat}:posted:<key>" or "" without a key) and six arguments
         // (user, text, now_ms(), self.capacity, IDEMPOTENCY_TTL_SECONDS,
@@ -104,7 +114,9 @@ impl Store for RedisStore {
         //      `Message`, make `CachedStore::from_messages(self.capacity, epoch,
         //      messages)`, and keep it in `self.mirror` with epoch and last;
         //   4. answer `PollAnswer::read(&store, cursor)`.
-        todo!("RedisStore::poll: answer from Redis, reading the list only when it changed")
+        todo!(
+            "RedisStore::poll: answer from Redis, reading the list only when it changed"
+        )
     }
     // ANCHOR_END: poll
 }

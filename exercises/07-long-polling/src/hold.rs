@@ -67,7 +67,11 @@ impl<S: Store> Hub<S> {
     /// The answer for a client at `cursor`: at once if the store has
     /// something it lacks, otherwise as soon as it does, or after `wait`
     /// with nothing new (`{"msg": [], ...}`), or at once when shutting down.
-    pub async fn wait(&self, cursor: Option<Cursor>, wait: Duration) -> Result<Bytes, StoreError> {
+    pub async fn wait(
+        &self,
+        cursor: Option<Cursor>,
+        wait: Duration,
+    ) -> Result<Bytes, StoreError> {
         let _held = Held::count(&self.held); // keep this line: the spec counts held requests
         // TODO, in this order (the order is what makes it correct):
         //   1. the deadline: `tokio::time::Instant::now() + wait`;
@@ -80,7 +84,9 @@ impl<S: Store> Hub<S> {
         //      - otherwise `tokio::select!` on `news.changed()` (look again),
         //        `tokio::time::sleep_until(deadline)` (answer `body`: nothing
         //        new) and `stopping.changed()` (answer `body`).
-        todo!("Hub::wait: hold the request until there is news, the deadline, or shutdown")
+        todo!(
+            "Hub::wait: hold the request until there is news, the deadline, or shutdown"
+        )
     }
     // ANCHOR_END: wait
 
@@ -92,9 +98,11 @@ impl<S: Store> Hub<S> {
     async fn answer(&self, version: u64, cursor: Option<Cursor>) -> Shared {
         let key = cursor.map_or((u64::MAX, None), |c| (c.since, c.epoch));
         let cell = {
-            let mut answers = self.answers.lock().expect("the answers' lock is poisoned");
+            let mut answers =
+                self.answers.lock().expect("the answers' lock is poisoned");
             if version > answers.0 {
-                *answers = (version, HashMap::new()); // a new version: old answers are stale
+                // A new version: the old answers are stale.
+                *answers = (version, HashMap::new());
             }
             // A request that saw an older version reads the store itself.
             (version == answers.0).then(|| answers.1.entry(key).or_default().clone())

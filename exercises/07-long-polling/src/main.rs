@@ -6,7 +6,8 @@
 #[tokio::main]
 async fn main() {
     println!("Messages: {}", redis_chat::store_choice());
-    if let Err(problem) = ex07_long_polling::serve("Exercise 07, long polling").await {
+    if let Err(problem) = ex07_long_polling::serve("Exercise 07, long polling").await
+    {
         eprintln!("error: {problem}");
         std::process::exit(1);
     }

@@ -43,19 +43,26 @@ impl News {
     /// News within this process only: for the in-memory store.
     pub fn local() -> News {
         let (version, _) = watch::channel(0);
-        News { version: Arc::new(version), redis: None, listener: None, said_publish_failed: AtomicBool::new(false) }
+        News {
+            version: Arc::new(version),
+            redis: None,
+            listener: None,
+            said_publish_failed: AtomicBool::new(false),
+        }
     }
 
     /// News shared by every instance on the Redis at `url`. Like exercise
     /// 06's store it starts while Redis is down and catches up when it is
     /// back. Call it inside a tokio runtime: it starts the listener task.
     pub fn through_redis(url: &str) -> Result<News, StoreError> {
-        let client = redis::Client::open(url).map_err(|e| StoreError(e.to_string()))?;
+        let client =
+            redis::Client::open(url).map_err(|e| StoreError(e.to_string()))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(500)))
             .set_response_timeout(Some(Duration::from_millis(1000)));
         let publisher =
-            ConnectionManager::new_lazy_with_config(client.clone(), config).map_err(|e| StoreError(e.to_string()))?;
+            ConnectionManager::new_lazy_with_config(client.clone(), config)
+                .map_err(|e| StoreError(e.to_string()))?;
         let (version, _) = watch::channel(0);
         let version = Arc::new(version);
         let listener = tokio::spawn(listen(client, version.clone()));
@@ -79,8 +86,13 @@ impl News {
     pub async fn tell(&self) {
         self.version.send_modify(|version| *version += 1);
         let Some(redis) = &self.redis else { return };
-        let publish =
-            || async { redis::cmd("PUBLISH").arg(CHANNEL).arg("").query_async::<u64>(&mut redis.clone()).await };
+        let publish = || async {
+            redis::cmd("PUBLISH")
+                .arg(CHANNEL)
+                .arg("")
+                .query_async::<u64>(&mut redis.clone())
+                .await
+        };
         // Once more if the first try fails: after Redis restarts, the first
         // command on the old connection fails, and the manager reconnects.
         let published = match publish().await {
@@ -93,7 +105,8 @@ impl News {
             && !self.said_publish_failed.swap(true, Ordering::Relaxed)
         {
             eprintln!(
-                "warning: could not tell the other instances about a new message ({error}); they will see it within {} s",
+                "warning: could not tell the other instances about a new \
+                 message ({error}); they will see it within {} s",
                 crate::MAX_WAIT_SECONDS
             );
         }

@@ -48,7 +48,12 @@ pub async fn get_poll<S: Store>(
     headers: HeaderMap,
 ) -> Result<Response, PollError> {
     let Some(wait) = long.wait else {
-        return redis_chat::routes::get_poll(State(hub.store.clone()), query, headers).await;
+        return redis_chat::routes::get_poll(
+            State(hub.store.clone()),
+            query,
+            headers,
+        )
+        .await;
     };
     let (cursor, wait) = (cursor(&query)?, wait_for(&wait)?);
     let body = hub.wait(cursor, wait).await?;
@@ -66,7 +71,9 @@ pub async fn post_poll<S: Store>(
     headers: HeaderMap,
     body: Result<Json<NewMessage>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Message>), PollError> {
-    let created = redis_chat::routes::post_poll(State(hub.store.clone()), headers, body).await?;
+    let created =
+        redis_chat::routes::post_poll(State(hub.store.clone()), headers, body)
+            .await?;
     hub.news.tell().await;
     Ok(created)
 }

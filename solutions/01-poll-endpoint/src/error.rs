@@ -28,7 +28,10 @@ impl IntoResponse for ApiError {
 
 impl From<Invalid> for ApiError {
     fn from(invalid: Invalid) -> Self {
-        ApiError { status: StatusCode::UNPROCESSABLE_ENTITY, message: invalid.to_string() }
+        ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message: invalid.to_string(),
+        }
     }
 }
 
@@ -40,16 +43,23 @@ impl From<JsonRejection> for ApiError {
         let status = rejection.status();
         let message = match &rejection {
             JsonRejection::MissingJsonContentType(_) => {
-                "send the message as JSON, with the header `Content-Type: application/json`".to_owned()
+                "send the message as JSON, with the header \
+                 `Content-Type: application/json`"
+                    .to_owned()
             }
             JsonRejection::JsonSyntaxError(_) => {
                 format!("the body is not valid JSON ({})", detail(&rejection))
             }
             JsonRejection::JsonDataError(_) => {
-                format!(r#"the JSON is not a message; send {{"user": "...", "text": "..."}} ({})"#, detail(&rejection))
+                let shape = r#"{"user": "...", "text": "..."}"#;
+                format!(
+                    "the JSON is not a message; send {shape} ({})",
+                    detail(&rejection)
+                )
             }
             _ if status == StatusCode::PAYLOAD_TOO_LARGE => format!(
-                "the body is larger than {MAX_BODY_BYTES} bytes; a message is at most {MAX_TEXT_CHARS} characters"
+                "the body is larger than {MAX_BODY_BYTES} bytes; \
+                 a message is at most {MAX_TEXT_CHARS} characters"
             ),
             _ => rejection.body_text(),
         };
@@ -72,11 +82,17 @@ fn detail(rejection: &JsonRejection) -> String {
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {
     ApiError {
         status: StatusCode::NOT_FOUND,
-        message: format!("there is nothing at {method} {}; the chat is at GET /, messages at /poll", uri.path()),
+        message: format!(
+            "there is nothing at {method} {}; the chat is at GET /, messages at /poll",
+            uri.path()
+        ),
     }
 }
 
 /// A known path with a method it does not take (`DELETE /poll`): `405`.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
-    ApiError { status: StatusCode::METHOD_NOT_ALLOWED, message: format!("{} does not take {method}", uri.path()) }
+    ApiError {
+        status: StatusCode::METHOD_NOT_ALLOWED,
+        message: format!("{} does not take {method}", uri.path()),
+    }
 }

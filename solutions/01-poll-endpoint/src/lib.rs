@@ -50,7 +50,10 @@ pub fn app_with_client(client_js: &'static str) -> Router {
     let store = Arc::new(MemoryStore::new(MAX_MESSAGES));
     Router::new()
         .route("/poll", get(routes::get_poll).post(routes::post_poll))
-        .route("/client.js", get(move || async move { chat_page::javascript(client_js) }))
+        .route(
+            "/client.js",
+            get(move || async move { chat_page::javascript(client_js) }),
+        )
         .merge(chat_page::routes())
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)

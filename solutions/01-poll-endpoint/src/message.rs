@@ -48,7 +48,10 @@ impl<'de> Deserialize<'de> for NewMessage {
         let mut object = Map::deserialize(deserializer)?;
         let mut string = |field: &str| match object.remove(field) {
             Some(Value::String(value)) => Ok(value),
-            Some(other) => Err(D::Error::custom(format!("`{field}` must be a string, not {}", kind(&other)))),
+            Some(other) => Err(D::Error::custom(format!(
+                "`{field}` must be a string, not {}",
+                kind(&other)
+            ))),
             None => Err(D::Error::custom(format!("`{field}` is missing"))),
         };
         Ok(NewMessage { user: string("user")?, text: string("text")? })
@@ -93,7 +96,12 @@ impl fmt::Display for Invalid {
                 write!(f, "`{field}` is too long: at most {max} characters")
             }
             Invalid::ControlCharacter { field, found } => {
-                write!(f, "`{field}` contains the control character U+{:04X}; send plain one-line text", *found as u32)
+                write!(
+                    f,
+                    "`{field}` contains the control character U+{:04X}; \
+                     send plain one-line text",
+                    *found as u32
+                )
             }
         }
     }

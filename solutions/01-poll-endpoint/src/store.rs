@@ -35,7 +35,13 @@ impl MemoryStore {
     /// An empty store that keeps at most `capacity` messages.
     pub fn new(capacity: usize) -> Self {
         assert!(capacity > 0, "a store must keep at least one message");
-        MemoryStore { capacity, inner: Mutex::new(Inner { messages: VecDeque::with_capacity(capacity), next_id: 1 }) }
+        MemoryStore {
+            capacity,
+            inner: Mutex::new(Inner {
+                messages: VecDeque::with_capacity(capacity),
+                next_id: 1,
+            }),
+        }
     }
 
     // ANCHOR: push
@@ -70,6 +76,8 @@ impl MemoryStore {
 
 /// Milliseconds since 1970-01-01 UTC, like JavaScript's `Date.now()`.
 pub fn now_ms() -> u64 {
-    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).expect("the system clock is set before 1970");
+    let since_epoch = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the system clock is set before 1970");
     since_epoch.as_millis() as u64
 }

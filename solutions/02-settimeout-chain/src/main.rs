@@ -3,7 +3,11 @@
 
 #[tokio::main]
 async fn main() {
-    if let Err(problem) = chat_page::serve("Exercise 02, chain setTimeout", ex02_settimeout_chain_solution::app()).await
+    if let Err(problem) = chat_page::serve(
+        "Exercise 02, chain setTimeout",
+        ex02_settimeout_chain_solution::app(),
+    )
+    .await
     {
         eprintln!("error: {problem}");
         std::process::exit(1);

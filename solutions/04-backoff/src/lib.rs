@@ -23,5 +23,6 @@ pub const RETRY_SCHEDULE_MS: [u64; 4] = [0, 3000, 10_000, 30_000];
 /// Exercise 01's poll endpoint and chat page, serving this client and its
 /// backoff module.
 pub fn app() -> Router {
-    poll_endpoint::app_with_client(CLIENT_JS).route("/backoff.js", get(|| async { chat_page::javascript(BACKOFF_JS) }))
+    poll_endpoint::app_with_client(CLIENT_JS)
+        .route("/backoff.js", get(|| async { chat_page::javascript(BACKOFF_JS) }))
 }

@@ -3,7 +3,9 @@
 
 #[tokio::main]
 async fn main() {
-    if let Err(problem) = chat_page::serve("Exercise 04, backoff", ex04_backoff_solution::app()).await {
+    if let Err(problem) =
+        chat_page::serve("Exercise 04, backoff", ex04_backoff_solution::app()).await
+    {
         eprintln!("error: {problem}");
         std::process::exit(1);
     }

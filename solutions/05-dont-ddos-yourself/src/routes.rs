@@ -27,13 +27,23 @@ pub fn cursor(query: &PollQuery) -> Result<Option<Cursor>, ApiError> {
         let digits = !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit());
         digits.then(|| value.parse::<u64>().ok()).flatten().ok_or_else(|| ApiError {
             status: StatusCode::BAD_REQUEST,
-            message: format!("`{name}` must be {what}, a whole number like 41; got {value:?}"),
+            message: format!(
+                "`{name}` must be {what}, a whole number like 41; got {value:?}"
+            ),
         })
     };
     let Some(since) = &query.since else { return Ok(None) };
-    let since = number("since", since, "the id of the newest message you have (0 for none)")?;
+    let since = number(
+        "since",
+        since,
+        "the id of the newest message you have (0 for none)",
+    )?;
     let epoch = match &query.epoch {
-        Some(epoch) => Some(number("epoch", epoch, "the `epoch` of the answer you got it from")?),
+        Some(epoch) => Some(number(
+            "epoch",
+            epoch,
+            "the `epoch` of the answer you got it from",
+        )?),
         None => None,
     };
     Ok(Some(Cursor { since, epoch }))
@@ -57,7 +67,9 @@ pub async fn get_poll(
     // `no-cache`: caches may keep the answer, but must ask (with the tag) each time.
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     if matches(&headers, &etag) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag), cache]).into_response());
+        return Ok(
+            (StatusCode::NOT_MODIFIED, [(header::ETAG, tag), cache]).into_response()
+        );
     }
     let body = store.poll(cursor);
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -71,7 +83,11 @@ pub fn matches(headers: &HeaderMap, etag: &str) -> bool {
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .any(|list| list.split(',').map(str::trim).any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag))
+        .any(|list| {
+            list.split(',')
+                .map(str::trim)
+                .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+        })
 }
 // ANCHOR_END: get_poll
 

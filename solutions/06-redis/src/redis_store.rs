@@ -5,10 +5,10 @@
 //!
 //! | key | type | what |
 //! |---|---|---|
-//! | `{chat}:epoch` | string | this life of the chat: set once, on the first message |
-//! | `{chat}:last` | string (counter) | the newest id; `INCR` hands out the next |
+//! | `{chat}:epoch` | string | this life of the chat: set on the first message |
+//! | `{chat}:last` | string (counter) | the newest id; `INCR` gives the next |
 //! | `{chat}:messages` | list | the newest messages as JSON, oldest first |
-//! | `{chat}:posted:<key>` | string, with a TTL | the message stored under an idempotency key |
+//! | `{chat}:posted:<key>` | string, with a TTL | the message stored under a key |
 
 use crate::store::{IDEMPOTENCY_TTL_SECONDS, PollAnswer, Store, StoreError};
 use dont_ddos_yourself::store::{CachedStore, Cursor};
@@ -32,7 +32,9 @@ if KEYS[4] ~= "" then
 end
 redis.call('SET', KEYS[1], ARGV[6], 'NX')
 local id = redis.call('INCR', KEYS[2])
-local message = cjson.encode({ id = id, user = ARGV[1], text = ARGV[2], time = tonumber(ARGV[3]) })
+local message = cjson.encode({
+  id = id, user = ARGV[1], text = ARGV[2], time = tonumber(ARGV[3]),
+})
 redis.call('RPUSH', KEYS[3], message)
 redis.call('LTRIM', KEYS[3], -tonumber(ARGV[4]), -1)
 if KEYS[4] ~= "" then
@@ -74,24 +76,39 @@ impl RedisStore {
             .set_response_timeout(Some(Duration::from_millis(1000)))
             .set_number_of_retries(2)
             .set_max_delay(Duration::from_millis(500));
-        let redis = ConnectionManager::new_lazy_with_config(client, config).map_err(unavailable)?;
+        let redis = ConnectionManager::new_lazy_with_config(client, config)
+            .map_err(unavailable)?;
         let empty = Arc::new(CachedStore::with_epoch(capacity, 0));
-        Ok(RedisStore { redis, capacity, append: redis::Script::new(APPEND), mirror: RwLock::new((0, 0, empty)) })
+        Ok(RedisStore {
+            redis,
+            capacity,
+            append: redis::Script::new(APPEND),
+            mirror: RwLock::new((0, 0, empty)),
+        })
     }
     // ANCHOR_END: connect
 }
 
 impl Store for RedisStore {
     // ANCHOR: push
-    async fn push(&self, message: ValidMessage, key: Option<String>) -> Result<Message, StoreError> {
-        let posted = key.map(|key| format!("{{chat}}:posted:{key}")).unwrap_or_default();
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        let posted =
+            key.map(|key| format!("{{chat}}:posted:{key}")).unwrap_or_default();
         let mut invocation = self.append.key(EPOCH);
         invocation.key(LAST).key(MESSAGES).key(posted);
         invocation.arg(message.user()).arg(message.text()).arg(now_ms());
         invocation.arg(self.capacity).arg(IDEMPOTENCY_TTL_SECONDS).arg(now_ms());
-        let json: String = invocation.invoke_async(&mut self.redis.clone()).await.map_err(unavailable)?;
-        serde_json::from_str(&json)
-            .map_err(|error| StoreError(format!("Redis holds a message that is not one: {error}")))
+        let json: String = invocation
+            .invoke_async(&mut self.redis.clone())
+            .await
+            .map_err(unavailable)?;
+        serde_json::from_str(&json).map_err(|error| {
+            StoreError(format!("Redis holds a message that is not one: {error}"))
+        })
     }
     // ANCHOR_END: push
 
@@ -99,8 +116,12 @@ impl Store for RedisStore {
     async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
         let mut redis = self.redis.clone();
         // One round trip tells whether anything changed since we last looked.
-        let (epoch, last): (Option<u64>, Option<u64>) =
-            redis::pipe().get(EPOCH).get(LAST).query_async(&mut redis).await.map_err(unavailable)?;
+        let (epoch, last): (Option<u64>, Option<u64>) = redis::pipe()
+            .get(EPOCH)
+            .get(LAST)
+            .query_async(&mut redis)
+            .await
+            .map_err(unavailable)?;
         let (epoch, last) = (epoch.unwrap_or(0), last.unwrap_or(0));
         let known = {
             let mirror = self.mirror.read().expect("the mirror's lock is poisoned");
@@ -111,10 +132,19 @@ impl Store for RedisStore {
             None => {
                 // Something is new: read the list once, and answer from it
                 // until Redis changes again.
-                let list: Vec<String> = redis.lrange(MESSAGES, 0, -1).await.map_err(unavailable)?;
-                let messages = list.iter().filter_map(|json| serde_json::from_str::<Message>(json).ok()).collect();
-                let store = Arc::new(CachedStore::from_messages(self.capacity, epoch, messages));
-                *self.mirror.write().expect("the mirror's lock is poisoned") = (epoch, last, store.clone());
+                let list: Vec<String> =
+                    redis.lrange(MESSAGES, 0, -1).await.map_err(unavailable)?;
+                let messages = list
+                    .iter()
+                    .filter_map(|json| serde_json::from_str::<Message>(json).ok())
+                    .collect();
+                let store = Arc::new(CachedStore::from_messages(
+                    self.capacity,
+                    epoch,
+                    messages,
+                ));
+                *self.mirror.write().expect("the mirror's lock is poisoned") =
+                    (epoch, last, store.clone());
                 store
             }
         };

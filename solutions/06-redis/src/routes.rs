@@ -25,7 +25,9 @@ pub const RETRY_AFTER_SECONDS: u64 = 5;
 /// reason in plain words. Nothing was stored, and the server keeps serving.
 pub fn store_unavailable(error: StoreError) -> Response {
     let headers = [(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string())];
-    let body = Json(json!({ "error": format!("{error}; try again in {RETRY_AFTER_SECONDS} s") }));
+    let body = Json(
+        json!({ "error": format!("{error}; try again in {RETRY_AFTER_SECONDS} s") }),
+    );
     (StatusCode::SERVICE_UNAVAILABLE, headers, body).into_response()
 }
 // ANCHOR_END: unavailable
@@ -38,14 +40,15 @@ pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     let Some(value) = headers.get(IDEMPOTENCY_KEY) else { return Ok(None) };
     let key = value.to_str().unwrap_or("");
-    let fine =
-        (1..=64).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let fine = (1..=64).contains(&key.len())
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if fine {
         Ok(Some(key.to_owned()))
     } else {
         Err(ApiError {
             status: StatusCode::BAD_REQUEST,
-            message: "`Idempotency-Key` must be 1 to 64 letters, digits, `-` or `_`".to_owned(),
+            message: "`Idempotency-Key` must be 1 to 64 letters, digits, `-` or `_`"
+                .to_owned(),
         })
     }
 }
@@ -62,7 +65,9 @@ pub async fn get_poll<S: Store>(
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // The same rule as exercise 05: the tag, a weak `W/` tag, `*`, or a list.
     if dont_ddos_yourself::routes::matches(&headers, &answer.etag) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, tag), cache]).into_response());
+        return Ok(
+            (StatusCode::NOT_MODIFIED, [(header::ETAG, tag), cache]).into_response()
+        );
     }
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(([json, (header::ETAG, tag), cache], answer.body).into_response())

@@ -21,7 +21,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// The answer for a client at `cursor`: exercise 05's body, with the
     /// entity tag of the state it was read from and whether it has news.
-    fn poll(&self, cursor: Option<Cursor>) -> impl Future<Output = Result<PollAnswer, StoreError>> + Send;
+    fn poll(
+        &self,
+        cursor: Option<Cursor>,
+    ) -> impl Future<Output = Result<PollAnswer, StoreError>> + Send;
 }
 // ANCHOR_END: trait
 
@@ -59,7 +62,9 @@ impl PollAnswer {
 pub fn has_news(epoch: u64, newest: u64, cursor: Option<Cursor>) -> bool {
     match cursor {
         None => newest > 0,
-        Some(cursor) => cursor.epoch.is_some_and(|e| e != epoch) || cursor.since != newest,
+        Some(cursor) => {
+            cursor.epoch.is_some_and(|e| e != epoch) || cursor.since != newest
+        }
     }
 }
 

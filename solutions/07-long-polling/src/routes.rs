@@ -35,8 +35,9 @@ pub fn wait_for(value: &str) -> Result<Duration, ApiError> {
         .ok_or_else(|| ApiError {
             status: StatusCode::BAD_REQUEST,
             message: format!(
-                "`wait` must be how many seconds to wait for news, a whole number like 25 (at most \
-                 {MAX_WAIT_SECONDS} are used); got {value:?}"
+                "`wait` must be how many seconds to wait for news, a whole \
+                 number like 25 (at most {MAX_WAIT_SECONDS} are used); \
+                 got {value:?}"
             ),
         })?;
     Ok(Duration::from_secs(seconds.min(MAX_WAIT_SECONDS)))
@@ -53,7 +54,12 @@ pub async fn get_poll<S: Store>(
     headers: HeaderMap,
 ) -> Result<Response, PollError> {
     let Some(wait) = long.wait else {
-        return redis_chat::routes::get_poll(State(hub.store.clone()), query, headers).await;
+        return redis_chat::routes::get_poll(
+            State(hub.store.clone()),
+            query,
+            headers,
+        )
+        .await;
     };
     let (cursor, wait) = (cursor(&query)?, wait_for(&wait)?);
     let body = hub.wait(cursor, wait).await?;
@@ -71,7 +77,9 @@ pub async fn post_poll<S: Store>(
     headers: HeaderMap,
     body: Result<Json<NewMessage>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Message>), PollError> {
-    let created = redis_chat::routes::post_poll(State(hub.store.clone()), headers, body).await?;
+    let created =
+        redis_chat::routes::post_poll(State(hub.store.clone()), headers, body)
+            .await?;
     hub.news.tell().await;
     Ok(created)
 }
