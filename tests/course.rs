@@ -326,6 +326,71 @@ fn listings_fit_the_page() {
     );
 }
 
+/// What `cargo tree <args>` resolves: each package (name and version) with
+/// the feature sets it is built with (a package built for the host, for a
+/// proc-macro, may have a second one).
+fn resolved_features(args: &[&str]) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let output = Command::new(cargo)
+        .arg("tree")
+        .args(args)
+        .args(["--prefix", "none", "--format", "{p}|{f}", "--color", "never"])
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|error| panic!("could not run cargo tree: {error}"));
+    assert!(output.status.success(), "cargo tree {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    let mut packages = std::collections::BTreeMap::<String, BTreeSet<String>>::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let Some((package, features)) = line.split_once('|') else { continue };
+        // `name v1.2.3 (/path)` for path crates: the name and version are enough.
+        let package = package.split(" (").next().unwrap_or(package).trim().to_owned();
+        let features = features.split(" (").next().unwrap_or(features).trim().to_owned();
+        packages.entry(package).or_default().insert(features);
+    }
+    packages
+}
+
+/// The README's `cargo run` and `cargo test`, and each learner's `cargo test
+/// -p <exercise>`, build every shared dependency with the same features, so
+/// one compiled copy serves them all (workspace-hack; see .config/hakari.toml).
+/// A crate built with two feature sets is compiled twice, with everything
+/// that depends on it: that is how target/ grew to 6.5 GB.
+#[test]
+fn every_command_a_learner_runs_reuses_one_build() {
+    let mut commands: Vec<(String, Vec<String>)> = vec![
+        ("cargo test".to_owned(), vec!["-e".into(), "normal,build,dev".into()]),
+        ("cargo run".to_owned(), vec!["-p".into(), "polling-workshop".into(), "-e".into(), "normal,build".into()]),
+    ];
+    for exercise in course().exercises {
+        for package in [&exercise.starter, &exercise.solution] {
+            commands.push((format!("cargo test -p {package}"), vec!["-p".into(), package.clone()]));
+        }
+    }
+    let mut first_seen = std::collections::BTreeMap::<String, (String, BTreeSet<String>)>::new();
+    let mut differing = Vec::new();
+    for (command, args) in &commands {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        for (package, features) in resolved_features(&args) {
+            match first_seen.get(&package) {
+                None => {
+                    first_seen.insert(package, (command.clone(), features));
+                }
+                Some((other, seen)) if *seen != features => {
+                    differing.push(format!("{package}: {features:?} in `{command}`, {seen:?} in `{other}`"))
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(
+        differing.is_empty(),
+        "these dependencies are built with other features by different commands, so each command compiles them \
+         (and all that depends on them) again. Run `cargo install cargo-hakari --locked && cargo hakari generate` \
+         to update workspace-hack, or give a workspace crate one set of features:\n{}",
+        differing.join("\n")
+    );
+}
+
 /// A failing snapshot must never be written or accepted behind a learner's
 /// back. This runs a deliberately failing snapshot assertion (the ignored
 /// test below) in a child process, with CI and INSTA_UPDATE unset as on a

@@ -51,8 +51,7 @@ pub mod spec;
 mod browser;
 mod trace;
 
-/// A rate limiter's clock for servers under test, with the `governor` feature.
-#[cfg(feature = "governor")]
+/// A rate limiter's clock for servers under test.
 mod virtual_clock {
     use std::time::Duration;
 
@@ -70,7 +69,6 @@ mod virtual_clock {
     }
 }
 
-#[cfg(feature = "governor")]
 pub use virtual_clock::VirtualClock;
 
 pub use browser::{Browser, FRAME_MS, Failure, HIDDEN_TIMER_ALIGN_MS, Latency, ORIGIN, Page, virtual_now};
