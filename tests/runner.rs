@@ -82,19 +82,23 @@ impl Drop for Fixture {
     }
 }
 
-/// A fresh fixture workshop, committed to its own git repository. It
-/// builds into a target folder of its own: cargo names a path crate's
-/// build by its place in the workspace, so identical fixtures sharing one
-/// folder would overwrite each other's test binaries between the build and
-/// the run of a check. The fixture crates have no dependencies, so this is cheap.
+/// A fresh fixture workshop, committed to its own git repository. All
+/// fixtures build into one shared target folder, so that each builds fast.
+/// Cargo names a path crate's build by its name, its version and its place in
+/// the workspace, so each fixture's crates get a version of their own:
+/// identical fixtures would overwrite each other's test binaries between the
+/// build and the run of a check. (A `CARGO_TARGET_DIR` in the environment
+/// wins over the fixture's own setting; the versions keep that safe too.)
 fn fixture() -> Fixture {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let base = std::env::temp_dir().join("polling-workshop-runner-tests");
-    let root = base.join(format!("{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst)));
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    let root = base.join(format!("{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     write(&root.join("Cargo.toml"), "[workspace]\nresolver = \"3\"\nmembers = [\"exercises/*\", \"solutions/*\"]\n");
     write(&root.join("course.toml"), MANIFEST);
-    write(&root.join(".gitignore"), ".workshop-progress.toml\ntarget/\n");
+    write(&root.join(".cargo/config.toml"), &format!("[build]\ntarget-dir = {:?}\n", base.join("target")));
+    write(&root.join(".gitignore"), ".workshop-progress.toml\n");
     for (slug, starter_body, solution_body) in
         [("01-passes", "42", "42"), ("02-fails", "41", "42"), ("03-broken", "41 +", "42")]
     {
@@ -108,7 +112,7 @@ fn fixture() -> Fixture {
             write(
                 &crate_dir.join("Cargo.toml"),
                 &format!(
-                    "[package]\nname = {package:?}\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\nname = \"fixture\"\n"
+                    "[package]\nname = {package:?}\nversion = \"0.1.{n}\"\nedition = \"2024\"\n\n[lib]\nname = \"fixture\"\n"
                 ),
             );
             write(&crate_dir.join("src/lib.rs"), &format!("pub fn answer() -> u32 {{\n    {body}\n}}\n"));

@@ -1,0 +1,134 @@
+//! What the README's two commands cost on a fresh clone: how long until
+//! `cargo run`'s home page answers, how long `cargo test` then takes, and
+//! how big `target/` is after each.
+//!
+//! ```console
+//! cargo run --release -p benchmarks --bin first-build
+//! ```
+//!
+//! It clones the committed workshop (HEAD of this checkout) into a
+//! temporary folder with a `target/` of its own, so nothing is shared with
+//! the build you have; crates already downloaded to cargo's registry are
+//! reused, as on a learner's laptop after `cargo fetch`. The results go to
+//! `book/src/figures/first-build.md` (or `--out`), the one place the README
+//! and the instructors' page take them from. It takes several minutes: it
+//! is two cold builds.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The first cold build (what the README's two commands cost).
+#[derive(clap::Parser)]
+#[command(about = "Time and disk of the README's `cargo run` then `cargo test`, on a fresh clone")]
+struct Args {
+    /// Where to write the table [default: book/src/figures/first-build.md].
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// The home page's port for the run.
+    #[arg(long, default_value_t = 4600)]
+    port: u16,
+}
+
+/// The size of everything below `dir`, in bytes (files, not links).
+fn size_of(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .map(|entry| match entry.file_type() {
+            Ok(kind) if kind.is_dir() => size_of(&entry.path()),
+            Ok(kind) if kind.is_file() => entry.metadata().map_or(0, |m| m.len()),
+            _ => 0,
+        })
+        .sum()
+}
+
+fn gigabytes(bytes: u64) -> String {
+    format!("{:.1} GB", bytes as f64 / 1e9)
+}
+
+/// Whether `GET /` on 127.0.0.1:`port` answers 200.
+fn home_page_answers(port: u16) -> bool {
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 200")
+}
+
+fn main() {
+    let Args { out, port } = clap::Parser::parse();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
+    let out = out.unwrap_or_else(|| root.join("book/src/figures/first-build.md"));
+    let clone = std::env::temp_dir().join(format!("polling-workshop-first-build-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&clone);
+    let cloned = Command::new("git").args(["clone", "-q"]).arg(&root).arg(&clone).status();
+    assert!(cloned.is_ok_and(|s| s.success()), "git clone of {} failed", root.display());
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // The clone's own target folder, whatever this shell says.
+    let target = clone.join("target");
+
+    eprintln!("[1/2] cargo run in a fresh clone, until the home page answers…");
+    let started = Instant::now();
+    let mut run = Command::new(&cargo)
+        .args(["run", "--", "--port", &port.to_string()])
+        .current_dir(&clone)
+        .env("CARGO_TARGET_DIR", &target)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("cargo runs");
+    let mut last_said = Instant::now();
+    while !home_page_answers(port) {
+        if let Ok(Some(status)) = run.try_wait() {
+            panic!("`cargo run` stopped ({status}) before its home page answered");
+        }
+        if last_said.elapsed() > Duration::from_secs(30) {
+            eprintln!("  {:.0} s…", started.elapsed().as_secs_f64());
+            last_said = Instant::now();
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let run_seconds = started.elapsed().as_secs_f64();
+    let _ = run.kill();
+    let _ = run.wait();
+    let after_run = size_of(&target);
+    eprintln!("  answered after {run_seconds:.0} s; target/ is {}", gigabytes(after_run));
+
+    eprintln!("[2/2] cargo test…");
+    let started = Instant::now();
+    let tested = Command::new(&cargo)
+        .arg("test")
+        .current_dir(&clone)
+        .env("CARGO_TARGET_DIR", &target)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("cargo runs");
+    let test_seconds = started.elapsed().as_secs_f64();
+    assert!(tested.success(), "`cargo test` failed in the fresh clone at {}", clone.display());
+    let after_test = size_of(&target);
+    eprintln!("  passed after {test_seconds:.0} s; target/ is {}", gigabytes(after_test));
+    let _ = std::fs::remove_dir_all(&clone);
+
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let table = format!(
+        "| The README's commands, on a fresh clone | Time | `target/` after it |\n|---|---|---|\n\
+         | `cargo run`, until the home page answers | {} s | {} |\n\
+         | then `cargo test` | {} s more | {} |\n\n\
+         Measured with `cargo run --release -p benchmarks --bin first-build` on a machine with {cores} cores, \
+         with the crates already downloaded (`cargo fetch`).\n",
+        run_seconds.round(),
+        gigabytes(after_run),
+        test_seconds.round(),
+        gigabytes(after_test),
+    );
+    std::fs::write(&out, &table).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
+    print!("{table}");
+    eprintln!("wrote {}", out.display());
+}
