@@ -59,10 +59,14 @@ async fn progress_page(root: PathBuf) -> impl IntoResponse {
 fn page(workshop: &Workshop) -> String {
     let mut rows = String::new();
     for exercise in &workshop.course().exercises {
-        let (class, status) = match workshop.status(exercise) {
-            Status::Done => ("done", "done"),
-            Status::Tried => ("tried", "in progress"),
-            Status::NotStarted => ("todo", "not started"),
+        let needs = workshop.needs(exercise);
+        let (class, status) = match (workshop.status(exercise), &needs) {
+            (Status::Done, _) => ("done", "done".to_owned()),
+            (Status::Tried, Some(needs)) => {
+                ("tried", format!("incomplete: some checks need {}", escape_html(needs)))
+            }
+            (Status::Tried, None) => ("tried", "in progress".to_owned()),
+            (Status::NotStarted, _) => ("todo", "not started".to_owned()),
         };
         let chapter = exercise.chapter.replace(".md", ".html");
         rows.push_str(&format!(

@@ -29,6 +29,10 @@ pub struct Entry {
     pub status: Status,
     /// How many of its hints you have seen.
     pub hints_shown: usize,
+    /// What its last check could not run without, when it skipped tests
+    /// (`redis-server`): then it is not done, however many tests passed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub needs: Option<String>,
 }
 
 /// Everyone's entries, by slug.
@@ -82,7 +86,10 @@ mod tests {
         progress.update("02-settimeout-chain", |e| e.hints_shown += 1).unwrap();
         let again = Progress::load(&dir).unwrap();
         assert_eq!(again.entry("01-poll-endpoint").status, Status::Done);
-        assert_eq!(again.entry("02-settimeout-chain"), Entry { status: Status::NotStarted, hints_shown: 1 });
+        assert_eq!(
+            again.entry("02-settimeout-chain"),
+            Entry { status: Status::NotStarted, hints_shown: 1, needs: None }
+        );
         let text = std::fs::read_to_string(dir.join(FILE)).unwrap();
         assert!(text.starts_with("# Your progress"), "{text}");
         assert!(text.contains("[01-poll-endpoint]\nstatus = \"done\""), "{text}");

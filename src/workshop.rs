@@ -20,7 +20,15 @@ pub enum Checked {
     Failed { first: Option<String> },
     /// The crate does not compile, so the spec could not run.
     DoesNotCompile,
+    /// Every test that ran passed, but some could not run: they need `needs`
+    /// (`redis-server`), which is not here. That is not a pass.
+    Incomplete { passed: usize, skipped: usize, needs: String },
 }
+
+/// The environment variable that names a file where a spec's tests write
+/// one line, `<test>\t<what it needs>`, when they skip for want of a service
+/// (see tests/support/redis_server.rs). The runner sets it for each check.
+pub const SKIPPED_FILE_ENV: &str = "WORKSHOP_SKIPPED_FILE";
 
 /// A workshop checkout: its course and your progress in it.
 pub struct Workshop {
@@ -71,6 +79,11 @@ impl Workshop {
         exercises.iter().find(|e| self.status(e) != Status::Done).unwrap_or_else(|| exercises.last().expect("a course"))
     }
 
+    /// What `exercise`'s last check could not run without, if it skipped tests.
+    pub fn needs(&self, exercise: &Exercise) -> Option<String> {
+        self.progress.entry(&exercise.slug).needs
+    }
+
     pub fn all_done(&self) -> bool {
         self.course.exercises.iter().all(|e| self.status(e) == Status::Done)
     }
@@ -109,7 +122,14 @@ impl Workshop {
         let (slug, starter) = (exercise.slug.clone(), exercise.starter.clone());
         let checked = run_spec(&self.root, &starter, self.echo_cargo, out)?;
         let status = if checked == Checked::Passed { Status::Done } else { Status::Tried };
-        self.progress.update(&slug, |entry| entry.status = status)?;
+        let needs = match &checked {
+            Checked::Incomplete { needs, .. } => Some(needs.clone()),
+            _ => None,
+        };
+        self.progress.update(&slug, |entry| {
+            entry.status = status;
+            entry.needs = needs;
+        })?;
         Ok(checked)
     }
 
@@ -172,10 +192,11 @@ impl Workshop {
             format!("{}\n", paint.bold("  #   Exercise                     Minutes   Status         Hints seen"));
         for exercise in &self.course.exercises {
             let entry = self.progress.entry(&exercise.slug);
-            let status = match entry.status {
-                Status::Done => paint.green("done       "),
-                Status::Tried => paint.yellow("in progress"),
-                Status::NotStarted => paint.dim("not started"),
+            let status = match (entry.status, &entry.needs) {
+                (Status::Done, _) => paint.green("done       "),
+                (Status::Tried, Some(_)) => paint.yellow("incomplete "),
+                (Status::Tried, None) => paint.yellow("in progress"),
+                (Status::NotStarted, _) => paint.dim("not started"),
             };
             text.push_str(&format!(
                 "  {:02}  {:<28} {:>7}   {status}    {} of {}\n",
@@ -192,6 +213,15 @@ impl Workshop {
             self.course.exercises.len(),
             self.course.total_minutes()
         ));
+        for exercise in &self.course.exercises {
+            if let Some(needs) = self.progress.entry(&exercise.slug).needs {
+                text.push_str(&format!(
+                    "  {:02} is incomplete: some of its checks could not run without {needs}. {}\n",
+                    exercise.number,
+                    install_advice(&needs)
+                ));
+            }
+        }
         text
     }
 
@@ -234,6 +264,22 @@ pub fn report(checked: &Checked, exercise: &Exercise, paint: Paint) -> String {
         Checked::DoesNotCompile => {
             format!("{} {:02} does not compile yet: the first error above says where.", paint.red("✗"), exercise.number)
         }
+        Checked::Incomplete { passed, skipped, needs } => format!(
+            "{} {:02} is not done: {passed} of its checks passed, but {skipped} could not run without {needs}.\n  {}",
+            paint.yellow("…"),
+            exercise.number,
+            install_advice(needs)
+        ),
+    }
+}
+
+/// How to get what skipped tests needed.
+pub fn install_advice(needs: &str) -> String {
+    match needs {
+        "redis-server" => "Install it (`apt-get install redis-server`, or `brew install redis`; chapter 06 says more), \
+                           then check again."
+            .to_owned(),
+        other => format!("Install {other}, then check again."),
     }
 }
 
@@ -243,16 +289,27 @@ pub fn report(checked: &Checked, exercise: &Exercise, paint: Paint) -> String {
 /// says whether it passed. Cargo's own messages (compiling, errors) go to
 /// standard error, the tests' report to `out`; the two are never mixed.
 fn run_spec(root: &Path, package: &str, echo: bool, out: &mut dyn Write) -> Result<Checked, String> {
-    let built = cargo_test(root, package, &["--no-run"], echo, &mut std::io::sink())?;
+    let built = cargo_test(root, package, &["--no-run"], echo, &mut std::io::sink(), None)?;
     if !built.success() {
         return Ok(Checked::DoesNotCompile);
     }
     let mut report = Tee { out, kept: Vec::new() };
-    let ran = cargo_test(root, package, &[], echo, &mut report)?;
-    if ran.success() {
-        return Ok(Checked::Passed);
-    }
+    // The spec's tests say here what they skipped, and for want of what.
+    let skipped_file = std::env::temp_dir().join(format!("workshop-skipped-{}-{package}", std::process::id()));
+    let _ = std::fs::remove_file(&skipped_file);
+    let ran = cargo_test(root, package, &[], echo, &mut report, Some(&skipped_file))?;
+    let skipped = std::fs::read_to_string(&skipped_file).unwrap_or_default();
+    let _ = std::fs::remove_file(&skipped_file);
     let tests = String::from_utf8_lossy(&report.kept);
+    if ran.success() {
+        let Some(needs) = skipped.lines().find_map(|line| line.split_once('\t')).map(|(_, needs)| needs.to_owned())
+        else {
+            return Ok(Checked::Passed);
+        };
+        let skipped = skipped.lines().count();
+        let passed = passed_count(&tests).saturating_sub(skipped);
+        return Ok(Checked::Incomplete { passed, skipped, needs });
+    }
     if !tests.contains("test result: FAILED") {
         return Err(format!("`cargo test -p {package}` failed before any test ran; its messages are above"));
     }
@@ -263,6 +320,15 @@ fn run_spec(root: &Path, package: &str, echo: bool, out: &mut dyn Write) -> Resu
         .and_then(|list| list.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("test result")))
         .map(str::to_owned);
     Ok(Checked::Failed { first })
+}
+
+/// How many tests libtest says passed, over every test binary that ran.
+fn passed_count(report: &str) -> usize {
+    report
+        .lines()
+        .filter_map(|line| line.strip_prefix("test result: "))
+        .filter_map(|rest| rest.split("; ").next()?.split_whitespace().rev().nth(1)?.parse::<usize>().ok())
+        .sum()
 }
 
 /// Writes to `out` and keeps a copy.
@@ -289,11 +355,16 @@ fn cargo_test(
     extra: &[&str],
     echo: bool,
     out: &mut dyn Write,
+    skipped_file: Option<&Path>,
 ) -> Result<std::process::ExitStatus, String> {
     use std::io::IsTerminal;
     let terminal = echo && std::io::stderr().is_terminal();
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut child = Command::new(cargo)
+    let mut command = Command::new(cargo);
+    if let Some(file) = skipped_file {
+        command.env(SKIPPED_FILE_ENV, file);
+    }
+    let mut child = command
         .args(["test", "-p", package])
         .args(extra)
         .current_dir(root)

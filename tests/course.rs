@@ -391,6 +391,23 @@ fn every_command_a_learner_runs_reuses_one_build() {
     );
 }
 
+/// The first build's cost is measured once (`benchmarks --bin first-build`
+/// writes `book/src/figures/first-build.md`, which the book includes) and the
+/// README quotes that table as it is, so the two never disagree.
+#[test]
+fn the_readme_quotes_the_measured_first_build() {
+    let figure = read("book/src/figures/first-build.md");
+    let rows: Vec<&str> = figure.lines().filter(|line| line.starts_with('|')).collect();
+    assert!(rows.len() >= 4, "book/src/figures/first-build.md has no table of the first build");
+    let readme = read("README.md");
+    for row in rows {
+        assert!(
+            readme.contains(row),
+            "README.md should quote book/src/figures/first-build.md's table as it is; it lacks:\n{row}"
+        );
+    }
+}
+
 /// A failing snapshot must never be written or accepted behind a learner's
 /// back. This runs a deliberately failing snapshot assertion (the ignored
 /// test below) in a child process, with CI and INSTA_UPDATE unset as on a

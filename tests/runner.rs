@@ -41,12 +41,35 @@ title = "Missing"
 minutes = 5
 start_in = "src/lib.rs"
 hints = ["a hint for four", "another hint for four"]
+
+[[exercise]]
+slug = "05-skips"
+title = "Skips a test"
+minutes = 5
+start_in = "src/lib.rs"
+hints = ["a hint for five", "another hint for five"]
 "#;
 
 const SPEC: &str = r#"
 #[test]
 fn answers_42() {
     assert_eq!(fixture::answer(), 42, "answer() should return 42: look at src/lib.rs");
+}
+"#;
+
+/// A spec with a test that skips for want of a service, and says so as the
+/// Redis specs do (tests/support/redis_server.rs).
+const SPEC_THAT_SKIPS: &str = r#"
+#[test]
+fn answers_42() {
+    assert_eq!(fixture::answer(), 42, "answer() should return 42: look at src/lib.rs");
+}
+
+#[test]
+fn needs_a_service() {
+    if let Some(file) = std::env::var_os("WORKSHOP_SKIPPED_FILE") {
+        std::fs::write(file, "needs_a_service\tredis-server\n").unwrap();
+    }
 }
 "#;
 
@@ -100,7 +123,7 @@ fn fixture() -> Fixture {
     write(&root.join(".cargo/config.toml"), &format!("[build]\ntarget-dir = {:?}\n", base.join("target")));
     write(&root.join(".gitignore"), ".workshop-progress.toml\n");
     for (slug, starter_body, solution_body) in
-        [("01-passes", "42", "42"), ("02-fails", "41", "42"), ("03-broken", "41 +", "42")]
+        [("01-passes", "42", "42"), ("02-fails", "41", "42"), ("03-broken", "41 +", "42"), ("05-skips", "42", "42")]
     {
         let number = &slug[..2];
         let name = &slug[3..];
@@ -116,7 +139,7 @@ fn fixture() -> Fixture {
                 ),
             );
             write(&crate_dir.join("src/lib.rs"), &format!("pub fn answer() -> u32 {{\n    {body}\n}}\n"));
-            write(&crate_dir.join("tests/spec.rs"), SPEC);
+            write(&crate_dir.join("tests/spec.rs"), if slug == "05-skips" { SPEC_THAT_SKIPS } else { SPEC });
         }
     }
     git(&root, &["init", "-q"]);
@@ -151,15 +174,20 @@ fn check_tells_a_pass_a_failure_and_a_compile_error_apart() {
 
     let missing = check(&mut workshop, 4).0.unwrap_err();
     assert!(missing.contains("exercises/04-missing, is missing: restore it with `git checkout"), "{missing}");
+    // Every test that ran passed, but one skipped for want of Redis: not done.
+    let (skipped, _) = check(&mut workshop, 5);
+    assert_eq!(skipped, Ok(Checked::Incomplete { passed: 1, skipped: 1, needs: "redis-server".to_owned() }));
+    assert!(workshop.list(Paint::plain()).contains("05 is incomplete: some of its checks could not run without redis-server"));
+
     let unknown = check(&mut workshop, 9).0.unwrap_err();
-    assert!(unknown.contains("there is no exercise 9: the course has exercises 1 to 4"), "{unknown}");
+    assert!(unknown.contains("there is no exercise 9: the course has exercises 1 to 5"), "{unknown}");
 
     // What was checked is recorded, by slug.
     let again = Workshop::open(&root).unwrap().quiet();
     let status = |n: usize| again.status(&again.course().exercises[n]);
     assert_eq!(
-        [status(0), status(1), status(2), status(3)],
-        [Status::Done, Status::Tried, Status::Tried, Status::NotStarted]
+        [status(0), status(1), status(2), status(3), status(4)],
+        [Status::Done, Status::Tried, Status::Tried, Status::NotStarted, Status::Tried]
     );
     assert_eq!(again.current().slug, "02-fails", "the current exercise is the first one not done");
     let progress = std::fs::read_to_string(root.join(".workshop-progress.toml")).unwrap();
@@ -173,13 +201,13 @@ fn list_and_next_step_show_progress() {
     let list = workshop.list(Paint::plain());
     assert!(list.contains("01  Passes"), "{list}");
     assert!(list.contains("not started    0 of 2"), "{list}");
-    assert!(list.contains("0 of 4 done; about 40 minutes in class in all."), "{list}");
+    assert!(list.contains("0 of 5 done; about 45 minutes in class in all."), "{list}");
     assert!(workshop.next_step(Paint::plain()).contains("Next: 01 Passes."));
 
     check(&mut workshop, 1).0.unwrap();
     let list = workshop.list(Paint::plain());
     assert!(list.contains("01  Passes                            10   done"), "{list}");
-    assert!(list.contains("1 of 4 done"), "{list}");
+    assert!(list.contains("1 of 5 done"), "{list}");
     let next = workshop.next_step(Paint::plain());
     assert!(next.contains("Next: 02 Fails.") && next.contains("open exercises/02-fails/src/lib.rs"), "{next}");
 }
@@ -296,7 +324,7 @@ fn the_binary_explains_what_went_wrong() {
     assert!(!ok);
     assert!(
         output.contains(
-            "error: there is no exercise 9: the course has exercises 1 to 4 (`cargo run -- list` shows them)"
+            "error: there is no exercise 9: the course has exercises 1 to 5 (`cargo run -- list` shows them)"
         ),
         "{output}"
     );

@@ -27,6 +27,17 @@ impl RedisServer {
                 std::env::var_os("REQUIRE_REDIS").is_none(),
                 "REQUIRE_REDIS is set, but redis-server is not installed: apt-get install redis-server"
             );
+            // The workshop's `check` and `watch` count skipped tests: a run
+            // that skipped some is not a pass.
+            if let Some(file) = std::env::var_os("WORKSHOP_SKIPPED_FILE") {
+                let test = std::thread::current().name().unwrap_or("a test").to_owned();
+                let line = format!("{test}\tredis-server\n");
+                let _ = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(file)
+                    .and_then(|mut f| f.write_all(line.as_bytes()));
+            }
             static SAID: AtomicBool = AtomicBool::new(false);
             if !SAID.swap(true, Ordering::Relaxed) {
                 // Straight to the terminal: the test harness would hide a println! of a passing test.
