@@ -62,9 +62,7 @@ fn page(workshop: &Workshop) -> String {
         let needs = workshop.needs(exercise);
         let (class, status) = match (workshop.status(exercise), &needs) {
             (Status::Done, _) => ("done", "done".to_owned()),
-            (Status::Tried, Some(needs)) => {
-                ("tried", format!("incomplete: some checks need {}", escape_html(needs)))
-            }
+            (Status::Tried, Some(needs)) => ("tried", format!("incomplete: some checks need {}", escape_html(needs))),
             (Status::Tried, None) => ("tried", "in progress".to_owned()),
             (Status::NotStarted, _) => ("todo", "not started".to_owned()),
         };

@@ -276,9 +276,11 @@ pub fn report(checked: &Checked, exercise: &Exercise, paint: Paint) -> String {
 /// How to get what skipped tests needed.
 pub fn install_advice(needs: &str) -> String {
     match needs {
-        "redis-server" => "Install it (`apt-get install redis-server`, or `brew install redis`; chapter 06 says more), \
+        "redis-server" => {
+            "Install it (`apt-get install redis-server`, or `brew install redis`; chapter 06 says more), \
                            then check again."
-            .to_owned(),
+                .to_owned()
+        }
         other => format!("Install {other}, then check again."),
     }
 }

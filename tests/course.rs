@@ -18,13 +18,16 @@ fn course() -> Course {
 
 fn read(relative: impl AsRef<Path>) -> String {
     let path = root().join(relative.as_ref());
-    fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
+    fs::read_to_string(&path)
+        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()))
 }
 
 /// Every file below `dir`, relative to it, skipping build output.
 fn files_below(dir: &Path) -> BTreeSet<PathBuf> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeSet<PathBuf>) {
-        for entry in fs::read_dir(dir).unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display())) {
+        for entry in fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+        {
             let path = entry.unwrap().path();
             if path.file_name().is_some_and(|name| name == "target") {
                 continue;
@@ -84,18 +87,27 @@ fn manifest_entries_are_complete_and_in_order() {
         // Number, chapter and package names follow from the slug (see `Course::parse`).
         let at = format!("course.toml, exercise {} ({})", index + 1, exercise.slug);
         assert!(!exercise.title.trim().is_empty(), "{at}: the title is empty");
-        assert!(exercise.minutes > 0, "{at}: give the minutes the exercise takes in class");
-
-        assert!(exercise.hints.len() >= 2, "{at}: give at least two hints, from a nudge to nearly the answer");
-        let distinct: BTreeSet<&str> = exercise.hints.iter().map(|h| h.trim()).collect();
         assert!(
-            exercise.hints.iter().all(|h| h.trim().len() >= 20) && distinct.len() == exercise.hints.len(),
+            exercise.minutes > 0,
+            "{at}: give the minutes the exercise takes in class"
+        );
+
+        assert!(
+            exercise.hints.len() >= 2,
+            "{at}: give at least two hints, from a nudge to nearly the answer"
+        );
+        let distinct: BTreeSet<&str> =
+            exercise.hints.iter().map(|h| h.trim()).collect();
+        assert!(
+            exercise.hints.iter().all(|h| h.trim().len() >= 20)
+                && distinct.len() == exercise.hints.len(),
             "{at}: every hint says something (20 characters at least) and no two are the same"
         );
 
-        for (dir, package) in
-            [(exercise.starter_dir(), &exercise.starter), (exercise.solution_dir(), &exercise.solution)]
-        {
+        for (dir, package) in [
+            (exercise.starter_dir(), &exercise.starter),
+            (exercise.solution_dir(), &exercise.solution),
+        ] {
             let manifest = read(dir.join("Cargo.toml"));
             assert_eq!(
                 package_name(&manifest).as_deref(),
@@ -110,7 +122,11 @@ fn manifest_entries_are_complete_and_in_order() {
                 dir.display()
             );
         }
-        assert!(root().join(exercise.spec_dir()).join("spec.rs").is_file(), "{at}: no tests/{}/spec.rs", exercise.slug);
+        assert!(
+            root().join(exercise.spec_dir()).join("spec.rs").is_file(),
+            "{at}: no tests/{}/spec.rs",
+            exercise.slug
+        );
         assert!(
             root().join(exercise.chapter_path()).is_file(),
             "{at}: no chapter {}",
@@ -124,7 +140,8 @@ fn starter_and_solution_differ_only_in_source_files() {
     for exercise in course().exercises.iter().filter(|e| starter_is_pristine(e)) {
         let starter = root().join(exercise.starter_dir());
         let solution = root().join(exercise.solution_dir());
-        let (starter_files, solution_files) = (files_below(&starter), files_below(&solution));
+        let (starter_files, solution_files) =
+            (files_below(&starter), files_below(&solution));
         assert_eq!(
             starter_files,
             solution_files,
@@ -133,15 +150,23 @@ fn starter_and_solution_differ_only_in_source_files() {
             exercise.solution_dir().display()
         );
         for file in &starter_files {
-            let (a, b) = (fs::read(starter.join(file)).unwrap(), fs::read(solution.join(file)).unwrap());
-            let is_source = matches!(file.extension().and_then(|e| e.to_str()), Some("rs" | "js"));
+            let (a, b) = (
+                fs::read(starter.join(file)).unwrap(),
+                fs::read(solution.join(file)).unwrap(),
+            );
+            let is_source = matches!(
+                file.extension().and_then(|e| e.to_str()),
+                Some("rs" | "js")
+            );
             if is_source {
                 continue;
             }
             if file == Path::new("Cargo.toml") {
                 // Only the package name may differ.
-                let same = String::from_utf8_lossy(&a).replace(&format!("\"{}\"", exercise.starter), "\"NAME\"")
-                    == String::from_utf8_lossy(&b).replace(&format!("\"{}\"", exercise.solution), "\"NAME\"");
+                let same = String::from_utf8_lossy(&a)
+                    .replace(&format!("\"{}\"", exercise.starter), "\"NAME\"")
+                    == String::from_utf8_lossy(&b)
+                        .replace(&format!("\"{}\"", exercise.solution), "\"NAME\"");
                 assert!(
                     same,
                     "{}: the starter's and the solution's Cargo.toml may differ only in the package name",
@@ -162,9 +187,10 @@ fn starter_and_solution_differ_only_in_source_files() {
 #[test]
 fn starter_and_solution_run_the_one_shared_spec() {
     for exercise in course().exercises {
-        for (dir, package) in
-            [(exercise.starter_dir(), &exercise.starter), (exercise.solution_dir(), &exercise.solution)]
-        {
+        for (dir, package) in [
+            (exercise.starter_dir(), &exercise.starter),
+            (exercise.solution_dir(), &exercise.solution),
+        ] {
             assert_eq!(
                 read(dir.join("tests/spec.rs")),
                 spec_shim(&exercise, package),
@@ -175,8 +201,11 @@ fn starter_and_solution_run_the_one_shared_spec() {
         }
         // A spec without snapshots has no folder for them (git keeps no empty folders).
         let snapshots = root().join(exercise.spec_dir()).join("snapshots");
-        let committed: Vec<_> =
-            if snapshots.is_dir() { files_below(&snapshots).into_iter().collect() } else { Vec::new() };
+        let committed: Vec<_> = if snapshots.is_dir() {
+            files_below(&snapshots).into_iter().collect()
+        } else {
+            Vec::new()
+        };
         assert!(
             committed.iter().all(|f| f.extension().is_some_and(|e| e == "snap")),
             "tests/{}/snapshots holds files that are not accepted snapshots: {committed:?}",
@@ -194,7 +223,10 @@ fn the_root_cargo_test_runs_solutions_and_never_starters() {
         .iter()
         .filter_map(|v| v.as_str())
         .collect();
-    assert!(default_members.contains(&"solutions/*"), "default-members should include solutions/*");
+    assert!(
+        default_members.contains(&"solutions/*"),
+        "default-members should include solutions/*"
+    );
     assert!(
         default_members.iter().all(|m| !m.starts_with("exercises")),
         "default-members must not include a starter: the README's `cargo test` would fail on unfinished exercises"
@@ -207,10 +239,17 @@ fn the_book_lists_every_chapter() {
     let linked: BTreeSet<String> = summary
         .split("](")
         .skip(1)
-        .filter_map(|rest| rest.split_once(')').map(|(target, _)| target.trim_start_matches("./").to_owned()))
+        .filter_map(|rest| {
+            rest.split_once(')')
+                .map(|(target, _)| target.trim_start_matches("./").to_owned())
+        })
         .collect();
     for exercise in course().exercises {
-        assert!(linked.contains(&exercise.chapter), "book/src/SUMMARY.md does not list {}", exercise.chapter);
+        assert!(
+            linked.contains(&exercise.chapter),
+            "book/src/SUMMARY.md does not list {}",
+            exercise.chapter
+        );
     }
     for target in &linked {
         assert!(
@@ -221,8 +260,14 @@ fn the_book_lists_every_chapter() {
     for file in files_below(&root().join("book/src")) {
         let name = file.to_string_lossy().into_owned();
         // figures/*.md are generated tables that chapters include.
-        if name.ends_with(".md") && name != "SUMMARY.md" && !name.starts_with("figures/") {
-            assert!(linked.contains(&name), "book/src/{name} is not in SUMMARY.md, so the book never shows it");
+        if name.ends_with(".md")
+            && name != "SUMMARY.md"
+            && !name.starts_with("figures/")
+        {
+            assert!(
+                linked.contains(&name),
+                "book/src/{name} is not in SUMMARY.md, so the book never shows it"
+            );
         }
     }
 }
@@ -245,10 +290,16 @@ fn book_includes_point_at_real_files_and_anchors() {
                 None => (spec, None),
             };
             let target = chapter.parent().unwrap().join(path);
-            let source = fs::read_to_string(&target)
-                .unwrap_or_else(|_| panic!("book/src/{} includes {path}, which does not exist", file.display()));
+            let source = fs::read_to_string(&target).unwrap_or_else(|_| {
+                panic!(
+                    "book/src/{} includes {path}, which does not exist",
+                    file.display()
+                )
+            });
             // `path:name` names an anchor; `path:4:8` (digits) is a line range.
-            if let Some(anchor) = anchor.filter(|a| !a.starts_with(|c: char| c.is_ascii_digit())) {
+            if let Some(anchor) =
+                anchor.filter(|a| !a.starts_with(|c: char| c.is_ascii_digit()))
+            {
                 assert!(
                     source.contains(&format!("ANCHOR: {anchor}\n"))
                         && source.contains(&format!("ANCHOR_END: {anchor}\n")),
@@ -264,7 +315,10 @@ fn book_includes_point_at_real_files_and_anchors() {
             count += 1;
         }
     }
-    assert!(count > 0, "the book includes no code at all; listings must be included from solutions/");
+    assert!(
+        count > 0,
+        "the book includes no code at all; listings must be included from solutions/"
+    );
 }
 
 /// The widest line a listing in the book may have: wider ones scroll
@@ -283,15 +337,24 @@ fn included_lines(source: &str, selector: Option<&str>) -> Vec<String> {
             lines.get(from - 1..to).unwrap_or_default().to_vec()
         }
         Some(anchor) => {
-            let start = lines.iter().position(|l| l.contains(&format!("ANCHOR: {anchor}")));
-            let end = lines.iter().position(|l| l.contains(&format!("ANCHOR_END: {anchor}")));
+            let start =
+                lines.iter().position(|l| l.contains(&format!("ANCHOR: {anchor}")));
+            let end = lines
+                .iter()
+                .position(|l| l.contains(&format!("ANCHOR_END: {anchor}")));
             match (start, end) {
-                (Some(start), Some(end)) if start < end => lines[start + 1..end].to_vec(),
+                (Some(start), Some(end)) if start < end => {
+                    lines[start + 1..end].to_vec()
+                }
                 _ => Vec::new(),
             }
         }
     };
-    shown.into_iter().filter(|line| !line.contains("ANCHOR")).map(str::to_owned).collect()
+    shown
+        .into_iter()
+        .filter(|line| !line.contains("ANCHOR"))
+        .map(str::to_owned)
+        .collect()
 }
 
 #[test]
@@ -302,16 +365,24 @@ fn listings_fit_the_page() {
             continue;
         }
         let chapter = root().join("book/src").join(&file);
-        for include in fs::read_to_string(&chapter).unwrap().split("{{#include ").skip(1) {
+        for include in
+            fs::read_to_string(&chapter).unwrap().split("{{#include ").skip(1)
+        {
             let spec = include.split("}}").next().unwrap().trim();
-            let (path, selector) = spec.split_once(':').map_or((spec, None), |(p, s)| (p, Some(s)));
+            let (path, selector) =
+                spec.split_once(':').map_or((spec, None), |(p, s)| (p, Some(s)));
             if path.starts_with("figures/") {
                 continue; // generated tables, not listings
             }
-            let source = fs::read_to_string(chapter.parent().unwrap().join(path)).unwrap_or_default();
+            let source = fs::read_to_string(chapter.parent().unwrap().join(path))
+                .unwrap_or_default();
             for line in included_lines(&source, selector) {
                 if line.chars().count() > LISTING_WIDTH {
-                    too_wide.push(format!("{path}: {} columns: {}", line.chars().count(), line.trim()));
+                    too_wide.push(format!(
+                        "{path}: {} columns: {}",
+                        line.chars().count(),
+                        line.trim()
+                    ));
                 }
             }
         }
@@ -329,7 +400,9 @@ fn listings_fit_the_page() {
 /// What `cargo tree <args>` resolves: each package (name and version) with
 /// the feature sets it is built with (a package built for the host, for a
 /// proc-macro, may have a second one).
-fn resolved_features(args: &[&str]) -> std::collections::BTreeMap<String, BTreeSet<String>> {
+fn resolved_features(
+    args: &[&str],
+) -> std::collections::BTreeMap<String, BTreeSet<String>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .arg("tree")
@@ -338,13 +411,19 @@ fn resolved_features(args: &[&str]) -> std::collections::BTreeMap<String, BTreeS
         .current_dir(root())
         .output()
         .unwrap_or_else(|error| panic!("could not run cargo tree: {error}"));
-    assert!(output.status.success(), "cargo tree {args:?} failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "cargo tree {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let mut packages = std::collections::BTreeMap::<String, BTreeSet<String>>::new();
     for line in String::from_utf8_lossy(&output.stdout).lines() {
         let Some((package, features)) = line.split_once('|') else { continue };
         // `name v1.2.3 (/path)` for path crates: the name and version are enough.
-        let package = package.split(" (").next().unwrap_or(package).trim().to_owned();
-        let features = features.split(" (").next().unwrap_or(features).trim().to_owned();
+        let package =
+            package.split(" (").next().unwrap_or(package).trim().to_owned();
+        let features =
+            features.split(" (").next().unwrap_or(features).trim().to_owned();
         packages.entry(package).or_default().insert(features);
     }
     packages
@@ -359,14 +438,26 @@ fn resolved_features(args: &[&str]) -> std::collections::BTreeMap<String, BTreeS
 fn every_command_a_learner_runs_reuses_one_build() {
     let mut commands: Vec<(String, Vec<String>)> = vec![
         ("cargo test".to_owned(), vec!["-e".into(), "normal,build,dev".into()]),
-        ("cargo run".to_owned(), vec!["-p".into(), "polling-workshop".into(), "-e".into(), "normal,build".into()]),
+        (
+            "cargo run".to_owned(),
+            vec![
+                "-p".into(),
+                "polling-workshop".into(),
+                "-e".into(),
+                "normal,build".into(),
+            ],
+        ),
     ];
     for exercise in course().exercises {
         for package in [&exercise.starter, &exercise.solution] {
-            commands.push((format!("cargo test -p {package}"), vec!["-p".into(), package.clone()]));
+            commands.push((
+                format!("cargo test -p {package}"),
+                vec!["-p".into(), package.clone()],
+            ));
         }
     }
-    let mut first_seen = std::collections::BTreeMap::<String, (String, BTreeSet<String>)>::new();
+    let mut first_seen =
+        std::collections::BTreeMap::<String, (String, BTreeSet<String>)>::new();
     let mut differing = Vec::new();
     for (command, args) in &commands {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -375,9 +466,9 @@ fn every_command_a_learner_runs_reuses_one_build() {
                 None => {
                     first_seen.insert(package, (command.clone(), features));
                 }
-                Some((other, seen)) if *seen != features => {
-                    differing.push(format!("{package}: {features:?} in `{command}`, {seen:?} in `{other}`"))
-                }
+                Some((other, seen)) if *seen != features => differing.push(format!(
+                    "{package}: {features:?} in `{command}`, {seen:?} in `{other}`"
+                )),
                 Some(_) => {}
             }
         }
@@ -397,8 +488,12 @@ fn every_command_a_learner_runs_reuses_one_build() {
 #[test]
 fn the_readme_quotes_the_measured_first_build() {
     let figure = read("book/src/figures/first-build.md");
-    let rows: Vec<&str> = figure.lines().filter(|line| line.starts_with('|')).collect();
-    assert!(rows.len() >= 4, "book/src/figures/first-build.md has no table of the first build");
+    let rows: Vec<&str> =
+        figure.lines().filter(|line| line.starts_with('|')).collect();
+    assert!(
+        rows.len() >= 4,
+        "book/src/figures/first-build.md has no table of the first build"
+    );
     let readme = read("README.md");
     for row in rows {
         assert!(
@@ -424,8 +519,12 @@ fn a_failing_snapshot_is_never_written() {
         .env_remove("INSTA_FORCE_PASS")
         .output()
         .unwrap();
-    let log = String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success() && log.contains("1 failed"), "the probe's snapshot should mismatch:\n{log}");
+    let log = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        !output.status.success() && log.contains("1 failed"),
+        "the probe's snapshot should mismatch:\n{log}"
+    );
     assert_eq!(
         files_below(&snapshots),
         before,
@@ -441,7 +540,10 @@ fn a_failing_snapshot_is_never_written() {
 #[test]
 #[ignore = "run by a_failing_snapshot_is_never_written, in a child process"]
 fn insta_guard_probe() {
-    insta::assert_snapshot!("insta_guard", "this value differs from the committed snapshot");
+    insta::assert_snapshot!(
+        "insta_guard",
+        "this value differs from the committed snapshot"
+    );
 }
 
 /// The slow check: build and run each exercise's spec against the solution
@@ -462,9 +564,14 @@ fn every_solution_passes_and_every_starter_fails_its_spec() {
             continue;
         }
         let starter = run_spec(&exercise.starter);
-        assert!(!starter.passed, "the starter {} passes its spec: a starter must leave work to do", exercise.starter);
         assert!(
-            !starter.log.contains("error[E") && starter.log.contains("test result: FAILED."),
+            !starter.passed,
+            "the starter {} passes its spec: a starter must leave work to do",
+            exercise.starter
+        );
+        assert!(
+            !starter.log.contains("error[E")
+                && starter.log.contains("test result: FAILED."),
             "the starter {} should compile and then fail its spec, but it did not run to a test result:\n{}",
             exercise.starter,
             starter.log
@@ -477,9 +584,16 @@ fn every_solution_passes_and_every_starter_fails_its_spec() {
         );
         let leftovers: Vec<_> = files_below(&root().join(exercise.spec_dir()))
             .into_iter()
-            .filter(|f| !f.to_string_lossy().ends_with(".snap") && !f.to_string_lossy().ends_with(".rs"))
+            .filter(|f| {
+                !f.to_string_lossy().ends_with(".snap")
+                    && !f.to_string_lossy().ends_with(".rs")
+            })
             .collect();
-        assert!(leftovers.is_empty(), "running the starter left files in tests/{}: {leftovers:?}", exercise.slug);
+        assert!(
+            leftovers.is_empty(),
+            "running the starter left files in tests/{}: {leftovers:?}",
+            exercise.slug
+        );
     }
 }
 
@@ -491,7 +605,9 @@ struct SpecRun {
 fn run_spec(package: &str) -> SpecRun {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
-        .args(["test", "--quiet", "--color", "never", "-p", package, "--test", "spec"])
+        .args([
+            "test", "--quiet", "--color", "never", "-p", package, "--test", "spec",
+        ])
         .current_dir(root())
         .env("RUST_BACKTRACE", "0")
         .env("INSTA_UPDATE", "no")
@@ -499,7 +615,8 @@ fn run_spec(package: &str) -> SpecRun {
         .unwrap_or_else(|error| panic!("could not run cargo: {error}"));
     SpecRun {
         passed: output.status.success(),
-        log: String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr),
+        log: String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr),
     }
 }
 

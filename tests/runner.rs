@@ -118,13 +118,22 @@ fn fixture() -> Fixture {
     let n = NEXT.fetch_add(1, Ordering::SeqCst);
     let root = base.join(format!("{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
-    write(&root.join("Cargo.toml"), "[workspace]\nresolver = \"3\"\nmembers = [\"exercises/*\", \"solutions/*\"]\n");
+    write(
+        &root.join("Cargo.toml"),
+        "[workspace]\nresolver = \"3\"\nmembers = [\"exercises/*\", \"solutions/*\"]\n",
+    );
     write(&root.join("course.toml"), MANIFEST);
-    write(&root.join(".cargo/config.toml"), &format!("[build]\ntarget-dir = {:?}\n", base.join("target")));
+    write(
+        &root.join(".cargo/config.toml"),
+        &format!("[build]\ntarget-dir = {:?}\n", base.join("target")),
+    );
     write(&root.join(".gitignore"), ".workshop-progress.toml\n");
-    for (slug, starter_body, solution_body) in
-        [("01-passes", "42", "42"), ("02-fails", "41", "42"), ("03-broken", "41 +", "42"), ("05-skips", "42", "42")]
-    {
+    for (slug, starter_body, solution_body) in [
+        ("01-passes", "42", "42"),
+        ("02-fails", "41", "42"),
+        ("03-broken", "41 +", "42"),
+        ("05-skips", "42", "42"),
+    ] {
         let number = &slug[..2];
         let name = &slug[3..];
         for (dir, package, body) in [
@@ -138,8 +147,14 @@ fn fixture() -> Fixture {
                     "[package]\nname = {package:?}\nversion = \"0.1.{n}\"\nedition = \"2024\"\n\n[lib]\nname = \"fixture\"\n"
                 ),
             );
-            write(&crate_dir.join("src/lib.rs"), &format!("pub fn answer() -> u32 {{\n    {body}\n}}\n"));
-            write(&crate_dir.join("tests/spec.rs"), if slug == "05-skips" { SPEC_THAT_SKIPS } else { SPEC });
+            write(
+                &crate_dir.join("src/lib.rs"),
+                &format!("pub fn answer() -> u32 {{\n    {body}\n}}\n"),
+            );
+            write(
+                &crate_dir.join("tests/spec.rs"),
+                if slug == "05-skips" { SPEC_THAT_SKIPS } else { SPEC },
+            );
         }
     }
     git(&root, &["init", "-q"]);
@@ -173,24 +188,52 @@ fn check_tells_a_pass_a_failure_and_a_compile_error_apart() {
     assert_eq!(broken, Ok(Checked::DoesNotCompile));
 
     let missing = check(&mut workshop, 4).0.unwrap_err();
-    assert!(missing.contains("exercises/04-missing, is missing: restore it with `git checkout"), "{missing}");
+    assert!(
+        missing.contains(
+            "exercises/04-missing, is missing: restore it with `git checkout"
+        ),
+        "{missing}"
+    );
     // Every test that ran passed, but one skipped for want of Redis: not done.
     let (skipped, _) = check(&mut workshop, 5);
-    assert_eq!(skipped, Ok(Checked::Incomplete { passed: 1, skipped: 1, needs: "redis-server".to_owned() }));
-    assert!(workshop.list(Paint::plain()).contains("05 is incomplete: some of its checks could not run without redis-server"));
+    assert_eq!(
+        skipped,
+        Ok(Checked::Incomplete {
+            passed: 1,
+            skipped: 1,
+            needs: "redis-server".to_owned()
+        })
+    );
+    assert!(workshop.list(Paint::plain()).contains(
+        "05 is incomplete: some of its checks could not run without redis-server"
+    ));
 
     let unknown = check(&mut workshop, 9).0.unwrap_err();
-    assert!(unknown.contains("there is no exercise 9: the course has exercises 1 to 5"), "{unknown}");
+    assert!(
+        unknown.contains("there is no exercise 9: the course has exercises 1 to 5"),
+        "{unknown}"
+    );
 
     // What was checked is recorded, by slug.
     let again = Workshop::open(&root).unwrap().quiet();
     let status = |n: usize| again.status(&again.course().exercises[n]);
     assert_eq!(
         [status(0), status(1), status(2), status(3), status(4)],
-        [Status::Done, Status::Tried, Status::Tried, Status::NotStarted, Status::Tried]
+        [
+            Status::Done,
+            Status::Tried,
+            Status::Tried,
+            Status::NotStarted,
+            Status::Tried
+        ]
     );
-    assert_eq!(again.current().slug, "02-fails", "the current exercise is the first one not done");
-    let progress = std::fs::read_to_string(root.join(".workshop-progress.toml")).unwrap();
+    assert_eq!(
+        again.current().slug,
+        "02-fails",
+        "the current exercise is the first one not done"
+    );
+    let progress =
+        std::fs::read_to_string(root.join(".workshop-progress.toml")).unwrap();
     assert!(progress.contains("[01-passes]\nstatus = \"done\""), "{progress}");
 }
 
@@ -201,28 +244,51 @@ fn list_and_next_step_show_progress() {
     let list = workshop.list(Paint::plain());
     assert!(list.contains("01  Passes"), "{list}");
     assert!(list.contains("not started    0 of 2"), "{list}");
-    assert!(list.contains("0 of 5 done; about 45 minutes in class in all."), "{list}");
+    assert!(
+        list.contains("0 of 5 done; about 45 minutes in class in all."),
+        "{list}"
+    );
     assert!(workshop.next_step(Paint::plain()).contains("Next: 01 Passes."));
 
     check(&mut workshop, 1).0.unwrap();
     let list = workshop.list(Paint::plain());
-    assert!(list.contains("01  Passes                            10   done"), "{list}");
+    assert!(
+        list.contains("01  Passes                            10   done"),
+        "{list}"
+    );
     assert!(list.contains("1 of 5 done"), "{list}");
     let next = workshop.next_step(Paint::plain());
-    assert!(next.contains("Next: 02 Fails.") && next.contains("open exercises/02-fails/src/lib.rs"), "{next}");
+    assert!(
+        next.contains("Next: 02 Fails.")
+            && next.contains("open exercises/02-fails/src/lib.rs"),
+        "{next}"
+    );
 }
 
 #[test]
 fn hints_come_one_at_a_time_and_stop_at_the_last() {
     let root = fixture();
     let mut workshop = Workshop::open(&root).unwrap().quiet();
-    assert_eq!(workshop.next_hint(Some(2)).unwrap(), (1, 2, "return 42 instead".to_owned()));
-    assert_eq!(workshop.next_hint(Some(2)).unwrap(), (2, 2, "the answer is `42`".to_owned()));
-    assert_eq!(workshop.next_hint(Some(2)).unwrap(), (2, 2, "the answer is `42`".to_owned()));
+    assert_eq!(
+        workshop.next_hint(Some(2)).unwrap(),
+        (1, 2, "return 42 instead".to_owned())
+    );
+    assert_eq!(
+        workshop.next_hint(Some(2)).unwrap(),
+        (2, 2, "the answer is `42`".to_owned())
+    );
+    assert_eq!(
+        workshop.next_hint(Some(2)).unwrap(),
+        (2, 2, "the answer is `42`".to_owned())
+    );
     // Remembered across runs.
     let mut again = Workshop::open(&root).unwrap().quiet();
     assert_eq!(again.next_hint(Some(2)).unwrap().0, 2);
-    assert_eq!(again.next_hint(Some(1)).unwrap().0, 1, "each exercise counts its own hints");
+    assert_eq!(
+        again.next_hint(Some(1)).unwrap().0,
+        1,
+        "each exercise counts its own hints"
+    );
 }
 
 #[test]
@@ -235,9 +301,18 @@ fn reset_puts_the_starter_back_and_forgets_its_status() {
     assert_eq!(check(&mut workshop, 2).0, Ok(Checked::Passed));
 
     workshop.reset(2).unwrap();
-    assert_eq!(std::fs::read_to_string(&lib).unwrap(), "pub fn answer() -> u32 {\n    41\n}\n");
-    assert!(!root.join("exercises/02-fails/src/extra.rs").exists(), "new files are removed too");
-    assert_eq!(Workshop::open(&root).unwrap().status(&workshop.course().exercises[1]), Status::NotStarted);
+    assert_eq!(
+        std::fs::read_to_string(&lib).unwrap(),
+        "pub fn answer() -> u32 {\n    41\n}\n"
+    );
+    assert!(
+        !root.join("exercises/02-fails/src/extra.rs").exists(),
+        "new files are removed too"
+    );
+    assert_eq!(
+        Workshop::open(&root).unwrap().status(&workshop.course().exercises[1]),
+        Status::NotStarted
+    );
 }
 
 #[test]
@@ -245,10 +320,18 @@ fn the_solution_diff_shows_what_differs() {
     let root = fixture();
     let workshop = Workshop::open(&root).unwrap().quiet();
     let diff = workshop.solution_diff(2, Paint::plain()).unwrap();
-    assert!(diff.contains("--- exercises/02-fails/src/lib.rs\n+++ solutions/02-fails/src/lib.rs"), "{diff}");
+    assert!(
+        diff.contains(
+            "--- exercises/02-fails/src/lib.rs\n+++ solutions/02-fails/src/lib.rs"
+        ),
+        "{diff}"
+    );
     assert!(diff.contains("-    41\n+    42\n"), "{diff}");
     let same = workshop.solution_diff(1, Paint::plain()).unwrap();
-    assert_eq!(same, "Your files in exercises/01-passes are the same as the solution's.\n");
+    assert_eq!(
+        same,
+        "Your files in exercises/01-passes are the same as the solution's.\n"
+    );
 }
 
 /// Run the real binary on a fixture, feeding it lines; return its output.
@@ -280,11 +363,15 @@ fn run_binary(
     // come with a file to write first (the learner saving a fix).
     for (line, edit) in lines {
         loop {
-            let next =
-                rx.recv_timeout(Duration::from_secs(120)).unwrap_or_else(|_| panic!("no prompt in time:\n{output}"));
+            let next = rx
+                .recv_timeout(Duration::from_secs(120))
+                .unwrap_or_else(|_| panic!("no prompt in time:\n{output}"));
             output.push_str(&next);
             output.push('\n');
-            if next.starts_with("Watching:") || next.starts_with("Press Enter") || next.contains("Press Enter") {
+            if next.starts_with("Watching:")
+                || next.starts_with("Press Enter")
+                || next.contains("Press Enter")
+            {
                 break;
             }
         }
@@ -300,21 +387,39 @@ fn run_binary(
     }
     let status = child.wait().unwrap();
     let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr)
+        .unwrap();
     (status.success(), output + &stderr)
 }
 
 #[test]
 fn watch_checks_again_on_request_and_moves_on_only_when_asked() {
     let root = fixture();
-    let fix = (root.join("exercises/02-fails/src/lib.rs"), "pub fn answer() -> u32 {\n    42\n}\n");
-    let (ok, output) = run_binary(&root, &["watch", "--manual", "2"], vec![("", Some(fix)), ("q", None)]);
+    let fix = (
+        root.join("exercises/02-fails/src/lib.rs"),
+        "pub fn answer() -> u32 {\n    42\n}\n",
+    );
+    let (ok, output) = run_binary(
+        &root,
+        &["watch", "--manual", "2"],
+        vec![("", Some(fix)), ("q", None)],
+    );
     assert!(ok, "{output}");
-    let failing = output.find("✗ 02 does not pass yet: start with answers_42.").unwrap_or_else(|| panic!("{output}"));
-    let passing = output.find("✓ 02 Fails passes its spec.").unwrap_or_else(|| panic!("{output}"));
+    let failing = output
+        .find("✗ 02 does not pass yet: start with answers_42.")
+        .unwrap_or_else(|| panic!("{output}"));
+    let passing = output
+        .find("✓ 02 Fails passes its spec.")
+        .unwrap_or_else(|| panic!("{output}"));
     assert!(failing < passing, "{output}");
-    assert!(output.contains("Next is 03 Does not compile"), "it says what comes next:\n{output}");
-    assert!(!output.contains("Checking 03"), "it does not move on by itself:\n{output}");
+    assert!(
+        output.contains("Next is 03 Does not compile"),
+        "it says what comes next:\n{output}"
+    );
+    assert!(
+        !output.contains("Checking 03"),
+        "it does not move on by itself:\n{output}"
+    );
 }
 
 #[test]
@@ -360,19 +465,30 @@ async fn the_home_page_serves_the_book_the_progress_and_the_chat() {
 
     let (status, chapter) = get("/book/01-poll-endpoint.html").await;
     assert_eq!(status, 200);
-    assert!(chapter.contains("01 The poll endpoint"), "the book's chapter is served");
+    assert!(
+        chapter.contains("01 The poll endpoint"),
+        "the book's chapter is served"
+    );
     assert_eq!(get("/book/figures/04-fleet.svg").await.0, 200);
 
     let (_, page) = get("/").await;
-    assert!(page.contains("<td>Passes</td>") || page.contains(">Passes</a>"), "{page}");
+    assert!(
+        page.contains("<td>Passes</td>") || page.contains(">Passes</a>"),
+        "{page}"
+    );
     assert!(page.contains("<td>not started</td>"), "{page}");
     check(&mut workshop, 1).0.unwrap();
     let (_, page) = get("/").await;
-    assert!(page.contains("<tr class=\"done\"><td>01</td>"), "the page shows what the state file says now:\n{page}");
+    assert!(
+        page.contains("<tr class=\"done\"><td>01</td>"),
+        "the page shows what the state file says now:\n{page}"
+    );
     assert!(page.contains("Next: 02 Fails."), "{page}");
 
     let (status, chat) = get("/chat").await;
-    assert!(status == 200 && chat.contains(r#"<script type="module" src="/client.js">"#));
+    assert!(
+        status == 200 && chat.contains(r#"<script type="module" src="/client.js">"#)
+    );
     let post = Request::post("/poll")
         .header("content-type", "application/json")
         .body(Body::from(r#"{"user":"ada","text":"hi"}"#))
@@ -381,6 +497,12 @@ async fn the_home_page_serves_the_book_the_progress_and_the_chat() {
     let (status, poll) = get("/poll").await;
     assert!(status == 200 && poll.contains(r#""text":"hi""#), "{poll}");
     let (status, held) = get("/poll?wait=5").await;
-    assert!(status == 200 && held.contains(r#""text":"hi""#), "the finished chat long-polls: {held}");
-    assert!(get("/client.js").await.1.contains("wait="), "and its page's client asks to wait");
+    assert!(
+        status == 200 && held.contains(r#""text":"hi""#),
+        "the finished chat long-polls: {held}"
+    );
+    assert!(
+        get("/client.js").await.1.contains("wait="),
+        "and its page's client asks to wait"
+    );
 }

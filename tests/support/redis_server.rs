@@ -30,7 +30,8 @@ impl RedisServer {
             // The workshop's `check` and `watch` count skipped tests: a run
             // that skipped some is not a pass.
             if let Some(file) = std::env::var_os("WORKSHOP_SKIPPED_FILE") {
-                let test = std::thread::current().name().unwrap_or("a test").to_owned();
+                let test =
+                    std::thread::current().name().unwrap_or("a test").to_owned();
                 let line = format!("{test}\tredis-server\n");
                 let _ = std::fs::OpenOptions::new()
                     .create(true)

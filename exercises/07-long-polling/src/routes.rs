@@ -32,8 +32,11 @@ pub struct WaitQuery {
 pub fn wait_for(value: &str) -> Result<Duration, ApiError> {
     // TODO: a non-empty run of ASCII digits is a number of seconds (one too
     // big for a u64 is simply "a lot"); anything else is a 400 `ApiError`
-    // whose message says what `wait` must be (see s03's snapshot for the
-    // sentence). Cap the result at MAX_WAIT_SECONDS.
+    // whose message says what `wait` must be, word for word:
+    //   `wait` must be how many seconds to wait for news, a whole number
+    //   like 25 (at most 30 are used); got "soon"
+    // (30 is MAX_WAIT_SECONDS, "soon" the value as sent, quoted with {:?}).
+    // Cap the result at MAX_WAIT_SECONDS.
     todo!("wait_for: read the `wait` parameter")
 }
 // ANCHOR_END: wait_for
