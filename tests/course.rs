@@ -582,6 +582,16 @@ fn every_solution_passes_and_every_starter_fails_its_spec() {
             exercise.starter,
             starter.log
         );
+        // The runner sends a learner to `start_in` first: it must be where
+        // the first failing test (the lowest-numbered) points.
+        let first = first_failure(&starter.log);
+        assert!(
+            first.as_deref().is_some_and(|block| block.contains(&exercise.start_in)),
+            "course.toml: {}'s start_in is {}, but the starter's first failing test points elsewhere:\n{}",
+            exercise.slug,
+            exercise.start_in,
+            first.unwrap_or_default()
+        );
         let leftovers: Vec<_> = files_below(&root().join(exercise.spec_dir()))
             .into_iter()
             .filter(|f| {
@@ -595,6 +605,23 @@ fn every_solution_passes_and_every_starter_fails_its_spec() {
             exercise.slug
         );
     }
+}
+
+/// The output of the lowest-numbered failing test (`---- spec::s01_...`) in
+/// a libtest log, up to the next test's block.
+fn first_failure(log: &str) -> Option<String> {
+    let mut blocks: Vec<(String, String)> = log
+        .split("\n---- ")
+        .skip(1)
+        .filter_map(|block| {
+            let (name, rest) = block.split_once(" stdout ----")?;
+            let name = name.trim_start_matches("spec::").to_owned();
+            let body = rest.split("\n\nfailures:").next().unwrap_or(rest).to_owned();
+            Some((name, body))
+        })
+        .collect();
+    blocks.sort();
+    blocks.into_iter().next().map(|(name, body)| format!("{name}:{body}"))
 }
 
 struct SpecRun {
