@@ -6,6 +6,8 @@
 //! Each exercise adds its own `/client.js`: the part of the front end that the
 //! course is about.
 
+pub mod serve;
+
 use axum::{Router, http::header, response::IntoResponse, routing::get};
 use std::net::SocketAddr;
 
@@ -87,25 +89,24 @@ pub async fn listen(port: u16, if_taken: &str) -> Result<tokio::net::TcpListener
     })
 }
 
-/// Serve `app` on `listener` until Ctrl-C, then call `stopping` before
-/// waiting for the requests in flight to finish. A server that holds
-/// requests (exercise 07) answers them there: otherwise shutting down would
-/// wait for every one. Handlers can read the peer's address (`ConnectInfo`).
+/// Serve `app` on `listener` until Ctrl-C, within the [`serve::Limits`] a
+/// server on a shared network needs (timeouts, a cap on connections), then
+/// call `stopping` before waiting for the requests in flight to finish. A
+/// server that holds requests (exercise 07) answers them there: otherwise
+/// shutting down would wait for every one. Handlers can read the peer's
+/// address (`ConnectInfo<SocketAddr>`).
 pub async fn run(
     listener: tokio::net::TcpListener,
     app: Router,
     stopping: impl FnOnce() + Send + 'static,
 ) -> Result<(), String> {
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(async {
-            // If Ctrl-C cannot be watched, run until the process is killed.
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-            stopping();
-        })
-        .await
-        .map_err(|error| format!("the server stopped: {error}"))
+    let ctrl_c = async {
+        // If Ctrl-C cannot be watched, run until the process is killed.
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    serve::serve_with(listener, app, serve::Limits::default(), ctrl_c, stopping).await
 }
 
 /// Serve `app` on 127.0.0.1 (the port from [`port_from_env`]) until Ctrl-C,

@@ -1,0 +1,214 @@
+//! Serving an app on a socket, with the limits a server on a shared network
+//! needs: in a classroom every laptop on the network can reach it, and no one
+//! client may stop it answering the others.
+//!
+//! `axum::serve` sets no timeouts and no cap on connections, so ten thousand
+//! connections that each send half a request header would keep the server
+//! busy for as long as they like. Here, as nginx does with
+//! `client_header_timeout`, `client_body_timeout`, `keepalive_timeout` and
+//! `worker_connections`:
+//!
+//! - a request's header must arrive within [`HEADER_TIMEOUT`], counted from
+//!   when the connection is ready for it: for a new connection, and for a
+//!   kept-alive one after its last answer (hyper starts the same timer while
+//!   it waits for the next request), so it is also the idle timeout;
+//! - a request's body must arrive within [`BODY_TIMEOUT`];
+//! - at most [`MAX_CONNECTIONS`] connections are open at once; past that a
+//!   new one gets `503` with `Retry-After` and is closed, and the server
+//!   says so once in its log.
+//!
+//! A held long poll is neither: its header and body came long ago, and the
+//! connection is busy answering it, so none of these timers runs while the
+//! server holds it.
+
+use axum::Router;
+use axum::extract::ConnectInfo;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
+
+/// How long a client has to send a request's header: from when it connects,
+/// or, on a kept-alive connection, from the end of the last answer.
+pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a client has to send a request's body, once its header is in.
+/// A chat message is under 4 KiB: a second is plenty on any network.
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How many connections may be open at once. Each costs a file descriptor
+/// and some memory; most systems allow a process 1,024 open files unless
+/// told otherwise, and a classroom of 300 needs two or three each.
+pub const MAX_CONNECTIONS: usize = 1_000;
+
+/// How long a client turned away at the cap is told to wait.
+pub const RETRY_AFTER_AT_CAP_SECONDS: u64 = 1;
+
+/// The limits [`serve_with`] applies. [`Limits::default`] is the constants
+/// above; tests and benchmarks set their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    pub header_timeout: Duration,
+    pub body_timeout: Duration,
+    pub max_connections: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits { header_timeout: HEADER_TIMEOUT, body_timeout: BODY_TIMEOUT, max_connections: MAX_CONNECTIONS }
+    }
+}
+
+/// Serve `app` on `listener` within `limits` until `shutdown` completes;
+/// then call `stopping`, stop accepting, let each connection finish the
+/// request it is on, and return once all are closed. Handlers can read the
+/// peer's address (`ConnectInfo<SocketAddr>`).
+pub async fn serve_with(
+    listener: TcpListener,
+    app: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send,
+    stopping: impl FnOnce() + Send,
+) -> Result<(), String> {
+    // Each open connection holds a permit; at the cap there is none left.
+    let open = Arc::new(Semaphore::new(limits.max_connections));
+    let (closing, closed) = watch::channel(false);
+    let turned_away = Arc::new(AtomicU64::new(0));
+    let mut last_said: Option<Instant> = None;
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors, or a connection reset before we
+                // took it: say so, wait a moment, and go on serving.
+                Err(error) => {
+                    eprintln!("warning: could not accept a connection: {error}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let Ok(permit) = open.clone().try_acquire_owned() else {
+            let count = turned_away.fetch_add(1, Ordering::Relaxed) + 1;
+            if last_said.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+                eprintln!(
+                    "warning: {} connections are open, the most this server takes (MAX_CONNECTIONS); new ones get \
+                     503 until some close ({count} turned away so far)",
+                    limits.max_connections
+                );
+                last_said = Some(Instant::now());
+            }
+            tokio::spawn(turn_away(stream));
+            continue;
+        };
+        let app = app.clone();
+        let mut closed = closed.clone();
+        tokio::spawn(async move {
+            let _permit = permit; // given back when the connection closes
+            let body_timeout = limits.body_timeout;
+            let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+                let mut request = request.map(|body| axum::body::Body::new(TimedBody::new(body, body_timeout)));
+                request.extensions_mut().insert(ConnectInfo(peer));
+                app.clone().oneshot(request)
+            });
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+            let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => return,
+                _ = closed.wait_for(|closing| *closing) => {}
+            }
+            // Shutting down: finish the request in flight, then close.
+            connection.as_mut().graceful_shutdown();
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    stopping();
+    let _ = closing.send(true);
+    // Every connection holds a permit until it closes: all back, all closed.
+    let _all = open.acquire_many(limits.max_connections as u32).await;
+    Ok(())
+}
+
+/// A connection past the cap: a plain `503` it can read, then close.
+async fn turn_away(mut stream: tokio::net::TcpStream) {
+    let body = format!(
+        "{{\"error\":\"the server has as many connections as it takes; try again in {RETRY_AFTER_AT_CAP_SECONDS} s\"}}"
+    );
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nretry-after: \
+         {RETRY_AFTER_AT_CAP_SECONDS}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
+    let _ = stream.shutdown().await;
+}
+
+pin_project_lite::pin_project! {
+    /// A request body that must arrive within a deadline, counted from when
+    /// the handler first reads it; after that, reading it fails.
+    struct TimedBody {
+        #[pin]
+        body: hyper::body::Incoming,
+        timeout: Duration,
+        #[pin]
+        deadline: Option<tokio::time::Sleep>,
+    }
+}
+
+impl TimedBody {
+    fn new(body: hyper::body::Incoming, timeout: Duration) -> TimedBody {
+        TimedBody { body, timeout, deadline: None }
+    }
+}
+
+/// The error a body that came too slowly reads as.
+#[derive(Debug)]
+struct BodyTooSlow(Duration);
+
+impl std::fmt::Display for BodyTooSlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the request body did not arrive within {} s", self.0.as_secs())
+    }
+}
+
+impl std::error::Error for BodyTooSlow {}
+
+impl http_body::Body for TimedBody {
+    type Data = axum::body::Bytes;
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        let mut this = self.project();
+        if this.deadline.is_none() {
+            this.deadline.set(Some(tokio::time::sleep(*this.timeout)));
+        }
+        if let Poll::Ready(frame) = this.body.poll_frame(cx) {
+            return Poll::Ready(frame.map(|frame| frame.map_err(Into::into)));
+        }
+        match this.deadline.as_pin_mut().map(|deadline| deadline.poll(cx)) {
+            Some(Poll::Ready(())) => Poll::Ready(Some(Err(Box::new(BodyTooSlow(*this.timeout))))),
+            _ => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.body.size_hint()
+    }
+}
