@@ -35,7 +35,10 @@
 //! tokio's paused clock, so 30 s of holding take no real time; s05 and s06
 //! use real sockets. s07 and s08 start a real `redis-server` and two
 //! instances (your `listen` in `src/news.rs`). s09 stores a message in the
-//! gap between your `wait`'s look at the store and its wait for news. s10 to s13 run the page, with
+//! gap between your `wait`'s look at the store and its wait for news. s14
+//! to s16 hold the server to its limits (given code in `hold.rs` and
+//! `routes.rs`): caps on held requests, a bounded answer cache, and no
+//! failure kept as an answer. s10 to s13 run the page, with
 //! your `client.js`, in the virtual browser. Work in number order.
 
 #[path = "../support/redis_server.rs"]
@@ -720,6 +723,147 @@ async fn s09_a_message_stored_while_the_server_looks_is_not_lost() {
         |hub, cursor, wait| async move { hub.wait(cursor, wait).await },
     )
     .await;
+}
+
+// ---------------------------------------------------------------------------
+// Limits: what no single client may take from the others
+// ---------------------------------------------------------------------------
+
+/// Start a long poll as client `client`, at cursor `since`.
+fn start_as(
+    app: &Router,
+    client: &str,
+    since: u64,
+) -> tokio::task::JoinHandle<Reply> {
+    let (app, client) = (app.clone(), client.to_owned());
+    tokio::spawn(async move {
+        let path = format!("/poll?since={since}&epoch={EPOCH}&wait=30");
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        requests::send_as(&app, request, Some(&client)).await
+    })
+}
+
+#[tokio::test(start_paused = true)]
+async fn s14_held_requests_are_capped_per_client_and_per_server() {
+    use long_polling::hold::{MAX_HELD, MAX_HELD_PER_CLIENT};
+    let hub = memory_hub();
+    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    post(&app, "one").await;
+    // One client: a page and a second tab are held, a third is told at once.
+    let held: Vec<_> =
+        (0..MAX_HELD_PER_CLIENT).map(|_| start_as(&app, "greedy", 1)).collect();
+    until_held(&hub, MAX_HELD_PER_CLIENT).await;
+    let third = start_as(&app, "greedy", 1).await.unwrap();
+    assert_eq!(
+        (third.status, third.header(header::RETRY_AFTER)),
+        (429, Some("1")),
+        "a client that already has {MAX_HELD_PER_CLIENT} requests held should get 429 with Retry-After at once \
+         for another, not a third held request: {:?}",
+        third.body
+    );
+    // The server: past MAX_HELD held requests, 503 at once, and posts get in.
+    let more: Vec<_> = (0..MAX_HELD - MAX_HELD_PER_CLIENT)
+        .map(|n| start_as(&app, &format!("reader-{n}"), 1))
+        .collect();
+    until_held(&hub, MAX_HELD).await;
+    let one_too_many = start_as(&app, "latecomer", 1).await.unwrap();
+    assert_eq!(
+        (one_too_many.status, one_too_many.header(header::RETRY_AFTER)),
+        (503, Some("1")),
+        "with {MAX_HELD} requests held, the server should answer another long poll with 503 and Retry-After at \
+         once: {:?}",
+        one_too_many.body
+    );
+    post(&app, "two").await; // room for posts: it answers 201
+    for request in held.into_iter().chain(more) {
+        assert_eq!(
+            request.await.unwrap().ids(),
+            [2],
+            "the post wakes every held request"
+        );
+    }
+    // Answered, the requests gave their slots back: the greedy client is held again.
+    let again = start_as(&app, "greedy", 2);
+    until_held(&hub, 1).await;
+    again.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn s15_made_up_cursors_do_not_grow_the_answer_cache() {
+    use long_polling::hold::MAX_CACHED_ANSWERS;
+    let hub = memory_hub();
+    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    post(&app, "one").await;
+    // Cursors from lives of the store that never were: each answers at once
+    // (a reset), and none may leave an answer behind past the cache's size.
+    for epoch in 0..1_000u64 {
+        let reply =
+            get(&app, &format!("/poll?since=1&epoch={}&wait=30", 5_000 + epoch))
+                .await;
+        assert_eq!(reply.status, 200);
+    }
+    assert!(
+        hub.cached_answers() <= MAX_CACHED_ANSWERS,
+        "1,000 made-up cursors left {} answers in the cache; it must keep at most {MAX_CACHED_ANSWERS}",
+        hub.cached_answers()
+    );
+}
+
+/// A store that fails its next `failures` reads, as Redis does while it is
+/// down or too slow, and then answers again.
+struct FailsFor {
+    inner: MemoryStore,
+    failures: std::sync::atomic::AtomicUsize,
+}
+
+impl Store for FailsFor {
+    async fn push(
+        &self,
+        message: poll_endpoint::message::ValidMessage,
+        key: Option<String>,
+    ) -> Result<poll_endpoint::message::Message, redis_chat::store::StoreError> {
+        self.inner.push(message, key).await
+    }
+
+    async fn poll(
+        &self,
+        cursor: Option<Cursor>,
+    ) -> Result<redis_chat::store::PollAnswer, redis_chat::store::StoreError> {
+        let left = self.failures.load(std::sync::atomic::Ordering::SeqCst);
+        if left > 0 {
+            self.failures.store(left - 1, std::sync::atomic::Ordering::SeqCst);
+            return Err(redis_chat::store::StoreError(
+                "Redis is not answering".to_owned(),
+            ));
+        }
+        self.inner.poll(cursor).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn s16_a_failed_read_of_the_store_is_not_kept_as_the_answer() {
+    let store = Arc::new(FailsFor {
+        inner: MemoryStore::with_epoch(MAX_MESSAGES, EPOCH),
+        failures: std::sync::atomic::AtomicUsize::new(0),
+    });
+    let hub = Arc::new(Hub::new(store.clone(), News::local()));
+    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    post(&app, "one").await;
+    store.failures.store(1, std::sync::atomic::Ordering::SeqCst);
+    let path = format!("/poll?since=1&epoch={EPOCH}&wait=30");
+    assert_eq!(get(&app, &path).await.status, 503, "while the store fails, 503");
+    // The store is back, and nothing was posted: the same cursor at the same
+    // version must read the store again, and be held, not get the 503 again.
+    let held = start(&app, &path);
+    until_held(&hub, 1).await;
+    post(&app, "two").await;
+    let reply = held.await.unwrap();
+    assert_eq!(
+        (reply.status, reply.ids()),
+        (200, vec![2]),
+        "once the store answers again, a long poll at the cursor that failed is held and woken as usual; a \
+         failure must never be kept as the answer for that cursor"
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -3,13 +3,15 @@
 //! interval clients keep working against this server.
 
 use crate::MAX_WAIT_SECONDS;
-use crate::hold::Hub;
+use crate::hold::{Hub, MAX_HELD_PER_CLIENT, NotHeld};
+use axum::http::Extensions;
 use axum::{
     Json,
     extract::{Query, State, rejection::JsonRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use dont_ddos_yourself::rate_limit::client_key_of;
 use dont_ddos_yourself::routes::{PollQuery, cursor};
 use poll_endpoint::error::ApiError;
 use poll_endpoint::message::{Message, NewMessage};
@@ -49,6 +51,7 @@ pub async fn get_poll<S: Store>(
     query: Query<PollQuery>,
     Query(long): Query<WaitQuery>,
     headers: HeaderMap,
+    extensions: Extensions,
 ) -> Result<Response, PollError> {
     let Some(wait) = long.wait else {
         return redis_chat::routes::get_poll(
@@ -59,6 +62,11 @@ pub async fn get_poll<S: Store>(
         .await;
     };
     let (cursor, wait) = (cursor(&query)?, wait_for(&wait)?);
+    // A slot first: past the caps, say so at once instead of holding.
+    let _slot = match hub.slot(&client_key_of(&headers, &extensions)) {
+        Ok(slot) => slot,
+        Err(not_held) => return Ok(not_held_answer(not_held)),
+    };
     let body = hub.wait(cursor, wait).await?;
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     // Each answer is for one moment and one cursor: nothing to keep.
@@ -66,6 +74,34 @@ pub async fn get_poll<S: Store>(
     Ok(([json, cache], body).into_response())
 }
 // ANCHOR_END: get_poll
+
+/// How long a request turned away at a cap is told to wait.
+pub const RETRY_AFTER_NOT_HELD_SECONDS: u64 = 1;
+
+/// The answer to a long poll past a cap: at once, with a status that says
+/// which (the client's backoff honours both) and how long to wait.
+fn not_held_answer(not_held: NotHeld) -> Response {
+    let (status, error) = match not_held {
+        NotHeld::ServerFull { max_held } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "the server holds {max_held} requests, the most it holds at once"
+            ),
+        ),
+        NotHeld::ClientHoldsEnough => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "this client has {MAX_HELD_PER_CLIENT} requests held already, the most \
+                 one client may have"
+            ),
+        ),
+    };
+    let wait = RETRY_AFTER_NOT_HELD_SECONDS;
+    let body = Json(
+        serde_json::json!({ "error": format!("{error}; try again in {wait} s") }),
+    );
+    (status, [(header::RETRY_AFTER, wait.to_string())], body).into_response()
+}
 
 // ANCHOR: post_poll
 /// `POST /poll`: exercise 06's (validated, idempotent), then the news.

@@ -59,8 +59,15 @@ impl<C: Clock + Clone> RateLimit<C> {
 /// Who is asking: the client's own id if it sent a usable one, else its
 /// address, else one shared bucket.
 pub fn client_key(request: &Request) -> String {
-    let named = request
-        .headers()
+    client_key_of(request.headers(), request.extensions())
+}
+
+/// [`client_key`] from a request's parts, for a handler that has them.
+pub fn client_key_of(
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> String {
+    let named = headers
         .get(CLIENT_ID_HEADER)
         .and_then(|value| value.to_str().ok())
         .map(str::trim)
@@ -68,7 +75,7 @@ pub fn client_key(request: &Request) -> String {
     if let Some(id) = named {
         return format!("id:{id}");
     }
-    match request.extensions().get::<ConnectInfo<SocketAddr>>() {
+    match extensions.get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(address)) => format!("ip:{}", address.ip()),
         None => "unknown".to_owned(),
     }
