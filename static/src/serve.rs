@@ -13,9 +13,10 @@
 //!   kept-alive one after its last answer (hyper starts the same timer while
 //!   it waits for the next request), so it is also the idle timeout;
 //! - a request's body must arrive within [`BODY_TIMEOUT`];
-//! - at most [`MAX_CONNECTIONS`] connections are open at once; past that a
-//!   new one gets `503` with `Retry-After` and is closed, and the server
-//!   says so once in its log.
+//! - at most [`MAX_CONNECTIONS`] connections are open at once, and at most
+//!   [`MAX_CONNECTIONS_PER_ADDRESS`] from one address, so one laptop cannot
+//!   take every slot; past either, a new one gets `503` with `Retry-After`
+//!   and is closed, and the server says so in its log (once in a while).
 //!
 //! A held long poll is neither: its header and body came long ago, and the
 //! connection is busy answering it, so none of these timers runs while the
@@ -24,8 +25,10 @@
 use axum::Router;
 use axum::extract::ConnectInfo;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
@@ -45,6 +48,11 @@ pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 /// told otherwise, and a classroom of 300 needs two or three each.
 pub const MAX_CONNECTIONS: usize = 1_000;
 
+/// How many connections one address may have open at once. A browser opens
+/// at most six to one server, so this is a laptop with several tabs and
+/// tools; a classroom's learners each have their own address.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 50;
+
 /// How long a client turned away at the cap is told to wait.
 pub const RETRY_AFTER_AT_CAP_SECONDS: u64 = 1;
 
@@ -55,11 +63,17 @@ pub struct Limits {
     pub header_timeout: Duration,
     pub body_timeout: Duration,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
 }
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { header_timeout: HEADER_TIMEOUT, body_timeout: BODY_TIMEOUT, max_connections: MAX_CONNECTIONS }
+        Limits {
+            header_timeout: HEADER_TIMEOUT,
+            body_timeout: BODY_TIMEOUT,
+            max_connections: MAX_CONNECTIONS,
+            max_connections_per_address: MAX_CONNECTIONS_PER_ADDRESS,
+        }
     }
 }
 
@@ -78,6 +92,7 @@ pub async fn serve_with(
     let open = Arc::new(Semaphore::new(limits.max_connections));
     let (closing, closed) = watch::channel(false);
     let turned_away = Arc::new(AtomicU64::new(0));
+    let by_address: Arc<Mutex<HashMap<IpAddr, usize>>> = Arc::default();
     let mut last_said: Option<Instant> = None;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -94,13 +109,17 @@ pub async fn serve_with(
                 }
             },
         };
-        let Ok(permit) = open.clone().try_acquire_owned() else {
+        let per_address = PerAddress::take(&by_address, peer.ip(), limits.max_connections_per_address);
+        let permit = open.clone().try_acquire_owned();
+        let (Some(per_address), Ok(permit)) = (per_address, permit) else {
             let count = turned_away.fetch_add(1, Ordering::Relaxed) + 1;
             if last_said.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
                 eprintln!(
-                    "warning: {} connections are open, the most this server takes (MAX_CONNECTIONS); new ones get \
-                     503 until some close ({count} turned away so far)",
-                    limits.max_connections
+                    "warning: turning connections away with 503 ({count} so far): at most {} may be open at once \
+                     (MAX_CONNECTIONS), and {} from one address (MAX_CONNECTIONS_PER_ADDRESS; {} has reached it)",
+                    limits.max_connections,
+                    limits.max_connections_per_address,
+                    peer.ip()
                 );
                 last_said = Some(Instant::now());
             }
@@ -110,7 +129,8 @@ pub async fn serve_with(
         let app = app.clone();
         let mut closed = closed.clone();
         tokio::spawn(async move {
-            let _permit = permit; // given back when the connection closes
+            // Both given back when the connection closes.
+            let (_permit, _per_address) = (permit, per_address);
             let body_timeout = limits.body_timeout;
             let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let mut request = request.map(|body| axum::body::Body::new(TimedBody::new(body, body_timeout)));
@@ -136,6 +156,39 @@ pub async fn serve_with(
     // Every connection holds a permit until it closes: all back, all closed.
     let _all = open.acquire_many(limits.max_connections as u32).await;
     Ok(())
+}
+
+/// One open connection counted against its address; uncounted on drop.
+struct PerAddress {
+    counts: Arc<Mutex<HashMap<IpAddr, usize>>>,
+    address: IpAddr,
+}
+
+impl PerAddress {
+    /// Count a connection from `address`, unless it has `max` open already.
+    /// The map holds only addresses with connections open, so it is no
+    /// longer than the number of connections.
+    fn take(counts: &Arc<Mutex<HashMap<IpAddr, usize>>>, address: IpAddr, max: usize) -> Option<PerAddress> {
+        let mut map = counts.lock().expect("the per-address counts' lock is poisoned");
+        let count = map.entry(address).or_insert(0);
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(PerAddress { counts: counts.clone(), address })
+    }
+}
+
+impl Drop for PerAddress {
+    fn drop(&mut self) {
+        let mut map = self.counts.lock().expect("the per-address counts' lock is poisoned");
+        if let Some(count) = map.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                map.remove(&self.address);
+            }
+        }
+    }
 }
 
 /// A connection past the cap: a plain `503` it can read, then close.

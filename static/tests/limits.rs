@@ -11,8 +11,12 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-const LIMITS: Limits =
-    Limits { header_timeout: Duration::from_millis(300), body_timeout: Duration::from_millis(300), max_connections: 8 };
+const LIMITS: Limits = Limits {
+    header_timeout: Duration::from_millis(300),
+    body_timeout: Duration::from_millis(300),
+    max_connections: 8,
+    max_connections_per_address: 8,
+};
 
 /// The app: `/` answers at once, `/hold` after a second (like a long poll
 /// that waits for news), and `POST /echo` says how long the body was.
@@ -133,6 +137,7 @@ async fn a_held_request_is_not_cut_by_the_timeouts() {
 #[tokio::test]
 async fn past_the_connection_cap_a_newcomer_gets_503_and_room_comes_back() {
     let limits = Limits { header_timeout: Duration::from_secs(5), max_connections: 3, ..LIMITS };
+    // (one address's share is 8, above the cap of 3: this is the server's cap)
     let (address, _stop) = serve(limits).await;
     let mut open = Vec::new();
     for _ in 0..3 {
@@ -152,6 +157,29 @@ async fn past_the_connection_cap_a_newcomer_gets_503_and_room_comes_back() {
         assert!(Instant::now() < deadline, "once connections close, new ones should be served again");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    // Five from 127.0.0.1 at most; 127.0.0.2 (also this machine) still gets in.
+    let limits = Limits { header_timeout: Duration::from_secs(5), max_connections_per_address: 5, ..LIMITS };
+    let (address, _stop) = serve(limits).await;
+    let mut hogs = Vec::new();
+    for _ in 0..5 {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(b"GET /hold HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+        hogs.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let sixth = exchange(address, "GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await;
+    assert!(sixth.starts_with("HTTP/1.1 503"), "a sixth connection from one address gets 503: {sixth:?}");
+    let other = tokio::net::TcpSocket::new_v4().unwrap();
+    other.bind("127.0.0.2:0".parse().unwrap()).unwrap();
+    let mut stream = other.connect(address).await.unwrap();
+    stream.write_all(b"GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await.unwrap();
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read_to_string(&mut answer)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "another address is served meanwhile: {answer:?}");
 }
 
 #[tokio::test]
