@@ -1,0 +1,71 @@
+//! What the benchmarks share: a server's own CPU time and memory, the open
+//! files limit, and reading an HTTP/1.1 answer off a raw connection.
+
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+/// The server's own CPU time (user + system) in microseconds, and its
+/// resident memory in KiB.
+#[allow(unsafe_code)] // libc's getrusage: the server's own CPU time
+pub fn usage() -> (u64, u64) {
+    // SAFETY: `rusage` is plain old data, for which all zeroes is a valid value.
+    let mut rusage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct we own and reports errors by its return value.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut rusage) } == 0;
+    let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
+    let cpu = if ok { micros(rusage.ru_utime) + micros(rusage.ru_stime) } else { 0 };
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let rss = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    (cpu, rss)
+}
+
+/// Read one HTTP/1.1 response (with `Content-Length`) from `stream`; return its status.
+pub async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<u16> {
+    buffer.clear();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            while buffer.len() < end + 4 + length {
+                let n = stream.read(&mut chunk).await?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::UnexpectedEof.into());
+                }
+                buffer.extend_from_slice(&chunk[..n]);
+            }
+            let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
+            return Ok(status);
+        }
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buffer.extend_from_slice(&chunk[..n]);
+    }
+}
+
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+#[allow(unsafe_code)] // libc's getrlimit and setrlimit
+pub fn raise_open_files_limit() -> u64 {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: both calls read or write only the struct we own.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
+    }
+    limit.rlim_cur
+}
