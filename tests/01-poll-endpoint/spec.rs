@@ -605,6 +605,27 @@ async fn s15_control_characters_are_refused_with_422() {
 }
 
 #[tokio::test]
+async fn s19_a_name_cannot_be_reversed_or_invisible() {
+    // A right-to-left override makes one name look like another; a zero-width
+    // space or a Hangul filler makes a name that shows as nothing.
+    for user in ["ada\u{202E}adA", "\u{200B}", "\u{3164}", "gr\u{200B}ace", "\u{200D}"] {
+        let why = format!("the user name {user:?}");
+        let error = assert_refused(post_message(user, "hi"), 422, &why, VALIDATE).await;
+        assert!(
+            error.contains("reverses or hides text"),
+            "{why} should be refused because it reverses or hides text (see `disguised` in {}), but the \
+             error said: {error}",
+            file("src/message.rs")
+        );
+    }
+    // Joiners beside other characters are fine: emoji and several scripts need them.
+    let chat = Chat::new();
+    let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
+    let stored = chat.posted(family, "hi").await;
+    assert_eq!(stored["user"], family, "an emoji name with joiners is stored as it is");
+}
+
+#[tokio::test]
 async fn s16_a_body_over_the_size_limit_is_refused_with_413() {
     let huge_text =
         json!({ "user": "ada", "text": "a".repeat(MAX_BODY_BYTES) }).to_string();

@@ -86,6 +86,8 @@ pub enum Invalid {
     TooLong { field: &'static str, max: usize },
     /// Contains a control character such as NUL, a newline or ESC.
     ControlCharacter { field: &'static str, found: char },
+    /// A name with a character that reverses or hides text (see [`disguised`]).
+    DisguisedName { found: char },
 }
 
 impl fmt::Display for Invalid {
@@ -103,8 +105,38 @@ impl fmt::Display for Invalid {
                     *found as u32
                 )
             }
+            Invalid::DisguisedName { found } => {
+                write!(
+                    f,
+                    "`user` contains U+{:04X}, which reverses or hides text; \
+                     a name must show as it is",
+                    *found as u32
+                )
+            }
         }
     }
+}
+
+/// The first character of `name` that would let it pass for another name,
+/// or for none: one that reverses the text after it (U+202E RIGHT-TO-LEFT
+/// OVERRIDE turns "ada\u{202E}txt.exe" into what looks like another word),
+/// one that shows nothing (U+200B ZERO WIDTH SPACE, U+3164 HANGUL FILLER),
+/// or, in a name of nothing but joiners, the first joiner. Joiners are
+/// allowed beside other characters: emoji sequences and several scripts
+/// need U+200C and U+200D.
+pub fn disguised(name: &str) -> Option<char> {
+    let hides_or_reorders = |c: char| {
+        matches!(c,
+            '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}'
+            | '\u{17B4}' | '\u{17B5}' | '\u{180E}' | '\u{200B}' | '\u{200E}'
+            | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}' | '\u{2800}' | '\u{3164}' | '\u{FEFF}'
+            | '\u{FFA0}' | '\u{E0000}'..='\u{E007F}')
+    };
+    let joiner = |c: char| matches!(c, '\u{200C}' | '\u{200D}');
+    name.chars()
+        .find(|&c| hides_or_reorders(c))
+        .or_else(|| name.chars().all(joiner).then(|| name.chars().next()).flatten())
 }
 // ANCHOR_END: rules
 
@@ -112,12 +144,14 @@ impl NewMessage {
     // ANCHOR: validate
     /// Check `user`, then `text`; for each, in this order: trim surrounding
     /// whitespace, refuse it if blank, if too long, if it has a control
-    /// character. The first problem found is the answer.
+    /// character; and the name, if it is [`disguised`]. The first problem
+    /// found is the answer.
     pub fn validate(self) -> Result<ValidMessage, Invalid> {
-        Ok(ValidMessage {
-            user: checked("user", &self.user, MAX_USER_CHARS)?,
-            text: checked("text", &self.text, MAX_TEXT_CHARS)?,
-        })
+        let user = checked("user", &self.user, MAX_USER_CHARS)?;
+        if let Some(found) = disguised(&user) {
+            return Err(Invalid::DisguisedName { found });
+        }
+        Ok(ValidMessage { user, text: checked("text", &self.text, MAX_TEXT_CHARS)? })
     }
     // ANCHOR_END: validate
 }
