@@ -35,12 +35,13 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
 
+// ANCHOR: limits
 /// How long a client has to send a request's header: from when it connects,
 /// or, on a kept-alive connection, from the end of the last answer.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How long a client has to send a request's body, once its header is in.
-/// A chat message is under 4 KiB: a second is plenty on any network.
+/// A chat message is a few hundred bytes: 10 s is plenty on any network.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many connections may be open at once. Each costs a file descriptor
@@ -55,6 +56,7 @@ pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 50;
 
 /// How long a client turned away at the cap is told to wait.
 pub const RETRY_AFTER_AT_CAP_SECONDS: u64 = 1;
+// ANCHOR_END: limits
 
 /// The limits [`serve_with`] applies. [`Limits::default`] is the constants
 /// above; tests and benchmarks set their own.
