@@ -267,7 +267,15 @@ async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
     );
 
     let mut catalogue = String::new();
-    for query in ["wait=", "wait=soon", "wait=-1", "wait=2.5", "since=x&wait=5"] {
+    // A parameter given twice is refused too, in the same JSON shape.
+    for query in [
+        "wait=",
+        "wait=soon",
+        "wait=-1",
+        "wait=2.5",
+        "since=x&wait=5",
+        "wait=5&wait=6",
+    ] {
         let reply = get(&app, &format!("/poll?{query}")).await;
         assert_eq!(
             reply.status,
