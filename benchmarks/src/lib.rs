@@ -69,3 +69,42 @@ pub fn raise_open_files_limit() -> u64 {
     }
     limit.rlim_cur
 }
+
+/// A server the benchmark runs as a process of its own: this program again,
+/// with `--serve`, which prints its port on its first line. Where there are
+/// two cores and `taskset`, the server gets core 0 and this process (the
+/// clients) core 1, so that each one's CPU time and memory are its own.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub port: u16,
+    /// Whether the server and the clients are pinned to a core each.
+    pub pinned: bool,
+}
+
+impl ServerProcess {
+    pub fn start() -> ServerProcess {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let pinned = cores >= 2 && Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
+        let me = std::env::current_exe().expect("this program's path");
+        let mut command = Command::new(if pinned { std::path::PathBuf::from("taskset") } else { me.clone() });
+        if pinned {
+            command.args(["-c", "0"]).arg(&me);
+            Command::new("taskset").args(["-cp", "1", &std::process::id().to_string()]).output().ok();
+        }
+        let mut child = command.arg("--serve").stdout(Stdio::piped()).spawn().expect("the server starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("piped"))
+            .read_line(&mut line)
+            .expect("the server says its port");
+        ServerProcess { child, port: line.trim().parse().expect("a port"), pinned }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -19,8 +19,6 @@
 
 use axum::{Router, extract::State, routing::get};
 use benchmarks::{percentile, raise_open_files_limit, read_response, usage};
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -228,18 +226,9 @@ fn main() {
         std::process::exit(1);
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let pinned = cores >= 2 && Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
-    // The server: this program again, on core 0; the clients on core 1.
-    let me = std::env::current_exe().expect("this program's path");
-    let mut command = Command::new(if pinned { "taskset" } else { me.to_str().unwrap() });
-    if pinned {
-        command.args(["-c", "0"]).arg(&me);
-        Command::new("taskset").args(["-cp", "1", &std::process::id().to_string()]).output().ok();
-    }
-    let mut server = command.arg("--serve").stdout(Stdio::piped()).spawn().expect("the server starts");
-    let mut line = String::new();
-    BufReader::new(server.stdout.take().unwrap()).read_line(&mut line).expect("the server says its port");
-    let port: u16 = line.trim().parse().expect("a port");
+    // The server: this program again, in a process of its own.
+    let server = benchmarks::ServerProcess::start();
+    let (port, pinned) = (server.port, server.pinned);
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut results = Vec::new();
@@ -259,8 +248,7 @@ fn main() {
             next_id += rounds as u64;
         }
     });
-    let _ = server.kill();
-    let _ = server.wait();
+    drop(server);
 
     let mut table = format!(
         "Measured with `cargo run --release -p benchmarks --bin hold` on a machine with {cores} cores{}, exercise \
