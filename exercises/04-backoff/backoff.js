@@ -10,12 +10,14 @@
 //   1. failed(): keep counting failures in a row, and wait the schedule's
 //      step for that count: RETRY_SCHEDULE_MS[0] after the first failure,
 //      [1] after the second, and the last step (the cap) from then on.
-//   2. failed(): add "equal jitter": wait step / 2 + this.random() * step / 2.
+//   2. failed(): add "equal jitter": wait step / 2 + this.random() * step / 2,
+//      rounded to whole milliseconds (Math.round).
 //   3. succeeded(): reset the count of failures.
 //   4. failed(retryAfterMs): never wait less than retryAfterMs.
-//   5. retryAfterMs(header, now): read "120" as 120000 ms, an HTTP date as the
-//      time from `now` until then (Date.parse reads it), and anything else,
-//      or a time in the past, as 0.
+//   5. retryAfterMs(header, now): read "120" as 120000 ms (digits only:
+//      "120abc" is no number of seconds), an HTTP date as the time from
+//      `now` until then (Date.parse reads it), and anything else, or a time
+//      in the past, as 0.
 
 // ANCHOR: constants
 /** Between polls while all is well. */

@@ -1,18 +1,19 @@
 // Wrong: after five failures in a row, it stops for good.
 const SCHEDULE = [0, 3000, 10000, 30000];
 export class Backoff {
-  constructor() {
+  constructor(random = Math.random) {
     this.failures = 0;
+    this.random = random;
   }
   succeeded() {
     this.failures = 0;
     return 3000;
   }
-  failed() {
+  failed(retryAfterMs = 0) {
     this.failures += 1;
     if (this.failures > 5) return Infinity;
     const step = SCHEDULE[Math.min(this.failures, SCHEDULE.length) - 1];
-    return step / 2 + Math.random() * (step / 2);
+    return Math.max(Math.round(step / 2 + this.random() * (step / 2)), retryAfterMs);
   }
 }
-export const retryAfterMs = () => 0;
+export { retryAfterMs } from "/good-backoff.js";

@@ -3,8 +3,8 @@ export class Backoff {
   succeeded() {
     return 3000;
   }
-  failed() {
-    return 0;
+  failed(retryAfterMs = 0) {
+    return retryAfterMs;
   }
 }
-export const retryAfterMs = () => 0;
+export { retryAfterMs } from "/good-backoff.js";

@@ -7,9 +7,9 @@ export class Backoff {
     this.failures = 0;
     return 3000;
   }
-  failed() {
+  failed(retryAfterMs = 0) {
     this.failures += 1;
-    return 3000 + 5000 * (this.failures - 1);
+    return Math.max(3000 + 5000 * (this.failures - 1), retryAfterMs);
   }
 }
-export const retryAfterMs = () => 0;
+export { retryAfterMs } from "/good-backoff.js";

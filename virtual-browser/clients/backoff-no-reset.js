@@ -1,8 +1,9 @@
 // Wrong: the schedule is right, but a success does not reset it.
 const SCHEDULE = [0, 3000, 10000, 30000];
 export class Backoff {
-  constructor() {
+  constructor(random = Math.random) {
     this.failures = 0;
+    this.random = random;
   }
   succeeded() {
     return 3000;
@@ -10,7 +11,7 @@ export class Backoff {
   failed(retryAfterMs = 0) {
     this.failures += 1;
     const step = SCHEDULE[Math.min(this.failures, SCHEDULE.length) - 1];
-    return Math.max(step / 2 + Math.random() * (step / 2), retryAfterMs);
+    return Math.max(Math.round(step / 2 + this.random() * (step / 2)), retryAfterMs);
   }
 }
 export { retryAfterMs } from "/good-backoff.js";

@@ -1,4 +1,4 @@
-// Wrong for exercise 03 (right for exercise 02): a setTimeout chain that
+// Wrong for exercise 03: exercise 02's setTimeout chain, pared down, which
 // keeps polling while nobody can see the page.
 import { renderMessages } from "/static/chat.js";
 

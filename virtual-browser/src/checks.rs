@@ -154,12 +154,42 @@ pub struct Backoff<'a> {
     pub slack: u64,
 }
 
+/// Which part of a backoff schedule a wait broke: see [`backoff_problem`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BackoffPart {
+    /// The wait after a success was not the interval.
+    AfterSuccess,
+    /// The first failure in a row was not retried at once.
+    AtOnce,
+    /// The first failure since a success waited as if earlier failures still
+    /// counted: the success did not reset the backoff.
+    Reset,
+    /// A wait after two or more failures in a row was shorter than half its
+    /// step: the waits do not grow, or the jitter takes more than half.
+    TooSoon,
+    /// A wait was longer than its step, before the cap.
+    TooLate,
+    /// A wait was longer than the cap.
+    OverCap,
+    /// A wait was shorter than the server asked for with `Retry-After`.
+    RetryAfter,
+    /// The first poll after the page was shown failed, and the next went out
+    /// as if the backoff had started again: showing the page reset it.
+    ShownReset,
+}
+
 /// Every wait between two polls follows the schedule: `interval` after a
 /// success; after the n-th failure in a row, between half of the schedule's
 /// step and all of it ("equal jitter"), or as long as a `Retry-After` asked.
 /// A wait that spans a hidden period may be longer (nothing polls then), but
 /// never shorter.
 pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<(), String> {
+    backoff_problem(trace, rules, end).map_err(|(_, problem)| problem)
+}
+
+/// [`follows_backoff`], saying also which part of the schedule the first
+/// wrong wait broke, so a spec can name its rule.
+pub fn backoff_problem(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<(), (BackoffPart, String)> {
     let polls: Vec<_> = trace.spans_to("/poll").into_iter().filter(|p| p.method == "GET").collect();
     let hidden = trace.hidden_windows(end);
     let cap = *rules.schedule.last().expect("a schedule has steps");
@@ -167,13 +197,18 @@ pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
     // A success that ended a run of failures: after it, a first failure that
     // waits too long suggests the backoff was not reset.
     let mut recovered = false;
-    for pair in polls.windows(2) {
+    for (index, pair) in polls.windows(2).enumerate() {
         let (previous, next) = (&pair[0], &pair[1]);
         let (Some(answered), Some(outcome)) = (previous.answered, previous.outcome.as_ref()) else {
             continue;
         };
         let wait = next.sent.saturating_sub(answered);
         let was_hidden = hidden.iter().any(|w| w.start < next.sent && w.end > answered);
+        // `previous` is the first poll since the page was shown again.
+        let since = index.checked_sub(1).and_then(|i| polls[i].answered).unwrap_or(0);
+        let first_after_shown = hidden.iter().any(|w| w.end > since && w.end <= previous.sent);
+        // The server asked (Retry-After) for longer than the schedule's step.
+        let mut asked_more = false;
         let (low, high, rule) = if outcome.is_success() {
             recovered |= failures > 0;
             failures = 0;
@@ -189,6 +224,7 @@ pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
                 Outcome::Status { retry_after: Some(seconds), .. } => seconds.parse::<u64>().unwrap_or(0) * 1000,
                 _ => 0,
             };
+            asked_more = asked > step;
             let rule = match (failures, asked) {
                 (_, asked) if asked > step => {
                     format!("the server asked for {asked} ms with Retry-After: wait that long")
@@ -205,27 +241,52 @@ pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
             };
             ((step / 2).max(asked), step.max(asked), rule)
         };
+        let what = if outcome.is_success() { "succeeded".to_owned() } else { format!("failed ({outcome})") };
         if wait < low {
-            return Err(format!(
-                "GET /poll #{} went out {wait} ms after #{} {} at {answered} ms; too soon: {rule}.",
-                next.request,
-                previous.request,
-                if outcome.is_success() { "succeeded".to_owned() } else { format!("failed ({outcome})") },
+            let (part, hint) = if outcome.is_success() {
+                (BackoffPart::AfterSuccess, "")
+            } else if asked_more {
+                (BackoffPart::RetryAfter, "")
+            } else if first_after_shown && failures > 1 {
+                (
+                    BackoffPart::ShownReset,
+                    " That failed poll was the first since the page was shown again: did showing the page reset \
+                     the backoff? Only a success should.",
+                )
+            } else {
+                (BackoffPart::TooSoon, "")
+            };
+            return Err((
+                part,
+                format!(
+                    "GET /poll #{} went out {wait} ms after #{} {what} at {answered} ms; too soon: {rule}.{hint}",
+                    next.request, previous.request,
+                ),
             ));
         }
         if wait > high + rules.slack && !was_hidden {
-            let reset = if outcome.is_success() {
-                " Did the backoff forget its failures when this poll succeeded?"
+            let (part, reset) = if outcome.is_success() {
+                (BackoffPart::AfterSuccess, " Did the backoff forget its failures when this poll succeeded?")
+            } else if asked_more {
+                (BackoffPart::RetryAfter, "")
             } else if failures == 1 && recovered {
-                " This is the first failure since a poll succeeded: did the backoff forget its failures then?"
+                (
+                    BackoffPart::Reset,
+                    " This is the first failure since a poll succeeded: did the backoff forget its failures then?",
+                )
+            } else if failures == 1 {
+                (BackoffPart::AtOnce, "")
+            } else if high >= cap {
+                (BackoffPart::OverCap, "")
             } else {
-                ""
+                (BackoffPart::TooLate, "")
             };
-            return Err(format!(
-                "GET /poll #{} went out {wait} ms after #{} {} at {answered} ms; too late: {rule}.{reset}",
-                next.request,
-                previous.request,
-                if outcome.is_success() { "succeeded".to_owned() } else { format!("failed ({outcome})") },
+            return Err((
+                part,
+                format!(
+                    "GET /poll #{} went out {wait} ms after #{} {what} at {answered} ms; too late: {rule}.{reset}",
+                    next.request, previous.request,
+                ),
             ));
         }
     }
@@ -253,6 +314,162 @@ pub fn honours_retry_after(trace: &Trace) -> Result<(), String> {
                 early.request,
                 early.sent,
                 early.sent - answered
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The first GET /poll goes out as the page loads: by `by` ms.
+pub fn first_poll_by(trace: &Trace, by: u64) -> Result<(), String> {
+    let first = trace.spans_to("/poll").into_iter().find(|p| p.method == "GET");
+    match first {
+        Some(poll) if poll.sent <= by => Ok(()),
+        Some(poll) => Err(format!(
+            "the first GET /poll went out at {} ms: the page should ask as soon as it loads (by {by} ms), not wait \
+             a whole interval first: start with a poll, not with a wait.",
+            poll.sent
+        )),
+        None => Err(format!(
+            "no GET /poll went out before the scenario ended: the page should ask as soon as it loads (by {by} \
+             ms), not wait a whole interval first: start with a poll, not with a wait."
+        )),
+    }
+}
+
+/// An error answer shows no messages: a poll answered with an error status
+/// is not followed, in the same moment, by the page showing messages.
+pub fn shows_nothing_from_error_answers(trace: &Trace) -> Result<(), String> {
+    let events = trace.events();
+    for (index, (at, event)) in events.iter().enumerate() {
+        let Event::Answered { request, method, path, outcome: outcome @ Outcome::Status { code, .. } } = event else {
+            continue;
+        };
+        if method != "GET" || path.split('?').next() != Some("/poll") || outcome.is_success() {
+            continue;
+        }
+        // What the page did with this answer: the events of the same moment,
+        // up to the next request or answer.
+        let shown = events[index + 1..]
+            .iter()
+            .take_while(|(t, e)| t == at && !matches!(e, Event::Sent { .. } | Event::Answered { .. }))
+            .find(|(_, e)| matches!(e, Event::Rendered { .. }));
+        if let Some((_, rendered)) = shown {
+            return Err(format!(
+                "GET /poll #{request} was answered {code} at {at} ms, and the page then {rendered}: an error answer \
+                 holds no messages, and showing its (missing) list empties the chat. Check `response.ok` and throw, \
+                 so that an error answer goes to your catch (say so on the status line), not to renderMessages()."
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// After the user sends from the form, the page refreshes once, at once: a
+/// GET /poll goes out within `slack` ms of the POST's answer, and the
+/// polling loop goes on as before: no poll of the loop goes out sooner than
+/// `interval` ms after the loop's previous answer (a second loop would).
+pub fn refreshes_after_sending(trace: &Trace, interval: u64, slack: u64) -> Result<(), String> {
+    let spans = trace.spans_to("/poll");
+    let mut refreshes = Vec::new();
+    for (sent_at, event) in trace.events() {
+        let Event::UserSent { text, .. } = event else { continue };
+        let Some(post) = spans.iter().find(|s| s.method == "POST" && s.sent >= *sent_at) else {
+            return Err(format!(
+                "the user sent {text:?} at {sent_at} ms, but the page sent no POST /poll: the form sends only once \
+                 the page has called onSubmit(afterSend) from /static/chat.js; pass it a function that calls \
+                 refresh()."
+            ));
+        };
+        let (Some(answered), Some(true)) = (post.answered, post.outcome.as_ref().map(Outcome::is_success)) else {
+            continue; // the send failed: the page says so; nothing to refresh
+        };
+        let refresh = spans.iter().find(|s| s.method == "GET" && s.sent >= answered);
+        match refresh {
+            Some(refresh) if refresh.sent <= answered + slack => refreshes.push(refresh.request),
+            _ => {
+                let next = refresh.map_or("none before the scenario ended".to_owned(), |r| {
+                    format!("the next went out at {} ms", r.sent)
+                });
+                return Err(format!(
+                    "the user sent {text:?} at {sent_at} ms (POST /poll #{} answered at {answered} ms), but no GET \
+                     /poll followed at once ({next}): after sending, call refresh() once, so the user sees their \
+                     message now instead of at the next poll.",
+                    post.request
+                ));
+            }
+        }
+    }
+    // A loop that polled too soon before anything was sent has another
+    // problem (the wait), for another check to name.
+    let Some(first_send) = trace.events().iter().find(|(_, e)| matches!(e, Event::UserSent { .. })).map(|(at, _)| *at)
+    else {
+        return Ok(());
+    };
+    let polls: Vec<_> = spans.iter().filter(|s| s.method == "GET" && !refreshes.contains(&s.request)).collect();
+    for pair in polls.windows(2) {
+        let (previous, next) = (pair[0], pair[1]);
+        let Some(answered) = previous.answered else { continue };
+        if next.sent < answered + interval {
+            if next.sent < first_send {
+                return Ok(());
+            }
+            return Err(format!(
+                "GET /poll #{} went out at {} ms, only {} ms after #{} was answered at {answered} ms: since the user \
+                 sent a message, two polling loops run side by side. After sending, call refresh() once; calling \
+                 poll() there starts a second chain.",
+                next.request,
+                next.sent,
+                next.sent.saturating_sub(answered),
+                previous.request
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// When the page is shown again, polling resumes at once: the next poll
+/// goes out by the time it is due (`interval` after the last answer, or at
+/// once if that has passed), within `slack` ms (the next frame, for a frame
+/// loop). Checked for every time the page is shown before `end - interval`.
+pub fn resumes_at_once_when_shown(trace: &Trace, end: u64, interval: u64, slack: u64) -> Result<(), String> {
+    let polls: Vec<_> = trace.spans_to("/poll").into_iter().filter(|p| p.method == "GET").collect();
+    for (at, event) in trace.events() {
+        if *event != Event::Visible || at + interval > end {
+            continue;
+        }
+        let last = polls.iter().rev().find(|p| p.sent < *at);
+        let (due, why) = match last {
+            None => (*at, "no poll had gone out yet".to_owned()),
+            Some(last) => match last.answered {
+                None => continue, // still in flight when the scenario ended
+                Some(answered) if answered + interval > *at => (
+                    answered + interval,
+                    format!(
+                        "GET /poll #{} was answered at {answered} ms, so the next was due at {} ms",
+                        last.request,
+                        answered + interval
+                    ),
+                ),
+                Some(answered) => (
+                    *at,
+                    format!(
+                        "the last answer (GET /poll #{}) came at {answered} ms, so a poll was overdue",
+                        last.request
+                    ),
+                ),
+            },
+        };
+        let next = polls.iter().find(|p| p.sent >= *at);
+        if next.is_none_or(|p| p.sent > due + slack) {
+            let when = next.map_or("no poll went out before the scenario ended".to_owned(), |p| {
+                format!("the next poll went out only at {} ms", p.sent)
+            });
+            return Err(format!(
+                "the page was shown again at {at} ms; {why}, but {when}: once someone can see the page again, a \
+                 poll that is overdue goes out at once (by {} ms), and one not yet due goes out when it is due, \
+                 not a whole interval after being shown.",
+                due + slack
             ));
         }
     }

@@ -1,10 +1,56 @@
 //! What every client exercise's spec needs: open the exercise's client in a
 //! fresh browser, run a scene, and fail with a message that says what went
-//! wrong, shows the trace, and names the file to open.
+//! wrong and which of the chapter's rules that breaks, shows the trace, and
+//! names the file to open.
+//!
+//! A spec's scenarios take a `&ClientSpec`, so the course's own tests can
+//! run the very same scenarios against known wrong clients
+//! ([`ClientSpec::with_client`], [`ClientSpec::with_module`]) and check that
+//! each fails naming the rule it breaks.
 
 use crate::{Browser, Page, Trace};
 use axum::Router;
+use std::cell::Cell;
+use std::fmt;
+use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
+use std::sync::Once;
+
+/// A rule a chapter teaches, as a spec names it when it is broken: an id
+/// (`R3`) and its words (`the wait counts from each answer`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub id: &'static str,
+    pub words: &'static str,
+}
+
+impl Rule {
+    pub const fn new(id: &'static str, words: &'static str) -> Rule {
+        Rule { id, words }
+    }
+}
+
+impl fmt::Display for Rule {
+    /// `R3 (the wait counts from each answer)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.id, self.words)
+    }
+}
+
+/// The first line of a failure that breaks `rules`: `Broken rule R3 (the
+/// wait counts from each answer): `.
+fn broken(rules: &[Rule]) -> String {
+    let names: Vec<String> = rules.iter().map(Rule::to_string).collect();
+    match names.as_slice() {
+        [] => String::new(),
+        [one] => format!("Broken rule {one}: "),
+        [init @ .., last] => format!("Broken rules {} and {last}: ", init.join(", ")),
+    }
+}
+
+/// One of a spec's scenarios: it runs its scene with the client it is
+/// given, and panics with a message naming the rule the client broke.
+pub type Scenario = fn(&ClientSpec);
 
 /// One client exercise under test.
 pub struct ClientSpec {
@@ -26,9 +72,19 @@ impl ClientSpec {
         ClientSpec { app, client, modules: Vec::new(), crate_path, learner_file: "client.js" }
     }
 
-    /// The page also imports `source` as `name` (e.g. `/backoff.js`).
+    /// The page also imports `source` as `name` (e.g. `/backoff.js`),
+    /// instead of the module of that name it had, if any.
     pub fn with_module(mut self, name: &'static str, source: &'static str) -> ClientSpec {
+        self.modules.retain(|(kept, _)| *kept != name);
         self.modules.push((name, source));
+        self
+    }
+
+    /// The page runs `client` instead of the exercise's `client.js` (the
+    /// server still serves the exercise's): for a known wrong client, or a
+    /// right one written another way.
+    pub fn with_client(mut self, client: &'static str) -> ClientSpec {
+        self.client = client;
         self
     }
 
@@ -73,17 +129,180 @@ impl ClientSpec {
     /// Fail the test with `result`'s message, the trace, and where to look.
     #[track_caller]
     pub fn check(&self, trace: &Trace, result: Result<(), String>) {
+        self.check_rules(&[], trace, result);
+    }
+
+    /// Fail the test with `result`'s message, naming the rule it breaks,
+    /// with the trace and where to look. If the page's script also failed,
+    /// the message says where: an uncaught error often explains the rest.
+    #[track_caller]
+    pub fn check_rule(&self, rule: Rule, trace: &Trace, result: Result<(), String>) {
+        self.check_rules(&[rule], trace, result);
+    }
+
+    /// [`check_rule`](Self::check_rule) for a problem that breaks several rules at once.
+    #[track_caller]
+    pub fn check_rules(&self, rules: &[Rule], trace: &Trace, result: Result<(), String>) {
+        let Err(problem) = result else { return };
+        let script = match trace.errors().first() {
+            Some((at, text)) if !problem.contains(text.as_str()) => format!(
+                "\nThe page's script also failed, at {at} ms (an uncaught error often stops polling; start \
+                 there):\n  {text}\n"
+            ),
+            _ => String::new(),
+        };
+        panic!("{}{problem}\n{script}\nWhat happened:\n{trace}\nLook at {}.", broken(rules), self.client_path());
+    }
+
+    /// Fail the test with `result`'s message, naming the rules it breaks,
+    /// and where to look (`function` in the learner's file): for checks
+    /// without a trace, the learner's module called directly with
+    /// [`logs_of`](Self::logs_of).
+    #[track_caller]
+    pub fn require(&self, rules: &[Rule], function: &str, result: Result<(), String>) {
         if let Err(problem) = result {
-            panic!("{problem}\n\nWhat happened:\n{trace}\nLook at {}.", self.client_path());
+            panic!("{}{problem}\nLook at `{function}` in {}.", broken(rules), self.client_path());
         }
     }
+}
+
+thread_local! {
+    /// This thread runs a scenario expected to fail: don't print its panic.
+    static EXPECTING_FAILURE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Run `scenario` (a spec's scenario, run against a known client) and
+/// return its failure message, or `None` if it passed. The panic is not
+/// printed, so a test run shows only the failures nobody expected.
+pub fn failure_of(scenario: impl FnOnce()) -> Option<String> {
+    static QUIET_HOOK: Once = Once::new();
+    QUIET_HOOK.call_once(|| {
+        let default = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !EXPECTING_FAILURE.get() {
+                default(info);
+            }
+        }));
+    });
+    EXPECTING_FAILURE.set(true);
+    let result = panic::catch_unwind(AssertUnwindSafe(scenario));
+    EXPECTING_FAILURE.set(false);
+    result.err().map(|panic| {
+        panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "(a panic without a message)".to_owned())
+    })
+}
+
+/// Whether `actual` is the trace text `reference` is, but for the times of
+/// the page's own events, which may differ by up to `tolerance` ms counted
+/// from the page's event before them. The same lines must come in the same
+/// order; what the scene does (the page loading, hidden or shown, a user
+/// posting or sending, the server restarting) must come at the same times.
+/// Only at the very end, within `tolerance` of the scenario's `end`, may a
+/// page's event be in one trace and not the other (its counterpart came
+/// just after the end).
+///
+/// A frame loop polls at the first frame after a poll is due and a timer
+/// right when it is due, so with `tolerance` = [`FRAME_MS`](crate::FRAME_MS)
+/// the two match: each of their steps differs by less than a frame, even
+/// where the differences add up over a scenario.
+pub fn traces_match(reference: &str, actual: &str, tolerance: u64, end: u64) -> bool {
+    fn lines(text: &str) -> Option<Vec<(i64, &str)>> {
+        text.lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| {
+                let (time, event) = line.trim_start().split_once(" ms  ")?;
+                Some((time.parse().ok()?, event))
+            })
+            .collect()
+    }
+    /// What the scene did, not the page: see `Event`'s `Display`.
+    fn of_the_scene(event: &str) -> bool {
+        ["page loads ", "page hidden", "page visible", "the server restarts", "user sends "]
+            .iter()
+            .any(|start| event.starts_with(start))
+            || (event.contains(" posts \"") && event.ends_with(')') && event.contains("(server: "))
+    }
+    let (Some(reference), Some(actual)) = (lines(reference), lines(actual)) else {
+        return reference == actual;
+    };
+    let tolerance = i64::try_from(tolerance).unwrap_or(i64::MAX);
+    let end = i64::try_from(end).unwrap_or(i64::MAX);
+    // Lines only one trace has must be the page's, at the very end.
+    let common = reference.len().min(actual.len());
+    let left_over = if reference.len() > common { &reference[common..] } else { &actual[common..] };
+    if left_over.iter().any(|(at, event)| of_the_scene(event) || *at < end.saturating_sub(tolerance)) {
+        return false;
+    }
+    // The times of the page's event before, in each trace.
+    let mut before = (0, 0);
+    for ((r_at, r_event), (a_at, a_event)) in reference.iter().zip(&actual) {
+        if r_event != a_event {
+            return false;
+        }
+        if of_the_scene(r_event) {
+            if r_at != a_at {
+                return false;
+            }
+        } else {
+            if ((r_at - before.0) - (a_at - before.1)).abs() > tolerance {
+                return false;
+            }
+            before = (*r_at, *a_at);
+        }
+    }
+    true
 }
 
 /// Compare a trace with the named snapshot next to the spec (the spec's
 /// crate needs `insta` as a dev-dependency). On a mismatch, insta prints the
 /// description first, so the diff reads in plain words.
+///
+/// With `steps_within = ms, until = end` (the scenario's end), the times of
+/// the page's own events may differ from the snapshot's by up to `ms`,
+/// counted from the page's event before
+/// ([`spec::traces_match`](crate::spec::traces_match)): the committed
+/// snapshot stays the solution's trace, and a right client whose every step
+/// is a frame earlier or later still matches it. The checks before the
+/// snapshot decide whether a client keeps the rules; the snapshot only shows
+/// where it does something else than the solution.
 #[macro_export]
 macro_rules! assert_trace_snapshot {
+    ($name:literal, $trace:expr, steps_within = $tolerance:expr, until = $end:expr) => {{
+        /// Compares the snapshot's trace and this one with the tolerance.
+        #[derive(Clone)]
+        struct StepsWithin(u64, u64);
+        impl ::insta::Comparator for StepsWithin {
+            fn matches(&self, reference: &::insta::Snapshot, test: &::insta::Snapshot) -> bool {
+                match (reference.as_text(), test.as_text()) {
+                    (Some(reference), Some(test)) => {
+                        $crate::spec::traces_match(&reference.to_string(), &test.to_string(), self.0, self.1)
+                    }
+                    _ => false,
+                }
+            }
+            fn dyn_clone(&self) -> ::std::boxed::Box<dyn ::insta::Comparator> {
+                ::std::boxed::Box::new(self.clone())
+            }
+        }
+        let (tolerance, end): (u64, u64) = ($tolerance, $end);
+        ::insta::with_settings!({
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+            comparator => ::std::boxed::Box::new(StepsWithin(tolerance, end)),
+            description => format!(
+                "what the course's solution does in this scene, line by line: in the diff, - lines are the \
+                 solution's and + lines your client's. Your page's times may differ by up to {tolerance} ms, \
+                 counted from its event before. The checks above it passed, so look for when your client \
+                 sends each request."
+            ),
+        }, {
+            ::insta::assert_snapshot!($name, $trace.to_string());
+        })
+    }};
     ($name:literal, $trace:expr) => {
         ::insta::with_settings!({
             prepend_module_to_snapshot => false,

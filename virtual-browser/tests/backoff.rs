@@ -2,6 +2,7 @@
 //! checks exercise 04's spec uses, each with a message that says what is
 //! wrong.
 
+use virtual_browser::checks::BackoffPart;
 use virtual_browser::{Browser, FRAME_MS, Failure, Latency, Page, Trace, checks, known_clients};
 
 const CLIENT: &str = backoff::CLIENT_JS;
@@ -82,4 +83,37 @@ fn giving_up_after_five_failures_is_caught() {
     });
     let problem = checks::keeps_polling_after_a_failure(&trace, 200_000, 30_000 + FRAME_MS).unwrap_err();
     assert!(problem.contains("the client stopped polling for good"), "{problem}");
+}
+
+/// A long outage: 10 s to 190 s.
+fn long_outage(browser: &mut Browser) {
+    browser.latency(Latency::Fixed(100)).fail(10_000..190_000, Failure::NetworkError);
+}
+
+#[test]
+fn each_wrong_backoff_breaks_its_own_part_of_the_schedule() {
+    let part = |backoff: &str, end: u64, scene: fn(&mut Browser)| {
+        checks::backoff_problem(&run(backoff, end, scene), RULES, end).map_err(|(part, _)| part)
+    };
+    assert_eq!(part(GOOD, 250_000, long_outage), Ok(()));
+    assert_eq!(part(known_clients::BACKOFF_LINEAR_NO_CAP, 250_000, long_outage), Err(BackoffPart::AtOnce));
+    assert_eq!(part(known_clients::BACKOFF_IMMEDIATE_FOREVER, 250_000, long_outage), Err(BackoffPart::TooSoon));
+    assert_eq!(part(known_clients::BACKOFF_FULL_JITTER, 250_000, long_outage), Err(BackoffPart::TooSoon));
+    assert_eq!(part(known_clients::BACKOFF_NO_CAP, 250_000, long_outage), Err(BackoffPart::OverCap));
+    let two_outages = |browser: &mut Browser| {
+        browser
+            .latency(Latency::Fixed(100))
+            .fail(3_000..8_000, Failure::Status(503))
+            .fail(14_000..40_000, Failure::Status(503));
+    };
+    assert_eq!(part(known_clients::BACKOFF_NO_RESET, 80_000, two_outages), Err(BackoffPart::Reset));
+    let asks = |browser: &mut Browser| {
+        browser.latency(Latency::Fixed(100)).fail(3_000..3_500, Failure::RetryAfter { status: 429, seconds: 20 });
+    };
+    assert_eq!(part(known_clients::BACKOFF_IGNORES_RETRY_AFTER, 40_000, asks), Err(BackoffPart::RetryAfter));
+    let hidden = |browser: &mut Browser| {
+        browser.latency(Latency::Fixed(100)).fail(10_000..70_000, Failure::NetworkError).hide(20_000..50_000);
+    };
+    assert_eq!(part(GOOD, 120_000, hidden), Ok(()));
+    assert_eq!(part(known_clients::BACKOFF_RESETS_WHEN_SHOWN, 120_000, hidden), Err(BackoffPart::ShownReset));
 }

@@ -1,0 +1,168 @@
+//! Exercise 04's known wrong solutions fail its spec, each in the
+//! scenarios that pin the rule it breaks, with a message that names that
+//! rule (the rules are listed at the top of `spec.rs`); and a right one
+//! written another way passes every scenario. Each is a `backoff.js` kept in
+//! `virtual-browser/clients/backoff-*.js`, run by the exercise's own page,
+//! and breaks one rule; some take what they get right from the solution's
+//! module, which the page also serves as `/good-backoff.js`.
+//!
+//! The spec is included as it is, so its own tests run here too, against
+//! the solution (which the root package depends on as `backoff`).
+
+#[path = "spec.rs"]
+mod spec;
+
+use spec::{R1, R2, R3, R4, R5, R6, R7, R8, R9};
+use virtual_browser::known_clients;
+use virtual_browser::spec::{ClientSpec, Rule, Scenario, failure_of};
+
+/// The scenarios, by name, as the spec numbers them.
+const SCENARIOS: [(&str, Scenario); 11] = [
+    ("s01", spec::s01),
+    ("s02", spec::s02),
+    ("s03", spec::s03),
+    ("s04", spec::s04),
+    ("s05", spec::s05),
+    ("s06", spec::s06),
+    ("s07", spec::s07),
+    ("s08", spec::s08),
+    ("s09", spec::s09),
+    ("s10", spec::s10),
+    ("s11", spec::s11),
+];
+
+/// The exercise's page with `module` as its `backoff.js`.
+fn with_backoff(module: &'static str) -> ClientSpec {
+    spec::spec()
+        .with_module("/backoff.js", module)
+        .with_module("/good-backoff.js", backoff::BACKOFF_JS)
+}
+
+/// `module` fails each of `scenarios` with a message naming `rule`.
+#[track_caller]
+fn breaks(module: &'static str, rule: Rule, scenarios: &[&str]) {
+    let name = module.lines().next().unwrap_or_default();
+    let spec = with_backoff(module);
+    for wanted in scenarios {
+        let (_, scenario) = SCENARIOS
+            .iter()
+            .find(|(n, _)| n == wanted)
+            .expect("a scenario of the spec");
+        match failure_of(|| scenario(&spec)) {
+            None => panic!(
+                "{wanted} passed a backoff.js that breaks {rule}, but it must catch it:\n{name}"
+            ),
+            Some(message) => assert!(
+                message.contains(&rule.to_string()),
+                "{wanted} failed the backoff.js that breaks {rule} ({name}), but its message does not name \
+                 the rule:\n{message}"
+            ),
+        }
+    }
+}
+
+/// `module` passes every scenario of the spec.
+#[track_caller]
+fn passes_every_scenario(module: &'static str) {
+    let name = module.lines().next().unwrap_or_default();
+    let spec = with_backoff(module);
+    for (scenario_name, scenario) in SCENARIOS {
+        if let Some(message) = failure_of(|| scenario(&spec)) {
+            panic!("{scenario_name} failed a right backoff.js ({name}):\n{message}");
+        }
+    }
+}
+
+/// `client` passes every scenario but `failing` (which `breaks` checks).
+#[track_caller]
+fn passes_all_but(client: &'static str, failing: &[&str]) {
+    let name = client.lines().next().unwrap_or_default();
+    let spec = with_backoff(client);
+    for (scenario_name, scenario) in SCENARIOS {
+        if failing.contains(&scenario_name) {
+            continue;
+        }
+        if let Some(message) = failure_of(|| scenario(&spec)) {
+            panic!(
+                "{scenario_name} failed a client that breaks only another scenario's rule ({name}):\n{message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn r1_the_original_course_linear_backoff_fails_s01_and_s06() {
+    breaks(known_clients::BACKOFF_LINEAR_NO_CAP, R1, &["s01", "s06"]);
+}
+
+#[test]
+fn r2_retrying_at_once_forever_fails_s01_and_s06() {
+    breaks(known_clients::BACKOFF_IMMEDIATE_FOREVER, R2, &["s01", "s06"]);
+}
+
+#[test]
+fn r3_exponential_backoff_without_a_cap_fails_s01_s06_and_s11() {
+    breaks(known_clients::BACKOFF_NO_CAP, R3, &["s01", "s06", "s11"]);
+}
+
+#[test]
+fn r4_giving_up_after_five_failures_fails_s01_and_s11() {
+    breaks(known_clients::BACKOFF_GIVES_UP, R4, &["s01", "s11"]);
+}
+
+#[test]
+fn r5_a_backoff_that_a_success_does_not_reset_fails_s03_and_s09() {
+    breaks(known_clients::BACKOFF_NO_RESET, R5, &["s03", "s09"]);
+}
+
+#[test]
+fn r6_no_jitter_fails_s02() {
+    breaks(known_clients::BACKOFF_NO_JITTER, R6, &["s02"]);
+}
+
+#[test]
+fn r6_full_jitter_fails_s02() {
+    breaks(known_clients::BACKOFF_FULL_JITTER, R6, &["s02"]);
+}
+
+#[test]
+fn r6_jitter_not_rounded_to_whole_ms_fails_s02() {
+    breaks(known_clients::BACKOFF_UNROUNDED, R6, &["s02"]);
+}
+
+#[test]
+fn r7_ignoring_retry_after_fails_s04_and_s08() {
+    breaks(known_clients::BACKOFF_IGNORES_RETRY_AFTER, R7, &["s04", "s08"]);
+}
+
+#[test]
+fn r7_adding_retry_after_to_the_wait_fails_s04() {
+    breaks(known_clients::BACKOFF_ADDS_RETRY_AFTER, R7, &["s04"]);
+}
+
+#[test]
+fn r8_reading_retry_after_with_parse_int_fails_s05() {
+    breaks(known_clients::BACKOFF_PARSEINT_RETRY_AFTER, R8, &["s05"]);
+}
+
+#[test]
+fn r9_a_backoff_that_showing_the_page_resets_fails_s10() {
+    breaks(known_clients::BACKOFF_RESETS_WHEN_SHOWN, R9, &["s10"]);
+}
+
+#[test]
+fn the_solution_passes_every_scenario() {
+    passes_every_scenario(backoff::BACKOFF_JS);
+}
+
+#[test]
+fn a_right_backoff_written_another_way_passes_every_scenario() {
+    passes_every_scenario(known_clients::BACKOFF_ALTERNATIVE);
+}
+
+#[test]
+fn parse_int_and_unrounded_jitter_pass_every_scenario_but_the_one_that_pins_them() {
+    // Before "120abc" and the whole-ms check, both passed the spec.
+    passes_all_but(known_clients::BACKOFF_PARSEINT_RETRY_AFTER, &["s05"]);
+    passes_all_but(known_clients::BACKOFF_UNROUNDED, &["s02"]);
+}

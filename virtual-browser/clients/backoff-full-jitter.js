@@ -1,0 +1,19 @@
+// Wrong: "full jitter", anywhere from 0 to the whole step, so a broken
+// server can be retried at once, again and again (fine elsewhere, not here).
+const SCHEDULE = [0, 3000, 10000, 30000];
+export class Backoff {
+  constructor(random = Math.random) {
+    this.failures = 0;
+    this.random = random;
+  }
+  succeeded() {
+    this.failures = 0;
+    return 3000;
+  }
+  failed(retryAfterMs = 0) {
+    this.failures += 1;
+    const step = SCHEDULE[Math.min(this.failures, SCHEDULE.length) - 1];
+    return Math.max(Math.round(this.random() * step), retryAfterMs);
+  }
+}
+export { retryAfterMs } from "/good-backoff.js";

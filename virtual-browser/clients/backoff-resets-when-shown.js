@@ -1,0 +1,23 @@
+// Wrong: it forgets its failures when the page is shown again, so a reader
+// who switches tabs back and forth retries a server that is down at once,
+// again and again. Only a success should reset the backoff.
+const SCHEDULE = [0, 3000, 10000, 30000];
+export class Backoff {
+  constructor(random = Math.random) {
+    this.failures = 0;
+    this.random = random;
+    document.addEventListener("visibilitychange", () => {
+      if (!document.hidden) this.failures = 0;
+    });
+  }
+  succeeded() {
+    this.failures = 0;
+    return 3000;
+  }
+  failed(retryAfterMs = 0) {
+    this.failures += 1;
+    const step = SCHEDULE[Math.min(this.failures, SCHEDULE.length) - 1];
+    return Math.max(Math.round(step / 2 + this.random() * (step / 2)), retryAfterMs);
+  }
+}
+export { retryAfterMs } from "/good-backoff.js";
