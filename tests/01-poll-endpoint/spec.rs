@@ -608,9 +608,12 @@ async fn s15_control_characters_are_refused_with_422() {
 async fn s19_a_name_cannot_be_reversed_or_invisible() {
     // A right-to-left override makes one name look like another; a zero-width
     // space or a Hangul filler makes a name that shows as nothing.
-    for user in ["ada\u{202E}adA", "\u{200B}", "\u{3164}", "gr\u{200B}ace", "\u{200D}"] {
+    for user in
+        ["ada\u{202E}adA", "\u{200B}", "\u{3164}", "gr\u{200B}ace", "\u{200D}"]
+    {
         let why = format!("the user name {user:?}");
-        let error = assert_refused(post_message(user, "hi"), 422, &why, VALIDATE).await;
+        let error =
+            assert_refused(post_message(user, "hi"), 422, &why, VALIDATE).await;
         assert!(
             error.contains("reverses or hides text"),
             "{why} should be refused because it reverses or hides text (see `disguised` in {}), but the \
@@ -622,7 +625,10 @@ async fn s19_a_name_cannot_be_reversed_or_invisible() {
     let chat = Chat::new();
     let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
     let stored = chat.posted(family, "hi").await;
-    assert_eq!(stored["user"], family, "an emoji name with joiners is stored as it is");
+    assert_eq!(
+        stored["user"], family,
+        "an emoji name with joiners is stored as it is"
+    );
 }
 
 #[tokio::test]

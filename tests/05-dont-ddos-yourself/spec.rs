@@ -1,16 +1,65 @@
 //! The spec for exercise 05, don't DDoS yourself.
 //!
+//! The rules chapter 05 teaches, and the scenarios that pin each (a failure
+//! names its rule):
+//! - R1 `since`: a poll with a cursor answers only the messages with ids
+//!   above `since`, and every answer says its `epoch`, with `reset: false`
+//!   when the cursor was fine (s01).
+//! - R2 a `since` or `epoch` that is not a whole number is refused with `400`
+//!   and a sentence that says what to send (s02).
+//! - R3 a cursor from another life of the store (another epoch), or ahead of
+//!   its newest id, gets every message with `reset: true`, never a partial
+//!   list (s03).
+//! - R4 serialize once per change: polls that find nothing new serialize
+//!   nothing; they share the answers the store keeps (s04).
+//! - R5 entity tags: every answer has `ETag: "<epoch>-<newest id>"` and
+//!   `Cache-Control: no-cache`, and `If-None-Match` naming the tag (weak, in
+//!   a list, or `*`) gets `304 Not Modified` with no body (s05).
+//! - R6 each client has its own allowance (by `x-client-id`, else by
+//!   address): 10 at once, then 2 a second; past it, `429` with
+//!   `Retry-After` in whole seconds and a JSON error; the page's files are
+//!   not limited (s06).
+//! - R7 `pollPath` sends the cursor: `/poll` before the first answer, then
+//!   `since` (the newest id shown) and `epoch` (the answer's) on every poll
+//!   (s10, s11, s12).
+//! - R8 `merge` keeps each message once, by id, oldest first, and at most
+//!   MAX_SHOWN, the newest (s10, s11).
+//! - R9 an idle page draws nothing new: only an answer with a message or a
+//!   reset is drawn (s12).
+//! - R10 an idle page asks for one URL, so the browser's cache revalidates
+//!   it (`If-None-Match`) and the polls come back `304` (s12).
+//! - R11 the page honours `429` and `Retry-After`: it asks again only once
+//!   the server said it may (s13).
+//! - R12 `reset: true` starts the page's list over, so after a server
+//!   restart it shows the new server's messages only (s14).
+//! - R13 one poll at a time: no new poll while one is in flight, however
+//!   slow the server (s15).
+//!
+//! Taught but not pinned here:
+//! - `get_poll` reads the tag before the body, so a message stored in
+//!   between makes the body newer than its tag, never older. Both reads
+//!   happen in one synchronous stretch of `get_poll`, so no scenario can put
+//!   a message between them without a hook in `CachedStore`.
+//! - the limiter forgets quiet clients now and then (`retain_recent`): its
+//!   size is not visible outside `RateLimit`.
+//! - the connection limits ("a server one laptop cannot take down") are
+//!   `chat-page`'s, pinned by `static/tests/limits.rs`.
+//!
 //! One file checks both crates: `cargo test -p ex05-dont-ddos-yourself` runs
 //! it against your starter, and the root `cargo test` runs it against the
 //! solution. Each crate's `tests/spec.rs` names its own library
-//! `dont_ddos_yourself` and includes this file.
+//! `dont_ddos_yourself` and includes this file. The course's known wrong
+//! solutions run the same scenarios in `wrong_solutions.rs`, beside this
+//! file.
 //!
 //! Tests s01 to s06 send requests straight into the server (your `store.rs`
-//! and `routes.rs`); s10 to s14 run the page, with your `cursor.js`, in the
+//! and `routes.rs`); s10 to s15 run the page, with your `cursor.js`, in the
 //! virtual browser. Work in number order.
 
+#![allow(dead_code)] // the wrong solutions use what the tests here do not
+
 #[path = "../support/requests.rs"]
-mod requests;
+pub mod requests;
 
 use axum::{
     Router,
@@ -27,39 +76,65 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
 use virtual_browser::{
-    Event, FRAME_MS, Failure, Latency, VirtualClock, assert_trace_snapshot, checks,
-    spec::ClientSpec,
+    Event, Failure, Latency, Outcome, Trace, VirtualClock, assert_trace_snapshot,
+    checks, spec::ClientSpec,
 };
 
 /// The epoch the spec's stores use, so answers are predictable.
-const EPOCH: u64 = 1_000;
+pub const EPOCH: u64 = 1_000;
 
-/// A server on its own store, with a rate-limit clock the test moves by hand.
-struct Server {
-    app: Router,
-    store: Arc<CachedStore>,
-    clock: FakeRelativeClock,
+/// The crate under test's folder: this exercise's starter or solution (the
+/// solution's, when the course's checks run the spec from the workspace).
+fn crate_dir() -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let parent = dir.parent().and_then(|p| p.file_name()).unwrap_or_default();
+    if parent == "exercises" || parent == "solutions" {
+        dir.display().to_string()
+    } else {
+        dir.join("solutions/05-dont-ddos-yourself").display().to_string()
+    }
 }
 
-fn file(name: &str) -> String {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+/// `name` in the crate under test, as a learner finds it:
+/// `exercises/05-dont-ddos-yourself/src/store.rs`.
+pub fn file(name: &str) -> String {
+    let dir = crate_dir();
+    let dir = std::path::Path::new(&dir);
     let name_of = |p: &std::path::Path| {
         p.file_name().unwrap_or_default().to_string_lossy().into_owned()
     };
     format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
 }
 
+/// How the server scenarios make the app on a store and a rate-limit clock:
+/// the crate's own `app_with`, or (in `wrong_solutions.rs`) a known wrong
+/// variant of it.
+pub type App = fn(Arc<CachedStore>, FakeRelativeClock) -> Router;
+
+/// A server on its own store, with a rate-limit clock the test moves by hand.
+pub struct Server {
+    pub app: Router,
+    pub store: Arc<CachedStore>,
+    pub clock: FakeRelativeClock,
+}
+
 impl Server {
-    fn new() -> Server {
+    /// The crate's own server.
+    pub fn new() -> Server {
+        Server::on(app_with)
+    }
+
+    /// The server `app` makes, on a fresh store in the epoch [`EPOCH`].
+    pub fn on(app: App) -> Server {
         let store = Arc::new(CachedStore::with_epoch(MAX_MESSAGES, EPOCH));
         let clock = FakeRelativeClock::default();
-        Server { app: app_with(store.clone(), clock.clone()), store, clock }
+        Server { app: app(store.clone(), clock.clone()), store, clock }
     }
 
     /// Send `request` as client `id` (a new id for every request unless the
     /// test names one, so the rate limit only shows where a test wants it;
     /// `Some("")` sends no id at all).
-    async fn send(&self, request: Request<Body>, id: Option<&str>) -> Reply {
+    pub async fn send(&self, request: Request<Body>, id: Option<&str>) -> Reply {
         match id {
             None => send(&self.app, request).await,
             Some("") => send_as(&self.app, request, None).await,
@@ -67,22 +142,40 @@ impl Server {
         }
     }
 
-    async fn get(&self, path: &str) -> Reply {
+    pub async fn get(&self, path: &str) -> Reply {
         self.send(Request::get(path).body(Body::empty()).unwrap(), None).await
     }
 
-    async fn post(&self, text: &str) -> Value {
+    pub async fn post(&self, text: &str) -> Value {
         let body = json!({ "user": "ada", "text": text }).to_string();
         let request = Request::post("/poll")
             .header(header::CONTENT_TYPE, "application/json")
             .body(Body::from(body));
         let reply = self.send(request.unwrap(), None).await;
         assert_eq!(
-            reply.status, 201,
-            "POST /poll should still store messages as in exercise 01"
+            reply.status,
+            201,
+            "POST /poll should still store messages as in exercise 01, with 201 Created, but it answered {}.\n\
+             Look at `post_poll` in {}.",
+            shown(&reply),
+            file("src/routes.rs")
         );
         reply.json()
     }
+}
+
+/// A header in words, for a failure message: `` `ETag: "1000-1"` `` or
+/// `no ETag`.
+fn header_of(reply: &Reply, name: header::HeaderName) -> String {
+    match reply.header(name.clone()) {
+        Some(value) => format!("`{name}: {value}`"),
+        None => format!("no {name}"),
+    }
+}
+
+/// An answer in words, for a failure message: `200 {"msg": [...]}`.
+pub fn shown(reply: &Reply) -> String {
+    format!("{} {}", reply.status, String::from_utf8_lossy(&reply.body))
 }
 
 // ---------------------------------------------------------------------------
@@ -91,16 +184,21 @@ impl Server {
 
 #[tokio::test]
 async fn s01_since_answers_only_what_is_newer() {
-    let server = Server::new();
+    s01(Server::new()).await;
+}
+
+pub async fn s01(server: Server) {
     for text in ["one", "two", "three"] {
         server.post(text).await;
     }
     let all = server.get("/poll").await;
-    assert_eq!(all.status, 200);
     assert_eq!(
-        all.ids(),
-        [1, 2, 3],
-        "GET /poll without a cursor answers every message"
+        (all.status, all.ids()),
+        (200, vec![1, 2, 3]),
+        "R1 `since`: GET /poll without a cursor should answer every message (ids 1, 2, 3), but it answered {}.\n\
+         Look at `poll` in {}.",
+        shown(&all),
+        file("src/store.rs")
     );
     for (path, expected) in [
         ("/poll?since=0", vec![1, 2, 3]),
@@ -112,15 +210,18 @@ async fn s01_since_answers_only_what_is_newer() {
         assert_eq!(
             (reply.status, reply.ids()),
             (200, expected.clone()),
-            "GET {path} should answer the messages with ids above `since`, {expected:?}.\nLook at `poll` in {}.",
+            "R1 `since`: GET {path} should answer the messages with ids above `since`, {expected:?}, but it \
+             answered {}.\nLook at `poll` in {}.",
+            shown(&reply),
             file("src/store.rs")
         );
         let body = reply.json();
         assert_eq!(
             (body["epoch"].as_u64(), body["reset"].as_bool()),
             (Some(EPOCH), Some(false)),
-            "every answer says which life of the store it is from (`epoch`) and `reset: false` when the cursor \
-             was fine:\n{body}"
+            "R1 `since`: every answer says which life of the store it is from (`\"epoch\": {EPOCH}`) and \
+             `\"reset\": false` when the cursor was fine, but GET {path} answered {body}.\nLook at `poll` in {}.",
+            file("src/store.rs")
         );
     }
     let answer = server.get("/poll?since=2").await.json();
@@ -131,7 +232,10 @@ async fn s01_since_answers_only_what_is_newer() {
 
 #[tokio::test]
 async fn s02_a_bad_cursor_is_refused_with_400() {
-    let server = Server::new();
+    s02(Server::new()).await;
+}
+
+pub async fn s02(server: Server) {
     server.post("kept").await;
     let mut catalogue = String::new();
     for query in [
@@ -147,18 +251,30 @@ async fn s02_a_bad_cursor_is_refused_with_400() {
         assert_eq!(
             reply.status,
             400,
-            "GET /poll?{query} should be refused with 400: `since` and `epoch` are whole numbers.\nLook at \
+            "R2 a bad cursor is a 400: GET /poll?{query} should be refused with 400, because `since` and \
+             `epoch` are whole numbers (digits only, small enough for a u64), but it answered {}.\nLook at \
              `cursor` in {}.",
+            shown(&reply),
             file("src/routes.rs")
         );
         let error = reply.json()["error"].as_str().unwrap_or_default().to_owned();
-        assert!(!error.is_empty(), "the 400 should say what is wrong in `error`");
+        assert!(
+            !error.is_empty(),
+            "R2 a bad cursor is a 400 with a sentence: the 400 to GET /poll?{query} should say what is wrong \
+             in `error`, but it answered {}.\nLook at `cursor` in {}.",
+            shown(&reply),
+            file("src/routes.rs")
+        );
         catalogue.push_str(&format!("?{query} -> 400 {error}\n"));
     }
+    let after = server.get("/poll").await;
     assert_eq!(
-        server.get("/poll").await.ids(),
+        after.ids(),
         [1],
-        "a refused poll changes nothing, and the server keeps serving"
+        "R2 a bad cursor is a 400, and only that: after the refusals, GET /poll should still answer message 1, \
+         but it answered {}.\nLook at `cursor` in {}.",
+        shown(&after),
+        file("src/routes.rs")
     );
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("s02_refusals", catalogue);
@@ -167,7 +283,10 @@ async fn s02_a_bad_cursor_is_refused_with_400() {
 
 #[tokio::test]
 async fn s03_a_cursor_from_another_life_or_the_future_starts_over() {
-    let server = Server::new();
+    s03(Server::new()).await;
+}
+
+pub async fn s03(server: Server) {
     for text in ["one", "two"] {
         server.post(text).await;
     }
@@ -179,9 +298,11 @@ async fn s03_a_cursor_from_another_life_or_the_future_starts_over() {
         assert_eq!(
             (reply.ids(), body["reset"].as_bool()),
             (vec![1, 2], Some(true)),
-            "GET {path}: this cursor is not from this store's life (another epoch: the server restarted) or is \
-             ahead of it, so the server cannot know what the client has. It must answer every message with \
-             `reset: true`, never a partial list.\nLook at `poll` in {}.",
+            "R3 a cursor from another life starts over: GET {path} carries a cursor that is not from this \
+             store's life (another epoch: the server restarted) or is ahead of it, so the server cannot know \
+             what the client has. It must answer every message (1 and 2) with `reset: true`, never a partial \
+             list, but it answered {}.\nLook at `poll` in {}.",
+            shown(&reply),
             file("src/store.rs")
         );
     }
@@ -189,7 +310,10 @@ async fn s03_a_cursor_from_another_life_or_the_future_starts_over() {
 
 #[tokio::test]
 async fn s04_unchanged_polls_serialize_nothing() {
-    let server = Server::new();
+    s04(Server::new()).await;
+}
+
+pub async fn s04(server: Server) {
     server.post("one").await;
     server.get("/poll").await;
     let before = server.store.serializations();
@@ -201,37 +325,53 @@ async fn s04_unchanged_polls_serialize_nothing() {
     assert_eq!(
         after,
         before,
-        "100 polls that found nothing new serialized messages {} times: keep the answers serialized in the store \
-         (`everything`, `nothing_new`) and hand out clones of their `Bytes`.\nLook at `poll` in {}.",
+        "R4 serialize once per change: 100 polls that found nothing new should serialize nothing, but they \
+         serialized messages {} times. Keep the answers serialized in the store (`everything`, \
+         `nothing_new`) and hand out clones of their `Bytes`.\nLook at `poll` in {}.",
         after - before,
         file("src/store.rs")
     );
     server.post("two").await;
+    let full = server.get("/poll").await;
     assert_eq!(
-        server.get("/poll").await.ids(),
+        full.ids(),
         [1, 2],
-        "after a new message, the full answer must include it"
+        "R4 serialize once per change, on every change: after a new message, GET /poll should answer messages \
+         1 and 2, but it answered {}.\nLook at `push` and `poll` in {}.",
+        shown(&full),
+        file("src/store.rs")
     );
 }
 
 #[tokio::test]
 async fn s05_an_unchanged_state_gets_304_not_modified() {
-    let server = Server::new();
+    s05(Server::new()).await;
+}
+
+pub async fn s05(server: Server) {
+    let look = || format!("Look at `get_poll` in {}.", file("src/routes.rs"));
     server.post("one").await;
     let first = server.get("/poll").await;
     let etag = first.header(header::ETAG).map(str::to_owned);
     assert_eq!(
         etag.as_deref(),
         Some("\"1000-1\""),
-        "GET /poll should send `ETag: \"<epoch>-<newest id>\"`.\nLook at `get_poll` in {}.",
-        file("src/routes.rs")
+        "R5 entity tags: GET /poll should send `ETag: \"<epoch>-<newest id>\"`, here \"1000-1\" (with the \
+         quotes), but it sent {}.\n{}",
+        etag.as_deref().map_or("no ETag".to_owned(), |tag| format!("`ETag: {tag}`")),
+        look()
     );
     assert_eq!(
         first.header(header::CACHE_CONTROL),
         Some("no-cache"),
-        "`Cache-Control: no-cache`: keep, but ask"
+        "R5 entity tags: GET /poll should send `Cache-Control: no-cache` (keep, but ask each time), but it \
+         sent {}.\n{}",
+        first
+            .header(header::CACHE_CONTROL)
+            .map_or("none".to_owned(), |c| format!("`{c}`")),
+        look()
     );
-    let etag = etag.unwrap();
+    let etag = etag.unwrap_or_default();
     for tag in [
         etag.clone(),
         format!("W/{etag}"),
@@ -246,9 +386,13 @@ async fn s05_an_unchanged_state_gets_304_not_modified() {
         assert_eq!(
             (reply.status, reply.body.len(), reply.header(header::ETAG)),
             (304, 0, Some(etag.as_str())),
-            "GET /poll with `If-None-Match: {tag}` should answer `304 Not Modified` with no body, and the ETag.\n\
-             Look at `get_poll` in {}.",
-            file("src/routes.rs")
+            "R5 entity tags: GET /poll with `If-None-Match: {tag}` names the current tag, so it should answer \
+             `304 Not Modified` with no body and `ETag: {etag}`, but it answered {} with {}. (A weak \
+             tag `W/\"...\"` counts as the same tag; the header may list several, separated by commas; `*` \
+             matches any.)\n{}",
+            shown(&reply),
+            header_of(&reply, header::ETAG),
+            look()
         );
     }
     server.post("two").await;
@@ -260,62 +404,84 @@ async fn s05_an_unchanged_state_gets_304_not_modified() {
     assert_eq!(
         (reply.status, reply.header(header::ETAG)),
         (200, Some("\"1000-2\"")),
-        "a new message, a new tag"
+        "R5 entity tags: after a new message the state has a new tag, so `If-None-Match: {etag}` should get \
+         200, the messages and `ETag: \"1000-2\"`, but it got {} with {}.\n{}",
+        shown(&reply),
+        header_of(&reply, header::ETAG),
+        look()
     );
 }
 
 #[tokio::test]
 async fn s06_each_client_is_rate_limited_and_told_when_to_come_back() {
-    let server = Server::new();
-    for n in 0..BURST {
+    s06(Server::new()).await;
+}
+
+pub async fn s06(server: Server) {
+    let look = || {
+        format!("Look at `limit` and `client_key` in {}.", file("src/rate_limit.rs"))
+    };
+    let poll = || Request::get("/poll").body(Body::empty()).unwrap();
+    for n in 1..=BURST {
+        let reply = server.send(poll(), Some("ada")).await;
         assert_eq!(
-            server
-                .send(
-                    Request::get("/poll").body(Body::empty()).unwrap(),
-                    Some("ada")
-                )
-                .await
-                .status,
+            reply.status,
             200,
-            "#{n}"
+            "R6 each client has its own allowance: request {n} of {BURST} at once from client `ada` is within \
+             its burst and should answer 200, but it answered {}.\n{}",
+            shown(&reply),
+            look()
         );
     }
-    let refused = server
-        .send(Request::get("/poll").body(Body::empty()).unwrap(), Some("ada"))
-        .await;
+    let refused = server.send(poll(), Some("ada")).await;
     assert_eq!(
         refused.status,
         429,
-        "request {} of one client in one instant is over the limit",
-        BURST + 1
+        "R6 each client has its own allowance: request {} of one client in one instant is over its limit and \
+         should answer 429 Too Many Requests, but it answered {}.\n{}",
+        BURST + 1,
+        shown(&refused),
+        look()
     );
     assert_eq!(
         refused.header(header::RETRY_AFTER),
         Some("1"),
-        "429 says when to come back, in whole seconds"
+        "R6 each client has its own allowance, and a 429 says when to come back: `Retry-After: 1` (whole \
+         seconds, rounded up), but it sent {}.\n{}",
+        header_of(&refused, header::RETRY_AFTER),
+        look()
     );
+    let error = refused.json()["error"].as_str().unwrap_or_default().to_owned();
     assert!(
-        refused.json()["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("too many requests")
+        error.contains("too many requests"),
+        "R6 each client has its own allowance, and a 429 says why in a JSON `error` (\"too many requests from \
+         this client...\"), but it answered {}.\n{}",
+        shown(&refused),
+        look()
     );
-    let other = server
-        .send(Request::get("/poll").body(Body::empty()).unwrap(), Some("grace"))
-        .await;
-    assert_eq!(other.status, 200, "another client has its own allowance");
-    server.clock.advance(Duration::from_millis(500));
-    let later = server
-        .send(Request::get("/poll").body(Body::empty()).unwrap(), Some("ada"))
-        .await;
+    let other = server.send(poll(), Some("grace")).await;
     assert_eq!(
-        later.status, 200,
-        "half a second later, one more request is allowed (2 a second)"
+        other.status,
+        200,
+        "R6 each client has its own allowance: client `grace` has sent nothing yet, so its first request should \
+         answer 200 while `ada` is over her limit, but it answered {}.\n{}",
+        shown(&other),
+        look()
+    );
+    server.clock.advance(Duration::from_millis(500));
+    let later = server.send(poll(), Some("ada")).await;
+    assert_eq!(
+        later.status,
+        200,
+        "R6 each client has its own allowance, and it comes back: half a second later (2 a second), one more \
+         request of `ada` should answer 200, but it answered {}.\n{}",
+        shown(&later),
+        look()
     );
 
     // Without an id, the client's address is its key.
     let from = |ip: [u8; 4]| {
-        let mut request = Request::get("/poll").body(Body::empty()).unwrap();
+        let mut request = poll();
         request
             .extensions_mut()
             .insert(ConnectInfo(std::net::SocketAddr::from((ip, 40_000))));
@@ -324,20 +490,36 @@ async fn s06_each_client_is_rate_limited_and_told_when_to_come_back() {
     for _ in 0..BURST {
         server.send(from([127, 0, 0, 2]), Some("")).await;
     }
+    let same = server.send(from([127, 0, 0, 2]), Some("")).await;
     assert_eq!(
-        server.send(from([127, 0, 0, 2]), Some("")).await.status,
+        same.status,
         429,
-        "the same address, over its limit"
+        "R6 each client has its own allowance, by address when it sends no id: request {} from 127.0.0.2 \
+         should answer 429, but it answered {}.\n{}",
+        BURST + 1,
+        shown(&same),
+        look()
     );
+    let another = server.send(from([127, 0, 0, 3]), Some("")).await;
     assert_eq!(
-        server.send(from([127, 0, 0, 3]), Some("")).await.status,
+        another.status,
         200,
-        "another address"
+        "R6 each client has its own allowance, by address when it sends no id: the first request from \
+         127.0.0.3 should answer 200, but it answered {}.\n{}",
+        shown(&another),
+        look()
     );
     let script = server
         .send(Request::get("/client.js").body(Body::empty()).unwrap(), Some("ada"))
         .await;
-    assert_eq!(script.status, 200, "the page's files are not rate-limited");
+    assert_eq!(
+        script.status,
+        200,
+        "R6 only /poll is rate-limited: GET /client.js from `ada`, who is over her limit, should still answer \
+         200, but it answered {}.\nLook at `app_with` in {}.",
+        script.status,
+        file("src/lib.rs")
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -350,39 +532,198 @@ fn scenario_app() -> Router {
     app_with(Arc::new(CachedStore::with_epoch(MAX_MESSAGES, EPOCH)), VirtualClock)
 }
 
-fn client() -> ClientSpec {
-    ClientSpec::new(scenario_app, CLIENT_JS, env!("CARGO_MANIFEST_DIR"))
+/// The page with the crate's `client.js` and `cursor.js`.
+pub fn client() -> ClientSpec {
+    client_with(CLIENT_JS, CURSOR_JS)
+}
+
+/// The page with `client_js` and `cursor_js` (the course's known wrong ones
+/// in `wrong_solutions.rs`), on the crate's server and `backoff.js`.
+pub fn client_with(client_js: &'static str, cursor_js: &'static str) -> ClientSpec {
+    ClientSpec::new(scenario_app, client_js, &crate_dir())
         .with_module("/backoff.js", BACKOFF_JS)
-        .with_module("/cursor.js", CURSOR_JS)
+        .with_module("/cursor.js", cursor_js)
         .learner_edits("cursor.js")
+}
+
+/// Fail with `problem`, which breaks `rule` (`R7 pollPath sends the cursor`),
+/// then the trace and where to look.
+#[track_caller]
+fn fail(rule: &str, problem: &str, trace: &Trace, look: &str) -> ! {
+    panic!("{rule}: {problem}\nWhat happened:\n{trace}{look}")
+}
+
+/// The page's script must not have failed (which breaks `rule`, the
+/// scenario's), and `refresh()` must not have thrown: client.js catches what
+/// it throws and shows it in the status line (`polling failed (...)`), so a
+/// throwing `pollPath` or `merge` shows there, not as a script error. Which
+/// one threw shows in the trace: `pollPath` throws before the page asks the
+/// server anything, `merge` after an answer; the failure names its rule.
+#[track_caller]
+fn check_the_page_runs(spec: &ClientSpec, rule: &str, trace: &Trace) {
+    if let Err(problem) = checks::no_script_errors(trace) {
+        fail(rule, &problem, trace, &format!("Look at {}.", spec.client_path()));
+    }
+    let mut answered_at = None;
+    for (at, event) in trace.events() {
+        match event {
+            Event::Answered { path, outcome, .. } if path.starts_with("/poll") => {
+                answered_at = Some((*at, outcome.is_success()));
+            }
+            Event::Status { text } if text.starts_with("polling failed (") => {
+                let reason = text
+                    .trim_start_matches("polling failed (")
+                    .rsplit_once("); trying again")
+                    .map_or(text.as_str(), |(reason, _)| reason);
+                if reason.starts_with("GET /poll answered")
+                    || reason == "Failed to fetch"
+                {
+                    continue; // the server or the network said no: not the page's fault
+                }
+                let (rule, what, function) = match answered_at {
+                    Some((when, true)) if when == *at => (
+                        "R8 `merge` keeps each message once",
+                        "after a successful answer: `merge` threw (or `nextCursor`, given)",
+                        "merge",
+                    ),
+                    _ => (
+                        "R7 `pollPath` sends the cursor",
+                        "before the page asked the server anything: `pollPath` threw",
+                        "pollPath",
+                    ),
+                };
+                fail(
+                    rule,
+                    &format!(
+                        "at {at} ms refresh() threw {reason:?} {what}. client.js catches the error and shows it \
+                         in the status line, so the page keeps trying and never gets further."
+                    ),
+                    trace,
+                    &format!("Look at `{function}` in {}.", spec.client_path()),
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `trace`'s text with each poll's query in one order (`since`, `epoch`,
+/// then the rest as they came), so that a cursor that writes them in
+/// another order matches the snapshot.
+fn in_one_order(trace: &str) -> String {
+    let mut text = String::new();
+    for line in trace.lines() {
+        let mut words: Vec<String> = line.split(' ').map(str::to_owned).collect();
+        for word in &mut words {
+            if let Some(query) = word.strip_prefix("/poll?") {
+                let mut pairs: Vec<&str> = query.split('&').collect();
+                pairs.sort_by_key(|pair| match pair.split('=').next() {
+                    Some("since") => 0,
+                    Some("epoch") => 1,
+                    _ => 2,
+                });
+                *word = format!("/poll?{}", pairs.join("&"));
+            }
+        }
+        text.push_str(&words.join(" "));
+        text.push('\n');
+    }
+    text
+}
+
+/// The query parameters of `path`, by name.
+fn query_of(path: &str) -> Vec<(String, String)> {
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (name.to_owned(), value.to_owned())
+        })
+        .collect()
+}
+
+/// The value of `name` in `path`'s query.
+fn param(path: &str, name: &str) -> Option<String> {
+    query_of(path).into_iter().find(|(n, _)| n == name).map(|(_, v)| v)
 }
 
 #[test]
 fn s10_cursor_js_merges_each_message_once_in_order() {
-    let spec = client();
+    s10(&client());
+}
+
+pub fn s10(spec: &ClientSpec) {
     let logs = spec.logs_of(
         r#"import { merge, pollPath, MAX_SHOWN } from "/cursor.js";
            const m = (...ids) => ids.map((id) => ({ id, text: `#${id}` }));
            const ids = (list) => list.map((x) => x.id).join(",");
-           console.log(ids(merge(m(1, 2, 3), m(3, 4))));
-           console.log(ids(merge([], m(5, 3, 4))));
-           console.log(ids(merge(m(1, 2), [])));
-           const many = merge([], m(...Array.from({ length: 60 }, (_, i) => i + 1)));
-           console.log(many.length === MAX_SHOWN, many[0].id, many[many.length - 1].id);
-           console.log(pollPath(null), pollPath({ since: 41, epoch: 7 }));"#,
+           const run = (f) => { try { return String(f()); } catch (e) { return `threw ${e}`; } };
+           console.log(run(() => ids(merge(m(1, 2, 3), m(3, 4)))));
+           console.log(run(() => ids(merge([], m(5, 3, 4)))));
+           console.log(run(() => ids(merge(m(1, 2), []))));
+           console.log(run(() => {
+             const many = merge([], m(...Array.from({ length: 60 }, (_, i) => i + 1)));
+             return `${many.length} ${many[0].id}..${many[many.length - 1].id} of ${MAX_SHOWN}`;
+           }));
+           console.log(run(() => pollPath(null)));
+           console.log(run(() => pollPath({ since: 41, epoch: 7 })));"#,
     );
-    assert_eq!(
-        logs,
-        ["1,2,3,4", "3,4,5", "1,2", "true 11 60", "/poll /poll?since=41&epoch=7"],
-        "merge(shown, incoming) keeps each message once, by id, oldest first, and at most MAX_SHOWN (the newest); \
-         pollPath(cursor) is /poll before the first answer, then /poll?since=<id>&epoch=<epoch>.\nLook at {}.",
-        spec.client_path()
+    let log = |n: usize| logs.get(n).cloned().unwrap_or_default();
+    let merge_look = format!("Look at `merge` in {}.", spec.client_path());
+    let gave = |log: &str| match log.strip_prefix("threw ") {
+        Some(error) => format!("it threw {error}"),
+        None => format!("it gave {log:?}"),
+    };
+    for (n, call, expected, why) in [
+        (
+            0,
+            "merge(shown 1,2,3, incoming 3,4)",
+            "1,2,3,4",
+            "each message once: 3 came again",
+        ),
+        (1, "merge([], incoming 5,3,4)", "3,4,5", "oldest first: sorted by id"),
+        (2, "merge(shown 1,2, [])", "1,2", "nothing new, nothing lost"),
+        (
+            3,
+            "merge([], incoming 1 to 60)",
+            "50 11..60 of 50",
+            "at most MAX_SHOWN, the newest",
+        ),
+    ] {
+        assert!(
+            log(n) == expected,
+            "R8 `merge` keeps each message once, by id, oldest first, and at most MAX_SHOWN: {call} should give \
+             {expected:?} ({why}), but {}.\n{merge_look}",
+            gave(&log(n))
+        );
+    }
+    let path_look = format!("Look at `pollPath` in {}.", spec.client_path());
+    let first = log(4);
+    assert!(
+        first.split('?').next() == Some("/poll") && param(&first, "since").is_none(),
+        "R7 `pollPath` sends the cursor: before the first answer there is no cursor, so pollPath(null) should be \
+         \"/poll\", but {}.\n{path_look}",
+        gave(&first)
+    );
+    let later = log(5);
+    assert!(
+        later.split('?').next() == Some("/poll")
+            && param(&later, "since").as_deref() == Some("41")
+            && param(&later, "epoch").as_deref() == Some("7"),
+        "R7 `pollPath` sends the cursor: pollPath({{ since: 41, epoch: 7 }}) should be \
+         \"/poll?since=41&epoch=7\", both parts of the cursor, but {}.\n{path_look}",
+        gave(&later)
     );
 }
 
 #[test]
 fn s11_the_page_polls_with_its_cursor_and_shows_each_message_once() {
-    let spec = client();
+    s11(&client());
+}
+
+pub fn s11(spec: &ClientSpec) {
     let trace = spec.run(30_000, |browser| {
         browser
             .latency(Latency::Fixed(100))
@@ -390,18 +731,24 @@ fn s11_the_page_polls_with_its_cursor_and_shows_each_message_once() {
             .post_at(9_000, "grace", "two")
             .post_at(9_500, "grace", "three");
     });
-    spec.check(&trace, checks::no_script_errors(&trace));
+    check_the_page_runs(spec, "R7 `pollPath` sends the cursor", &trace);
     let polls = trace.spans_to("/poll");
-    let plain: Vec<_> =
-        polls.iter().skip(1).filter(|p| !p.path.contains("?since=")).collect();
-    assert!(
-        plain.is_empty(),
-        "after the first answer, every poll should carry the cursor (`/poll?since=..&epoch=..`), but #{} asked \
-         {}.\nWhat happened:\n{trace}Look at `pollPath` in {}.",
-        plain[0].request,
-        plain[0].path,
-        spec.client_path()
-    );
+    let plain = polls.iter().skip(1).find(|p| {
+        param(&p.path, "since").is_none()
+            || param(&p.path, "epoch").as_deref() != Some(&EPOCH.to_string())
+    });
+    if let Some(plain) = plain {
+        fail(
+            "R7 `pollPath` sends the cursor",
+            &format!(
+                "after the first answer (epoch {EPOCH}), every poll should carry the cursor, \
+                 `/poll?since=<newest id>&epoch={EPOCH}`, but #{} asked {}.",
+                plain.request, plain.path
+            ),
+            &trace,
+            &format!("Look at `pollPath` in {}.", spec.client_path()),
+        );
+    }
     let shown: Vec<Vec<u64>> = trace
         .events()
         .iter()
@@ -410,96 +757,181 @@ fn s11_the_page_polls_with_its_cursor_and_shows_each_message_once() {
             _ => None,
         })
         .collect();
-    assert_eq!(
-        shown.last().cloned(),
-        Some(vec![1, 2, 3]),
-        "the page should end up showing messages 1, 2 and 3, once each, in order.\nWhat happened:\n{trace}Look at \
-         `merge` in {}.",
-        spec.client_path()
-    );
-    assert_trace_snapshot!("s11_cursor", trace);
+    if shown.last().map(Vec::as_slice) != Some(&[1, 2, 3][..]) {
+        let last = match shown.last() {
+            None => "it never showed any".to_owned(),
+            Some(ids) => format!("it last showed the ids {ids:?}"),
+        };
+        fail(
+            "R8 `merge` keeps each message once",
+            &format!(
+                "three messages were posted (at 4 s, 9 s and 9.5 s), so the page should end up showing messages \
+                 1, 2 and 3, once each, in order, but {last}."
+            ),
+            &trace,
+            &format!("Look at `merge` in {}.", spec.client_path()),
+        );
+    }
+    assert_trace_snapshot!("s11_cursor", in_one_order(&trace.to_string()));
 }
 
 #[test]
 fn s12_an_idle_page_gets_small_answers_and_draws_nothing_new() {
-    let spec = client();
+    s12(&client());
+}
+
+pub fn s12(spec: &ClientSpec) {
     let trace = spec.run(60_000, |browser| {
-        browser.latency(Latency::Fixed(100));
+        browser.latency(Latency::Fixed(100)).http_cache(true);
         for n in 0..MAX_MESSAGES {
             browser.post_at(0, &format!("reader {n}"), "some history");
         }
     });
-    spec.check(&trace, checks::no_script_errors(&trace));
+    let path_look = format!("Look at `pollPath` in {}.", spec.client_path());
+    check_the_page_runs(spec, "R7 `pollPath` sends the cursor", &trace);
     let polls = trace.spans_to("/poll");
-    let big: Vec<_> = polls
-        .iter()
-        .skip(1)
-        .filter_map(|p| match &p.outcome {
-            Some(virtual_browser::Outcome::Status { bytes, .. }) if *bytes > 100 => {
-                Some((p.request, *bytes))
-            }
-            _ => None,
-        })
-        .collect();
-    assert!(
-        big.is_empty(),
-        "while nothing is new, each poll's answer should be a few dozen bytes (`{{\"msg\":[],...}}`), but poll \
-         #{:?} got {:?} bytes: is the cursor sent?\nLook at `pollPath` in {}.",
-        big.first().map(|b| b.0),
-        big.first().map(|b| b.1),
-        spec.client_path()
-    );
-    assert_eq!(
-        polls
-            .first()
-            .and_then(|p| p.outcome.clone())
-            .map(|o| o.to_string())
-            .as_deref(),
-        Some("200 (50 msgs)")
-    );
+    let first = polls.first().map(|p| (p.path.clone(), p.outcome.clone()));
+    let all_fifty = |o: &Option<Outcome>| {
+        matches!(o, Some(Outcome::Status { code: 200, messages: Some(50), .. }))
+    };
+    match &first {
+        Some((path, outcome)) if all_fifty(outcome) && path == "/poll" => {}
+        Some((path, outcome)) => fail(
+            "R7 `pollPath` sends the cursor",
+            &format!(
+                "the page's first poll should ask for /poll (no cursor yet) and get all {MAX_MESSAGES} \
+                 messages in the chat, but it asked for {path} and {}.",
+                outcome
+                    .as_ref()
+                    .map_or("got no answer".to_owned(), |o| format!("got {o}"))
+            ),
+            &trace,
+            &path_look,
+        ),
+        None => fail(
+            "R7 `pollPath` sends the cursor",
+            &format!(
+                "the page should poll at once and get all {MAX_MESSAGES} messages in the chat, but it sent no \
+                 poll at all."
+            ),
+            &trace,
+            &path_look,
+        ),
+    }
+    let big = polls.iter().skip(1).find_map(|p| match &p.outcome {
+        Some(Outcome::Status { bytes, .. }) if *bytes > 100 => Some((p, *bytes)),
+        _ => None,
+    });
+    if let Some((poll, bytes)) = big {
+        fail(
+            "R7 `pollPath` sends the cursor",
+            &format!(
+                "while nothing is new, each poll's answer should be a few dozen bytes (`{{\"msg\":[],...}}`), \
+                 because the cursor says the page has every message, but poll #{} ({}) got {bytes} bytes.",
+                poll.request, poll.path
+            ),
+            &trace,
+            &path_look,
+        );
+    }
     let draws = trace
         .events()
         .iter()
         .filter(|(_, e)| matches!(e, Event::Rendered { .. }))
         .count();
-    assert_eq!(
-        draws, 1,
-        "the page should draw the messages once, and not again while nothing changes"
-    );
+    if draws != 1 {
+        fail(
+            "R9 an idle page draws nothing new",
+            &format!(
+                "the page should draw the {MAX_MESSAGES} messages once, and not again while nothing changes, \
+                 but it drew {draws} times: draw only an answer with a message or a reset."
+            ),
+            &trace,
+            &format!("Look at `refresh` in {}.", file("client.js")),
+        );
+    }
+    // The first poll with the cursor fills the browser's cache; every later
+    // one asks for the same URL, and the cache revalidates it.
+    let fresh = polls.iter().skip(2).find(|p| {
+        !matches!(p.outcome, Some(Outcome::Status { code: 304, .. }) | None)
+    });
+    if let Some(poll) = fresh {
+        fail(
+            "R10 an idle page asks for one URL",
+            &format!(
+                "while nothing is new the cursor does not move, so every poll should ask for the same URL; the \
+                 browser's cache then sends `If-None-Match` with the tag it kept and the server answers 304. But \
+                 poll #{} asked for {} and got {}: nothing but `since` and `epoch` belongs in the URL.",
+                poll.request,
+                poll.path,
+                poll.outcome
+                    .as_ref()
+                    .map_or("no answer".to_owned(), ToString::to_string)
+            ),
+            &trace,
+            &path_look,
+        );
+    }
 }
 
 #[test]
 fn s13_the_page_honours_429_and_retry_after() {
-    let spec = client();
+    s13(&client());
+}
+
+pub fn s13(spec: &ClientSpec) {
     let trace = spec.run(40_000, |browser| {
         browser
             .latency(Latency::Fixed(100))
             .fail(3_000..3_500, Failure::RetryAfter { status: 429, seconds: 20 });
     });
-    spec.check(&trace, checks::no_script_errors(&trace));
+    let rule = "R11 the page honours 429 and Retry-After";
+    let look = format!(
+        "Look at `refresh` in {}, which hands Retry-After to backoff.js.",
+        file("client.js")
+    );
+    check_the_page_runs(spec, rule, &trace);
     let polls = trace.spans_to("/poll");
-    let refused = polls.iter().position(|p| {
-        p.outcome.as_ref().is_some_and(|o| o.to_string().starts_with("429"))
-    });
+    let refused = polls
+        .iter()
+        .position(|p| matches!(p.outcome, Some(Outcome::Status { code: 429, .. })));
     let recovered = refused.is_some_and(|at| {
         polls[at..].iter().any(|p| !p.failed() && p.answered.is_some())
     });
-    assert!(
-        recovered,
-        "the page should poll into the server's 429 (at 3 s) and get through again once it may, but it did not.\n\
-         What happened:\n{trace}Look at {}.",
-        spec.client_path()
-    );
-    spec.check(&trace, checks::honours_retry_after(&trace));
+    if !recovered {
+        let what = if refused.is_none() {
+            "no poll reached the server between 3 s and 3.5 s, when it answers 429"
+                .to_owned()
+        } else {
+            "no poll got through after the 429".to_owned()
+        };
+        fail(
+            rule,
+            &format!(
+                "the page should poll into the server's 429 (at 3 s) and get through again once it may \
+                 (20 s later), but {what}."
+            ),
+            &trace,
+            &look,
+        );
+    }
+    if let Err(problem) = checks::honours_retry_after(&trace) {
+        fail(rule, &problem, &trace, &look);
+    }
 }
 
 #[test]
 fn s14_after_a_server_restart_the_page_starts_over() {
-    let spec = client();
+    s14(&client());
+}
+
+pub fn s14(spec: &ClientSpec) {
     let trace = spec.run(30_000, |browser| {
         browser
             .latency(Latency::Fixed(100))
             .post_at(2_000, "grace", "before the restart")
+            .post_at(2_001, "grace", "also before")
+            .post_at(2_002, "grace", "and this one")
             .restart_at(
                 10_000,
                 app_with(
@@ -510,17 +942,84 @@ fn s14_after_a_server_restart_the_page_starts_over() {
             .post_at(12_000, "grace", "after the restart")
             .post_at(12_001, "grace", "and another");
     });
-    spec.check(&trace, checks::no_script_errors(&trace));
+    check_the_page_runs(spec, "R12 `reset: true` starts the list over", &trace);
+    let after_restart = trace.spans_to("/poll").into_iter().find(|p| {
+        p.sent > 10_000
+            && param(&p.path, "since").is_some()
+            && param(&p.path, "epoch").as_deref() == Some(&(EPOCH + 1).to_string())
+    });
+    if after_restart.is_none() {
+        fail(
+            "R7 `pollPath` sends the cursor",
+            &format!(
+                "after the server restarted (10 s) with the epoch {}, the page's polls should carry that epoch \
+                 (`&epoch={}`), taken from the answers, but none did.",
+                EPOCH + 1,
+                EPOCH + 1
+            ),
+            &trace,
+            &format!("Look at `pollPath` in {}.", spec.client_path()),
+        );
+    }
     let last_shown = trace.events().iter().rev().find_map(|(at, e)| match e {
         Event::Rendered { ids } => Some((*at, ids.clone())),
         _ => None,
     });
-    assert!(
-        last_shown.as_ref().is_some_and(|(at, ids)| *at >= 12_000 && ids == &[1, 2]),
-        "after the server restarts (10 s) and two messages are posted to it (12 s), the page should show exactly \
-         those two (ids 1 and 2 of the new server), but it last showed {last_shown:?}. When an answer says \
-         `reset: true`, start from an empty list.\nWhat happened:\n{trace}Look at {}.",
-        spec.client_path()
-    );
-    let _ = FRAME_MS;
+    if !last_shown.as_ref().is_some_and(|(at, ids)| *at >= 12_000 && ids == &[1, 2])
+    {
+        let last = match &last_shown {
+            None => "it never showed any messages".to_owned(),
+            Some((at, ids)) if ids.is_empty() => {
+                format!("at {at} ms it last showed no messages")
+            }
+            Some((at, ids)) => format!("at {at} ms it last showed the ids {ids:?}"),
+        };
+        fail(
+            "R12 `reset: true` starts the list over",
+            &format!(
+                "three messages were posted before the server restarted (10 s), and two to the new server (12 \
+                 s), so the page should end up showing exactly those two (ids 1 and 2 of the new server), but \
+                 {last}. When an answer says `reset: true`, start from an empty list."
+            ),
+            &trace,
+            &format!("Look at `refresh` in {}.", file("client.js")),
+        );
+    }
+}
+
+#[test]
+fn s15_on_a_slow_server_the_page_polls_one_at_a_time() {
+    s15(&client());
+}
+
+pub fn s15(spec: &ClientSpec) {
+    let trace = spec.run(30_000, |browser| {
+        browser.latency(Latency::Fixed(5_000));
+    });
+    let rule = "R13 one poll at a time";
+    check_the_page_runs(spec, rule, &trace);
+    if let Err(problem) = checks::never_two_polls_at_once(&trace) {
+        fail(
+            rule,
+            &format!("on a server that takes 5 s to answer, {problem}."),
+            &trace,
+            &format!(
+                "Look at `frame` in {}: it awaits `refresh()` before it polls again.",
+                file("client.js")
+            ),
+        );
+    }
+    let polls = trace.spans_to("/poll");
+    if polls.len() < 3 {
+        fail(
+            rule,
+            &format!(
+                "one at a time, but still polling: in 30 s with 5 s answers the page should poll at least 3 \
+                 times, but it polled {}.",
+                polls.len()
+            ),
+            &trace,
+            &format!("Look at `frame` in {}.", file("client.js")),
+        );
+    }
 }

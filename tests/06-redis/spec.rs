@@ -1,15 +1,44 @@
 //! The spec for exercise 06, Redis.
 //!
+//! The rules chapter 06 teaches, and the scenarios that pin each (a failure
+//! names its rule):
+//! - R1 a store that is down is `503 Service Unavailable` with `Retry-After`
+//!   and a JSON error, never a 500 or a hang (s01, s06).
+//! - R2 a retried POST stores one message: the same `Idempotency-Key`
+//!   answers the message stored the first time, in memory and across
+//!   instances, even when both tries arrive at once (s02, s05).
+//! - R3 idempotency keys are bounded: Redis forgets them by itself (`EX`),
+//!   and a malformed one is refused with `400` (s02, s07).
+//! - R4 one chat for every instance: a message posted through one is listed,
+//!   in order, by every other, and they share the epoch, so a cursor or a tag
+//!   from one means the same on another (s03).
+//! - R5 the append is one script: ids come from `INCR` inside it, so 1,000
+//!   posts through two instances at once get the ids 1 to 1,000, each once,
+//!   and the newest 50 stay in order (s04).
+//! - R6 read the list only when it changed: a poll reads the epoch and the
+//!   newest id, and the list (`LRANGE`) only when they differ from what the
+//!   instance saw last (s08).
+//! - R7 recover by itself: after Redis restarts, the server answers again
+//!   without being restarted, and every acknowledged message is there (s06).
+//! - R8 every key carries the chat's hash tag: two chats on one Redis (a URL
+//!   ending in `?chat=<name>`) never meet (s09).
+//!
 //! One file checks both crates: `cargo test -p ex06-redis` runs it against
 //! your starter, and the root `cargo test` runs it against the solution.
 //! Each crate's `tests/spec.rs` names its own library `redis_chat` and
-//! includes this file.
+//! includes this file. The course's known wrong solutions run the same
+//! scenarios in `wrong_solutions.rs`, beside this file.
 //!
-//! s01 and s02 need no Redis. s03 to s07 start a real `redis-server` of their
-//! own (a free port on 127.0.0.1, data in a temporary folder) and run two
-//! instances of the server against it. Without `redis-server` installed they
-//! are skipped, with one line that says how to install it; with
-//! `REQUIRE_REDIS=1` (as in CI) a missing Redis fails them instead.
+//! s01 and s02 need no Redis. s03 to s09 run two instances of the server on a
+//! real Redis: a `redis-server` of their own (a free port on 127.0.0.1, data
+//! in a temporary folder), or, with `REDIS_URL` set, that server, each test
+//! under a chat of its own (see `tests/support/redis_server.rs`). Without
+//! `redis-server` installed and without `REDIS_URL` they are skipped, with
+//! one line that says how to install it; with `REQUIRE_REDIS=1` (as in CI) a
+//! missing Redis fails them instead. s06 kills and restarts its Redis, so it
+//! is skipped (and says so) on a shared one.
+
+#![allow(dead_code)] // the wrong solutions use what the tests here do not
 
 use axum::{
     Router,
@@ -20,25 +49,38 @@ use dont_ddos_yourself::store::Cursor;
 use governor::clock::DefaultClock;
 use poll_endpoint::message::{Message, ValidMessage};
 use redis_chat::memory::MemoryStore;
-use redis_chat::redis_store::RedisStore;
+use redis_chat::redis_store::{Keys, RedisStore};
 use redis_chat::store::{PollAnswer, Store, StoreError};
 use redis_chat::{MAX_MESSAGES, app_with};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-fn file(name: &str) -> String {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+/// `name` in the crate under test, as a learner finds it:
+/// `exercises/06-redis/src/redis_store.rs` (the solution's, when the
+/// course's checks run the spec from the workspace).
+pub fn file(name: &str) -> String {
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let parent = manifest.parent().and_then(|p| p.file_name()).unwrap_or_default();
+    let solution = manifest.join("solutions/06-redis");
+    let dir = if parent == "exercises" || parent == "solutions" {
+        manifest
+    } else {
+        solution.as_path()
+    };
     let name_of = |p: &std::path::Path| {
         p.file_name().unwrap_or_default().to_string_lossy().into_owned()
     };
     format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
 }
 
+#[path = "commands.rs"]
+pub mod commands;
 #[path = "../support/redis_server.rs"]
-mod redis_server;
+pub mod redis_server;
 #[path = "../support/requests.rs"]
-mod requests;
+pub mod requests;
+use commands::{Command, Commands};
 use redis_server::RedisServer;
 use requests::{Reply, send};
 
@@ -46,11 +88,11 @@ use requests::{Reply, send};
 // Talking to an instance
 // ---------------------------------------------------------------------------
 
-async fn get(app: &Router, path: &str) -> Reply {
+pub async fn get(app: &Router, path: &str) -> Reply {
     send(app, Request::get(path).body(Body::empty()).unwrap()).await
 }
 
-async fn post(app: &Router, text: &str, key: Option<&str>) -> Reply {
+pub async fn post(app: &Router, text: &str, key: Option<&str>) -> Reply {
     let mut request =
         Request::post("/poll").header(header::CONTENT_TYPE, "application/json");
     if let Some(key) = key {
@@ -65,9 +107,35 @@ async fn post(app: &Router, text: &str, key: Option<&str>) -> Reply {
     .await
 }
 
-fn instance(redis: &RedisServer) -> Router {
-    let store = RedisStore::new(&redis.url(), MAX_MESSAGES).expect("a Redis URL");
+/// An answer in words, for a failure message: `503 {"error": "..."}`.
+pub fn shown(reply: &Reply) -> String {
+    format!("{} {}", reply.status, String::from_utf8_lossy(&reply.body))
+}
+
+/// The texts of a poll answer's messages, oldest first.
+fn texts(reply: &Reply) -> Vec<String> {
+    reply.json()["msg"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m["text"].as_str().map(String::from))
+        .collect()
+}
+
+/// How a scenario makes an instance of the server on the Redis at a URL:
+/// [`instance`], the crate's own, or (in `wrong_solutions.rs`) a known wrong
+/// variant of it.
+pub type Instance = fn(&str) -> Router;
+
+/// An instance of the crate's server on its `RedisStore`.
+pub fn instance(url: &str) -> Router {
+    let store = RedisStore::new(url, MAX_MESSAGES).expect("a Redis URL");
     app_with(Arc::new(store), DefaultClock::default())
+}
+
+/// This chat's key names, as the store reads them from its URL.
+pub fn keys(url: &str) -> Keys {
+    Keys::of_url(url).expect("the spec's Redis URL names a usable chat")
 }
 
 // ---------------------------------------------------------------------------
@@ -75,7 +143,7 @@ fn instance(redis: &RedisServer) -> Router {
 // ---------------------------------------------------------------------------
 
 /// A store that is always down, like Redis when it has crashed.
-struct Down;
+pub struct Down;
 
 impl Store for Down {
     async fn push(
@@ -92,52 +160,106 @@ impl Store for Down {
 
 #[tokio::test]
 async fn s01_a_store_that_is_down_gets_503_with_retry_after() {
-    let app = app_with(Arc::new(Down), DefaultClock::default());
-    for reply in [get(&app, "/poll").await, post(&app, "hello", None).await] {
+    s01(app_with(Arc::new(Down), DefaultClock::default())).await;
+}
+
+/// `app` is the server on a store that is always down.
+pub async fn s01(app: Router) {
+    let look =
+        || format!("Look at `store_unavailable` in {}.", file("src/routes.rs"));
+    for (what, reply) in [
+        ("GET", get(&app, "/poll").await),
+        ("POST", post(&app, "hello", None).await),
+    ] {
         assert_eq!(
             reply.status,
             503,
-            "while the store is down, GET and POST /poll should answer 503 Service Unavailable, never 500.\nLook \
-             at `store_unavailable` in {}.",
-            file("src/routes.rs")
+            "R1 a store that is down is 503: while the store is down, {what} /poll should answer 503 Service \
+             Unavailable, never 500, but it answered {}.\n{}",
+            shown(&reply),
+            look()
         );
         assert_eq!(
             reply.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()),
             Some("5"),
-            "and Retry-After: 5"
+            "R1 a store that is down is 503 with Retry-After: the 503 to {what} /poll should say \
+             `Retry-After: 5` (RETRY_AFTER_SECONDS), so clients back off; it sent {}.\n{}",
+            reply
+                .headers
+                .get(header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .map_or("no Retry-After".to_owned(), |v| format!(
+                    "`Retry-After: {v}`"
+                )),
+            look()
         );
-        let error = reply.json()["error"].as_str().unwrap_or_default().to_owned();
+        let error = serde_json::from_slice::<serde_json::Value>(&reply.body)
+            .ok()
+            .and_then(|body| body["error"].as_str().map(str::to_owned))
+            .unwrap_or_default();
         assert!(
             error.contains("unavailable"),
-            "and say so in `error`, as JSON: {:?}",
-            reply.body
+            "R1 a store that is down is 503 with a JSON error: the body should be {{\"error\": \"the message \
+             store is unavailable (...); try again in 5 s\"}}, but it was {}.\n{}",
+            String::from_utf8_lossy(&reply.body),
+            look()
         );
     }
     assert_eq!(
         get(&app, "/client.js").await.status,
         200,
-        "the rest of the server keeps serving"
+        "R1 a store that is down is 503, and only /poll: GET /client.js should still answer 200 while the \
+         store is down.\n{}",
+        look()
     );
 }
 
 #[tokio::test]
 async fn s02_a_retried_post_is_stored_once_in_memory_too() {
-    let app =
-        app_with(Arc::new(MemoryStore::new(MAX_MESSAGES)), DefaultClock::default());
+    s02(app_with(Arc::new(MemoryStore::new(MAX_MESSAGES)), DefaultClock::default()))
+        .await;
+}
+
+/// `app` is the server on an empty in-memory store.
+pub async fn s02(app: Router) {
     let first = post(&app, "hello", Some("msg-1")).await;
     let again = post(&app, "hello", Some("msg-1")).await;
-    assert_eq!((first.status, again.status), (201, 201));
+    assert_eq!(
+        (first.status, again.status),
+        (201, 201),
+        "R2 a retried POST stores one message: two POSTs with `Idempotency-Key: msg-1` should both answer \
+         201 Created, but they answered {} and {}.\nLook at `push` in {}.",
+        shown(&first),
+        shown(&again),
+        file("src/memory.rs")
+    );
     assert_eq!(
         first.json(),
         again.json(),
-        "the same key answers the message stored the first time"
+        "R2 a retried POST stores one message: a second POST with the same Idempotency-Key should answer the \
+         message stored the first time, not a new one; the first answered {} and the second {}.\nLook at \
+         `push` in {}.",
+        shown(&first),
+        shown(&again),
+        file("src/memory.rs")
     );
     post(&app, "hello", Some("msg-2")).await;
-    assert_eq!(get(&app, "/poll").await.ids(), [1, 2], "one message per key");
+    let ids = get(&app, "/poll").await.ids();
     assert_eq!(
-        post(&app, "hello", Some("not a key!")).await.status,
+        ids,
+        [1, 2],
+        "R2 a retried POST stores one message: three POSTs with the keys msg-1, msg-1 and msg-2 should store \
+         two messages (ids 1 and 2), but GET /poll lists {ids:?}.\nLook at `push` in {}.",
+        file("src/memory.rs")
+    );
+    let refused = post(&app, "hello", Some("not a key!")).await;
+    assert_eq!(
+        refused.status,
         400,
-        "a malformed key is refused"
+        "R3 a malformed idempotency key is refused: `Idempotency-Key: not a key!` should get 400 (1 to 64 \
+         letters, digits, `-` or `_`), but it got {}.\nLook at `idempotency_key` in {}.",
+        shown(&refused),
+        file("src/routes.rs")
     );
 }
 
@@ -148,29 +270,26 @@ async fn s02_a_retried_post_is_stored_once_in_memory_too() {
 #[tokio::test]
 async fn s03_a_message_posted_through_one_instance_is_seen_through_another() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let (a, b) = (instance(&redis), instance(&redis));
+    s03(&redis, instance).await;
+}
+
+pub async fn s03(redis: &RedisServer, instance: Instance) {
+    let (a, b) = (instance(&redis.url()), instance(&redis.url()));
     let first = post(&a, "through A", None).await;
     assert_eq!(
         first.status,
         201,
-        "POST /poll through instance A should store the message in Redis; it answered {} {:?}.\nLook at `push` \
-         and the APPEND script in {}.",
-        first.status,
-        first.body,
+        "R4 one chat for every instance: POST /poll through instance A should store the message in Redis and \
+         answer 201, but it answered {}.\nLook at `push` and the APPEND script in {}.",
+        shown(&first),
         file("src/redis_store.rs")
     );
     post(&b, "through B", None).await;
     post(&a, "through A again", None).await;
     for (name, app) in [("A", &a), ("B", &b)] {
         let reply = get(app, "/poll").await;
-        let texts: Vec<String> = reply.json()["msg"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter_map(|m| m["text"].as_str().map(String::from))
-            .collect();
         assert_eq!(
-            (reply.ids(), texts),
+            (reply.ids(), texts(&reply)),
             (
                 vec![1, 2, 3],
                 vec![
@@ -179,30 +298,48 @@ async fn s03_a_message_posted_through_one_instance_is_seen_through_another() {
                     "through A again".to_owned()
                 ]
             ),
-            "instance {name} should list every message, from both instances, in order, with ids 1, 2, 3.\nLook \
-             at `poll` in {}.",
+            "R4 one chat for every instance: after posts through A, B and A, instance {name} should list all \
+             three, in order, with ids 1, 2, 3; it answered {}.\nLook at `poll` in {}.",
+            shown(&reply),
             file("src/redis_store.rs")
         );
     }
-    let cursor =
-        format!("/poll?since=2&epoch={}", get(&a, "/poll").await.json()["epoch"]);
+    let epoch = get(&a, "/poll").await.json()["epoch"].clone();
+    let cursor = format!("/poll?since=2&epoch={epoch}");
+    let on_b = get(&b, &cursor).await;
     assert_eq!(
-        get(&b, &cursor).await.ids(),
+        on_b.ids(),
         [3],
-        "a cursor from A means the same on B: they share the epoch"
+        "R4 one chat for every instance: a cursor from A means the same on B, because both read the epoch from \
+         Redis. GET {cursor} on B should answer message 3 only, but it answered {}.\nLook at `poll` in {}: \
+         the mirror's CachedStore takes Redis's epoch, not one of its own.",
+        shown(&on_b),
+        file("src/redis_store.rs")
     );
-    let tag = |r: &Reply| r.headers.get(header::ETAG).cloned();
-    assert_eq!(
-        tag(&get(&a, "/poll").await),
-        tag(&get(&b, "/poll").await),
-        "and the same state has the same tag"
+    let tag = |r: &Reply| {
+        r.headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map_or("no ETag".to_owned(), |v| format!("`ETag: {v}`"))
+    };
+    let (tag_a, tag_b) =
+        (tag(&get(&a, "/poll").await), tag(&get(&b, "/poll").await));
+    assert!(
+        tag_a == tag_b && tag_a != "no ETag",
+        "R4 one chat for every instance: the same state has the same ETag on every instance, so a browser's \
+         cached answer from A is still good on B; A sent {tag_a} and B {tag_b}.\nLook at `poll` in {}.",
+        file("src/redis_store.rs")
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s04_concurrent_posts_through_two_instances_lose_nothing() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let (a, b) = (instance(&redis), instance(&redis));
+    s04(&redis, instance).await;
+}
+
+pub async fn s04(redis: &RedisServer, instance: Instance) {
+    let (a, b) = (instance(&redis.url()), instance(&redis.url()));
     let mut tasks = Vec::new();
     for (name, app) in [("A", a.clone()), ("B", b.clone())] {
         tasks.push(tokio::spawn(async move {
@@ -210,84 +347,145 @@ async fn s04_concurrent_posts_through_two_instances_lose_nothing() {
             for n in 0..500 {
                 let reply = post(&app, &format!("{name} {n}"), None).await;
                 assert_eq!(
-                    reply.status, 201,
-                    "post {n} through {name}: {:?}",
-                    reply.body
+                    reply.status,
+                    201,
+                    "R5 the append is one script: post {n} through instance {name} should answer 201, but it \
+                     answered {}.\nLook at `push` and the APPEND script in {}.",
+                    shown(&reply),
+                    file("src/redis_store.rs")
                 );
-                ids.push(reply.json()["id"].as_u64().unwrap());
+                ids.push(reply.json()["id"].as_u64().unwrap_or_default());
             }
             ids
         }));
     }
     let mut all = Vec::new();
     for task in tasks {
-        let ids = task.await.unwrap();
+        let ids = match task.await {
+            Ok(ids) => ids,
+            Err(failed) => std::panic::resume_unwind(failed.into_panic()),
+        };
         assert!(
             ids.windows(2).all(|w| w[0] < w[1]),
-            "one instance's posts, in turn, get growing ids"
+            "R5 the append is one script: one instance's posts, one after another, should get growing ids, \
+             but they got {:?}...\nLook at the APPEND script in {}.",
+            &ids[..ids.len().min(20)],
+            file("src/redis_store.rs")
         );
         all.extend(ids);
     }
     all.sort_unstable();
+    let twice: Vec<u64> =
+        all.windows(2).filter(|w| w[0] == w[1]).map(|w| w[0]).take(10).collect();
     assert_eq!(
         all,
         (1..=1000).collect::<Vec<u64>>(),
-        "1,000 posts through two instances at once should get the ids 1 to 1,000, each once: hand ids out with \
-         INCR inside the same script as the append.\nLook at the APPEND script in {}.",
+        "R5 the append is one script: 1,000 posts through two instances at once should get the ids 1 to 1,000, \
+         each once{}. Hand ids out with INCR inside the same script as the append, never in the instance.\n\
+         Look at the APPEND script in {}.",
+        if twice.is_empty() {
+            String::new()
+        } else {
+            format!(", but these came twice: {twice:?}")
+        },
         file("src/redis_store.rs")
     );
     let kept = get(&b, "/poll").await.ids();
     assert_eq!(
         kept,
         (951..=1000).collect::<Vec<u64>>(),
-        "Redis keeps the newest {MAX_MESSAGES}, in order (LTRIM)"
+        "R5 the append is one script: Redis should keep the newest {MAX_MESSAGES} messages (951 to 1,000), in \
+         order (RPUSH, then LTRIM, in the script), but GET /poll listed {} messages: {:?}.\nLook at the APPEND \
+         script in {}.",
+        kept.len(),
+        kept,
+        file("src/redis_store.rs")
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s05_a_retried_post_is_stored_once_across_instances() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let (a, b) = (instance(&redis), instance(&redis));
+    s05(&redis, instance).await;
+}
+
+pub async fn s05(redis: &RedisServer, instance: Instance) {
+    let (a, b) = (instance(&redis.url()), instance(&redis.url()));
     // A client's POST times out and it tries again, maybe through another
     // instance, maybe while the first is still being handled.
     let (first, second) =
         tokio::join!(post(&a, "once", Some("k-1")), post(&b, "once", Some("k-1")));
     let third = post(&a, "once", Some("k-1")).await;
-    assert_eq!((first.status, second.status, third.status), (201, 201, 201));
+    let look =
+        || format!("Look at the APPEND script in {}.", file("src/redis_store.rs"));
+    assert_eq!(
+        (first.status, second.status, third.status),
+        (201, 201, 201),
+        "R2 a retried POST stores one message: three tries with `Idempotency-Key: k-1` should each answer 201, \
+         but they answered {}, {} and {}.\n{}",
+        first.status,
+        second.status,
+        third.status,
+        look()
+    );
     assert!(
         first.json() == second.json() && second.json() == third.json(),
-        "the same Idempotency-Key should always answer the message stored the first time"
+        "R2 a retried POST stores one message: every try with the same Idempotency-Key should answer the \
+         message stored the first time, but they answered {}, {} and {}.\n{}",
+        first.json(),
+        second.json(),
+        third.json(),
+        look()
     );
+    let ids = get(&a, "/poll").await.ids();
     assert_eq!(
-        get(&a, "/poll").await.ids(),
+        ids,
         [1],
-        "three tries with one key should store one message.\nLook at the APPEND script in {}.",
-        file("src/redis_store.rs")
+        "R2 a retried POST stores one message: three tries with one key, two of them at once through two \
+         instances, should store one message, but GET /poll lists {ids:?}. Check the key and store the \
+         message in the same script.\n{}",
+        look()
     );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s06_while_redis_is_down_the_server_says_503_and_loses_nothing() {
-    let Some(mut redis) = RedisServer::start("06") else { return };
-    let (a, b) = (instance(&redis), instance(&redis));
+    let Some(mut redis) = RedisServer::start_to_kill("06") else { return };
+    s06(&mut redis, instance).await;
+}
+
+/// `redis` is one the test started, which it kills and starts again.
+pub async fn s06(redis: &mut RedisServer, instance: Instance) {
+    let (a, b) = (instance(&redis.url()), instance(&redis.url()));
     let mut acknowledged = Vec::new();
     for n in 0..5 {
         let reply =
             post(if n % 2 == 0 { &a } else { &b }, &format!("kept {n}"), None).await;
-        assert_eq!(reply.status, 201);
-        acknowledged.push(reply.json()["id"].as_u64().unwrap());
+        assert_eq!(
+            reply.status,
+            201,
+            "R7 recover by itself: with Redis up, post {n} should answer 201, but it answered {}.\nLook at \
+             `push` in {}.",
+            shown(&reply),
+            file("src/redis_store.rs")
+        );
+        acknowledged.push(reply.json()["id"].as_u64().unwrap_or_default());
     }
     redis.stop();
-    for app in [&a, &b] {
-        for reply in [get(app, "/poll").await, post(app, "lost?", None).await] {
-            assert_eq!(
-                reply.status, 503,
-                "with Redis down, the server should answer 503 (not {}, and not hang): {:?}",
-                reply.status, reply.body
-            );
+    for (name, app) in [("A", &a), ("B", &b)] {
+        for (what, reply) in [
+            ("GET", get(app, "/poll").await),
+            ("POST", post(app, "lost?", None).await),
+        ] {
             assert!(
-                reply.headers.contains_key(header::RETRY_AFTER),
-                "with Retry-After"
+                reply.status == 503
+                    && reply.headers.contains_key(header::RETRY_AFTER),
+                "R1 a store that is down is 503: with Redis down, {what} /poll on instance {name} should answer \
+                 503 with Retry-After (not hang), but it answered {}.\nLook at `store_unavailable` in {} \
+                 and at the `?` after each Redis call in {}.",
+                shown(&reply),
+                file("src/routes.rs"),
+                file("src/redis_store.rs")
             );
         }
     }
@@ -302,38 +500,236 @@ async fn s06_while_redis_is_down_the_server_says_503_and_loses_nothing() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     assert_eq!(
-        back.status, 200,
-        "after Redis restarts, polling should work again without restarting the server"
+        back.status,
+        200,
+        "R7 recover by itself: 15 s after Redis restarted, GET /poll should answer 200 again, without the \
+         server being restarted, but it still answered {}. The ConnectionManager reconnects by itself: \
+         keep one, and clone it for each command.\nLook at `new` and `poll` in {}.",
+        shown(&back),
+        file("src/redis_store.rs")
     );
     assert_eq!(
         back.ids(),
         acknowledged,
-        "every POST that got a 201 before the crash is still there"
+        "R7 recover by itself: every POST that got a 201 before the crash should still be there after it.\n\
+         Look at `push` in {}.",
+        file("src/redis_store.rs")
     );
     let after = post(&b, "after", None).await;
     assert_eq!(
         (after.status, after.json()["id"].as_u64()),
         (201, Some(6)),
-        "and the next message gets the next id"
+        "R7 recover by itself: after the restart, the next message through instance B should get 201 and the \
+         next id, 6; it got {}.\nLook at `push` in {}.",
+        shown(&after),
+        file("src/redis_store.rs")
     );
 }
 
 #[tokio::test]
 async fn s07_idempotency_keys_expire_and_bad_ones_are_refused() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let a = instance(&redis);
-    assert_eq!(post(&a, "hello", Some("a key with spaces")).await.status, 400);
-    assert_eq!(post(&a, "hello", Some(&"k".repeat(65))).await.status, 400);
+    s07(&redis, instance).await;
+}
+
+pub async fn s07(redis: &RedisServer, instance: Instance) {
+    let a = instance(&redis.url());
+    for key in ["a key with spaces".to_owned(), "k".repeat(65)] {
+        let reply = post(&a, "hello", Some(&key)).await;
+        assert_eq!(
+            reply.status,
+            400,
+            "R3 a malformed idempotency key is refused: `Idempotency-Key: {key}` should get 400, but it got {}.\n\
+             Look at `idempotency_key` in {}.",
+            shown(&reply),
+            file("src/routes.rs")
+        );
+    }
     post(&a, "hello", Some("k-2")).await;
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut connection = client.get_multiplexed_async_connection().await.unwrap();
-    let ttl: i64 = redis::cmd("TTL")
-        .arg("{chat}:posted:k-2")
+    let posted = keys(&redis.url()).posted("k-2");
+    let mut connection = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("a connection to the test's Redis");
+    let ttl: i64 =
+        redis::cmd("TTL").arg(&posted).query_async(&mut connection).await.unwrap();
+    assert!(
+        (1..=redis_chat::store::IDEMPOTENCY_TTL_SECONDS as i64).contains(&ttl),
+        "R3 idempotency keys are bounded: `{posted}` should be kept with a time to live (SET ... EX \
+         IDEMPOTENCY_TTL_SECONDS, in the script), so Redis forgets it by itself; its TTL was {ttl} ({}).\nLook \
+         at the APPEND script in {}.",
+        match ttl {
+            -2 => "no such key",
+            -1 => "kept forever",
+            _ => "too long",
+        },
+        file("src/redis_store.rs")
+    );
+}
+
+#[tokio::test]
+async fn s08_a_poll_with_nothing_new_reads_no_list() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    s08(&redis, instance).await;
+}
+
+/// The commands in `seen` that read or write `keys`' list, sent by a client
+/// (not run by a script).
+fn list_commands(seen: &[String], keys: &Keys) -> Vec<String> {
+    seen.iter()
+        .map(|line| Command(line))
+        .filter(|c| !c.run_by_a_script() && c.names(&keys.messages))
+        .map(|c| c.text().to_owned())
+        .collect()
+}
+
+pub async fn s08(redis: &RedisServer, instance: Instance) {
+    let (a, b) = (instance(&redis.url()), instance(&redis.url()));
+    let keys = keys(&redis.url());
+    for text in ["one", "two", "three"] {
+        post(&a, text, None).await;
+    }
+    // Each instance reads the list once, to learn the three messages.
+    for app in [&a, &b] {
+        get(app, "/poll").await;
+    }
+    let commands = Commands::watch(redis.client());
+    let look = || {
+        format!(
+            "Look at `poll` in {}: compare the epoch and the newest id with `self.mirror`, and LRANGE only when \
+             they differ.",
+            file("src/redis_store.rs")
+        )
+    };
+    let idle_polls = |app: &Router, since: u64| {
+        let app = app.clone();
+        async move {
+            let full = get(&app, "/poll").await;
+            let epoch = full.json()["epoch"].clone();
+            get(&app, &format!("/poll?since={since}&epoch={epoch}")).await;
+            let tag = full.headers.get(header::ETAG).cloned();
+            let mut request = Request::get("/poll");
+            if let Some(tag) = tag {
+                request = request.header(header::IF_NONE_MATCH, tag);
+            }
+            send(&app, request.body(Body::empty()).unwrap()).await;
+        }
+    };
+    for _ in 0..10 {
+        for app in [&a, &b] {
+            idle_polls(app, 3).await;
+        }
+    }
+    let read = list_commands(&commands.since_last(), &keys);
+    assert!(
+        read.is_empty(),
+        "R6 read the list only when it changed: 60 polls through two instances, with nothing new since each \
+         last looked, sent {} commands on the list `{}` (the first: {}). A poll that finds the epoch and the \
+         newest id unchanged should answer from the instance's mirror, reading nothing else.\n{}",
+        read.len(),
+        keys.messages,
+        read.first().map_or("", String::as_str),
+        look()
+    );
+    // Something new: each instance must see it, and then read nothing again.
+    post(&b, "four", None).await;
+    for (name, app) in [("A", &a), ("B", &b)] {
+        let epoch = get(app, "/poll").await.json()["epoch"].clone();
+        let reply = get(app, &format!("/poll?since=3&epoch={epoch}")).await;
+        assert_eq!(
+            reply.ids(),
+            [4],
+            "R6 read the list only when it changed, and when it has: after a post through B, instance {name} \
+             should answer message 4 to a cursor at 3, but it answered {}.\n{}",
+            shown(&reply),
+            look()
+        );
+    }
+    commands.since_last();
+    for _ in 0..10 {
+        for app in [&a, &b] {
+            idle_polls(app, 4).await;
+        }
+    }
+    let read = list_commands(&commands.since_last(), &keys);
+    assert!(
+        read.is_empty(),
+        "R6 read the list only when it changed: after each instance had read message 4, 60 more polls with \
+         nothing new sent {} commands on the list `{}` (the first: {}).\n{}",
+        read.len(),
+        keys.messages,
+        read.first().map_or("", String::as_str),
+        look()
+    );
+}
+
+#[tokio::test]
+async fn s09_two_chats_on_one_redis_never_meet() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    s09(&redis, instance).await;
+}
+
+pub async fn s09(redis: &RedisServer, instance: Instance) {
+    let (url_a, url_b) = (redis.url_of_chat("a"), redis.url_of_chat("b"));
+    let (a, b) = (instance(&url_a), instance(&url_b));
+    let look = || {
+        format!(
+            "Look at `push` and `poll` in {}: name every key with `self.keys` (its `epoch`, `last`, `messages` \
+             and `posted(..)`), never `{{chat}}` written out.",
+            file("src/redis_store.rs")
+        )
+    };
+    let in_a = post(&a, "in chat a", Some("k-1")).await;
+    let in_b = post(&b, "in chat b", Some("k-1")).await;
+    assert_eq!(
+        (in_b.status, in_b.json()["id"].as_u64(), in_b.json()["text"].clone()),
+        (201, Some(1), json!("in chat b")),
+        "R8 every key carries the chat's hash tag: the first message of chat b ({url_b}) should be its own \
+         message 1, even with an Idempotency-Key that chat a ({url_a}) used too; it answered {} {}.\n{}",
+        in_b.status,
+        String::from_utf8_lossy(&in_b.body),
+        look()
+    );
+    assert_eq!(
+        in_a.status,
+        201,
+        "R8 every key carries the chat's hash tag: the first message of chat a ({url_a}) should answer 201, \
+         but it answered {}.\n{}",
+        shown(&in_a),
+        look()
+    );
+    post(&a, "again in chat a", None).await;
+    for (chat, app, expected) in [
+        ("a", &a, vec!["in chat a", "again in chat a"]),
+        ("b", &b, vec!["in chat b"]),
+    ] {
+        let reply = get(app, "/poll").await;
+        assert_eq!(
+            texts(&reply),
+            expected,
+            "R8 every key carries the chat's hash tag: chat {chat} should list only its own messages, but it \
+             answered {}.\n{}",
+            String::from_utf8_lossy(&reply.body),
+            look()
+        );
+    }
+    let mut connection = redis
+        .client()
+        .get_multiplexed_async_connection()
+        .await
+        .expect("a connection to the test's Redis");
+    let messages = keys(&url_b).messages;
+    let held: i64 = redis::cmd("LLEN")
+        .arg(&messages)
         .query_async(&mut connection)
         .await
         .unwrap();
-    assert!(
-        (1..=redis_chat::store::IDEMPOTENCY_TTL_SECONDS as i64).contains(&ttl),
-        "an idempotency key is kept with a time to live (EX), so Redis forgets it; TTL was {ttl}"
+    assert_eq!(
+        held,
+        1,
+        "R8 every key carries the chat's hash tag: chat b's one message should be in `{messages}`, but that \
+         list holds {held}.\n{}",
+        look()
     );
 }

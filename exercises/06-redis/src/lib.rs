@@ -10,7 +10,9 @@
 //! - [`routes`]: exercise 05's poll endpoint on any store, with idempotent
 //!   posts and `503` while the store is down.
 //!
-//! `REDIS_URL` chooses the store: unset, memory; set, Redis.
+//! `REDIS_URL` chooses the store: unset, memory; set, Redis. Instances with
+//! the same URL serve one chat; `?chat=<name>` at its end names another chat
+//! on the same Redis (see [`redis_store::Keys`]).
 
 // The `todo!()`s leave some imports and arguments unused until you write the
 // code. Delete this line when you are done, so the compiler can check you.

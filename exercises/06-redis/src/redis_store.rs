@@ -9,6 +9,10 @@
 //! | `{chat}:last` | string (counter) | the newest id; `INCR` gives the next |
 //! | `{chat}:messages` | list | the newest messages as JSON, oldest first |
 //! | `{chat}:posted:<key>` | string, with a TTL | the message stored under a key |
+//!
+//! `chat` is the default name. A Redis URL may name another chat, so that
+//! several share one Redis without meeting: `redis://127.0.0.1:6379/?chat=room-42`
+//! keeps its keys under `{room-42}:` (see [`Keys`]).
 
 use crate::store::{IDEMPOTENCY_TTL_SECONDS, PollAnswer, Store, StoreError};
 use dont_ddos_yourself::store::{CachedStore, Cursor};
@@ -44,6 +48,8 @@ return redis.error_reply('the APPEND script is not written yet (src/redis_store.
 /// Redis has something new.
 pub struct RedisStore {
     redis: ConnectionManager,
+    /// The names of this chat's keys (see [`Keys`]).
+    keys: Keys,
     capacity: usize,
     append: redis::Script,
     /// Exercise 05's cached answers, for the state Redis had last time we
@@ -51,9 +57,62 @@ pub struct RedisStore {
     mirror: RwLock<(u64, u64, Arc<CachedStore>)>,
 }
 
-const EPOCH: &str = "{chat}:epoch";
-const LAST: &str = "{chat}:last";
-const MESSAGES: &str = "{chat}:messages";
+/// The chat a Redis URL names when it names none: keys `{chat}:epoch`, ...
+pub const DEFAULT_CHAT: &str = "chat";
+
+/// The names of one chat's keys in Redis. All start with the hash tag
+/// `{<chat>}`, so they live in one slot of a Redis Cluster, where one script
+/// may touch them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Keys {
+    /// `{chat}`: the hash tag every key starts with.
+    pub prefix: String,
+    /// `{chat}:epoch`: this life of the chat.
+    pub epoch: String,
+    /// `{chat}:last`: the newest id.
+    pub last: String,
+    /// `{chat}:messages`: the newest messages, oldest first.
+    pub messages: String,
+}
+
+impl Keys {
+    /// The keys of the chat named `chat`: `{chat}:epoch`, `{chat}:last`, ...
+    pub fn of_chat(chat: &str) -> Keys {
+        let prefix = format!("{{{chat}}}");
+        let key = |name: &str| format!("{prefix}:{name}");
+        let (epoch, last, messages) = (key("epoch"), key("last"), key("messages"));
+        Keys { prefix, epoch, last, messages }
+    }
+
+    /// The key that remembers the message stored under an idempotency key:
+    /// `{chat}:posted:<key>`.
+    pub fn posted(&self, key: &str) -> String {
+        format!("{}:posted:{key}", self.prefix)
+    }
+
+    /// The keys of the chat a Redis URL names with `?chat=<name>` (letters,
+    /// digits, `-`, `_`, `.` and `:`), or of [`DEFAULT_CHAT`]. The redis crate
+    /// ignores query parameters it does not know, so the URL stays usable as
+    /// it is.
+    pub fn of_url(url: &str) -> Result<Keys, StoreError> {
+        let Some(parsed) = redis::parse_redis_url(url) else {
+            return Ok(Keys::of_chat(DEFAULT_CHAT));
+        };
+        let named = parsed.query_pairs().find(|(name, _)| name == "chat");
+        let Some((_, chat)) = named else { return Ok(Keys::of_chat(DEFAULT_CHAT)) };
+        let fine = (1..=64).contains(&chat.len())
+            && chat
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
+        if !fine {
+            return Err(StoreError(format!(
+                "`chat` in the Redis URL must be 1 to 64 letters, digits, `-`, `_`, \
+                 `.` or `:`; got {chat:?}"
+            )));
+        }
+        Ok(Keys::of_chat(&chat))
+    }
+}
 
 fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError(error.to_string())
@@ -61,12 +120,14 @@ fn unavailable(error: redis::RedisError) -> StoreError {
 
 impl RedisStore {
     // ANCHOR: connect
-    /// A store on the Redis at `url` (`redis://127.0.0.1:6379`). It does not
+    /// A store on the Redis at `url` (`redis://127.0.0.1:6379`; ending in
+    /// `?chat=<name>`, the keys of another chat than `{chat}`). It does not
     /// connect yet: the server starts even while Redis is down, answers 503
     /// until it is up, and reconnects by itself after Redis restarts. Call
     /// it inside a tokio runtime: the connection manager starts a task.
     pub fn new(url: &str, capacity: usize) -> Result<RedisStore, StoreError> {
         let client = redis::Client::open(url).map_err(unavailable)?;
+        let keys = Keys::of_url(url)?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(Duration::from_millis(500)))
             .set_response_timeout(Some(Duration::from_millis(1000)))
@@ -77,12 +138,18 @@ impl RedisStore {
         let empty = Arc::new(CachedStore::with_epoch(capacity, 0));
         Ok(RedisStore {
             redis,
+            keys,
             capacity,
             append: redis::Script::new(APPEND),
             mirror: RwLock::new((0, 0, empty)),
         })
     }
     // ANCHOR_END: connect
+
+    /// The names of this chat's keys.
+    pub fn keys(&self) -> &Keys {
+        &self.keys
+    }
 }
 
 impl Store for RedisStore {
@@ -92,14 +159,15 @@ impl Store for RedisStore {
         message: ValidMessage,
         key: Option<String>,
     ) -> Result<Message, StoreError> {
-        // TODO: run the APPEND script with its four keys (EPOCH, LAST, MESSAGES,
-        // and "{chat}:posted:<key>" or "" without a key) and six arguments
-        // (user, text, now_ms(), self.capacity, IDEMPOTENCY_TTL_SECONDS,
-        // now_ms() as the new epoch): `self.append.key(..)` starts an
-        // invocation; `.key(..)` and `.arg(..)` add to it; `invoke_async(&mut
-        // self.redis.clone())` runs it and gives the JSON string it returned.
-        // Turn that into a `Message` with serde_json. Any Redis error becomes a
-        // `StoreError` (the `unavailable` function does that).
+        // TODO: run the APPEND script with its four keys (`self.keys.epoch`,
+        // `self.keys.last`, `self.keys.messages`, and `self.keys.posted(&key)`,
+        // or "" without a key) and six arguments (user, text, now_ms(),
+        // self.capacity, IDEMPOTENCY_TTL_SECONDS, now_ms() as the new epoch):
+        // `self.append.key(..)` starts an invocation; `.key(..)` and `.arg(..)`
+        // add to it; `invoke_async(&mut self.redis.clone())` runs it and gives
+        // the JSON string it returned. Turn that into a `Message` with
+        // serde_json. Any Redis error becomes a `StoreError` (the `unavailable`
+        // function does that).
         todo!("RedisStore::push: run the APPEND script")
     }
     // ANCHOR_END: push
@@ -107,12 +175,15 @@ impl Store for RedisStore {
     // ANCHOR: poll
     async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
         // TODO:
-        //   1. in one round trip, `redis::pipe().get(EPOCH).get(LAST)`, read
-        //      `(Option<u64>, Option<u64>)` (None for a key not there yet: 0);
-        //   2. if they are what `self.mirror` holds, answer from its store;
-        //   3. otherwise LRANGE MESSAGES 0 -1, parse each JSON string into a
-        //      `Message`, make `CachedStore::from_messages(self.capacity, epoch,
-        //      messages)`, and keep it in `self.mirror` with epoch and last;
+        //   1. in one round trip, `redis::pipe().get(&self.keys.epoch)
+        //      .get(&self.keys.last)`, read `(Option<u64>, Option<u64>)` (None
+        //      for a key not there yet: 0);
+        //   2. if they are what `self.mirror` holds, answer from its store,
+        //      without reading the list;
+        //   3. otherwise LRANGE `self.keys.messages` 0 -1, parse each JSON
+        //      string into a `Message`, make `CachedStore::from_messages(
+        //      self.capacity, epoch, messages)`, and keep it in `self.mirror`
+        //      with epoch and last;
         //   4. answer `PollAnswer::read(&store, cursor)`.
         todo!(
             "RedisStore::poll: answer from Redis, reading the list only when it changed"

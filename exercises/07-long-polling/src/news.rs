@@ -4,7 +4,9 @@
 //! channel. Storing a message bumps it, and every request held on this
 //! instance wakes up and looks at the store again. With Redis, a message
 //! stored through any instance reaches the others as a pub/sub message on
-//! [`CHANNEL`], and each instance bumps its own version when it arrives.
+//! the chat's channel ([`CHANNEL`], or `{<name>}:news` for a Redis URL that
+//! names another chat with `?chat=<name>`), and each instance bumps its own
+//! version when it arrives.
 //!
 //! The version says only "look again", never what is new: the store and the
 //! client's cursor say that. So a wake-up that comes twice, or late, costs a
@@ -12,6 +14,7 @@
 
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis_chat::redis_store::Keys;
 use redis_chat::store::StoreError;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,8 +22,9 @@ use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
-/// The Redis pub/sub channel on which instances say "a message was stored".
-/// The hash tag keeps it beside exercise 06's keys in a Redis Cluster.
+/// The Redis pub/sub channel on which instances say "a message was stored",
+/// for the default chat (another chat's is `{<name>}:news`). The hash tag
+/// keeps it beside exercise 06's keys in a Redis Cluster.
 pub const CHANNEL: &str = "{chat}:news";
 
 /// How long the listener waits before subscribing again after losing Redis.
@@ -32,6 +36,8 @@ pub struct News {
     version: Arc<watch::Sender<u64>>,
     /// Publishes to [`CHANNEL`]; `None` for a single instance in memory.
     redis: Option<ConnectionManager>,
+    /// The chat's channel: [`CHANNEL`], or another chat's.
+    channel: String,
     /// The task that turns Redis pub/sub messages into new versions.
     listener: Option<JoinHandle<()>>,
     /// Whether a failed publish has been reported (once is enough).
@@ -46,15 +52,18 @@ impl News {
         News {
             version: Arc::new(version),
             redis: None,
+            channel: CHANNEL.to_owned(),
             listener: None,
             said_publish_failed: AtomicBool::new(false),
         }
     }
 
-    /// News shared by every instance on the Redis at `url`. Like exercise
+    /// News shared by every instance on the Redis at `url` (and the chat it
+    /// names, as exercise 06's `RedisStore::new` reads it). Like exercise
     /// 06's store it starts while Redis is down and catches up when it is
     /// back. Call it inside a tokio runtime: it starts the listener task.
     pub fn through_redis(url: &str) -> Result<News, StoreError> {
+        let channel = format!("{}:news", Keys::of_url(url)?.prefix);
         let client =
             redis::Client::open(url).map_err(|e| StoreError(e.to_string()))?;
         let config = ConnectionManagerConfig::new()
@@ -65,10 +74,12 @@ impl News {
                 .map_err(|e| StoreError(e.to_string()))?;
         let (version, _) = watch::channel(0);
         let version = Arc::new(version);
-        let listener = tokio::spawn(listen(client, version.clone()));
+        let listener =
+            tokio::spawn(listen(client, channel.clone(), version.clone()));
         Ok(News {
             version,
             redis: Some(publisher),
+            channel,
             listener: Some(listener),
             said_publish_failed: AtomicBool::new(false),
         })
@@ -88,7 +99,7 @@ impl News {
         let Some(redis) = &self.redis else { return };
         let publish = || async {
             redis::cmd("PUBLISH")
-                .arg(CHANNEL)
+                .arg(&self.channel)
                 .arg("")
                 .query_async::<u64>(&mut redis.clone())
                 .await
@@ -123,14 +134,21 @@ impl Drop for News {
 }
 
 // ANCHOR: listen
-/// Subscribe to [`CHANNEL`] and bump `version` for each message, for as long
-/// as the instance runs. When Redis goes away, subscribe again, and bump once
-/// on each new subscription: messages published while we were not listening
-/// are lost to pub/sub (it keeps nothing), so every held request looks again.
-async fn listen(client: redis::Client, version: Arc<watch::Sender<u64>>) {
+/// Subscribe to `channel` (the chat's: [`CHANNEL`] by default) and bump
+/// `version` for each message, for as long as the instance runs. When Redis
+/// goes away, subscribe again, and bump once on each new subscription:
+/// messages published while we were not listening are lost to pub/sub (it
+/// keeps nothing), so every held request looks again.
+async fn listen(
+    client: redis::Client,
+    channel: String,
+    version: Arc<watch::Sender<u64>>,
+) {
     // TODO: forever:
-    //   1. `client.get_async_pubsub().await`, then `pubsub.subscribe(CHANNEL).await`
-    //      (if either fails, Redis is away: skip to step 3);
+    //   1. `client.get_async_pubsub().await`, then
+    //      `pubsub.subscribe(&channel).await` (the chat's channel, `{chat}:news`
+    //      unless the Redis URL names another chat; if either fails, Redis is
+    //      away: skip to step 3);
     //   2. bump the version once (`version.send_modify(|v| *v += 1)`), then
     //      once more for every message of `pubsub.on_message()` (a `Stream`:
     //      `while messages.next().await.is_some()`); the stream ends when

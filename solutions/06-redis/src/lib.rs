@@ -6,7 +6,9 @@
 //! - [`routes`]: exercise 05's poll endpoint on any store, with idempotent
 //!   posts and `503` while the store is down.
 //!
-//! `REDIS_URL` chooses the store: unset, memory; set, Redis.
+//! `REDIS_URL` chooses the store: unset, memory; set, Redis. Instances with
+//! the same URL serve one chat; `?chat=<name>` at its end names another chat
+//! on the same Redis (see [`redis_store::Keys`]).
 
 pub mod error;
 pub mod memory;

@@ -1,0 +1,412 @@
+//! Exercise 05's known wrong solutions fail its spec, each with a message
+//! that names the rule it breaks (the rules are listed at the top of
+//! `spec.rs`). Each is the solution with one rule broken and nothing else:
+//!
+//! - server variants: the solution's app with one step of `GET /poll`
+//!   changed (R1 to R5), or one thing done to the rate limit (R6);
+//! - client variants: the solution's `cursor.js` or `client.js` with one
+//!   change, kept in `virtual-browser/clients/ex05-*.js` (R7 to R13).
+//!
+//! Each runs the spec's own scenario, through the same function its test
+//! calls. A cursor written another way passes every client scenario. The
+//! spec is included as it is, so its own tests run here too, against the
+//! solution (which the root package depends on as `dont_ddos_yourself`).
+//! `--nocapture` shows each failure message.
+
+#[path = "spec.rs"]
+mod spec;
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{ConnectInfo, DefaultBodyLimit, Query, Request, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    middleware,
+    response::{IntoResponse, Response},
+    routing::{MethodRouter, get},
+};
+use dont_ddos_yourself::rate_limit::{self, CLIENT_ID_HEADER, RateLimit};
+use dont_ddos_yourself::routes::{self, PollQuery};
+use dont_ddos_yourself::store::{CachedStore, Cursor};
+use dont_ddos_yourself::{CLIENT_JS, CURSOR_JS, MAX_BODY_BYTES, app_with};
+use governor::clock::FakeRelativeClock;
+use poll_endpoint::error::ApiError;
+use spec::Server;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use virtual_browser::known_clients;
+
+/// Run `scene` and return its panic message; fail if it passed.
+fn failure_of(what: &str, scene: impl FnOnce()) -> String {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(scene)) {
+        Ok(()) => panic!(
+            "{what} passed the spec's scenario, but it breaks a rule the spec must catch"
+        ),
+        Err(panic) => panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default(),
+    }
+}
+
+/// Run an async scenario to its end.
+fn block_on(scene: impl Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(scene);
+}
+
+/// Check that `message` names `rule`.
+#[track_caller]
+fn assert_names(rule: &str, message: &str) {
+    eprintln!("{rule}:\n{message}\n");
+    assert!(
+        message.contains(rule),
+        "the failure should name {rule}, but says:\n{message}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Server variants: the solution's app with one step changed
+// ---------------------------------------------------------------------------
+
+/// The solution's `app_with`, with `poll` answering `GET /poll`.
+fn app_answering(
+    store: Arc<CachedStore>,
+    clock: FakeRelativeClock,
+    poll: MethodRouter<Arc<CachedStore>>,
+) -> Router {
+    let limit = Arc::new(RateLimit::new(clock));
+    let poll = Router::new()
+        .route("/poll", poll.post(routes::post_poll))
+        .route_layer(middleware::from_fn_with_state(
+            limit,
+            rate_limit::limit::<FakeRelativeClock>,
+        ))
+        .with_state(store);
+    poll.merge(dont_ddos_yourself::page())
+        .fallback(poll_endpoint::error::not_found)
+        .method_not_allowed_fallback(poll_endpoint::error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+}
+
+/// The solution's `get_poll` after the cursor is read, with `body` in the
+/// place of `store.poll` and `tag_matches` in the place of `routes::matches`.
+fn answer(
+    store: &CachedStore,
+    cursor: Option<Cursor>,
+    headers: &HeaderMap,
+    body: fn(&CachedStore, Option<Cursor>) -> Bytes,
+    tag_matches: fn(&HeaderMap, &str) -> bool,
+) -> Response {
+    let etag = store.etag();
+    let tag = HeaderValue::from_str(&etag).unwrap();
+    let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if tag_matches(headers, &etag) {
+        return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag), cache])
+            .into_response();
+    }
+    let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    ([json, (header::ETAG, tag), cache], body(store, cursor)).into_response()
+}
+
+/// `GET /poll` as the solution answers it, but for `body` and `tag_matches`.
+fn get_poll_with(
+    body: fn(&CachedStore, Option<Cursor>) -> Bytes,
+    tag_matches: fn(&HeaderMap, &str) -> bool,
+) -> MethodRouter<Arc<CachedStore>> {
+    get(
+        move |State(store): State<Arc<CachedStore>>,
+              query: Query<PollQuery>,
+              headers: HeaderMap| async move {
+            let cursor = routes::cursor(&query)?;
+            Ok::<_, ApiError>(answer(&store, cursor, &headers, body, tag_matches))
+        },
+    )
+}
+
+/// R1: `poll` that answers every message, whatever the cursor.
+fn ignores_since(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
+    let body = |store: &CachedStore, _: Option<Cursor>| store.poll(None);
+    app_answering(store, clock, get_poll_with(body, routes::matches))
+}
+
+#[test]
+fn r1_a_poll_that_ignores_since_fails_s01() {
+    let message = failure_of("a poll that ignores `since`", || {
+        block_on(spec::s01(Server::on(ignores_since)));
+    });
+    assert_names("R1 `since`", &message);
+}
+
+/// R2: `cursor` with `str::parse` alone, which takes `+1` for 1.
+fn parses_with_parse_alone(
+    store: Arc<CachedStore>,
+    clock: FakeRelativeClock,
+) -> Router {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        since: Option<String>,
+        epoch: Option<String>,
+    }
+    fn number(name: &str, value: &str) -> Result<u64, ApiError> {
+        value.parse().map_err(|_| ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: format!("`{name}` must be a whole number; got {value:?}"),
+        })
+    }
+    let poll = get(
+        |State(store): State<Arc<CachedStore>>,
+         Query(raw): Query<Raw>,
+         headers: HeaderMap| async move {
+            let cursor = match &raw.since {
+                None => None,
+                Some(since) => Some(Cursor {
+                    since: number("since", since)?,
+                    epoch: raw
+                        .epoch
+                        .as_deref()
+                        .map(|e| number("epoch", e))
+                        .transpose()?,
+                }),
+            };
+            let body = |store: &CachedStore, cursor| store.poll(cursor);
+            Ok::<_, ApiError>(answer(
+                &store,
+                cursor,
+                &headers,
+                body,
+                routes::matches,
+            ))
+        },
+    );
+    app_answering(store, clock, poll)
+}
+
+#[test]
+fn r2_a_cursor_read_with_parse_alone_fails_s02() {
+    let message = failure_of("a cursor read with `parse` alone", || {
+        block_on(spec::s02(Server::on(parses_with_parse_alone)));
+    });
+    assert_names("R2 a bad cursor is a 400", &message);
+    assert!(message.contains("since=%2B1"), "{message}");
+}
+
+/// R3: `poll` that never looks at the cursor's epoch.
+fn ignores_epoch(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
+    let body = |store: &CachedStore, cursor: Option<Cursor>| {
+        store.poll(cursor.map(|cursor| Cursor { epoch: None, ..cursor }))
+    };
+    app_answering(store, clock, get_poll_with(body, routes::matches))
+}
+
+#[test]
+fn r3_a_poll_that_ignores_the_epoch_fails_s03() {
+    let message = failure_of("a poll that ignores the epoch", || {
+        block_on(spec::s03(Server::on(ignores_epoch)));
+    });
+    assert_names("R3 a cursor from another life starts over", &message);
+    assert!(message.contains("epoch=999"), "{message}");
+}
+
+/// R4: `poll` that builds the full answer again for every client without
+/// a cursor, instead of handing out the cached `everything`.
+fn serializes_every_time(
+    store: Arc<CachedStore>,
+    clock: FakeRelativeClock,
+) -> Router {
+    let body = |store: &CachedStore, cursor: Option<Cursor>| {
+        store.poll(Some(cursor.unwrap_or(Cursor { since: 0, epoch: None })))
+    };
+    app_answering(store, clock, get_poll_with(body, routes::matches))
+}
+
+#[test]
+fn r4_a_poll_that_serializes_every_answer_fails_s04() {
+    let message = failure_of("a poll that serializes every answer", || {
+        block_on(spec::s04(Server::on(serializes_every_time)));
+    });
+    assert_names("R4 serialize once per change", &message);
+}
+
+/// R5: `If-None-Match` compared as one whole string: no weak tags, lists or `*`.
+fn compares_tags_as_strings(
+    store: Arc<CachedStore>,
+    clock: FakeRelativeClock,
+) -> Router {
+    let matches = |headers: &HeaderMap, etag: &str| {
+        headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
+            == Some(etag)
+    };
+    let body = |store: &CachedStore, cursor| store.poll(cursor);
+    app_answering(store, clock, get_poll_with(body, matches))
+}
+
+#[test]
+fn r5_tags_compared_as_whole_strings_fail_s05() {
+    let message = failure_of("tags compared as whole strings", || {
+        block_on(spec::s05(Server::on(compares_tags_as_strings)));
+    });
+    assert_names("R5 entity tags", &message);
+    assert!(message.contains("W/"), "{message}");
+}
+
+/// R6: one allowance for every client: the limit never sees who asks.
+fn one_bucket_for_all(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
+    app_with(store, clock).layer(middleware::map_request(
+        |mut request: Request| async move {
+            request.headers_mut().remove(CLIENT_ID_HEADER);
+            request.extensions_mut().remove::<ConnectInfo<SocketAddr>>();
+            request
+        },
+    ))
+}
+
+#[test]
+fn r6_one_allowance_for_every_client_fails_s06() {
+    let message = failure_of("one allowance for every client", || {
+        block_on(spec::s06(Server::on(one_bucket_for_all)));
+    });
+    assert_names("R6 each client has its own allowance", &message);
+    assert!(message.contains("`grace`"), "{message}");
+}
+
+/// R6: a 429 that does not say when to come back.
+fn no_retry_after(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
+    app_with(store, clock).layer(middleware::map_response(
+        |mut response: Response| async move {
+            response.headers_mut().remove(header::RETRY_AFTER);
+            response
+        },
+    ))
+}
+
+#[test]
+fn r6_a_429_without_retry_after_fails_s06() {
+    let message = failure_of("a 429 without Retry-After", || {
+        block_on(spec::s06(Server::on(no_retry_after)));
+    });
+    assert_names("R6 each client has its own allowance", &message);
+    assert!(message.contains("Retry-After"), "{message}");
+}
+
+// ---------------------------------------------------------------------------
+// Client variants: the solution's cursor.js or client.js with one change
+// ---------------------------------------------------------------------------
+
+#[test]
+fn r7_a_cursor_without_epoch_fails_s10_and_s11() {
+    let page =
+        spec::client_with(CLIENT_JS, known_clients::EX05_CURSOR_WITHOUT_EPOCH);
+    assert_names(
+        "R7 `pollPath` sends the cursor",
+        &failure_of("a cursor without epoch", || spec::s10(&page)),
+    );
+    let message = failure_of("a cursor without epoch", || spec::s11(&page));
+    assert_names("R7 `pollPath` sends the cursor", &message);
+    assert!(message.contains("asked /poll?since=0."), "{message}");
+}
+
+#[test]
+fn r8_a_merge_that_keeps_duplicates_fails_s10() {
+    let page =
+        spec::client_with(CLIENT_JS, known_clients::EX05_MERGE_KEEPS_DUPLICATES);
+    let message = failure_of("a merge that keeps duplicates", || spec::s10(&page));
+    assert_names("R8 `merge` keeps each message once", &message);
+    assert!(message.contains("\"1,2,3,3,4\""), "{message}");
+}
+
+#[test]
+fn r9_a_page_that_draws_every_answer_fails_s12() {
+    let page = spec::client_with(known_clients::EX05_DRAWS_EVERY_ANSWER, CURSOR_JS);
+    let message = failure_of("a page that draws every answer", || spec::s12(&page));
+    assert_names("R9 an idle page draws nothing new", &message);
+}
+
+#[test]
+fn r10_a_cursor_that_busts_the_cache_fails_s12() {
+    let page =
+        spec::client_with(CLIENT_JS, known_clients::EX05_CURSOR_BUSTS_THE_CACHE);
+    let message = failure_of("a cursor that busts the cache", || spec::s12(&page));
+    assert_names("R10 an idle page asks for one URL", &message);
+}
+
+#[test]
+fn r11_a_page_that_ignores_retry_after_fails_s13() {
+    let page = spec::client_with(known_clients::EX05_IGNORES_RETRY_AFTER, CURSOR_JS);
+    let message = failure_of("a page that ignores Retry-After", || spec::s13(&page));
+    assert_names("R11 the page honours 429 and Retry-After", &message);
+}
+
+#[test]
+fn r12_a_page_that_ignores_reset_fails_s14() {
+    let page = spec::client_with(known_clients::EX05_IGNORES_RESET, CURSOR_JS);
+    let message = failure_of("a page that ignores `reset`", || spec::s14(&page));
+    assert_names("R12 `reset: true` starts the list over", &message);
+}
+
+#[test]
+fn r13_a_page_that_polls_without_waiting_fails_s15() {
+    let page =
+        spec::client_with(known_clients::EX05_POLLS_WITHOUT_WAITING, CURSOR_JS);
+    let message =
+        failure_of("a page that polls without waiting", || spec::s15(&page));
+    assert_names("R13 one poll at a time", &message);
+}
+
+/// Each wrong client breaks its rule only: the scenarios of the other client
+/// rules pass with it. (s11 ends with a snapshot of the whole trace, which
+/// differs for a client that draws, polls or asks for URLs differently: for
+/// those, s11's rule checks pass, and the snapshot shows the difference.)
+#[test]
+fn each_wrong_client_passes_the_scenarios_of_the_other_rules() {
+    let cursor = |js| spec::client_with(CLIENT_JS, js);
+    let client = |js| spec::client_with(js, CURSOR_JS);
+    let without_epoch = cursor(known_clients::EX05_CURSOR_WITHOUT_EPOCH);
+    for scenario in [spec::s12, spec::s13, spec::s15] {
+        scenario(&without_epoch);
+    }
+    let duplicates = cursor(known_clients::EX05_MERGE_KEEPS_DUPLICATES);
+    for scenario in [spec::s11, spec::s12, spec::s13, spec::s14, spec::s15] {
+        scenario(&duplicates);
+    }
+    let busts = cursor(known_clients::EX05_CURSOR_BUSTS_THE_CACHE);
+    for scenario in [spec::s10, spec::s13, spec::s14, spec::s15] {
+        scenario(&busts);
+    }
+    let draws = client(known_clients::EX05_DRAWS_EVERY_ANSWER);
+    for scenario in [spec::s10, spec::s13, spec::s14, spec::s15] {
+        scenario(&draws);
+    }
+    let retries = client(known_clients::EX05_IGNORES_RETRY_AFTER);
+    for scenario in [spec::s10, spec::s11, spec::s12, spec::s14, spec::s15] {
+        scenario(&retries);
+    }
+    let ignores_reset = client(known_clients::EX05_IGNORES_RESET);
+    for scenario in [spec::s10, spec::s11, spec::s12, spec::s13, spec::s15] {
+        scenario(&ignores_reset);
+    }
+    // It does not back off either (a poll every 3 s, whatever happens), so
+    // s13 is not for it.
+    let no_wait = client(known_clients::EX05_POLLS_WITHOUT_WAITING);
+    for scenario in [spec::s10, spec::s12, spec::s14] {
+        scenario(&no_wait);
+    }
+}
+
+/// A cursor written another way (the query in another order, `merge` with
+/// a `Set` and `filter`) passes every client scenario.
+#[test]
+fn a_cursor_written_another_way_passes() {
+    let page = spec::client_with(CLIENT_JS, known_clients::EX05_CURSOR_ANOTHER_WAY);
+    spec::s10(&page);
+    spec::s11(&page);
+    spec::s12(&page);
+    spec::s13(&page);
+    spec::s14(&page);
+    spec::s15(&page);
+}

@@ -1,0 +1,490 @@
+//! Exercise 06's known wrong solutions fail its spec, each with a message
+//! that names the rule it breaks (the rules are listed at the top of
+//! `spec.rs`). Each is the solution with one rule broken and nothing else:
+//! a wrapper around the solution's store, or the solution's app with one
+//! answer changed; each runs the spec's own scenario, through the same
+//! function its test calls.
+//!
+//! The spec is included as it is, so its own tests run here too, against
+//! the solution (which the root package depends on as `redis_chat`). The
+//! Redis scenarios need a Redis, as the spec's do: without one they are
+//! skipped, and with `REQUIRE_REDIS=1` they fail.
+
+#[path = "spec.rs"]
+mod spec;
+
+use axum::Router;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use dont_ddos_yourself::store::{CachedStore, Cursor};
+use governor::clock::DefaultClock;
+use poll_endpoint::message::{Message, ValidMessage};
+use redis::AsyncCommands;
+use redis_chat::memory::MemoryStore;
+use redis_chat::redis_store::RedisStore;
+use redis_chat::store::{PollAnswer, Store, StoreError};
+use redis_chat::{MAX_MESSAGES, app_with};
+use spec::redis_server::RedisServer;
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+/// Run `scene` on a tokio runtime (two worker threads, as the spec's Redis
+/// tests have) and return its panic message; fail if it passed.
+fn failure_of<F: Future<Output = ()>>(what: &str, scene: F) -> String {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let run = std::panic::AssertUnwindSafe(|| runtime.block_on(scene));
+    match std::panic::catch_unwind(run) {
+        Ok(()) => panic!(
+            "{what} passed the spec's scenario, but it breaks a rule the spec must catch"
+        ),
+        Err(panic) => panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default(),
+    }
+}
+
+/// Check that `message` names `rule`. (`--nocapture` shows each message.)
+#[track_caller]
+fn assert_names(rule: &str, message: &str) {
+    eprintln!("{rule}:\n{message}\n");
+    assert!(
+        message.contains(rule),
+        "the failure should name {rule}, but says:\n{message}"
+    );
+}
+
+/// An instance of the app on `store`.
+fn app_on<S: Store>(store: S) -> Router {
+    app_with(Arc::new(store), DefaultClock::default())
+}
+
+/// The solution's store on `url`.
+fn redis_store(url: &str) -> RedisStore {
+    RedisStore::new(url, MAX_MESSAGES).expect("a Redis URL")
+}
+
+// ---------------------------------------------------------------------------
+// R1: a store that is down is 503
+// ---------------------------------------------------------------------------
+
+/// The solution's app with `store_unavailable` answering 500 (and no
+/// Retry-After), as a handler that lets the store's error through would.
+fn answers_500(app: Router) -> Router {
+    app.layer(axum::middleware::map_response(|mut response: Response| async move {
+        if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response.headers_mut().remove(header::RETRY_AFTER);
+        }
+        response
+    }))
+}
+
+#[test]
+fn r1_a_server_that_answers_500_while_the_store_is_down_fails_s01() {
+    let message = failure_of("a 500 for a store that is down", async {
+        spec::s01(answers_500(app_on(spec::Down))).await;
+    });
+    assert_names("R1 a store that is down is 503", &message);
+}
+
+// ---------------------------------------------------------------------------
+// R2: a retried POST stores one message
+// ---------------------------------------------------------------------------
+
+/// A store that drops every idempotency key: each retry stores again.
+struct IgnoresKeys<S>(S);
+
+impl<S: Store> Store for IgnoresKeys<S> {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        _key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        self.0.push(message, None).await
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        self.0.poll(cursor).await
+    }
+}
+
+#[test]
+fn r2_a_memory_store_that_ignores_idempotency_keys_fails_s02() {
+    let message = failure_of("a memory store without idempotency keys", async {
+        spec::s02(app_on(IgnoresKeys(MemoryStore::new(MAX_MESSAGES)))).await;
+    });
+    assert_names("R2 a retried POST stores one message", &message);
+}
+
+#[test]
+fn r2_a_redis_store_that_ignores_idempotency_keys_fails_s05() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    let message = failure_of("a Redis store without idempotency keys", async {
+        spec::s05(&redis, |url| app_on(IgnoresKeys(redis_store(url)))).await;
+    });
+    assert_names("R2 a retried POST stores one message", &message);
+}
+
+// ---------------------------------------------------------------------------
+// R3: idempotency keys are bounded
+// ---------------------------------------------------------------------------
+
+/// The solution's store, but every idempotency key is kept forever, as with
+/// `SET KEYS[4] message` without `EX` in the script.
+struct KeepsKeysForever {
+    store: RedisStore,
+    redis: redis::Client,
+}
+
+impl Store for KeepsKeysForever {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        let posted = key.as_deref().map(|key| self.store.keys().posted(key));
+        let stored = self.store.push(message, key).await?;
+        if let Some(posted) = posted {
+            let mut redis =
+                self.redis.get_multiplexed_async_connection().await.unwrap();
+            let _: bool = redis.persist(posted).await.unwrap();
+        }
+        Ok(stored)
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        self.store.poll(cursor).await
+    }
+}
+
+#[test]
+fn r3_a_store_that_keeps_idempotency_keys_forever_fails_s07() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    let message = failure_of("a store that keeps keys forever", async {
+        spec::s07(&redis, |url| {
+            let redis = redis::Client::open(url).unwrap();
+            app_on(KeepsKeysForever { store: redis_store(url), redis })
+        })
+        .await;
+    });
+    assert_names("R3 idempotency keys are bounded", &message);
+    assert!(message.contains("kept forever"), "{message}");
+}
+
+// ---------------------------------------------------------------------------
+// R4: one chat for every instance
+// ---------------------------------------------------------------------------
+
+/// The solution's store, but each instance answers in an epoch of its own,
+/// as a mirror made with `CachedStore::new` (whose epoch is the time it was
+/// made) instead of Redis's epoch would.
+struct OwnEpoch {
+    store: RedisStore,
+    epoch: u64,
+}
+
+impl Store for OwnEpoch {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        self.store.push(message, key).await
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        // A cursor in this instance's epoch is one of this life; any other
+        // epoch is another life, as the mirror would see it.
+        let cursor = cursor
+            .map(|c| Cursor { epoch: c.epoch.filter(|e| *e != self.epoch), ..c });
+        let answer = self.store.poll(cursor).await?;
+        let mut body: serde_json::Value =
+            serde_json::from_slice(&answer.body).unwrap();
+        body["epoch"] = self.epoch.into();
+        let newest =
+            answer.etag.trim_matches('"').rsplit('-').next().unwrap().to_owned();
+        Ok(PollAnswer {
+            etag: format!("\"{}-{newest}\"", self.epoch),
+            body: serde_json::to_vec(&body).unwrap().into(),
+            news: answer.news,
+        })
+    }
+}
+
+#[test]
+fn r4_instances_with_epochs_of_their_own_fail_s03() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    let message = failure_of("instances with epochs of their own", async {
+        spec::s03(&redis, |url| {
+            static NEXT: AtomicU64 = AtomicU64::new(1_000);
+            let epoch = NEXT.fetch_add(1, Ordering::Relaxed);
+            app_on(OwnEpoch { store: redis_store(url), epoch })
+        })
+        .await;
+    });
+    assert_names("R4 one chat for every instance", &message);
+    assert!(message.contains("a cursor from A means the same on B"), "{message}");
+}
+
+// ---------------------------------------------------------------------------
+// R5: the append is one script
+// ---------------------------------------------------------------------------
+
+/// A store that appends with separate commands and hands out ids itself:
+/// each instance counts from 1, so two instances give out the same ids. It
+/// polls as the solution does (the same keys).
+struct CountsIdsItself {
+    poller: RedisStore,
+    redis: redis::Client,
+    next: AtomicU64,
+}
+
+impl Store for CountsIdsItself {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        _key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let stored = message.into_message(id, poll_endpoint::store::now_ms());
+        let keys = self.poller.keys();
+        let json = serde_json::to_string(&stored).unwrap();
+        let mut redis = self.redis.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis::pipe()
+            .cmd("SET")
+            .arg(&keys.epoch)
+            .arg(poll_endpoint::store::now_ms())
+            .arg("NX")
+            .ignore()
+            .set(&keys.last, id)
+            .ignore()
+            .rpush(&keys.messages, json)
+            .ignore()
+            .ltrim(&keys.messages, -(MAX_MESSAGES as isize), -1)
+            .ignore()
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        Ok(stored)
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        self.poller.poll(cursor).await
+    }
+}
+
+#[test]
+fn r5_instances_that_count_ids_themselves_fail_s04() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    let message = failure_of("ids counted by each instance", async {
+        spec::s04(&redis, |url| {
+            app_on(CountsIdsItself {
+                poller: redis_store(url),
+                redis: redis::Client::open(url).unwrap(),
+                next: AtomicU64::new(1),
+            })
+        })
+        .await;
+    });
+    assert_names("R5 the append is one script", &message);
+    assert!(message.contains("came twice"), "{message}");
+}
+
+// ---------------------------------------------------------------------------
+// R6: read the list only when it changed
+// ---------------------------------------------------------------------------
+
+/// The solution's store, but `poll` runs LRANGE every time and never uses
+/// the mirror: right answers, at the price of the whole list per poll.
+struct ReadsTheListEveryTime {
+    store: RedisStore,
+    redis: redis::Client,
+}
+
+impl Store for ReadsTheListEveryTime {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        self.store.push(message, key).await
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        let keys = self.store.keys();
+        let mut redis = self.redis.get_multiplexed_async_connection().await.unwrap();
+        let (epoch, list): (Option<u64>, Vec<String>) = redis::pipe()
+            .get(&keys.epoch)
+            .lrange(&keys.messages, 0, -1)
+            .query_async(&mut redis)
+            .await
+            .map_err(|e| StoreError(e.to_string()))?;
+        let messages =
+            list.iter().filter_map(|json| serde_json::from_str(json).ok()).collect();
+        let store =
+            CachedStore::from_messages(MAX_MESSAGES, epoch.unwrap_or(0), messages);
+        Ok(PollAnswer::read(&store, cursor))
+    }
+}
+
+fn reads_the_list_every_time(url: &str) -> Router {
+    let redis = redis::Client::open(url).unwrap();
+    app_on(ReadsTheListEveryTime { store: redis_store(url), redis })
+}
+
+#[test]
+fn r6_a_store_that_reads_the_list_on_every_poll_fails_s08() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    let message = failure_of("a store that reads the list on every poll", async {
+        spec::s08(&redis, reads_the_list_every_time).await;
+    });
+    assert_names("R6 read the list only when it changed", &message);
+    assert!(message.contains("LRANGE"), "{message}");
+}
+
+/// It breaks R6 only: the other Redis scenarios it could break pass with it.
+#[test]
+fn a_store_that_reads_the_list_on_every_poll_passes_the_other_scenarios() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    // A Redis of its own (or a chat of its own) for each: a scenario starts
+    // from an empty chat.
+    let fresh = || RedisServer::start("06");
+    runtime.block_on(async {
+        let Some(redis) = fresh() else { return };
+        spec::s03(&redis, reads_the_list_every_time).await;
+        let Some(redis) = fresh() else { return };
+        spec::s05(&redis, reads_the_list_every_time).await;
+        let Some(redis) = fresh() else { return };
+        spec::s09(&redis, reads_the_list_every_time).await;
+    });
+}
+
+// ---------------------------------------------------------------------------
+// R7: recover by itself
+// ---------------------------------------------------------------------------
+
+/// The solution's store, but once Redis has failed it stays failed, as a
+/// plain multiplexed connection does once Redis closes it.
+struct StaysBroken {
+    store: RedisStore,
+    broken: AtomicBool,
+}
+
+impl StaysBroken {
+    fn check<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+        if self.broken.load(Ordering::Relaxed) {
+            return Err(StoreError("broken pipe".to_owned()));
+        }
+        if result.is_err() {
+            self.broken.store(true, Ordering::Relaxed);
+        }
+        result
+    }
+}
+
+impl Store for StaysBroken {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        self.check(self.store.push(message, key).await)
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        self.check(self.store.poll(cursor).await)
+    }
+}
+
+#[test]
+fn r7_a_store_that_stays_broken_after_redis_restarts_fails_s06() {
+    let Some(mut redis) = RedisServer::start_to_kill("06") else { return };
+    let message = failure_of("a store that stays broken", async {
+        spec::s06(&mut redis, |url| {
+            app_on(StaysBroken {
+                store: redis_store(url),
+                broken: AtomicBool::new(false),
+            })
+        })
+        .await;
+    });
+    assert_names("R7 recover by itself", &message);
+}
+
+// ---------------------------------------------------------------------------
+// R8: every key carries the chat's hash tag
+// ---------------------------------------------------------------------------
+
+/// The URL with its `chat` cut back to the test's own (`<chat>.a` and
+/// `<chat>.b` both become `<chat>`): one set of keys for every chat, as a
+/// store that writes `{chat}:...` out instead of using `self.keys` has.
+fn one_chat_for_all(url: &str) -> String {
+    let mut parsed = redis::parse_redis_url(url).unwrap();
+    let pairs: Vec<(String, String)> = parsed
+        .query_pairs()
+        .map(|(name, value)| match value.rsplit_once('.') {
+            Some((base, _)) if name == "chat" => {
+                (name.into_owned(), base.to_owned())
+            }
+            _ => (name.into_owned(), value.into_owned()),
+        })
+        .collect();
+    parsed.query_pairs_mut().clear().extend_pairs(pairs);
+    parsed.to_string()
+}
+
+#[test]
+fn r8_a_store_that_ignores_the_chat_fails_s09() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    let message = failure_of("a store that ignores the chat", async {
+        spec::s09(&redis, |url| spec::instance(&one_chat_for_all(url))).await;
+    });
+    assert_names("R8 every key carries the chat's hash tag", &message);
+}
+
+// ---------------------------------------------------------------------------
+// The scenarios fail only for the wrong: the solution passes them all
+// ---------------------------------------------------------------------------
+
+/// The spec's own tests (included above) run the solution through every
+/// scenario. This runs the one a wrong solution above was given through a
+/// wrapper that changes nothing, so the wrappers themselves are no excuse.
+struct Unchanged<S>(S);
+
+impl<S: Store> Store for Unchanged<S> {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        self.0.push(message, key).await
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        self.0.poll(cursor).await
+    }
+}
+
+#[test]
+fn a_wrapper_that_changes_nothing_passes() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(spec::s02(app_on(Unchanged(MemoryStore::new(MAX_MESSAGES)))));
+    runtime.block_on(async {
+        let unchanged = |url: &str| app_on(Unchanged(redis_store(url)));
+        let fresh = || RedisServer::start("06");
+        let Some(redis) = fresh() else { return };
+        spec::s03(&redis, unchanged).await;
+        let Some(redis) = fresh() else { return };
+        spec::s07(&redis, unchanged).await;
+        let Some(redis) = fresh() else { return };
+        spec::s08(&redis, unchanged).await;
+    });
+}

@@ -1,0 +1,29 @@
+// Wrong cursor.js for exercise 05: `merge` appends what came to what is
+// shown and sorts it, so a message that comes twice is shown twice.
+
+/** The page shows at most this many messages, like the server keeps. */
+export const MAX_SHOWN = 50;
+
+/**
+ * Where to poll. `cursor` is null before the first answer, then
+ * `{ since, epoch }`: the newest id the page has, and the epoch of the answer
+ * it came in.
+ */
+export function pollPath(cursor) {
+  if (cursor === null) return "/poll";
+  return `/poll?since=${cursor.since}&epoch=${cursor.epoch}`;
+}
+
+/**
+ * The messages to show after an answer: those `shown` already, and the ones
+ * `incoming`, each once (by id), oldest first, at most MAX_SHOWN of them.
+ */
+export function merge(shown, incoming) {
+  return [...shown, ...incoming].sort((a, b) => a.id - b.id).slice(-MAX_SHOWN);
+}
+
+/** The cursor after an answer: the newest id shown, in the answer's epoch. */
+export function nextCursor(shown, answer) {
+  const since = shown.length === 0 ? 0 : shown[shown.length - 1].id;
+  return { since, epoch: answer.epoch };
+}
