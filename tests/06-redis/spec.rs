@@ -98,13 +98,30 @@ pub async fn post(app: &Router, text: &str, key: Option<&str>) -> Reply {
     if let Some(key) = key {
         request = request.header("idempotency-key", key);
     }
-    send(
-        app,
-        request
-            .body(Body::from(json!({ "user": "ada", "text": text }).to_string()))
-            .unwrap(),
-    )
-    .await
+    let request = request
+        .body(Body::from(json!({ "user": "ada", "text": text }).to_string()))
+        .unwrap();
+    match key {
+        // The page that made a key is the one that retries with it: a key is
+        // its client's own (see `page_of`).
+        Some(key) => requests::send_as(app, request, Some(&page_of(key))).await,
+        None => send(app, request).await,
+    }
+}
+
+/// The client id of the page that posts with `key`.
+pub fn page_of(key: &str) -> String {
+    format!("page-of-{key}")
+}
+
+/// `post`, from another page with the same key.
+async fn post_from(app: &Router, client: &str, text: &str, key: &str) -> Reply {
+    let request = Request::post("/poll")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("idempotency-key", key)
+        .body(Body::from(json!({ "user": "ada", "text": text }).to_string()))
+        .unwrap();
+    requests::send_as(app, request, Some(client)).await
 }
 
 /// An answer in words, for a failure message: `503 {"error": "..."}`.
@@ -200,7 +217,7 @@ pub async fn s01(app: Router) {
         assert!(
             error.contains("unavailable"),
             "R1 a store that is down is 503 with a JSON error: the body should be {{\"error\": \"the message \
-             store is unavailable (...); try again in 5 s\"}}, but it was {}.\n{}",
+             store is unavailable; try again in 5 s\"}}, but it was {}.\n{}",
             String::from_utf8_lossy(&reply.body),
             look()
         );
@@ -546,7 +563,8 @@ pub async fn s07(redis: &RedisServer, instance: Instance) {
         );
     }
     post(&a, "hello", Some("k-2")).await;
-    let posted = keys(&redis.url()).posted("k-2");
+    // The server keeps a key under its client's name: `id:<client>/<key>`.
+    let posted = keys(&redis.url()).posted(&format!("id:{}/k-2", page_of("k-2")));
     let mut connection = redis
         .client()
         .get_multiplexed_async_connection()
@@ -731,5 +749,84 @@ pub async fn s09(redis: &RedisServer, instance: Instance) {
         "R8 every key carries the chat's hash tag: chat b's one message should be in `{messages}`, but that \
          list holds {held}.\n{}",
         look()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Limits: what a client may do with keys, and a restart nobody saw
+// ---------------------------------------------------------------------------
+
+#[tokio::test]
+async fn s10_a_key_is_bound_to_its_client_and_its_message() {
+    let app =
+        app_with(Arc::new(MemoryStore::new(MAX_MESSAGES)), DefaultClock::default());
+    assert_eq!(post(&app, "hello", Some("k-1")).await.status, 201);
+    let other_text = post(&app, "something else", Some("k-1")).await;
+    assert_eq!(
+        other_text.status,
+        422,
+        "the same Idempotency-Key sent again with another message is a mistake, not a retry: 422, and nothing \
+         stored. It answered {}.",
+        shown(&other_text)
+    );
+    let someone_else = post_from(&app, "another-page", "mine", "k-1").await;
+    assert_eq!(
+        someone_else.status,
+        201,
+        "another client's key is its own: its message must be stored, not dropped as a repeat of yours: {}",
+        shown(&someone_else)
+    );
+    assert_eq!(
+        texts(&get(&app, "/poll").await),
+        ["hello", "mine"],
+        "stored: the first message and the other client's, nothing for the refused one"
+    );
+}
+
+#[tokio::test]
+async fn s11_the_in_memory_key_table_stays_bounded() {
+    use redis_chat::memory::MAX_IDEMPOTENCY_KEYS;
+    let store = MemoryStore::new(MAX_MESSAGES);
+    let message = || {
+        poll_endpoint::message::NewMessage {
+            user: "ada".to_owned(),
+            text: "hi".to_owned(),
+        }
+        .validate()
+        .unwrap()
+    };
+    for n in 0..MAX_IDEMPOTENCY_KEYS + 2_000 {
+        store.push(message(), Some(format!("flood-{n}"))).await.unwrap();
+    }
+    assert!(
+        store.remembered_keys() <= MAX_IDEMPOTENCY_KEYS,
+        "a flood of fresh keys left {} in the table; it keeps at most {MAX_IDEMPOTENCY_KEYS}",
+        store.remembered_keys()
+    );
+    // The newest keys are the ones kept: a retry of the last post is still one.
+    let last = format!("flood-{}", MAX_IDEMPOTENCY_KEYS + 1_999);
+    let again = store.push(message(), Some(last)).await.unwrap();
+    assert_eq!(
+        again.id,
+        (MAX_IDEMPOTENCY_KEYS + 2_000) as u64,
+        "a retry of the newest key stores nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s12_the_first_request_after_a_quick_redis_restart_is_answered() {
+    let Some(mut redis) = RedisServer::start_to_kill("06") else { return };
+    let app = instance(&redis.url());
+    assert_eq!(post(&app, "before", None).await.status, 201);
+    // Redis restarts while this instance sends nothing: its connection is dead.
+    redis.stop();
+    redis.start_again();
+    let reply = get(&app, "/poll").await;
+    assert_eq!(
+        reply.status,
+        200,
+        "Redis is back, so the first GET after its restart should be answered; it got {}. The first command on \
+         the old connection fails while the connection manager reconnects: the route tries once more.",
+        shown(&reply)
     );
 }

@@ -23,8 +23,29 @@ impl IntoResponse for PollError {
     fn into_response(self) -> Response {
         match self {
             PollError::Request(error) => error.into_response(),
-            PollError::Store(error) => store_unavailable(error),
+            PollError::Store(error) => {
+                log_now_and_then(&error);
+                store_unavailable(error)
+            }
         }
+    }
+}
+
+/// Say why the store failed in the server's log, at most every 10 s: an
+/// outage fails every request, and one line says as much as thousands.
+fn log_now_and_then(error: &StoreError) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static LAST_SAID: AtomicU64 = AtomicU64::new(0);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_secs());
+    let last = LAST_SAID.load(Ordering::Relaxed);
+    if now >= last + 10
+        && LAST_SAID
+            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+    {
+        eprintln!("warning: the message store failed: {} (answering 503)", error.0);
     }
 }
 // ANCHOR_END: poll_error

@@ -4,12 +4,14 @@
 
 use crate::error::PollError;
 use crate::store::{Store, StoreError};
+use axum::http::Extensions;
 use axum::{
     Json,
     extract::{Query, State, rejection::JsonRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
+use dont_ddos_yourself::rate_limit::client_key_of;
 use dont_ddos_yourself::routes::{PollQuery, cursor};
 use poll_endpoint::error::ApiError;
 use poll_endpoint::message::{Message, NewMessage};
@@ -27,7 +29,7 @@ pub fn store_unavailable(error: StoreError) -> Response {
     // TODO: answer StatusCode::SERVICE_UNAVAILABLE with the header
     // `Retry-After: RETRY_AFTER_SECONDS` and the JSON body
     // `{"error": "<error>; try again in 5 s"}` (`error` displays as
-    // "the message store is unavailable (...)").
+    // "the message store is unavailable").
     todo!("store_unavailable: 503, Retry-After and a JSON error")
 }
 // ANCHOR_END: unavailable
@@ -60,7 +62,13 @@ pub async fn get_poll<S: Store>(
     query: Query<PollQuery>,
     headers: HeaderMap,
 ) -> Result<Response, PollError> {
-    let answer = store.poll(cursor(&query)?).await?;
+    let cursor = cursor(&query)?;
+    // After Redis restarts, the first command on the old connection fails
+    // while the connection manager reconnects: one more try, at once.
+    let answer = match store.poll(cursor).await {
+        Ok(answer) => answer,
+        Err(_) => store.poll(cursor).await?,
+    };
     let tag = HeaderValue::from_str(&answer.etag).expect("an entity tag is ASCII");
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     // The same rule as exercise 05: the tag, a weak `W/` tag, `*`, or a list.
@@ -78,11 +86,37 @@ pub async fn get_poll<S: Store>(
 pub async fn post_poll<S: Store>(
     State(store): State<Arc<S>>,
     headers: HeaderMap,
+    extensions: Extensions,
     body: Result<Json<NewMessage>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Message>), PollError> {
-    let key = idempotency_key(&headers)?;
+    // A key is its client's own: another client that sends the same key
+    // (by chance, or to drop your messages) gets a key of its own.
+    let client = client_key_of(&headers, &extensions);
+    let key = idempotency_key(&headers)?.map(|key| format!("{client}/{key}"));
     let Json(new) = body?;
-    let stored = store.push(new.validate()?, key).await?;
+    let valid = new.validate()?;
+    let sent = (valid.user().to_owned(), valid.text().to_owned());
+    // With a key, a retry is safe: once more at once if the first try failed
+    // on a connection Redis had dropped.
+    let stored = match store.push(valid.clone(), key.clone()).await {
+        Ok(stored) => stored,
+        Err(error) if key.is_none() => return Err(error.into()),
+        Err(_) => store.push(valid, key.clone()).await?,
+    };
+    // The same key with another message is a mistake, not a retry: say so
+    // (422, as the IETF Idempotency-Key draft has it), and store nothing.
+    if key.is_some()
+        && (stored.user.as_str(), stored.text.as_str()) != (&sent.0[..], &sent.1[..])
+    {
+        return Err(ApiError {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            message:
+                "this Idempotency-Key was sent before with another message; a retry \
+                      sends the same message, and a new message needs a new key"
+                    .to_owned(),
+        }
+        .into());
+    }
     Ok((StatusCode::CREATED, Json(stored)))
 }
 // ANCHOR_END: post_poll

@@ -77,9 +77,12 @@ pub const IDEMPOTENCY_TTL_SECONDS: u64 = 600;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
 
+/// What a client is told: that the store is unavailable, not why. The why
+/// (Redis's own words, "Connection refused (os error 111)", an address) is
+/// for the server's log: see `PollError`.
 impl fmt::Display for StoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "the message store is unavailable ({})", self.0)
+        write!(f, "the message store is unavailable")
     }
 }
 

@@ -24,10 +24,22 @@ use store::Store;
 
 pub use poll_endpoint::{MAX_BODY_BYTES, MAX_MESSAGES};
 
+/// A Redis URL fit to print: its password, if it has one, as `***`.
+pub fn redacted(url: &str) -> String {
+    match redis::parse_redis_url(url) {
+        Some(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        Some(parsed) => parsed.to_string(),
+        None => "(a URL that is not a Redis URL)".to_owned(),
+    }
+}
+
 /// Which store `REDIS_URL` asks for, in words, for the start-up line.
 pub fn store_choice() -> String {
     match std::env::var("REDIS_URL") {
-        Ok(url) => format!("Redis at {url}"),
+        Ok(url) => format!("Redis at {}", redacted(&url)),
         Err(_) => {
             "in memory (set REDIS_URL to share the chat through Redis)".to_owned()
         }
@@ -39,7 +51,7 @@ pub fn app() -> Result<Router, String> {
     Ok(match std::env::var("REDIS_URL") {
         Ok(url) => {
             let store = redis_store::RedisStore::new(&url, MAX_MESSAGES)
-                .map_err(|e| format!("REDIS_URL={url}: {e}"))?;
+                .map_err(|e| format!("REDIS_URL={}: {e}", redacted(&url)))?;
             app_with(Arc::new(store), DefaultClock::default())
         }
         Err(_) => app_with(

@@ -4,16 +4,52 @@
 use crate::store::{IDEMPOTENCY_TTL_SECONDS, PollAnswer, Store, StoreError};
 use dont_ddos_yourself::store::{CachedStore, Cursor};
 use poll_endpoint::message::{Message, ValidMessage};
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The most idempotency keys the in-memory store remembers at once. Keys
+/// are the clients' to invent, so without a bound a stream of posts with
+/// fresh keys would grow the table for the whole of the
+/// [`IDEMPOTENCY_TTL_SECONDS`]; past it, the oldest key is forgotten first
+/// (a retry comes within seconds, so the oldest matters least).
+pub const MAX_IDEMPOTENCY_KEYS: usize = 10_000;
 
 /// Messages in this process only: for one instance, and for a machine with
 /// no Redis.
 pub struct MemoryStore {
     store: CachedStore,
-    /// Idempotency key -> the message stored under it, and when.
-    seen: Mutex<HashMap<String, (Message, Instant)>>,
+    seen: Mutex<Seen>,
+}
+
+/// The idempotency keys remembered: key -> the message stored under it, and
+/// the keys in the order they came, with when, so that expiring them looks
+/// only at the oldest, never at the whole table.
+#[derive(Default)]
+struct Seen {
+    messages: HashMap<String, Message>,
+    order: VecDeque<(Instant, String)>,
+}
+
+impl Seen {
+    /// Forget the keys older than the TTL, and the oldest past the bound.
+    fn expire(&mut self, now: Instant) {
+        let ttl = Duration::from_secs(IDEMPOTENCY_TTL_SECONDS);
+        while let Some((at, key)) = self.order.front() {
+            if now.duration_since(*at) < ttl
+                && self.order.len() < MAX_IDEMPOTENCY_KEYS
+            {
+                break;
+            }
+            self.messages.remove(key);
+            self.order.pop_front();
+        }
+    }
+
+    /// How many keys are remembered (for the spec and the benchmark).
+    fn len(&self) -> usize {
+        self.messages.len()
+    }
 }
 
 impl MemoryStore {
@@ -27,7 +63,12 @@ impl MemoryStore {
     }
 
     fn on(store: CachedStore) -> MemoryStore {
-        MemoryStore { store, seen: Mutex::new(HashMap::new()) }
+        MemoryStore { store, seen: Mutex::new(Seen::default()) }
+    }
+
+    /// How many idempotency keys it remembers right now.
+    pub fn remembered_keys(&self) -> usize {
+        self.seen.lock().expect("the key table's lock is poisoned").len()
     }
 }
 
@@ -41,13 +82,14 @@ impl Store for MemoryStore {
         // One lock for the check and the store, so two requests with the same
         // key cannot both store.
         let mut seen = self.seen.lock().expect("the key table's lock is poisoned");
-        let ttl = Duration::from_secs(IDEMPOTENCY_TTL_SECONDS);
-        seen.retain(|_, (_, at)| at.elapsed() < ttl);
-        if let Some((stored, _)) = seen.get(&key) {
+        let now = Instant::now();
+        seen.expire(now);
+        if let Some(stored) = seen.messages.get(&key) {
             return Ok(stored.clone());
         }
         let stored = self.store.push(message);
-        seen.insert(key, (stored.clone(), Instant::now()));
+        seen.messages.insert(key.clone(), stored.clone());
+        seen.order.push_back((now, key));
         Ok(stored)
     }
 

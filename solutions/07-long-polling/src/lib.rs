@@ -73,7 +73,8 @@ pub fn memory_hub() -> Arc<Hub<MemoryStore>> {
 /// A hub on the Redis at `url`, woken by every instance that shares it.
 /// Call it inside a tokio runtime.
 pub fn redis_hub(url: &str) -> Result<Arc<Hub<RedisStore>>, String> {
-    let problem = |error| format!("REDIS_URL={url}: {error}");
+    let problem =
+        |error| format!("REDIS_URL={}: {error}", redis_chat::redacted(url));
     let store = RedisStore::new(url, MAX_MESSAGES).map_err(problem)?;
     let news = News::through_redis(url).map_err(problem)?;
     Ok(Arc::new(Hub::new(Arc::new(store), news)))

@@ -111,11 +111,12 @@ fn not_held_answer(not_held: NotHeld) -> Response {
 pub async fn post_poll<S: Store>(
     State(hub): State<Arc<Hub<S>>>,
     headers: HeaderMap,
+    extensions: Extensions,
     body: Result<Json<NewMessage>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Message>), PollError> {
+    let store = State(hub.store.clone());
     let created =
-        redis_chat::routes::post_poll(State(hub.store.clone()), headers, body)
-            .await?;
+        redis_chat::routes::post_poll(store, headers, extensions, body).await?;
     hub.news.tell().await;
     Ok(created)
 }
