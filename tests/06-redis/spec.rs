@@ -830,3 +830,25 @@ async fn s12_the_first_request_after_a_quick_redis_restart_is_answered() {
         shown(&reply)
     );
 }
+
+#[tokio::test]
+async fn s13_no_password_in_what_the_server_prints_and_no_plain_text_refusals() {
+    assert_eq!(
+        redis_chat::redacted("redis://:s3cret@db.example:6379/?chat=room"),
+        "redis://:***@db.example:6379/?chat=room",
+        "a Redis URL is printed with its password hidden"
+    );
+    assert_eq!(
+        redis_chat::redacted("redis://127.0.0.1:6379"),
+        "redis://127.0.0.1:6379"
+    );
+    let app =
+        app_with(Arc::new(MemoryStore::new(MAX_MESSAGES)), DefaultClock::default());
+    let twice = get(&app, "/poll?since=1&since=2").await;
+    assert_eq!(twice.status, 400, "a parameter given twice is refused");
+    assert!(
+        twice.json()["error"].as_str().is_some_and(|error| !error.is_empty()),
+        "in the same JSON shape as every refusal: {}",
+        shown(&twice)
+    );
+}

@@ -86,5 +86,7 @@ where
         .fallback(poll_endpoint::error::not_found)
         .method_not_allowed_fallback(poll_endpoint::error::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // axum's own refusals (a query that does not parse) in JSON too.
+        .layer(middleware::from_fn(poll_endpoint::error::json_errors))
 }
 // ANCHOR_END: app
