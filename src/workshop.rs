@@ -276,9 +276,16 @@ pub fn report(checked: &Checked, exercise: &Exercise, paint: Paint) -> String {
 /// How to get what skipped tests needed.
 pub fn install_advice(needs: &str) -> String {
     match needs {
+        // With REDIS_URL set, the specs use that server, but the checks that
+        // kill and restart Redis cannot: they need a redis-server of their own.
+        "redis-server" if std::env::var_os("REDIS_URL").is_some() => {
+            "The checks that kill and restart Redis cannot use the server REDIS_URL names: install redis-server \
+             (`apt-get install redis-server`, or `brew install redis`), and they start one of their own."
+                .to_owned()
+        }
         "redis-server" => {
             "Install it (`apt-get install redis-server`, or `brew install redis`; chapter 06 says more), \
-                           then check again."
+                           or set REDIS_URL to a Redis you have, then check again."
                 .to_owned()
         }
         other => format!("Install {other}, then check again."),
