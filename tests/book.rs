@@ -687,3 +687,346 @@ fn includes_are_expanded_like_mdbook() {
         "{expanded}"
     );
 }
+
+// ---------------------------------------------------------------------------
+// Quoted figures
+// ---------------------------------------------------------------------------
+//
+// The measured numbers live in the generated tables of `book/src/figures/`
+// (`cargo run -p book-figures` and the benchmarks write them), and a page
+// shows them with `{{#include figures/....md}}`. When prose quotes one of
+// them ("87,801 req/s", "19.4 µs"), the quote must still be in a table the
+// page includes: a figure drawn again, or a benchmark run again, must not
+// leave the text saying what the table no longer does.
+//
+// To stay free of false alarms, the check reads only the sentences that say
+// they quote a measurement (they contain one of `QUOTE_MARKERS`, or a ratio
+// written as the tables write it, `×2.5`), and in them only the numbers
+// written as measured quantities: with a thousands
+// separator (`19,681`), as a ratio (`×2.5`), with one of the tables' units
+// (`63,535 req/s`, `9.8 ms`, `46 B`, `2.4 requests a minute`), or in seconds
+// with a decimal point (`29.9 s`). A constant that the text explains ("30 s",
+// "500 characters", "port 3000") is none of those. A number worked out from
+// the table shows its arithmetic and is exempt: one that follows `=` or `≈`
+// ("60 / 25 = 2.4 requests a minute").
+
+/// Words that mark a sentence as quoting a measurement.
+/// ("in the table", not "the table": a hash table is a table too.)
+const QUOTE_MARKERS: &[&str] = &[
+    "measured",
+    "in the table",
+    "the table's",
+    "this table",
+    "table above",
+    "table below",
+    "req/s",
+    "µs",
+];
+
+/// The units the generated tables give measured quantities in.
+const UNITS: &[&str] = &[
+    "req/s",
+    "requests a minute",
+    "requests per minute",
+    "µs",
+    "ms",
+    "KiB",
+    "MiB",
+    "GiB",
+    "bytes",
+    "B",
+];
+
+/// Whether a sentence says it quotes a measurement.
+fn quotes_a_measurement(sentence: &str) -> bool {
+    let lower = sentence.to_lowercase();
+    QUOTE_MARKERS.iter().any(|marker| lower.contains(marker))
+        || sentence.match_indices('×').any(|(at, _)| {
+            sentence[at + '×'.len_utf8()..].starts_with(|c: char| c.is_ascii_digit())
+        })
+}
+
+/// A number as the tables and the prose may write it: `87,801` and `87801`,
+/// `3.0` and `3`, are the same.
+fn number_value(text: &str) -> Option<f64> {
+    text.replace(',', "").parse::<f64>().ok()
+}
+
+/// Every number in `text`, with where it starts and ends: digits, with
+/// thousands separators in groups of three and a decimal part.
+fn numbers_in(text: &str) -> Vec<(usize, usize)> {
+    let bytes = text.as_bytes();
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        let starts = bytes[at].is_ascii_digit()
+            && (at == 0
+                || !(bytes[at - 1].is_ascii_alphanumeric()
+                    || bytes[at - 1] == b'.'));
+        if !starts {
+            at += 1;
+            continue;
+        }
+        let start = at;
+        while at < bytes.len() && bytes[at].is_ascii_digit() {
+            at += 1;
+        }
+        // `,ddd` groups, then `.d+`; a comma or point not followed by digits ends it.
+        while bytes.get(at) == Some(&b',')
+            && bytes
+                .get(at + 1..at + 4)
+                .is_some_and(|g| g.iter().all(u8::is_ascii_digit))
+            && !bytes.get(at + 4).is_some_and(u8::is_ascii_digit)
+        {
+            at += 4;
+        }
+        if bytes.get(at) == Some(&b'.')
+            && bytes.get(at + 1).is_some_and(u8::is_ascii_digit)
+        {
+            at += 1;
+            while at < bytes.len() && bytes[at].is_ascii_digit() {
+                at += 1;
+            }
+        }
+        if bytes.get(at).is_some_and(|b| b.is_ascii_alphabetic()) {
+            // `p50`, `1st`, `0x1f`: part of a word, not a quantity.
+            while at < bytes.len() && bytes[at].is_ascii_alphanumeric() {
+                at += 1;
+            }
+            continue;
+        }
+        found.push((start, at));
+    }
+    found
+}
+
+/// The measured quantities a sentence quotes: the text of each, as written,
+/// leaving out those it works out itself (after `=` or `≈`).
+fn quoted_quantities(sentence: &str) -> Vec<String> {
+    let mut quoted = Vec::new();
+    for (start, end) in numbers_in(sentence) {
+        let number = &sentence[start..end];
+        let before = sentence[..start].trim_end();
+        if before.ends_with('=') || before.ends_with('≈') {
+            continue; // derived, and the arithmetic is in the sentence
+        }
+        let after = sentence[end..].trim_start();
+        let unit = UNITS.iter().find(|unit| {
+            after.starts_with(*unit)
+                && !after[unit.len()..].starts_with(|c: char| c.is_alphanumeric())
+        });
+        let ratio = sentence[..start].ends_with('×');
+        let separated = number.contains(',');
+        let seconds = number.contains('.')
+            && after.starts_with('s')
+            && !after[1..].starts_with(|c: char| c.is_alphanumeric());
+        if let Some(unit) = unit {
+            quoted.push(format!("{number} {unit}"));
+        } else if ratio {
+            quoted.push(format!("×{number}"));
+        } else if separated || seconds {
+            quoted.push(if seconds {
+                format!("{number} s")
+            } else {
+                number.to_owned()
+            });
+        }
+    }
+    quoted
+}
+
+/// The page's prose, one sentence at a time: without code blocks, code
+/// spans, includes, tables, images and HTML tags, with its whitespace
+/// normalised.
+fn sentences(page: &str) -> Vec<String> {
+    let mut paragraphs: Vec<String> = vec![String::new()];
+    let mut fenced = false;
+    for line in page.lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") {
+            fenced = !fenced;
+            paragraphs.push(String::new());
+            continue;
+        }
+        let skipped = fenced
+            || trimmed.starts_with('|')
+            || trimmed.starts_with("{{#")
+            || trimmed.starts_with("![")
+            || trimmed.starts_with('<')
+            || trimmed.starts_with('#');
+        if skipped || trimmed.is_empty() {
+            paragraphs.push(String::new());
+            continue;
+        }
+        // A list item starts a paragraph of its own.
+        let item = trimmed.starts_with("- ")
+            || trimmed
+                .split_once(". ")
+                .is_some_and(|(n, _)| n.chars().all(|c| c.is_ascii_digit()));
+        if item {
+            paragraphs.push(String::new());
+        }
+        let last = paragraphs.last_mut().unwrap();
+        last.push(' ');
+        last.push_str(trimmed);
+    }
+    let mut out = Vec::new();
+    for paragraph in paragraphs {
+        // Code spans are code, not quotes.
+        let mut prose = String::new();
+        for (n, piece) in paragraph.split('`').enumerate() {
+            if n % 2 == 0 {
+                prose.push_str(piece);
+            } else {
+                prose.push_str("(code)");
+            }
+        }
+        let prose = normalise(&prose);
+        let mut sentence = String::new();
+        let chars: Vec<char> = prose.chars().collect();
+        for (at, &c) in chars.iter().enumerate() {
+            sentence.push(c);
+            let ends = matches!(c, '.' | '?' | '!' | ':' | ';')
+                && chars.get(at + 1) == Some(&' ')
+                && chars.get(at + 2).is_some_and(|n| n.is_uppercase() || *n == '*');
+            if ends {
+                out.push(std::mem::take(&mut sentence).trim().to_owned());
+            }
+        }
+        if !sentence.trim().is_empty() {
+            out.push(sentence.trim().to_owned());
+        }
+    }
+    out
+}
+
+/// The figures a page includes: `{{#include figures/x.md}}`, by file name.
+fn included_figures(page: &str) -> Vec<String> {
+    page.split("{{#include ")
+        .skip(1)
+        .filter_map(|rest| rest.split("}}").next())
+        .map(|spec| spec.trim().split(':').next().unwrap_or("").to_owned())
+        .filter(|path| path.starts_with("figures/") && path.ends_with(".md"))
+        .collect()
+}
+
+/// What is wrong with the figures `page` quotes, given the text of the
+/// figures it includes: one sentence per quote that none of them holds.
+fn misquoted_figures(page: &str, figures: &[String]) -> Vec<String> {
+    let measured: Vec<f64> = figures
+        .iter()
+        .flat_map(|figure| {
+            numbers_in(figure)
+                .into_iter()
+                .filter_map(|(start, end)| number_value(&figure[start..end]))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut problems = Vec::new();
+    for sentence in sentences(page) {
+        if !quotes_a_measurement(&sentence) {
+            continue;
+        }
+        for quantity in quoted_quantities(&sentence) {
+            let digits: String = quantity
+                .trim_start_matches('×')
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == ',' || *c == '.')
+                .collect();
+            let value = number_value(&digits);
+            if !value.is_some_and(|value| measured.contains(&value)) {
+                problems.push(format!("\"{quantity}\" in: {sentence}"));
+            }
+        }
+    }
+    problems
+}
+
+/// A sentence that quotes a measurement quotes a table the page includes, as
+/// the table says it now.
+#[test]
+fn quoted_figures_are_in_the_tables() {
+    let dir = root().join("book/src");
+    let mut pages: Vec<PathBuf> = fs::read_dir(&dir)
+        .expect("book/src is readable")
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.extension().is_some_and(|e| e == "md"))
+        .collect();
+    pages.sort();
+    let mut problems = Vec::new();
+    let mut checked = 0;
+    for path in pages {
+        let page = read(&path);
+        let figures = included_figures(&page);
+        if figures.is_empty() {
+            continue;
+        }
+        let tables: Vec<String> =
+            figures.iter().map(|f| read(&dir.join(f))).collect();
+        let name = path.strip_prefix(root()).unwrap_or(&path).display().to_string();
+        for sentence in sentences(&page) {
+            if quotes_a_measurement(&sentence) {
+                let quantities = quoted_quantities(&sentence);
+                if !quantities.is_empty() {
+                    println!("{name}: {}", quantities.join(", "));
+                }
+                checked += quantities.len();
+            }
+        }
+        for problem in misquoted_figures(&page, &tables) {
+            problems.push(format!(
+                "{name} quotes {problem}\n  No figure it includes ({}) holds that number. Quote the table as \
+                 it is now, or show the arithmetic (`60 / 25 = 2.4`), or keep a constant out of the \
+                 sentence that quotes the table.",
+                figures.join(", ")
+            ));
+        }
+    }
+    assert!(
+        checked > 0,
+        "found no quoted figure in the book, so this check checked nothing"
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// The check above is not blind: a number the table does not hold fails it,
+/// and the constants and worked numbers it must leave alone pass.
+#[test]
+fn a_misquoted_figure_fails_the_check() {
+    let table = read(&root().join("book/src/figures/05-load-benchmark.md"));
+    let tables = [table];
+    let right = "Measured, the cached answer served 63,535 req/s at 50 connections, with a \
+                 p50 of 0.80 ms.\n";
+    assert_eq!(misquoted_figures(right, &tables), Vec::<String>::new());
+    let wrong =
+        "Measured, the cached answer served 63,536 req/s at 50 connections.\n";
+    let found = misquoted_figures(wrong, &tables);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(found[0].contains("63,536 req/s"), "{found:?}");
+    // "The table" alone may be a hash table: its sentence is not read.
+    let hash_table = "The store keeps its keys beside the table, at most 10,000.\n";
+    assert_eq!(misquoted_figures(hash_table, &tables), Vec::<String>::new());
+    let wrong_ratio = "Serialized once, the answer serves ×2.6 as many.\n";
+    assert_eq!(misquoted_figures(wrong_ratio, &tables).len(), 1);
+    let right_ratio = "Serialized once, the answer serves ×2.5 as many, over 2 × 25 connections.\n";
+    assert_eq!(misquoted_figures(right_ratio, &tables), Vec::<String>::new());
+    // Constants the text explains, and numbers worked out in the sentence.
+    let constants = "Measured over 10 s runs, with 500 characters a message, a 30 s cap and \
+                     port 3000: one poll per 25 s is 60 / 25 = 2.4 requests a minute, and \
+                     `8 KiB` is code.\n";
+    assert_eq!(misquoted_figures(constants, &tables), Vec::<String>::new());
+    // Only sentences that say they quote a measurement are read.
+    let unmarked = "A chat message is about 5,400 bytes of JSON for 50 messages.\n";
+    assert_eq!(misquoted_figures(unmarked, &tables), Vec::<String>::new());
+    // Code blocks and tables in the chapter's own text are not prose.
+    let code =
+        "Measured:\n\n```text\n63,536 req/s\n```\n\n| measured | 63,536 req/s |\n";
+    assert_eq!(misquoted_figures(code, &tables), Vec::<String>::new());
+    assert_eq!(
+        quoted_quantities(
+            "at 87,801 req/s, ×4.1, 46 B and 29.9 s, in 5 s, p50 of 2"
+        ),
+        ["87,801 req/s", "×4.1", "46 B", "29.9 s"]
+    );
+}
