@@ -10,6 +10,21 @@
 //! the app's `Router` (`tower::ServiceExt::oneshot`), as a browser's would.
 //! Snapshots live in `snapshots/` next to this file; ids and times in them
 //! are redacted, because those change from run to run.
+//!
+//! The rules chapter 01 teaches, and the scenarios that pin each (a failure
+//! names its rule):
+//! - R1 `GET /poll` lists every message, oldest first, never cached (s01,
+//!   s02, s04).
+//! - R2 `POST /poll` stores the message and answers 201 with it (s03).
+//! - R3 `user` and `text` are stored trimmed (s05).
+//! - R4 the store keeps only the newest MAX_MESSAGES, and never reuses an id
+//!   (s06).
+//! - R5 every message gets its own id, even posted at once (s07).
+//! - R6 limits count characters, not bytes (s08).
+//! - R7 bad input gets its own 4xx: 400, 413, 415 or 422 (s10 to s16).
+//! - R8 a refusal stores nothing, and the server keeps serving (s10 to s16).
+//! - R9 every refusal is JSON that says what to fix (s10 to s18).
+//! - R10 a name may not reverse or hide text (s19).
 
 use axum::{
     Router,
@@ -66,9 +81,16 @@ impl Reply {
     }
 }
 
+thread_local! {
+    /// The app the scenarios run against: the crate's own `app()`, unless
+    /// the course checks that prove each known wrong server fails this spec
+    /// (tests/01-poll-endpoint/wrong_solutions.rs) put another one here.
+    pub static APP_UNDER_TEST: std::cell::Cell<fn() -> Router> = const { std::cell::Cell::new(app) };
+}
+
 impl Chat {
     fn new() -> Self {
-        Chat { app: app() }
+        Chat { app: APP_UNDER_TEST.with(|app| app.get())() }
     }
 
     /// Send one request. If the server panics (a `todo!()` still in the
@@ -204,7 +226,8 @@ fn assert_strictly_increasing(ids: &[u64], context: &str) {
     for pair in ids.windows(2) {
         assert!(
             pair[0] < pair[1],
-            "{context}: ids must grow strictly, one message after another, but {} is followed by {}.\n\
+            "R5 every message gets its own id: {context}: ids must grow strictly, one message after another, \
+             but {} is followed by {}.\n\
              ids: {ids:?}\nGive each message `next_id` and then increase it, under the lock: look at `push` in {}.",
             pair[0],
             pair[1],
@@ -231,7 +254,7 @@ macro_rules! assert_message_snapshot {
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
-async fn s01_get_poll_answers_an_empty_list_at_first() {
+pub async fn s01_get_poll_answers_an_empty_list_at_first() {
     let chat = Chat::new();
     let reply = chat.get("/poll").await;
     assert_eq!(
@@ -259,13 +282,13 @@ async fn s01_get_poll_answers_an_empty_list_at_first() {
 }
 
 #[tokio::test]
-async fn s02_get_poll_tells_caches_not_to_store_it() {
+pub async fn s02_get_poll_tells_caches_not_to_store_it() {
     let chat = Chat::new();
     let reply = chat.get("/poll").await;
     assert_eq!(
         reply.cache_control,
         "no-store",
-        "GET /poll should send `Cache-Control: no-store`, but it sent {:?}.\nA poll answer is out of date as soon \
+        "R1 GET /poll lists every message, oldest first, never cached: GET /poll should send `Cache-Control: no-store`, but it sent {:?}.\nA poll answer is out of date as soon \
          as someone posts; without this header a browser or proxy cache may keep it and answer the next poll \
          itself. Add the header in `get_poll` in {} (a tuple `([(header::CACHE_CONTROL, \"no-store\")], Json(...))` \
          with `.into_response()` is a `Response`).",
@@ -275,7 +298,7 @@ async fn s02_get_poll_tells_caches_not_to_store_it() {
 }
 
 #[tokio::test]
-async fn s03_post_poll_stores_a_message_and_answers_201() {
+pub async fn s03_post_poll_stores_a_message_and_answers_201() {
     let chat = Chat::new();
     let before = now_ms();
     let stored = chat.posted("ada", "hello, world").await;
@@ -301,14 +324,14 @@ async fn s03_post_poll_stores_a_message_and_answers_201() {
     assert_eq!(
         chat.messages().await,
         vec![stored.clone()],
-        "After one POST, GET /poll should list exactly the stored message, as the POST answered it.\n\
+        "R2 POST /poll stores the message and answers 201 with it: after one POST, GET /poll should list exactly the stored message, as the POST answered it.\n\
          Look at `push` and `messages` in {}.",
         file("src/store.rs")
     );
 }
 
 #[tokio::test]
-async fn s04_get_poll_lists_messages_oldest_first() {
+pub async fn s04_get_poll_lists_messages_oldest_first() {
     let chat = Chat::new();
     let first = chat.posted("ada", "first").await;
     let second = chat.posted("grace", "second").await;
@@ -318,7 +341,7 @@ async fn s04_get_poll_lists_messages_oldest_first() {
     assert_eq!(
         texts(&messages),
         ["first", "second", "third"],
-        "GET /poll should list messages oldest first (the order they were posted), so a page can show them top \
+        "R1 GET /poll lists every message, oldest first, never cached: GET /poll should list messages oldest first (the order they were posted), so a page can show them top \
          to bottom and later exercises can ask for \"everything after id N\".\nLook at `messages` in {}.",
         file("src/store.rs")
     );
@@ -335,20 +358,20 @@ async fn s04_get_poll_lists_messages_oldest_first() {
 }
 
 #[tokio::test]
-async fn s05_user_and_text_are_stored_trimmed() {
+pub async fn s05_user_and_text_are_stored_trimmed() {
     let chat = Chat::new();
     let stored = chat.posted("  ada ", "\t hello  ").await;
     assert_eq!(
         (stored["user"].as_str(), stored["text"].as_str()),
         (Some("ada"), Some("hello")),
-        "Whitespace around `user` and `text` should be trimmed before the message is stored.\n\
+        "R3 stored trimmed: whitespace around `user` and `text` should be trimmed before the message is stored.\n\
          Look at `validate` in {}.",
         file("src/message.rs")
     );
 }
 
 #[tokio::test]
-async fn s06_the_store_keeps_only_the_newest_messages() {
+pub async fn s06_the_store_keeps_only_the_newest_messages() {
     let chat = Chat::new();
     let total = MAX_MESSAGES + 10;
     let mut last_id = 0;
@@ -361,7 +384,7 @@ async fn s06_the_store_keeps_only_the_newest_messages() {
     assert_eq!(
         messages.len(),
         MAX_MESSAGES,
-        "After {total} posts the server should keep only the newest MAX_MESSAGES = {MAX_MESSAGES}, but GET /poll \
+        "R4 the store keeps only the newest MAX_MESSAGES: after {total} posts the server should keep only the newest MAX_MESSAGES = {MAX_MESSAGES}, but GET /poll \
          listed {}.\nDrop the oldest message when the store is full: look at `push` in {}.",
         messages.len(),
         file("src/store.rs")
@@ -392,7 +415,7 @@ async fn s06_the_store_keeps_only_the_newest_messages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s07_concurrent_posts_get_distinct_ids() {
+pub async fn s07_concurrent_posts_get_distinct_ids() {
     let chat = std::sync::Arc::new(Chat::new());
     let mut tasks = Vec::new();
     for task in 0..4 {
@@ -416,7 +439,7 @@ async fn s07_concurrent_posts_get_distinct_ids() {
     assert_eq!(
         all.len(),
         100,
-        "100 posts sent at the same time from 4 tasks should get 100 different ids, but only {} were different.\n\
+        "R5 every message gets its own id: 100 posts sent at the same time from 4 tasks should get 100 different ids, but only {} were different.\n\
          Read and increase `next_id` while holding the lock, in one step: look at `push` in {}.",
         all.len(),
         file("src/store.rs")
@@ -428,16 +451,29 @@ async fn s07_concurrent_posts_get_distinct_ids() {
 }
 
 #[tokio::test]
-async fn s08_limits_are_counted_in_characters_not_bytes() {
+pub async fn s08_limits_are_counted_in_characters_not_bytes() {
     let chat = Chat::new();
     // "é" is 2 bytes in UTF-8 and "😀" is 4: both are one character.
     let user = "é".repeat(MAX_USER_CHARS);
     let text = "😀".repeat(MAX_TEXT_CHARS);
-    let stored = chat.posted(&user, &text).await;
+    let reply = chat.post_message(&user, &text).await;
+    assert_eq!(
+        reply.status,
+        201,
+        "R6 limits count characters, not bytes: {MAX_USER_CHARS} × \"é\" ({} bytes) and {MAX_TEXT_CHARS} × \"😀\" ({} \
+         bytes) are exactly at the limits, in characters, and must be stored, but the server answered {}:\n  {}\n\
+         Count with `.chars().count()`, not `.len()`: look at `validate` in {}.",
+        user.len(),
+        text.len(),
+        reply.status,
+        reply.body,
+        file("src/message.rs")
+    );
+    let stored = reply.json();
     assert_eq!(
         (stored["user"].as_str(), stored["text"].as_str()),
         (Some(user.as_str()), Some(text.as_str())),
-        "A name of exactly {MAX_USER_CHARS} characters and a text of exactly {MAX_TEXT_CHARS} characters are \
+        "R6 limits count characters, not bytes: a name of exactly {MAX_USER_CHARS} characters and a text of exactly {MAX_TEXT_CHARS} characters are \
          allowed, whatever their size in bytes. Count with `.chars().count()`, not `.len()`: look at `validate` \
          in {}.",
         file("src/message.rs")
@@ -462,12 +498,12 @@ async fn assert_refused(
     let reply = chat.send(request).await;
     assert_eq!(
         reply.status, status,
-        "{} with {why} should be refused with {status}, but the server answered {}:\n  {}\nLook at {where_to_look}.",
+        "R7 bad input gets its own 4xx: {} with {why} should be refused with {status}, but the server answered {}:\n  {}\nLook at {where_to_look}.",
         reply.request, reply.status, reply.body
     );
     assert!(
         reply.content_type.starts_with("application/json"),
-        "{} with {why}: the {status} should be JSON, `{{\"error\": \"...\"}}`, but its Content-Type was {:?}.\n\
+        "R9 every refusal is JSON that says what to fix: {} with {why}: the {status} should be JSON, `{{\"error\": \"...\"}}`, but its Content-Type was {:?}.\n\
          Return the error as `ApiError` (see {}): `?` converts it for you.",
         reply.request,
         reply.content_type,
@@ -477,14 +513,14 @@ async fn assert_refused(
         reply.json()["error"].as_str().map(str::to_owned).unwrap_or_default();
     assert!(
         !error.trim().is_empty(),
-        "{} with {why}: the {status} should say what is wrong in `error`, but the body was\n  {}",
+        "R9 every refusal is JSON that says what to fix: {} with {why}: the {status} should say what is wrong in `error`, but the body was\n  {}",
         reply.request,
         reply.body
     );
     assert_eq!(
         chat.messages().await,
         vec![existing],
-        "{} with {why} was refused, so nothing may be stored, but GET /poll changed.\n\
+        "R8 a refusal stores nothing: {} with {why} was refused, so nothing may be stored, but GET /poll changed.\n\
          Validate before you push: look at `post_poll` in {}.",
         reply.request,
         file("src/routes.rs")
@@ -515,7 +551,7 @@ const VALIDATE: &str =
     "`validate` in src/message.rs, and the `?` after it in `post_poll`";
 
 #[tokio::test]
-async fn s10_malformed_json_is_refused_with_400() {
+pub async fn s10_malformed_json_is_refused_with_400() {
     for body in
         [r#"{"user": "ada", "text": "hi""#, "not json", "", r#"{"user": "ada",}"#]
     {
@@ -525,7 +561,7 @@ async fn s10_malformed_json_is_refused_with_400() {
 }
 
 #[tokio::test]
-async fn s11_a_missing_or_wrong_content_type_is_refused_with_415() {
+pub async fn s11_a_missing_or_wrong_content_type_is_refused_with_415() {
     let body = r#"{"user": "ada", "text": "hi"}"#;
     for content_type in
         [None, Some("text/plain"), Some("application/x-www-form-urlencoded")]
@@ -539,7 +575,7 @@ async fn s11_a_missing_or_wrong_content_type_is_refused_with_415() {
 }
 
 #[tokio::test]
-async fn s12_missing_or_mistyped_fields_are_refused_with_422() {
+pub async fn s12_missing_or_mistyped_fields_are_refused_with_422() {
     for body in [
         r#"{"user": "ada"}"#,
         r#"{"text": "hi"}"#,
@@ -555,7 +591,7 @@ async fn s12_missing_or_mistyped_fields_are_refused_with_422() {
 }
 
 #[tokio::test]
-async fn s13_blank_text_or_user_is_refused_with_422() {
+pub async fn s13_blank_text_or_user_is_refused_with_422() {
     for (user, text) in
         [("ada", ""), ("ada", "   "), ("ada", "\t \n "), ("", "hi"), (" ", "hi")]
     {
@@ -565,7 +601,7 @@ async fn s13_blank_text_or_user_is_refused_with_422() {
 }
 
 #[tokio::test]
-async fn s14_a_too_long_user_or_text_is_refused_with_422() {
+pub async fn s14_a_too_long_user_or_text_is_refused_with_422() {
     let long_user = "a".repeat(MAX_USER_CHARS + 1);
     let long_text = "a".repeat(MAX_TEXT_CHARS + 1);
     let long_emoji = "😀".repeat(MAX_TEXT_CHARS + 1);
@@ -591,7 +627,7 @@ async fn s14_a_too_long_user_or_text_is_refused_with_422() {
 }
 
 #[tokio::test]
-async fn s15_control_characters_are_refused_with_422() {
+pub async fn s15_control_characters_are_refused_with_422() {
     for (user, text) in [
         ("ada", "nul \u{0} byte"),
         ("ada", "two\nlines"),
@@ -605,18 +641,26 @@ async fn s15_control_characters_are_refused_with_422() {
 }
 
 #[tokio::test]
-async fn s19_a_name_cannot_be_reversed_or_invisible() {
+pub async fn s19_a_name_cannot_be_reversed_or_invisible() {
     // A right-to-left override makes one name look like another; a zero-width
     // space or a Hangul filler makes a name that shows as nothing.
     for user in
         ["ada\u{202E}adA", "\u{200B}", "\u{3164}", "gr\u{200B}ace", "\u{200D}"]
     {
         let why = format!("the user name {user:?}");
+        let status = Chat::new().send(post_message(user, "hi")).await.status;
+        assert_eq!(
+            status,
+            422,
+            "R10 a name may not reverse or hide text: {why} should be refused with 422, but the server \
+             answered {status}.\nLook at `validate` (and `disguised`) in {}.",
+            file("src/message.rs")
+        );
         let error =
             assert_refused(post_message(user, "hi"), 422, &why, VALIDATE).await;
         assert!(
             error.contains("reverses or hides text"),
-            "{why} should be refused because it reverses or hides text (see `disguised` in {}), but the \
+            "R10 a name may not reverse or hide text: {why} should be refused because it reverses or hides text (see `disguised` in {}), but the \
              error said: {error}",
             file("src/message.rs")
         );
@@ -632,7 +676,7 @@ async fn s19_a_name_cannot_be_reversed_or_invisible() {
 }
 
 #[tokio::test]
-async fn s16_a_body_over_the_size_limit_is_refused_with_413() {
+pub async fn s16_a_body_over_the_size_limit_is_refused_with_413() {
     let huge_text =
         json!({ "user": "ada", "text": "a".repeat(MAX_BODY_BYTES) }).to_string();
     // A short, valid message padded with spaces: the limit is on bytes read.
@@ -653,7 +697,7 @@ async fn s16_a_body_over_the_size_limit_is_refused_with_413() {
 }
 
 #[tokio::test]
-async fn s17_unknown_routes_and_methods_get_json_errors() {
+pub async fn s17_unknown_routes_and_methods_get_json_errors() {
     let errors = "the fallbacks in src/error.rs, wired up in `app` in src/lib.rs";
     for (method, path) in [("GET", "/nope"), ("POST", "/polls")] {
         let request =
@@ -683,7 +727,7 @@ async fn s17_unknown_routes_and_methods_get_json_errors() {
 }
 
 #[tokio::test]
-async fn s18_every_refusal_says_what_to_fix() {
+pub async fn s18_every_refusal_says_what_to_fix() {
     // One snapshot of every refusal: status and sentence. Read it as the
     // server's error catalogue.
     let cases: Vec<(&str, Request<Body>)> = vec![

@@ -1,0 +1,342 @@
+//! Exercise 01's known wrong servers fail its spec, each with a message that
+//! names the rule it breaks (the rules are listed at the top of `spec.rs`).
+//!
+//! Each is the solution's app with one behaviour changed, as a layer around
+//! it: what a client sees is exactly what a server with that one mistake
+//! would answer. The spec is included as it is, so its own tests run here
+//! too, against the solution (which the root package depends on as
+//! `poll_endpoint`).
+
+#[path = "spec.rs"]
+mod spec;
+
+use axum::Router;
+use axum::body::{Body, to_bytes};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use serde_json::Value;
+
+/// Run `scene` on the wrong server `app`, and return its panic message.
+fn failure_of(app: fn() -> Router, scene: fn()) -> String {
+    spec::APP_UNDER_TEST.with(|under_test| under_test.set(app));
+    let ran = std::panic::catch_unwind(scene);
+    spec::APP_UNDER_TEST.with(|under_test| under_test.set(poll_endpoint::app));
+    match ran {
+        Ok(()) => panic!(
+            "a wrong server passed the spec's scene, but it breaks a rule the spec must catch"
+        ),
+        Err(panic) => panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_default(),
+    }
+}
+
+#[track_caller]
+fn assert_names(rule: &str, message: &str) {
+    assert!(
+        message.contains(rule),
+        "the failure should name {rule}, but says:\n{message}"
+    );
+}
+
+/// Rewrite each answer's JSON body with `change` (other answers pass as they are).
+async fn rewrite_json(
+    request: Request,
+    next: Next,
+    change: fn(&mut Value),
+) -> Response {
+    let response = next.run(request).await;
+    let (mut parts, body) = response.into_parts();
+    let bytes = to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let Ok(mut json) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(parts, Body::from(bytes));
+    };
+    change(&mut json);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(json.to_string()))
+}
+
+fn with_json_change(change: fn(&mut Value)) -> Router {
+    poll_endpoint::app().layer(middleware::from_fn(
+        move |request: Request, next: Next| rewrite_json(request, next, change),
+    ))
+}
+
+// R1: `Cache-Control: no-store` left out, and the list newest first.
+
+fn without_no_store() -> Router {
+    poll_endpoint::app().layer(middleware::from_fn(
+        |request: Request, next: Next| async move {
+            let mut response = next.run(request).await;
+            response.headers_mut().remove(header::CACHE_CONTROL);
+            response
+        },
+    ))
+}
+
+fn newest_first() -> Router {
+    with_json_change(|json| {
+        if let Some(list) = json.get_mut("msg").and_then(Value::as_array_mut) {
+            list.reverse();
+        }
+    })
+}
+
+#[test]
+fn r1_a_poll_answer_a_cache_may_keep_fails_s02() {
+    assert_names(
+        "R1",
+        &failure_of(
+            without_no_store,
+            spec::s02_get_poll_tells_caches_not_to_store_it,
+        ),
+    );
+}
+
+#[test]
+fn r1_newest_first_fails_s04() {
+    assert_names(
+        "R1",
+        &failure_of(newest_first, spec::s04_get_poll_lists_messages_oldest_first),
+    );
+}
+
+// R3: the message stored as sent, untrimmed (seen as padded names and texts).
+
+fn untrimmed() -> Router {
+    with_json_change(|json| {
+        let pad = |message: &mut Value| {
+            for field in ["user", "text"] {
+                if let Some(text) = message.get(field).and_then(Value::as_str) {
+                    message[field] = Value::from(format!("  {text} "));
+                }
+            }
+        };
+        match json.get_mut("msg").and_then(Value::as_array_mut) {
+            Some(list) => list.iter_mut().for_each(pad),
+            None => pad(json),
+        }
+    })
+}
+
+#[test]
+fn r3_an_untrimmed_store_fails_s05() {
+    assert_names(
+        "R3",
+        &failure_of(untrimmed, spec::s05_user_and_text_are_stored_trimmed),
+    );
+}
+
+// R4: a store that keeps everything.
+
+fn keeps_everything() -> Router {
+    // The solution's own pieces, with room for far more than MAX_MESSAGES.
+    let store = std::sync::Arc::new(poll_endpoint::store::MemoryStore::new(
+        10 * poll_endpoint::MAX_MESSAGES,
+    ));
+    Router::new()
+        .route(
+            "/poll",
+            axum::routing::get(poll_endpoint::routes::get_poll)
+                .post(poll_endpoint::routes::post_poll),
+        )
+        .with_state(store)
+        .layer(axum::extract::DefaultBodyLimit::max(poll_endpoint::MAX_BODY_BYTES))
+}
+
+#[test]
+fn r4_a_store_without_a_bound_fails_s06() {
+    assert_names(
+        "R4",
+        &failure_of(
+            keeps_everything,
+            spec::s06_the_store_keeps_only_the_newest_messages,
+        ),
+    );
+}
+
+// R5: every message answered with id 1.
+
+fn one_id_for_all() -> Router {
+    with_json_change(|json| {
+        if json.get("id").is_some() {
+            json["id"] = Value::from(1);
+        }
+    })
+}
+
+#[test]
+fn r5_ids_that_repeat_fail_s07() {
+    assert_names(
+        "R5",
+        &failure_of(one_id_for_all, spec::s07_concurrent_posts_get_distinct_ids),
+    );
+}
+
+// R6: limits counted in bytes (`.len()`).
+
+fn counts_bytes() -> Router {
+    poll_endpoint::app().layer(middleware::from_fn(
+        |request: Request, next: Next| async move {
+            if request.method() != Method::POST {
+                return next.run(request).await;
+            }
+            let (parts, body) = request.into_parts();
+            let bytes = to_bytes(body, 1 << 20).await.unwrap_or_default();
+            let too_long =
+                serde_json::from_slice::<Value>(&bytes).ok().is_some_and(|json| {
+                    json["user"].as_str().is_some_and(|u| {
+                        u.len() > poll_endpoint::message::MAX_USER_CHARS
+                    }) || json["text"].as_str().is_some_and(|t| {
+                        t.len() > poll_endpoint::message::MAX_TEXT_CHARS
+                    })
+                });
+            if too_long {
+                let body = serde_json::json!({ "error": "too long" }).to_string();
+                return (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    [(header::CONTENT_TYPE, "application/json")],
+                    body,
+                )
+                    .into_response();
+            }
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        },
+    ))
+}
+
+#[test]
+fn r6_a_limit_in_bytes_fails_s08() {
+    assert_names(
+        "R6",
+        &failure_of(
+            counts_bytes,
+            spec::s08_limits_are_counted_in_characters_not_bytes,
+        ),
+    );
+}
+
+// R7: every refusal a plain 400.
+
+fn always_400() -> Router {
+    poll_endpoint::app().layer(middleware::from_fn(
+        |request: Request, next: Next| async move {
+            let mut response = next.run(request).await;
+            if response.status().is_client_error()
+                && response.status() != StatusCode::NOT_FOUND
+            {
+                *response.status_mut() = StatusCode::BAD_REQUEST;
+            }
+            response
+        },
+    ))
+}
+
+#[test]
+fn r7_one_status_for_every_refusal_fails_s11() {
+    assert_names(
+        "R7",
+        &failure_of(
+            always_400,
+            spec::s11_a_missing_or_wrong_content_type_is_refused_with_415,
+        ),
+    );
+}
+
+// R8: a refused message stored anyway.
+
+fn stores_what_it_refuses() -> Router {
+    let app = poll_endpoint::app();
+    let inner = app.clone();
+    app.layer(middleware::from_fn(move |request: Request, next: Next| {
+        let inner = inner.clone();
+        async move {
+            let post = request.method() == Method::POST;
+            let response = next.run(request).await;
+            if post && response.status().is_client_error() {
+                let stray = Request::post("/poll")
+                    .header(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    )
+                    .body(Body::from(
+                        r#"{"user": "stray", "text": "stored though refused"}"#,
+                    ))
+                    .unwrap();
+                let _ = tower::ServiceExt::oneshot(inner, stray).await;
+            }
+            response
+        }
+    }))
+}
+
+#[test]
+fn r8_a_refusal_that_stores_fails_s13() {
+    assert_names(
+        "R8",
+        &failure_of(
+            stores_what_it_refuses,
+            spec::s13_blank_text_or_user_is_refused_with_422,
+        ),
+    );
+}
+
+// R9: refusals in plain text.
+
+fn plain_text_refusals() -> Router {
+    poll_endpoint::app().layer(middleware::from_fn(
+        |request: Request, next: Next| async move {
+            let response = next.run(request).await;
+            if !response.status().is_client_error() {
+                return response;
+            }
+            let status = response.status();
+            (
+                status,
+                [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+                "refused",
+            )
+                .into_response()
+        },
+    ))
+}
+
+#[test]
+fn r9_plain_text_refusals_fail_s10() {
+    assert_names(
+        "R9",
+        &failure_of(
+            plain_text_refusals,
+            spec::s10_malformed_json_is_refused_with_400,
+        ),
+    );
+}
+
+// R10: a validate that lets a right-to-left override through (it strips it).
+
+fn lets_overrides_through() -> Router {
+    poll_endpoint::app().layer(middleware::from_fn(
+        |request: Request, next: Next| async move {
+            let (parts, body) = request.into_parts();
+            let bytes = to_bytes(body, 1 << 20).await.unwrap_or_default();
+            let cleaned = String::from_utf8_lossy(&bytes)
+                .replace(['\u{202E}', '\u{200B}', '\u{3164}', '\u{200D}'], "");
+            next.run(Request::from_parts(parts, Body::from(cleaned))).await
+        },
+    ))
+}
+
+#[test]
+fn r10_a_name_check_that_lets_disguises_through_fails_s19() {
+    assert_names(
+        "R10",
+        &failure_of(
+            lets_overrides_through,
+            spec::s19_a_name_cannot_be_reversed_or_invisible,
+        ),
+    );
+}
