@@ -209,7 +209,7 @@ impl Workshop {
         }
         let done = self.course.exercises.iter().filter(|e| self.status(e) == Status::Done).count();
         text.push_str(&format!(
-            "\n  {done} of {} done; about {} minutes in class in all.\n",
+            "\n  {done} of {} done; about {} minutes of exercises in all.\n",
             self.course.exercises.len(),
             self.course.total_minutes()
         ));

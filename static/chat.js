@@ -42,7 +42,10 @@ export function showStatus(text) {
 
 /**
  * POST one message. Resolves to `null` when the server stored it, or to the
- * server's error sentence (`{"error": "..."}`) when it did not.
+ * server's error sentence (`{"error": "..."}`) when it refused it or could
+ * not answer. A 503 does not always mean "not stored": the store may have
+ * kept it just before its answer timed out, which is what the idempotency
+ * key (and the one retry with it) is for.
  */
 export async function sendMessage(user, text) {
   // One key per message: if an answer is lost and the POST is sent again,

@@ -245,7 +245,7 @@ fn list_and_next_step_show_progress() {
     assert!(list.contains("01  Passes"), "{list}");
     assert!(list.contains("not started    0 of 2"), "{list}");
     assert!(
-        list.contains("0 of 5 done; about 45 minutes in class in all."),
+        list.contains("0 of 5 done; about 45 minutes of exercises in all."),
         "{list}"
     );
     assert!(workshop.next_step(Paint::plain()).contains("Next: 01 Passes."));

@@ -25,7 +25,8 @@ export const INTERVAL_MS = 3000;
 
 /**
  * After 1, 2, 3 and more failures in a row: at once, then 3 s, 10 s, 30 s.
- * The last step is the cap: a client never waits longer, and never gives up.
+ * The last step is the cap: the schedule never waits longer (a server's
+ * larger Retry-After can), and never gives up.
  */
 export const RETRY_SCHEDULE_MS = [0, 3000, 10000, 30000];
 // ANCHOR_END: constants

@@ -34,8 +34,10 @@ pub const MAX_CACHED_ANSWERS: usize = 64;
 /// still room for posts and plain polls. Past it, `503` with `Retry-After`.
 pub const MAX_HELD: usize = 800;
 
-/// The most requests one client holds at once: its page has one, and a
-/// second tab a second. Past it, `429` with `Retry-After`.
+/// The most requests one client holds at once. A page holds one; the
+/// second covers a page that hides and shows again, whose aborted request the
+/// server may still hold when the next one arrives. (Each tab names itself,
+/// so tabs do not share this.) Past it, `429` with `Retry-After`.
 pub const MAX_HELD_PER_CLIENT: usize = 2;
 // ANCHOR_END: limits
 
