@@ -12,7 +12,7 @@ mod spec;
 
 use spec::{R1, R2, R3, R4, R5, R6, R7};
 use virtual_browser::known_clients;
-use virtual_browser::spec::{Rule, Scenario, failure_of};
+use virtual_browser::spec::{Rule, Scenario, assert_breaks, assert_passes};
 
 /// The scenarios, by name, as the spec numbers them.
 const SCENARIOS: [(&str, Scenario); 7] = [
@@ -29,52 +29,27 @@ const SCENARIOS: [(&str, Scenario); 7] = [
 #[track_caller]
 fn breaks(client: &'static str, rule: Rule, scenarios: &[&str]) {
     let name = client.lines().next().unwrap_or_default();
-    let spec = spec::spec().with_client(client);
-    for wanted in scenarios {
-        let (_, scenario) = SCENARIOS
-            .iter()
-            .find(|(n, _)| n == wanted)
-            .expect("a scenario of the spec");
-        match failure_of(|| scenario(&spec)) {
-            None => panic!(
-                "{wanted} passed a client that breaks {rule}, but it must catch it:\n{name}"
-            ),
-            Some(message) => assert!(
-                message.contains(&rule.to_string()),
-                "{wanted} failed the client that breaks {rule} ({name}), but its message does not name the \
-                 rule:\n{message}"
-            ),
-        }
-    }
+    assert_breaks(
+        &spec::spec().with_client(client),
+        name,
+        &SCENARIOS,
+        rule,
+        scenarios,
+    );
 }
 
 /// `client` passes every scenario of the spec.
 #[track_caller]
 fn passes_every_scenario(client: &'static str) {
     let name = client.lines().next().unwrap_or_default();
-    let spec = spec::spec().with_client(client);
-    for (scenario_name, scenario) in SCENARIOS {
-        if let Some(message) = failure_of(|| scenario(&spec)) {
-            panic!("{scenario_name} failed a right client ({name}):\n{message}");
-        }
-    }
+    assert_passes(&spec::spec().with_client(client), name, &SCENARIOS, &[]);
 }
 
 /// `client` passes every scenario but `failing` (which `breaks` checks).
 #[track_caller]
 fn passes_all_but(client: &'static str, failing: &[&str]) {
     let name = client.lines().next().unwrap_or_default();
-    let spec = spec::spec().with_client(client);
-    for (scenario_name, scenario) in SCENARIOS {
-        if failing.contains(&scenario_name) {
-            continue;
-        }
-        if let Some(message) = failure_of(|| scenario(&spec)) {
-            panic!(
-                "{scenario_name} failed a client that breaks only another scenario's rule ({name}):\n{message}"
-            );
-        }
-    }
+    assert_passes(&spec::spec().with_client(client), name, &SCENARIOS, failing);
 }
 
 #[test]

@@ -14,7 +14,7 @@ mod spec;
 
 use spec::{R1, R2, R3, R4, R5, R6, R7, R8, R9};
 use virtual_browser::known_clients;
-use virtual_browser::spec::{ClientSpec, Rule, Scenario, failure_of};
+use virtual_browser::spec::{ClientSpec, Rule, Scenario, assert_breaks, assert_passes};
 
 /// The scenarios, by name, as the spec numbers them.
 const SCENARIOS: [(&str, Scenario); 11] = [
@@ -31,63 +31,32 @@ const SCENARIOS: [(&str, Scenario); 11] = [
     ("s11", spec::s11),
 ];
 
-/// The exercise's page with `module` as its `backoff.js`.
-fn with_backoff(module: &'static str) -> ClientSpec {
-    spec::spec()
-        .with_module("/backoff.js", module)
-        .with_module("/good-backoff.js", backoff::BACKOFF_JS)
+/// `client` fails each of `scenarios` with a message naming `rule`.
+#[track_caller]
+fn breaks(client: &'static str, rule: Rule, scenarios: &[&str]) {
+    let name = client.lines().next().unwrap_or_default();
+    assert_breaks(&with_backoff(client), name, &SCENARIOS, rule, scenarios);
 }
 
-/// `module` fails each of `scenarios` with a message naming `rule`.
+/// `client` passes every scenario of the spec.
 #[track_caller]
-fn breaks(module: &'static str, rule: Rule, scenarios: &[&str]) {
-    let name = module.lines().next().unwrap_or_default();
-    let spec = with_backoff(module);
-    for wanted in scenarios {
-        let (_, scenario) = SCENARIOS
-            .iter()
-            .find(|(n, _)| n == wanted)
-            .expect("a scenario of the spec");
-        match failure_of(|| scenario(&spec)) {
-            None => panic!(
-                "{wanted} passed a backoff.js that breaks {rule}, but it must catch it:\n{name}"
-            ),
-            Some(message) => assert!(
-                message.contains(&rule.to_string()),
-                "{wanted} failed the backoff.js that breaks {rule} ({name}), but its message does not name \
-                 the rule:\n{message}"
-            ),
-        }
-    }
-}
-
-/// `module` passes every scenario of the spec.
-#[track_caller]
-fn passes_every_scenario(module: &'static str) {
-    let name = module.lines().next().unwrap_or_default();
-    let spec = with_backoff(module);
-    for (scenario_name, scenario) in SCENARIOS {
-        if let Some(message) = failure_of(|| scenario(&spec)) {
-            panic!("{scenario_name} failed a right backoff.js ({name}):\n{message}");
-        }
-    }
+fn passes_every_scenario(client: &'static str) {
+    let name = client.lines().next().unwrap_or_default();
+    assert_passes(&with_backoff(client), name, &SCENARIOS, &[]);
 }
 
 /// `client` passes every scenario but `failing` (which `breaks` checks).
 #[track_caller]
 fn passes_all_but(client: &'static str, failing: &[&str]) {
     let name = client.lines().next().unwrap_or_default();
-    let spec = with_backoff(client);
-    for (scenario_name, scenario) in SCENARIOS {
-        if failing.contains(&scenario_name) {
-            continue;
-        }
-        if let Some(message) = failure_of(|| scenario(&spec)) {
-            panic!(
-                "{scenario_name} failed a client that breaks only another scenario's rule ({name}):\n{message}"
-            );
-        }
-    }
+    assert_passes(&with_backoff(client), name, &SCENARIOS, failing);
+}
+
+/// The exercise's page with `module` as its `backoff.js`.
+fn with_backoff(module: &'static str) -> ClientSpec {
+    spec::spec()
+        .with_module("/backoff.js", module)
+        .with_module("/good-backoff.js", backoff::BACKOFF_JS)
 }
 
 #[test]

@@ -315,3 +315,39 @@ macro_rules! assert_trace_snapshot {
         })
     };
 }
+
+/// A spec's scenarios with the names the spec gives them (`("s02", s02)`).
+pub type Scenarios<'a> = &'a [(&'a str, Scenario)];
+
+/// The course checks' side of a spec: `spec` runs a known wrong client (its
+/// first line, `// Wrong: ...`, is `name`), which must fail each scenario in
+/// `wanted` with a message naming `rule`.
+#[track_caller]
+pub fn assert_breaks(spec: &ClientSpec, name: &str, scenarios: Scenarios<'_>, rule: Rule, wanted: &[&str]) {
+    for wanted in wanted {
+        let (_, scenario) = scenarios.iter().find(|(n, _)| n == wanted).expect("a scenario of the spec");
+        match failure_of(|| scenario(spec)) {
+            None => panic!("{wanted} passed a client that breaks {rule}, but it must catch it:\n{name}"),
+            Some(message) => assert!(
+                message.contains(&rule.to_string()),
+                "{wanted} failed the client that breaks {rule} ({name}), but its message does not name the \
+                 rule:\n{message}"
+            ),
+        }
+    }
+}
+
+/// `spec` runs a client that must pass every scenario but those in `except`
+/// (a right client written another way, with `except` empty; or a wrong one,
+/// which must break only the scenarios of its own rule).
+#[track_caller]
+pub fn assert_passes(spec: &ClientSpec, name: &str, scenarios: Scenarios<'_>, except: &[&str]) {
+    for (scenario_name, scenario) in scenarios {
+        if except.contains(scenario_name) {
+            continue;
+        }
+        if let Some(message) = failure_of(|| scenario(spec)) {
+            panic!("{scenario_name} failed {name}, which it should pass:\n{message}");
+        }
+    }
+}
