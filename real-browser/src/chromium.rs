@@ -186,6 +186,17 @@ impl Chromium {
         self.client().switch_to_window(page).await.expect("the page comes to the front");
     }
 
+    /// Open `url` in a second window of the same browser (same profile, same
+    /// HTTP cache), which stays in front and visible, and return to the
+    /// first; the second stays open until the browser closes.
+    pub async fn open_second_window(&self, url: &str) {
+        let first = self.client().window().await.expect("the page's window");
+        let second = self.client().new_window(false).await.expect("a new window");
+        self.client().switch_to_window(second.handle).await.expect("the new window comes to the front");
+        self.open(url).await;
+        self.client().switch_to_window(first).await.expect("back to the first window");
+    }
+
     /// End the session (Chromium quits) and chromedriver.
     pub async fn close(mut self) {
         if let Some(client) = self.client.take() {

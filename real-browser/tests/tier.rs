@@ -406,3 +406,28 @@ fn ex07_a_post_reaches_a_waiting_browser_at_once_and_a_hidden_page_lets_go() {
         browser.close().await;
     });
 }
+
+/// Two windows of one browser at the same cursor send the same long-poll URL.
+/// Chromium's HTTP cache lets one request at a time fill an entry for a URL,
+/// so without `cache: "no-store"` the second would wait in the browser until
+/// the first is answered (chapter 07): both must be held at the server.
+#[test]
+fn ex07_two_windows_at_one_cursor_are_both_held_at_the_server() {
+    browser_test(|browser| async move {
+        let hub = long_polling::memory_hub();
+        let app = long_polling::app_with(hub.clone(), governor::clock::DefaultClock::default());
+        let server = Server::start(app).await;
+        browser.open(&server.url("/")).await;
+        assert!(server.wait_until(Duration::from_secs(5), |_| hub.held() == 1).await, "the first page is held");
+        browser.open_second_window(&server.url("/")).await;
+        let both = server.wait_until(Duration::from_secs(5), |_| hub.held() == 2).await;
+        assert!(
+            both,
+            "two windows at the same cursor should each have a request held at the server, but it holds {}: the \
+             second waits in the browser behind the first (Chromium's cache lock); the long poll's fetch needs \
+             `cache: \"no-store\"`",
+            hub.held()
+        );
+        browser.close().await;
+    });
+}

@@ -38,7 +38,14 @@ let cursor = null; // { since, epoch } once the server has answered
 /** One long poll: resolves when the server answers, with news or after a wait. */
 async function refresh(signal) {
   const headers = { "x-client-id": CLIENT_ID };
-  const response = await fetch(longPollPath(cursor), { headers, signal });
+  // `no-store`: no HTTP cache for an answer that is for this moment only,
+  // and no cache lock: Chromium lets one request at a time fill a cache
+  // entry, so a second tab at the same cursor would wait behind this one.
+  const response = await fetch(longPollPath(cursor), {
+    headers,
+    signal,
+    cache: "no-store",
+  });
   if (!response.ok) {
     const asks = response.status === 429 || response.status === 503;
     const wait = asks ? retryAfterMs(response.headers.get("retry-after")) : 0;
