@@ -857,7 +857,8 @@ async fn s16_a_failed_read_of_the_store_is_not_kept_as_the_answer() {
     let hub = Arc::new(Hub::new(store.clone(), News::local()));
     let app = app_with(hub.clone(), FakeRelativeClock::default());
     post(&app, "one").await;
-    store.failures.store(1, std::sync::atomic::Ordering::SeqCst);
+    // Two failures: the read, and the one retry the hub gives it.
+    store.failures.store(2, std::sync::atomic::Ordering::SeqCst);
     let path = format!("/poll?since=1&epoch={EPOCH}&wait=30");
     assert_eq!(get(&app, &path).await.status, 503, "while the store fails, 503");
     // The store is back, and nothing was posted: the same cursor at the same
@@ -871,6 +872,55 @@ async fn s16_a_failed_read_of_the_store_is_not_kept_as_the_answer() {
         (200, vec![2]),
         "once the store answers again, a long poll at the cursor that failed is held and woken as usual; a \
          failure must never be kept as the answer for that cursor"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s17_a_long_poll_is_answered_within_a_second_of_redis_coming_back() {
+    let Some(mut redis) = RedisServer::start_to_kill("07") else { return };
+    let [(hub, app), _] = two_instances(&redis);
+    post(&app, "before").await;
+    let path = format!(
+        "/poll?since=1&epoch={}&wait=30",
+        get(&app, "/poll").await.json()["epoch"]
+    );
+    redis.stop();
+    assert_eq!(
+        get(&app, &path).await.status,
+        503,
+        "while Redis is down, a long poll gets 503"
+    );
+    redis.start_again();
+    // Redis is back: within a second a long poll at the same cursor is
+    // held again (not answered the 503 kept from before), and a post wakes it.
+    let back = std::time::Instant::now();
+    let held = start(&app, &path);
+    while hub.held() == 0 {
+        assert!(
+            back.elapsed() < Duration::from_secs(1),
+            "a second after Redis came back, a long poll at the cursor that failed should be held again, \
+             not answered from a kept failure (look at `answer` in {})",
+            file("src/hold.rs")
+        );
+        if held.is_finished() {
+            let early = held.await.unwrap();
+            panic!(
+                "a long poll right after Redis came back answered {} at once: a failure must never be kept as the \
+                 answer, and the first read after a restart is tried once more",
+                early.status
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    post(&app, "after").await;
+    let reply = tokio::time::timeout(Duration::from_secs(2), held)
+        .await
+        .expect("woken")
+        .unwrap();
+    assert_eq!(
+        (reply.status, reply.ids()),
+        (200, vec![2]),
+        "and it is answered 200 with the new message"
     );
 }
 
