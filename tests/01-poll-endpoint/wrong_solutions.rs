@@ -105,6 +105,36 @@ fn r1_newest_first_fails_s04() {
     );
 }
 
+// R2: a POST answered 201 with the message, which is then not kept.
+
+fn forgets_what_it_stores() -> Router {
+    let elsewhere = poll_endpoint::app(); // a store of its own, never read
+    poll_endpoint::app().layer(middleware::from_fn(
+        move |request: Request, next: Next| {
+            let elsewhere = elsewhere.clone();
+            async move {
+                if request.method() == Method::POST {
+                    return tower::ServiceExt::oneshot(elsewhere, request)
+                        .await
+                        .into_response();
+                }
+                next.run(request).await
+            }
+        },
+    ))
+}
+
+#[test]
+fn r2_a_post_that_is_not_kept_fails_s03() {
+    assert_names(
+        "R2",
+        &failure_of(
+            forgets_what_it_stores,
+            spec::s03_post_poll_stores_a_message_and_answers_201,
+        ),
+    );
+}
+
 // R3: the message stored as sent, untrimmed (seen as padded names and texts).
 
 fn untrimmed() -> Router {
