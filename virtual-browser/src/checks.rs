@@ -22,8 +22,9 @@ pub fn never_two_polls_at_once(trace: &Trace) -> Result<(), String> {
         if let Some(earlier) = polls[..index].iter().find(|p| p.method == later.method && p.in_flight_at(later.sent)) {
             return Err(format!(
                 "two {} /poll requests were in flight at {} ms (#{} sent at {} ms was still waiting when #{} was \
-                 sent): schedule the next request only after the previous one has finished (setTimeout after the \
-                 response, not setInterval)",
+                 sent): start the next request only after the previous one has finished: in a timer chain, set \
+                 the next setTimeout after the answer (never setInterval); in a frame loop, `await` the request \
+                 before the next frame may start another",
                 later.method, later.sent, earlier.request, earlier.sent, later.request
             ));
         }

@@ -31,22 +31,22 @@ impl IntoResponse for PollError {
     }
 }
 
-/// Say why the store failed in the server's log, at most every 10 s: an
-/// outage fails every request, and one line says as much as thousands.
+/// Say why the store failed in the server's log: each different reason at
+/// most every 10 s, since an outage fails every request and one line says as
+/// much as thousands, while a new reason (a script error after "connection
+/// refused", say) is shown at once. At most 16 reasons are remembered.
 fn log_now_and_then(error: &StoreError) {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static LAST_SAID: AtomicU64 = AtomicU64::new(0);
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |since| since.as_secs());
-    let last = LAST_SAID.load(Ordering::Relaxed);
-    if now >= last + 10
-        && LAST_SAID
-            .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
-            .is_ok()
-    {
-        eprintln!("warning: the message store failed: {} (answering 503)", error.0);
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    static SAID: Mutex<Vec<(String, Instant)>> = Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let now = Instant::now();
+    said.retain(|(_, at)| now.duration_since(*at) < Duration::from_secs(10));
+    if said.iter().any(|(reason, _)| *reason == error.0) || said.len() >= 16 {
+        return;
     }
+    said.push((error.0.clone(), now));
+    eprintln!("warning: the message store failed: {} (answering 503)", error.0);
 }
 // ANCHOR_END: poll_error
 
