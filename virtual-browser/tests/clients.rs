@@ -21,8 +21,9 @@ fn set_interval_on_a_slow_server_overlaps_requests() {
     assert_eq!(
         problem,
         "two GET /poll requests were in flight at 6000 ms (#1 sent at 3000 ms was still waiting when #2 was sent): \
-         schedule the next request only after the previous one has finished (setTimeout after the response, not \
-         setInterval)"
+         start the next request only after the previous one has finished: in a timer chain, set the next \
+         setTimeout after the answer (never setInterval); in a frame loop, `await` the request before the next \
+         frame may start another"
     );
 }
 
