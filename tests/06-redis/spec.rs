@@ -17,7 +17,8 @@
 //!   and the newest 50 stay in order (s04).
 //! - R6 read the list only when it changed: a poll reads the epoch and the
 //!   newest id, and the list (`LRANGE`) only when they differ from what the
-//!   instance saw last (s08).
+//!   instance saw last (s08); both, since a new life of the chat can reach
+//!   the same newest id (s14).
 //! - R7 recover by itself: after Redis restarts, the server answers again
 //!   without being restarted, and every acknowledged message is there (s06).
 //! - R8 every key carries the chat's hash tag: two chats on one Redis (a URL
@@ -850,5 +851,41 @@ async fn s13_no_password_in_what_the_server_prints_and_no_plain_text_refusals() 
         twice.json()["error"].as_str().is_some_and(|error| !error.is_empty()),
         "in the same JSON shape as every refusal: {}",
         shown(&twice)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s14_a_new_life_of_the_chat_with_the_same_newest_id_is_noticed() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    s14(&redis, instance).await;
+}
+
+/// `instance` serves the chat on the Redis at a URL. The chat starts a new
+/// life (its keys gone, as after a restart without persistence) and gets
+/// back to the same newest id: a mirror that compared only that id would
+/// go on serving the old life's messages.
+pub async fn s14(redis: &RedisServer, instance: Instance) {
+    let (a, b) = (instance(&redis.url()), instance(&redis.url()));
+    post(&a, "from the old life", None).await;
+    assert_eq!(texts(&get(&a, "/poll").await), ["from the old life"]);
+    let keys = keys(&redis.url());
+    let mut connection =
+        redis.client().get_multiplexed_async_connection().await.unwrap();
+    let _: () = redis::cmd("DEL")
+        .arg(&keys.epoch)
+        .arg(&keys.last)
+        .arg(&keys.messages)
+        .query_async(&mut connection)
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(5)).await; // a new epoch: a later time
+    post(&b, "from the new life", None).await; // id 1 again
+    assert_eq!(
+        texts(&get(&a, "/poll").await),
+        ["from the new life"],
+        "R6 read the list only when it changed: the chat started a new life (a new epoch) and its newest id is \
+         1 again, as in the old life; instance A must see the change, which is the epoch's, and read the list \
+         again. Compare both the epoch and the newest id with the mirror's.\nLook at `poll` in {}.",
+        file("src/redis_store.rs")
     );
 }

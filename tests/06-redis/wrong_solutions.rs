@@ -488,3 +488,80 @@ fn a_wrapper_that_changes_nothing_passes() {
         spec::s08(&redis, unchanged).await;
     });
 }
+
+/// The mirror checked by the newest id alone: a new life of the chat that
+/// reaches the same id is never noticed.
+struct ComparesOnlyTheNewestId {
+    store: RedisStore,
+    redis: redis::Client,
+    mirror: std::sync::Mutex<Option<(u64, Arc<CachedStore>)>>,
+}
+
+impl Store for ComparesOnlyTheNewestId {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        self.store.push(message, key).await
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        let keys = self.store.keys();
+        let mut redis = self.redis.get_multiplexed_async_connection().await.unwrap();
+        let (epoch, last): (Option<u64>, Option<u64>) = redis::pipe()
+            .get(&keys.epoch)
+            .get(&keys.last)
+            .query_async(&mut redis)
+            .await
+            .map_err(|e| StoreError(e.to_string()))?;
+        let known = self
+            .mirror
+            .lock()
+            .unwrap()
+            .clone()
+            .filter(|(seen, _)| Some(*seen) == last);
+        let store = match known {
+            Some((_, store)) => store,
+            None => {
+                let list: Vec<String> = redis::cmd("LRANGE")
+                    .arg(&keys.messages)
+                    .arg(0)
+                    .arg(-1)
+                    .query_async(&mut redis)
+                    .await
+                    .unwrap();
+                let messages = list
+                    .iter()
+                    .filter_map(|json| serde_json::from_str(json).ok())
+                    .collect();
+                let store = Arc::new(CachedStore::from_messages(
+                    MAX_MESSAGES,
+                    epoch.unwrap_or(0),
+                    messages,
+                ));
+                *self.mirror.lock().unwrap() =
+                    Some((last.unwrap_or(0), store.clone()));
+                store
+            }
+        };
+        Ok(PollAnswer::read(&store, cursor))
+    }
+}
+
+fn compares_only_the_newest_id(url: &str) -> Router {
+    let store = ComparesOnlyTheNewestId {
+        store: RedisStore::new(url, MAX_MESSAGES).expect("a Redis URL"),
+        redis: redis::Client::open(url).expect("a Redis URL"),
+        mirror: std::sync::Mutex::new(None),
+    };
+    app_on(store)
+}
+
+#[test]
+fn r6_a_mirror_that_ignores_the_epoch_fails_s14() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    let message = failure_of("a mirror checked by the newest id alone", async {
+        spec::s14(&redis, compares_only_the_newest_id).await;
+    });
+    assert_names("R6 read the list only when it changed", &message);
+}
