@@ -58,6 +58,7 @@ use long_polling::hold::Hub;
 use long_polling::news::News;
 use long_polling::{CLIENT_JS, MAX_MESSAGES, MAX_WAIT_SECONDS, app_with};
 use redis_chat::memory::MemoryStore;
+use redis_chat::redis_store::RedisStore;
 use redis_chat::store::Store;
 use redis_server::RedisServer;
 use requests::{Reply, send};
@@ -79,6 +80,31 @@ fn file(name: &str) -> String {
         p.file_name().unwrap_or_default().to_string_lossy().into_owned()
     };
     format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
+}
+
+thread_local! {
+    /// A layer the server scenarios put around the app: none, unless the
+    /// course checks that prove each known wrong server fails this spec
+    /// (tests/07-long-polling/wrong_solutions.rs) put one here.
+    pub static WRAP_UNDER_TEST: std::cell::Cell<fn(Router) -> Router> =
+        const { std::cell::Cell::new(as_it_is) };
+    /// How the Redis scenarios make an instance's hub: `redis_hub`, unless
+    /// those checks put a wrong one here.
+    pub static REDIS_HUB_UNDER_TEST: std::cell::Cell<fn(&str) -> Arc<Hub<RedisStore>>> =
+        const { std::cell::Cell::new(redis_hub_on) };
+}
+
+fn as_it_is(app: Router) -> Router {
+    app
+}
+
+fn redis_hub_on(url: &str) -> Arc<Hub<RedisStore>> {
+    long_polling::redis_hub(url).expect("a hub on the test's Redis")
+}
+
+/// The app under test: `app` in the layer `WRAP_UNDER_TEST` names.
+fn under_test(app: Router) -> Router {
+    WRAP_UNDER_TEST.with(|wrap| wrap.get())(app)
 }
 
 fn memory_hub() -> Arc<Hub<MemoryStore>> {
@@ -143,9 +169,9 @@ async fn until_held<S: Store>(hub: &Hub<S>, n: usize) {
 // ---------------------------------------------------------------------------
 
 #[tokio::test(start_paused = true)]
-async fn s01_a_poll_with_news_is_answered_at_once() {
+pub async fn s01_a_poll_with_news_is_answered_at_once() {
     let hub = memory_hub();
-    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    let app = under_test(app_with(hub.clone(), FakeRelativeClock::default()));
     post(&app, "one").await;
     post(&app, "two").await;
     let started = Instant::now();
@@ -177,9 +203,9 @@ async fn s01_a_poll_with_news_is_answered_at_once() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn s02_without_news_the_request_waits_for_the_next_message() {
+pub async fn s02_without_news_the_request_waits_for_the_next_message() {
     let hub = memory_hub();
-    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    let app = under_test(app_with(hub.clone(), FakeRelativeClock::default()));
     post(&app, "one").await;
     let started = Instant::now();
     let held = start(&app, "/poll?since=1&epoch=1000&wait=30");
@@ -228,9 +254,9 @@ async fn s02_without_news_the_request_waits_for_the_next_message() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
+pub async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
     let hub = memory_hub();
-    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    let app = under_test(app_with(hub.clone(), FakeRelativeClock::default()));
     post(&app, "one").await;
     for (wait, held_for) in
         [("5", 5), ("30", 30), ("3600", MAX_WAIT_SECONDS), ("0", 0)]
@@ -510,8 +536,7 @@ fn two_instances(
     redis: &RedisServer,
 ) -> [(Arc<Hub<redis_chat::redis_store::RedisStore>>, Router); 2] {
     [0, 1].map(|_| {
-        let hub = long_polling::redis_hub(&redis.url())
-            .expect("a hub on the test's Redis");
+        let hub = REDIS_HUB_UNDER_TEST.with(|make| make.get())(&redis.url());
         let app = app_with(hub.clone(), FakeRelativeClock::default());
         (hub, app)
     })
@@ -559,7 +584,7 @@ async fn a_wakes_b(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s07_a_post_on_one_instance_wakes_a_waiter_on_another() {
+pub async fn s07_a_post_on_one_instance_wakes_a_waiter_on_another() {
     let Some(redis) = RedisServer::start("07") else { return };
     let [(_, a), (b_hub, b)] = two_instances(&redis);
     post(&a, "hello from A").await;

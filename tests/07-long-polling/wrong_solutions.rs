@@ -10,7 +10,11 @@
 #[path = "spec.rs"]
 mod spec;
 
+use axum::Router;
 use axum::body::Bytes;
+use axum::extract::Request;
+use axum::http::Uri;
+use axum::middleware::{self, Next};
 use dont_ddos_yourself::store::Cursor;
 use long_polling::news::News;
 use redis_chat::store::{Store, StoreError};
@@ -171,4 +175,138 @@ fn the_solution_passes_each_client_scene() {
     spec::s11(&solution);
     spec::s12(&solution);
     spec::s13(&solution);
+}
+
+// ---------------------------------------------------------------------------
+// R1, R2, R3, R8: the server, one mistake at a time, around the solution's app
+// ---------------------------------------------------------------------------
+
+/// Run the tokio test `scene` with `wrap` around the app under test.
+fn failure_with_layer(
+    what: &str,
+    wrap: fn(Router) -> Router,
+    scene: fn(),
+) -> String {
+    spec::WRAP_UNDER_TEST.with(|under_test| under_test.set(wrap));
+    let message = failure_of(what, scene);
+    spec::WRAP_UNDER_TEST.with(|under_test| under_test.set(|app| app));
+    message
+}
+
+/// The request with its query rewritten by `keep` (which gets each `name=value`).
+fn with_query(mut request: Request, keep: impl Fn(&str) -> bool) -> Request {
+    let path = request.uri().path().to_owned();
+    let query: Vec<&str> =
+        request.uri().query().unwrap_or("").split('&').filter(|p| keep(p)).collect();
+    let uri =
+        if query.is_empty() { path } else { format!("{path}?{}", query.join("&")) };
+    *request.uri_mut() = uri.parse::<Uri>().expect("a path and a query");
+    request
+}
+
+fn is_long_poll(request: &Request) -> bool {
+    request
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p.starts_with("wait=")))
+}
+
+/// A server that makes every long poll wait a second, news or not.
+fn slow_with_news(app: Router) -> Router {
+    app.layer(middleware::from_fn(|request: Request, next: Next| async move {
+        if is_long_poll(&request) {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        next.run(request).await
+    }))
+}
+
+/// A server that never holds: it answers a long poll as a plain poll.
+fn never_holds(app: Router) -> Router {
+    app.layer(middleware::from_fn(|request: Request, next: Next| async move {
+        next.run(with_query(request, |p| !p.starts_with("wait="))).await
+    }))
+}
+
+/// A server that takes a `wait` it cannot read for no `wait` at all.
+fn ignores_a_bad_wait(app: Router) -> Router {
+    app.layer(middleware::from_fn(|request: Request, next: Next| async move {
+        let bad = |p: &str| {
+            p.strip_prefix("wait=").is_some_and(|v| {
+                v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit())
+            })
+        };
+        next.run(with_query(request, |p| !bad(p))).await
+    }))
+}
+
+#[test]
+fn r1_a_server_that_makes_news_wait_fails_s01() {
+    let message = failure_with_layer(
+        "a server that delays news",
+        slow_with_news,
+        spec::s01_a_poll_with_news_is_answered_at_once,
+    );
+    assert_names("R1 news is answered at once", &message);
+}
+
+#[test]
+fn r2_a_server_that_never_holds_fails_s02() {
+    let message = failure_with_layer(
+        "a server that never holds",
+        never_holds,
+        spec::s02_without_news_the_request_waits_for_the_next_message,
+    );
+    assert_names("R2 without news, hold", &message);
+}
+
+#[test]
+fn r3_a_server_that_takes_a_bad_wait_for_none_fails_s03() {
+    let message = failure_with_layer(
+        "a server that ignores a bad wait",
+        ignores_a_bad_wait,
+        spec::s03_after_the_wait_an_empty_answer_and_the_client_asks_again,
+    );
+    assert_names("R3 a bad `wait` is a 400", &message);
+}
+
+/// Instances whose news stays in their own process: a post on one wakes no
+/// one on the other.
+fn hub_with_local_news(
+    url: &str,
+) -> Arc<long_polling::hold::Hub<redis_chat::redis_store::RedisStore>> {
+    let store =
+        redis_chat::redis_store::RedisStore::new(url, long_polling::MAX_MESSAGES)
+            .expect("a Redis URL");
+    Arc::new(long_polling::hold::Hub::new(Arc::new(store), News::local()))
+}
+
+#[test]
+fn r8_instances_that_keep_their_news_to_themselves_fail_s07() {
+    if std::process::Command::new("redis-server").arg("--version").output().is_err()
+        && std::env::var_os("REDIS_URL").is_none()
+    {
+        // s07 itself skips without Redis; so does this check, and says so.
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "REQUIRE_REDIS is set, but redis-server is missing"
+        );
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "note: skipping the R8 wrong-solution check: no redis-server"
+        );
+        return;
+    }
+    spec::REDIS_HUB_UNDER_TEST.with(|make| make.set(hub_with_local_news));
+    let message = failure_of(
+        "instances with news of their own",
+        spec::s07_a_post_on_one_instance_wakes_a_waiter_on_another,
+    );
+    spec::REDIS_HUB_UNDER_TEST.with(|make| {
+        make.set(|url| {
+            long_polling::redis_hub(url).expect("a hub on the test's Redis")
+        })
+    });
+    assert_names("R8 news crosses instances", &message);
 }
