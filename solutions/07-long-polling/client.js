@@ -21,8 +21,23 @@ export function longPollPath(cursor) {
 }
 // ANCHOR_END: path
 
-/** This page's name for the rate limit: random, and new on every load. */
-const CLIENT_ID = `page-${Math.random().toString(36).slice(2, 12)}`;
+/**
+ * This page's name for the rate limit: random, and kept in the tab's
+ * sessionStorage, so reloading the tab keeps it, as exercise 05's page does.
+ * Where storage is refused (it throws), the id is new on every load.
+ */
+const CLIENT_ID = (() => {
+  const fresh = () => `page-${Math.random().toString(36).slice(2, 12)}`;
+  try {
+    const kept = sessionStorage.getItem("client-id");
+    if (kept !== null) return kept;
+    const id = fresh();
+    sessionStorage.setItem("client-id", id);
+    return id;
+  } catch {
+    return fresh(); // storage refused: an id for this load only
+  }
+})();
 
 class PollFailed extends Error {
   constructor(message, retryAfterMs) {

@@ -17,8 +17,8 @@
 //!   a list, or `*`) gets `304 Not Modified` with no body (s05).
 //! - R6 each client has its own allowance (by `x-client-id`, else by
 //!   address): 10 at once, then 2 a second; past it, `429` with
-//!   `Retry-After` in whole seconds and a JSON error; the page's files are
-//!   not limited (s06).
+//!   `Retry-After` in whole seconds and a JSON error that names the limit
+//!   (`"limit": "client"`); the page's files are not limited (s06).
 //! - R7 `pollPath` sends the cursor: `/poll` before the first answer, then
 //!   `since` (the newest id shown) and `epoch` (the answer's) on every poll
 //!   (s10, s11, s12).
@@ -34,6 +34,17 @@
 //!   restart it shows the new server's messages only (s14).
 //! - R13 one poll at a time: no new poll while one is in flight, however
 //!   slow the server (s15).
+//! - R14 one address, one ceiling: all the clients of one address together
+//!   have a larger allowance (100 at once, then 20 a second), so a client
+//!   that names itself anew on every request (a reload loop that makes a
+//!   new id each time) is held to it too: past it, `429`, `Retry-After` and
+//!   `"limit": "address"`; other addresses are still served, and a request
+//!   from no known address counts only by its id (s07).
+//! - R15 a tab keeps its client id: the page keeps its `x-client-id` in
+//!   `sessionStorage`, so every load of one tab names the same client and a
+//!   reload loop runs out of one allowance; where the browser refuses
+//!   storage (reading it throws), the page still runs, with an id for that
+//!   load (s16).
 //!
 //! Taught but not pinned here:
 //! - `get_poll` reads the tag before the body, so a message stored in
@@ -52,9 +63,10 @@
 //! solutions run the same scenarios in `wrong_solutions.rs`, beside this
 //! file.
 //!
-//! Tests s01 to s06 send requests straight into the server (your `store.rs`
-//! and `routes.rs`); s10 to s15 run the page, with your `cursor.js`, in the
-//! virtual browser. Work in number order.
+//! Tests s01 to s07 send requests straight into the server (your `store.rs`
+//! and `routes.rs`; the rate limit of s06 and s07 is given); s10 to s16 run
+//! the page, with your `cursor.js`, in the virtual browser. Work in number
+//! order.
 
 #![allow(dead_code)] // the wrong solutions use what the tests here do not
 
@@ -65,14 +77,19 @@ use axum::{
     Router,
     body::Body,
     extract::ConnectInfo,
-    http::{Request, header},
+    http::{Method, Request, header},
+    middleware::{self, Next},
 };
-use dont_ddos_yourself::rate_limit::BURST;
+use dont_ddos_yourself::rate_limit::{
+    ADDRESS_BURST, ADDRESS_REQUESTS_PER_SECOND, BURST, CLIENT_ID_HEADER,
+};
 use dont_ddos_yourself::store::CachedStore;
 use dont_ddos_yourself::{BACKOFF_JS, CLIENT_JS, CURSOR_JS, MAX_MESSAGES, app_with};
 use governor::clock::FakeRelativeClock;
 use requests::{Reply, send, send_as};
 use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use virtual_browser::{
@@ -171,6 +188,14 @@ fn header_of(reply: &Reply, name: header::HeaderName) -> String {
         Some(value) => format!("`{name}: {value}`"),
         None => format!("no {name}"),
     }
+}
+
+/// `GET /poll` from `ip` (port 40000), as the server sees a request from a
+/// real connection (`ConnectInfo`, which `chat_page::serve` sets).
+fn poll_from(ip: [u8; 4]) -> Request<Body> {
+    let mut request = Request::get("/poll").body(Body::empty()).unwrap();
+    request.extensions_mut().insert(ConnectInfo(SocketAddr::from((ip, 40_000))));
+    request
 }
 
 /// An answer in words, for a failure message: `200 {"msg": [...]}`.
@@ -459,6 +484,14 @@ pub async fn s06(server: Server) {
         shown(&refused),
         look()
     );
+    assert_eq!(
+        refused.json()["limit"].as_str(),
+        Some("client"),
+        "R6 each client has its own allowance, and a 429 says which limit it was: `\"limit\": \"client\"` for \
+         the client's own (`\"address\"` is the ceiling of a whole address, R14), but it answered {}.\n{}",
+        shown(&refused),
+        look()
+    );
     let other = server.send(poll(), Some("grace")).await;
     assert_eq!(
         other.status,
@@ -480,13 +513,7 @@ pub async fn s06(server: Server) {
     );
 
     // Without an id, the client's address is its key.
-    let from = |ip: [u8; 4]| {
-        let mut request = poll();
-        request
-            .extensions_mut()
-            .insert(ConnectInfo(std::net::SocketAddr::from((ip, 40_000))));
-        request
-    };
+    let from = poll_from;
     for _ in 0..BURST {
         server.send(from([127, 0, 0, 2]), Some("")).await;
     }
@@ -522,14 +549,135 @@ pub async fn s06(server: Server) {
     );
 }
 
+#[tokio::test]
+async fn s07_one_address_has_a_ceiling_that_a_new_id_cannot_escape() {
+    s07(Server::new()).await;
+}
+
+pub async fn s07(server: Server) {
+    let rule = "R14 one address, one ceiling";
+    let look = || format!("Look at `limit` in {}.", file("src/rate_limit.rs"));
+    // A page that names itself anew on every load, reloaded in a loop: to
+    // the limit, each request is a client it has never seen.
+    let looping = [192, 0, 2, 1];
+    for n in 1..=ADDRESS_BURST {
+        let reply =
+            server.send(poll_from(looping), Some(&format!("load-{n}"))).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{rule}: request {n} of {ADDRESS_BURST} at once from 192.0.2.1, each with a client id of its own, is \
+             within the address's allowance (ADDRESS_BURST) and should answer 200, but it answered {}.\n{}",
+            shown(&reply),
+            look()
+        );
+    }
+    let refused = server
+        .send(poll_from(looping), Some(&format!("load-{}", ADDRESS_BURST + 1)))
+        .await;
+    assert_eq!(
+        refused.status,
+        429,
+        "{rule}: 192.0.2.1 has sent {ADDRESS_BURST} requests in one instant, each naming a client never seen \
+         before (a page that makes a new id on every load, reloaded in a loop). Each id is within its own \
+         allowance, but the address is past its ceiling, so request {} should answer 429 Too Many Requests, \
+         but it answered {}. Count every request from one address (`ConnectInfo`) against \
+         ADDRESS_BURST and ADDRESS_REQUESTS_PER_SECOND as well as against its client's allowance.\n{}",
+        ADDRESS_BURST + 1,
+        shown(&refused),
+        look()
+    );
+    assert_eq!(
+        refused.header(header::RETRY_AFTER),
+        Some("1"),
+        "{rule}: the address's 429 says when to come back: `Retry-After: 1` (at \
+         {ADDRESS_REQUESTS_PER_SECOND} a second the next request may come in 50 ms, rounded up to a whole \
+         second), but it sent {}.\n{}",
+        header_of(&refused, header::RETRY_AFTER),
+        look()
+    );
+    let body = refused.json();
+    assert!(
+        body["limit"].as_str() == Some("address")
+            && body["error"].as_str().is_some_and(|e| e.contains("address")),
+        "{rule}: the address's 429 says which limit it was, `\"limit\": \"address\"`, and an `error` that \
+         names the address, but it answered {}.\n{}",
+        shown(&refused),
+        look()
+    );
+    let neighbour = server.send(poll_from([192, 0, 2, 2]), Some("neighbour")).await;
+    assert_eq!(
+        neighbour.status,
+        200,
+        "{rule}: each address has its own ceiling: while 192.0.2.1 is past its own, the first request from \
+         192.0.2.2 should answer 200, but it answered {}.\n{}",
+        shown(&neighbour),
+        look()
+    );
+    server.clock.advance(Duration::from_millis(50));
+    let later = server.send(poll_from(looping), Some("after-a-while")).await;
+    assert_eq!(
+        later.status,
+        200,
+        "{rule}: the ceiling comes back at {ADDRESS_REQUESTS_PER_SECOND} a second: 50 ms later, one more request \
+         from 192.0.2.1 should answer 200, but it answered {}.\n{}",
+        shown(&later),
+        look()
+    );
+    // In-process, as the virtual browser and these tests call the app, no
+    // address is known: one "unknown" ceiling would make every test a client
+    // of one address.
+    for n in 1..=ADDRESS_BURST + 1 {
+        let request = Request::get("/poll").body(Body::empty()).unwrap();
+        let reply = server.send(request, Some(&format!("nowhere-{n}"))).await;
+        assert_eq!(
+            reply.status,
+            200,
+            "{rule}: a request from no known address (no `ConnectInfo`, as when the app is called in-process) \
+             counts only by its client id, but request {n} of {} at once, each with an id of its own, answered \
+             {}.\n{}",
+            ADDRESS_BURST + 1,
+            shown(&reply),
+            look()
+        );
+    }
+}
+
 // ---------------------------------------------------------------------------
 // The client: cursor.js in the page, in the virtual browser
 // ---------------------------------------------------------------------------
 
+thread_local! {
+    /// The `x-client-id` of each `GET /poll` that reached the scenario's
+    /// server, in order (s16 reads it). The virtual browser runs the server
+    /// on the test's own thread.
+    static POLLED_AS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
 /// The app for client scenarios: a fixed epoch, and the rate limit on the
 /// virtual browser's clock, so a virtual minute of polling is a minute to it.
+/// It notes who each poll says it is, in [`POLLED_AS`].
 fn scenario_app() -> Router {
-    app_with(Arc::new(CachedStore::with_epoch(MAX_MESSAGES, EPOCH)), VirtualClock)
+    POLLED_AS.with_borrow_mut(Vec::clear);
+    let app = app_with(
+        Arc::new(CachedStore::with_epoch(MAX_MESSAGES, EPOCH)),
+        VirtualClock,
+    );
+    app.layer(middleware::from_fn(
+        |request: axum::extract::Request, next: Next| async move {
+            if request.method() == Method::GET && request.uri().path() == "/poll" {
+                let id = request.headers().get(CLIENT_ID_HEADER);
+                let id = id.and_then(|id| id.to_str().ok()).unwrap_or_default();
+                POLLED_AS.with_borrow_mut(|ids| ids.push(id.to_owned()));
+            }
+            next.run(request).await
+        },
+    ))
+}
+
+/// The client ids the scenario's polls named, in order.
+fn polled_as() -> Vec<String> {
+    POLLED_AS.with_borrow(Clone::clone)
 }
 
 /// The page with the crate's `client.js` and `cursor.js`.
@@ -571,10 +719,13 @@ fn check_the_page_runs(spec: &ClientSpec, rule: &str, trace: &Trace) {
                 answered_at = Some((*at, outcome.is_success()));
             }
             Event::Status { text } if text.starts_with("polling failed (") => {
-                let reason = text
-                    .trim_start_matches("polling failed (")
-                    .rsplit_once("); trying again")
-                    .map_or(text.as_str(), |(reason, _)| reason);
+                // "polling failed (<reason>); trying again in 3 s", or
+                // "polling failed (<reason>)" from a page that says no more.
+                let rest = text.trim_start_matches("polling failed (");
+                let reason = rest.rsplit_once("); trying again").map_or_else(
+                    || rest.strip_suffix(')').unwrap_or(rest),
+                    |(reason, _)| reason,
+                );
                 if reason.starts_with("GET /poll answered")
                     || reason == "Failed to fetch"
                 {
@@ -1020,6 +1171,114 @@ pub fn s15(spec: &ClientSpec) {
             ),
             &trace,
             &format!("Look at `frame` in {}.", file("client.js")),
+        );
+    }
+}
+
+/// How often s16's user presses reload, and how many times.
+const RELOAD_EVERY_MS: u64 = 200;
+const RELOADS: u64 = 30;
+
+#[test]
+fn s16_a_tab_keeps_its_client_id_when_it_reloads() {
+    s16(&client());
+}
+
+pub fn s16(spec: &ClientSpec) {
+    let rule = "R15 a tab keeps its client id";
+    let look = format!("Look at `CLIENT_ID` in {}.", file("client.js"));
+    let trace = spec.run(10_000, |browser| {
+        browser.latency(Latency::Fixed(100));
+        for n in 1..=RELOADS {
+            browser.reload_at(n * RELOAD_EVERY_MS);
+        }
+    });
+    check_the_page_runs(spec, rule, &trace);
+    let ids = polled_as();
+    let mut named: Vec<&String> = Vec::new();
+    for id in &ids {
+        if !named.contains(&id) {
+            named.push(id);
+        }
+    }
+    if named.len() != 1 || named[0].is_empty() {
+        let some: Vec<String> =
+            named.iter().take(4).map(|id| format!("{id:?}")).collect();
+        fail(
+            rule,
+            &format!(
+                "the user reloaded one tab {RELOADS} times, once every {RELOAD_EVERY_MS} ms. A reload keeps the \
+                 tab's sessionStorage, so every load's polls should name one client (`x-client-id`), but the \
+                 {} polls named {} ({}{}). A page that makes a new id on every load gets a whole new allowance \
+                 with each reload, so its client's allowance never holds the loop (only the address's ceiling \
+                 would, at ten times the rate): keep the id in `sessionStorage`, and make one only when none is \
+                 kept.",
+                ids.len(),
+                match named.len() {
+                    0 => "no client at all".to_owned(),
+                    1 => "no client (an empty id)".to_owned(),
+                    n => format!("{n} different clients"),
+                },
+                some.join(", "),
+                if named.len() > 4 { ", ..." } else { "" }
+            ),
+            &trace,
+            &look,
+        );
+    }
+    let stopped = trace
+        .spans_to("/poll")
+        .iter()
+        .any(|p| matches!(p.outcome, Some(Outcome::Status { code: 429, .. })));
+    if !stopped {
+        fail(
+            rule,
+            &format!(
+                "one tab that reloads every {RELOAD_EVERY_MS} ms polls at every load, more than its allowance \
+                 ({BURST} at once, then 2 a second), so the server should have answered 429 during the loop, \
+                 but it never did: did each load name another client?"
+            ),
+            &trace,
+            &look,
+        );
+    }
+
+    // Where the browser refuses storage, reading `sessionStorage` throws.
+    let trace = spec.run(10_000, |browser| {
+        browser.latency(Latency::Fixed(100)).session_storage(false).reload_at(5_000);
+    });
+    if let Err(problem) = checks::no_script_errors(&trace) {
+        fail(
+            rule,
+            &format!(
+                "in a tab whose browser refuses storage (reading `sessionStorage` throws a SecurityError, as \
+                 when a user blocks sites from keeping data), the page should still run, with an id made for \
+                 that load, but {problem} Catch what `sessionStorage` throws."
+            ),
+            &trace,
+            &look,
+        );
+    }
+    let polls = trace.spans_to("/poll");
+    let answered = |load: std::ops::Range<u64>| {
+        polls.iter().any(|p| {
+            load.contains(&p.sent)
+                && p.outcome.as_ref().is_some_and(Outcome::is_success)
+        })
+    };
+    let ids = polled_as();
+    if !answered(0..5_000)
+        || !answered(5_000..10_000)
+        || ids.iter().any(String::is_empty)
+    {
+        fail(
+            rule,
+            &format!(
+                "in a tab whose browser refuses storage, each load (at 0 and at 5 s) should still poll, naming \
+                 itself with an id of its own, and be answered, but the polls named {ids:?}."
+            ),
+            &trace,
+            &look,
         );
     }
 }

@@ -3,9 +3,9 @@
 //! `spec.rs`). Each is the solution with one rule broken and nothing else:
 //!
 //! - server variants: the solution's app with one step of `GET /poll`
-//!   changed (R1 to R5), or one thing done to the rate limit (R6);
+//!   changed (R1 to R5), or one thing done to the rate limit (R6, R14);
 //! - client variants: the solution's `cursor.js` or `client.js` with one
-//!   change, kept in `virtual-browser/clients/ex05-*.js` (R7 to R13).
+//!   change, kept in `virtual-browser/clients/ex05-*.js` (R7 to R13, R15).
 //!
 //! Each runs the spec's own scenario, through the same function its test
 //! calls. A cursor written another way passes every client scenario. The
@@ -294,6 +294,58 @@ fn r6_a_429_without_retry_after_fails_s06() {
     assert!(message.contains("Retry-After"), "{message}");
 }
 
+/// R14: the address counted only for a client that sends no id (what the
+/// limit did before it had a ceiling): a page that names itself anew on
+/// every request is never stopped.
+fn address_only_without_an_id(
+    store: Arc<CachedStore>,
+    clock: FakeRelativeClock,
+) -> Router {
+    app_with(store, clock).layer(middleware::map_request(
+        |mut request: Request| async move {
+            if request.headers().contains_key(CLIENT_ID_HEADER) {
+                request.extensions_mut().remove::<ConnectInfo<SocketAddr>>();
+            }
+            request
+        },
+    ))
+}
+
+#[test]
+fn r14_a_limit_without_an_address_ceiling_fails_s07() {
+    let message = failure_of("a limit without an address ceiling", || {
+        block_on(spec::s07(Server::on(address_only_without_an_id)));
+    });
+    assert_names("R14 one address, one ceiling", &message);
+    assert!(message.contains("should answer 429"), "{message}");
+}
+
+/// R14: every request from no known address counted as one address, so
+/// that every in-process client shares one ceiling.
+fn unknown_is_one_address(
+    store: Arc<CachedStore>,
+    clock: FakeRelativeClock,
+) -> Router {
+    app_with(store, clock).layer(middleware::map_request(
+        |mut request: Request| async move {
+            if request.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
+                let nowhere = SocketAddr::from(([0, 0, 0, 0], 0));
+                request.extensions_mut().insert(ConnectInfo(nowhere));
+            }
+            request
+        },
+    ))
+}
+
+#[test]
+fn r14_one_ceiling_for_every_unknown_address_fails_s07() {
+    let message = failure_of("one ceiling for every unknown address", || {
+        block_on(spec::s07(Server::on(unknown_is_one_address)));
+    });
+    assert_names("R14 one address, one ceiling", &message);
+    assert!(message.contains("no known address"), "{message}");
+}
+
 // ---------------------------------------------------------------------------
 // Client variants: the solution's cursor.js or client.js with one change
 // ---------------------------------------------------------------------------
@@ -358,6 +410,25 @@ fn r13_a_page_that_polls_without_waiting_fails_s15() {
     assert_names("R13 one poll at a time", &message);
 }
 
+#[test]
+fn r15_a_page_that_makes_a_new_id_on_every_load_fails_s16() {
+    let page = spec::client_with(known_clients::EX05_NEW_ID_PER_LOAD, CURSOR_JS);
+    let message =
+        failure_of("a page that makes a new id on every load", || spec::s16(&page));
+    assert_names("R15 a tab keeps its client id", &message);
+    assert!(message.contains("different clients"), "{message}");
+}
+
+#[test]
+fn r15_a_page_that_trusts_session_storage_fails_s16() {
+    let page =
+        spec::client_with(known_clients::EX05_TRUSTS_SESSION_STORAGE, CURSOR_JS);
+    let message =
+        failure_of("a page that trusts sessionStorage", || spec::s16(&page));
+    assert_names("R15 a tab keeps its client id", &message);
+    assert!(message.contains("SecurityError"), "{message}");
+}
+
 /// Each wrong client breaks its rule only: the scenarios of the other client
 /// rules pass with it. (s11 ends with a snapshot of the whole trace, which
 /// differs for a client that draws, polls or asks for URLs differently: for
@@ -367,34 +438,49 @@ fn each_wrong_client_passes_the_scenarios_of_the_other_rules() {
     let cursor = |js| spec::client_with(CLIENT_JS, js);
     let client = |js| spec::client_with(js, CURSOR_JS);
     let without_epoch = cursor(known_clients::EX05_CURSOR_WITHOUT_EPOCH);
-    for scenario in [spec::s12, spec::s13, spec::s15] {
+    for scenario in [spec::s12, spec::s13, spec::s15, spec::s16] {
         scenario(&without_epoch);
     }
     let duplicates = cursor(known_clients::EX05_MERGE_KEEPS_DUPLICATES);
-    for scenario in [spec::s11, spec::s12, spec::s13, spec::s14, spec::s15] {
+    for scenario in
+        [spec::s11, spec::s12, spec::s13, spec::s14, spec::s15, spec::s16]
+    {
         scenario(&duplicates);
     }
     let busts = cursor(known_clients::EX05_CURSOR_BUSTS_THE_CACHE);
-    for scenario in [spec::s10, spec::s13, spec::s14, spec::s15] {
+    for scenario in [spec::s10, spec::s13, spec::s14, spec::s15, spec::s16] {
         scenario(&busts);
     }
     let draws = client(known_clients::EX05_DRAWS_EVERY_ANSWER);
-    for scenario in [spec::s10, spec::s13, spec::s14, spec::s15] {
+    for scenario in [spec::s10, spec::s13, spec::s14, spec::s15, spec::s16] {
         scenario(&draws);
     }
     let retries = client(known_clients::EX05_IGNORES_RETRY_AFTER);
-    for scenario in [spec::s10, spec::s11, spec::s12, spec::s14, spec::s15] {
+    for scenario in
+        [spec::s10, spec::s11, spec::s12, spec::s14, spec::s15, spec::s16]
+    {
         scenario(&retries);
     }
     let ignores_reset = client(known_clients::EX05_IGNORES_RESET);
-    for scenario in [spec::s10, spec::s11, spec::s12, spec::s13, spec::s15] {
+    for scenario in
+        [spec::s10, spec::s11, spec::s12, spec::s13, spec::s15, spec::s16]
+    {
         scenario(&ignores_reset);
     }
     // It does not back off either (a poll every 3 s, whatever happens), so
     // s13 is not for it.
     let no_wait = client(known_clients::EX05_POLLS_WITHOUT_WAITING);
-    for scenario in [spec::s10, spec::s12, spec::s14] {
+    for scenario in [spec::s10, spec::s12, spec::s14, spec::s16] {
         scenario(&no_wait);
+    }
+    let new_ids = client(known_clients::EX05_NEW_ID_PER_LOAD);
+    let trusts = client(known_clients::EX05_TRUSTS_SESSION_STORAGE);
+    for page in [&new_ids, &trusts] {
+        for scenario in
+            [spec::s10, spec::s11, spec::s12, spec::s13, spec::s14, spec::s15]
+        {
+            scenario(page);
+        }
     }
 }
 
@@ -409,4 +495,5 @@ fn a_cursor_written_another_way_passes() {
     spec::s13(&page);
     spec::s14(&page);
     spec::s15(&page);
+    spec::s16(&page);
 }

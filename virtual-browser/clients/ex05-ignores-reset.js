@@ -5,8 +5,24 @@ import { renderMessages, showStatus, onSubmit } from "/static/chat.js";
 import { Backoff, retryAfterMs } from "/backoff.js";
 import { pollPath, merge, nextCursor } from "/cursor.js";
 
-/** This page's name for the rate limit: random, and new on every load. */
-const CLIENT_ID = `page-${Math.random().toString(36).slice(2, 12)}`;
+/**
+ * This page's name for the rate limit: random, and kept in the tab's
+ * sessionStorage, so reloading the tab keeps it (and its allowance) while
+ * a new tab gets its own. Where storage is refused (it throws), the id is
+ * new on every load, and the server's per-address ceiling still counts it.
+ */
+const CLIENT_ID = (() => {
+  const fresh = () => `page-${Math.random().toString(36).slice(2, 12)}`;
+  try {
+    const kept = sessionStorage.getItem("client-id");
+    if (kept !== null) return kept;
+    const id = fresh();
+    sessionStorage.setItem("client-id", id);
+    return id;
+  } catch {
+    return fresh(); // storage refused: an id for this load only
+  }
+})();
 
 class PollFailed extends Error {
   constructor(message, retryAfterMs) {

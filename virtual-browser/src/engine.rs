@@ -79,6 +79,23 @@ pub trait Engine {
     fn run(&mut self, time: u64, task: Task) -> Result<(), ScriptError>;
     /// The host calls made since the last time this was called, in order.
     fn take_calls(&mut self) -> Vec<HostCall>;
+    /// Throw the page away for a new document, loaded at virtual time
+    /// `time` (ms), as a reload does: new globals, no modules, timers or
+    /// callbacks of the old page, `performance.now()` counting from `time`
+    /// (`Date.now()` goes on), and `Math.random` seeded anew. The tab's
+    /// `sessionStorage` is kept.
+    fn new_document(&mut self, time: u64) -> Result<(), ScriptError>;
+    /// Whether the page may use `sessionStorage`; when not, reading it
+    /// throws a `SecurityError`, as in a browser whose user blocks site data.
+    fn allow_storage(&mut self, allowed: bool);
+}
+
+/// A tab's `sessionStorage`: its items, which outlive each document (a
+/// reload keeps them), and whether the page may use it at all.
+#[derive(Debug)]
+struct SessionStorage {
+    allowed: bool,
+    items: BTreeMap<String, String>,
 }
 
 const PRELUDE: &str = include_str!("prelude.js");
@@ -108,6 +125,14 @@ pub struct QuickJs {
     /// Promises rejected with no handler yet, by the id the page tagged
     /// them with; a handler attached before the task ends takes one off.
     unhandled: Rc<RefCell<BTreeMap<u64, String>>>,
+    /// The tab's, so it is kept in Rust: a new document gets a new context.
+    storage: Rc<RefCell<SessionStorage>>,
+    seed: u32,
+    /// Documents loaded before this one, in this tab.
+    documents: u32,
+    /// When this document was loaded, in the browser's virtual ms: its
+    /// `performance.now()` counts from here.
+    origin: u64,
 }
 
 impl QuickJs {
@@ -118,7 +143,9 @@ impl QuickJs {
         runtime.set_memory_limit(256 * 1024 * 1024);
         runtime.set_max_stack_size(1024 * 1024);
         let context = Context::full(&runtime).map_err(fail)?;
-        let engine = QuickJs { context, runtime, calls: Rc::default(), steps: Rc::default(), unhandled: Rc::default() };
+        let storage = Rc::new(RefCell::new(SessionStorage { allowed: true, items: BTreeMap::new() }));
+        let (calls, steps, unhandled) = (Rc::default(), Rc::default(), Rc::default());
+        let engine = QuickJs { context, runtime, calls, steps, unhandled, storage, seed, documents: 0, origin: 0 };
 
         let steps = engine.steps.clone();
         engine.runtime.set_interrupt_handler(Some(Box::new(move || {
@@ -143,7 +170,7 @@ impl QuickJs {
 
         engine
             .context
-            .with(|ctx| install_host(&ctx, &engine.calls, seed))
+            .with(|ctx| install_host(&ctx, &engine.calls, &engine.storage, seed, 0))
             .map_err(|error| ScriptError(format!("the virtual browser's prelude failed: {error}")))?;
         Ok(engine)
     }
@@ -221,7 +248,13 @@ fn caught(error: CaughtError<'_>) -> String {
 
 /// Make `__host` (the prelude's way to reach Rust) and `__chat` (the chat
 /// stub's), then evaluate the prelude.
-fn install_host(ctx: &Ctx<'_>, calls: &Rc<RefCell<Vec<HostCall>>>, seed: u32) -> rquickjs::Result<()> {
+fn install_host(
+    ctx: &Ctx<'_>,
+    calls: &Rc<RefCell<Vec<HostCall>>>,
+    storage: &Rc<RefCell<SessionStorage>>,
+    seed: u32,
+    origin: u64,
+) -> rquickjs::Result<()> {
     let host = Object::new(ctx.clone())?;
     let push = |calls: &Rc<RefCell<Vec<HostCall>>>| {
         let calls = calls.clone();
@@ -260,6 +293,35 @@ fn install_host(ctx: &Ctx<'_>, calls: &Rc<RefCell<Vec<HostCall>>>, seed: u32) ->
     let record = push(calls);
     host.set("error", Function::new(ctx.clone(), move |text: String| record(HostCall::Error { text }))?)?;
     host.set("seed", seed)?;
+    host.set("timeOrigin", origin as f64)?;
+    // sessionStorage, answered at once (the page reads it synchronously).
+    let store = storage.clone();
+    host.set("storageAllowed", Function::new(ctx.clone(), move || store.borrow().allowed)?)?;
+    let store = storage.clone();
+    host.set("storageGet", Function::new(ctx.clone(), move |key: String| store.borrow().items.get(&key).cloned())?)?;
+    let store = storage.clone();
+    host.set(
+        "storageSet",
+        Function::new(ctx.clone(), move |key: String, value: String| {
+            store.borrow_mut().items.insert(key, value);
+        })?,
+    )?;
+    let store = storage.clone();
+    host.set(
+        "storageRemove",
+        Function::new(ctx.clone(), move |key: String| {
+            store.borrow_mut().items.remove(&key);
+        })?,
+    )?;
+    let store = storage.clone();
+    host.set("storageClear", Function::new(ctx.clone(), move || store.borrow_mut().items.clear())?)?;
+    let store = storage.clone();
+    host.set(
+        "storageKeys",
+        Function::new(ctx.clone(), move || {
+            serde_json::to_string(&store.borrow().items.keys().collect::<Vec<_>>()).expect("keys are strings")
+        })?,
+    )?;
     ctx.globals().set("__host", host)?;
 
     let chat = Object::new(ctx.clone())?;
@@ -328,7 +390,7 @@ impl Engine for QuickJs {
         let ran = self.context.with(|ctx| {
             let browser: Object<'_> = ctx.globals().get("__browser").catch(&ctx).map_err(caught)?;
             let call = |name: &str| browser.get::<_, Function<'_>>(name).catch(&ctx).map_err(caught);
-            let t = time as f64;
+            let t = time.saturating_sub(self.origin) as f64;
             let result = match task {
                 Task::Timer { id } => call("timer")?.call::<_, ()>((t, id)),
                 Task::Frame => call("frame")?.call::<_, ()>((t,)),
@@ -350,5 +412,25 @@ impl Engine for QuickJs {
 
     fn take_calls(&mut self) -> Vec<HostCall> {
         std::mem::take(&mut *self.calls.borrow_mut())
+    }
+
+    fn new_document(&mut self, time: u64) -> Result<(), ScriptError> {
+        let fail = |error: rquickjs::Error| ScriptError(format!("the virtual browser could not reload: {error}"));
+        self.documents += 1;
+        // Another seed, so `Math.random` goes on as if the tab had drawn
+        // more numbers, instead of repeating the last document's.
+        let seed = self.seed.wrapping_add(self.documents.wrapping_mul(0x9e37_79b9));
+        let context = Context::full(&self.runtime).map_err(fail)?;
+        context.with(|ctx| install_host(&ctx, &self.calls, &self.storage, seed, time)).map_err(fail)?;
+        self.origin = time;
+        // The old context, its modules and callbacks go with it.
+        self.context = context;
+        self.unhandled.borrow_mut().clear();
+        self.calls.borrow_mut().clear();
+        Ok(())
+    }
+
+    fn allow_storage(&mut self, allowed: bool) {
+        self.storage.borrow_mut().allowed = allowed;
     }
 }

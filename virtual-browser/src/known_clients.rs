@@ -7,12 +7,14 @@
 //! through that exercise's spec. The `backoff-*.js` files are exercise 04's
 //! `backoff.js`, wrong (or right) in one way; the rest are whole clients.
 
-/// `backoff-adds-retry-after.js`: Wrong: it adds what the server asked for to the schedule's wait, instead of
-/// taking the longer of the two: Retry-After is a minimum, not extra.
+/// `backoff-adds-retry-after.js`: Wrong: it adds what the server asked for to the schedule's wait even when the
+/// schedule's wait is the longer: Retry-After is a minimum, not extra. (A Retry-After longer than the jittered wait
+/// it spreads, as it should.)
 pub const BACKOFF_ADDS_RETRY_AFTER: &str = include_str!("../clients/backoff-adds-retry-after.js");
 
 /// `backoff-alternative.js`: Right: exercise 04's backoff written another way: private fields, the step looked up
-/// before the failure is counted, and Retry-After read with Number() after a digits-only test.
+/// before the failure is counted, a Retry-After spread as a factor of 1 to 1.5, and Retry-After read with Number()
+/// after a digits-only test.
 pub const BACKOFF_ALTERNATIVE: &str = include_str!("../clients/backoff-alternative.js");
 
 /// `backoff-full-jitter.js`: Wrong: "full jitter", anywhere from 0 to the whole step, so a broken server can be
@@ -164,6 +166,16 @@ pub const EX05_IGNORES_RETRY_AFTER: &str = include_str!("../clients/ex05-ignores
 /// and sorts it, so a message that comes twice is shown twice.
 pub const EX05_MERGE_KEEPS_DUPLICATES: &str = include_str!("../clients/ex05-merge-keeps-duplicates.js");
 
+/// `ex05-new-id-per-load.js`: Wrong client.js for exercise 05: it names itself with a new random id on every
+/// load, so each reload of the tab is a client the rate limit has never seen, with a whole allowance of its own:
+/// a reload loop is never held to one.
+pub const EX05_NEW_ID_PER_LOAD: &str = include_str!("../clients/ex05-new-id-per-load.js");
+
 /// `ex05-polls-without-waiting.js`: Wrong client.js for exercise 05: the frame loop starts a poll and goes on
 /// without waiting for it, so on a slow server a new poll goes out every 3 s while the last is still on its way.
 pub const EX05_POLLS_WITHOUT_WAITING: &str = include_str!("../clients/ex05-polls-without-waiting.js");
+
+/// `ex05-trusts-session-storage.js`: Wrong client.js for exercise 05: it keeps its id in sessionStorage but
+/// trusts the storage to be there, so where the browser refuses it (reading `sessionStorage` throws) the script
+/// stops at its first line and never polls.
+pub const EX05_TRUSTS_SESSION_STORAGE: &str = include_str!("../clients/ex05-trusts-session-storage.js");

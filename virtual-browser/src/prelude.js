@@ -13,8 +13,11 @@
 
   /** Virtual milliseconds since the page loaded; Rust sets it before each task. */
   let now = 0;
-  /** What Date.now() says at virtual time 0: 2026-01-01T00:00:00Z. */
+  /** What Date.now() says at the tab's virtual time 0: 2026-01-01T00:00:00Z. */
   const EPOCH_MS = 1767225600000;
+  /** What Date.now() said when this page loaded: a reloaded page's clock
+   * (performance.now()) starts again from 0, and the tab's goes on. */
+  const ORIGIN_MS = EPOCH_MS + host.timeOrigin;
 
   // ---- Timers ------------------------------------------------------------
   const timers = new Map();
@@ -201,15 +204,15 @@
   const RealDate = Date;
   class VirtualDate extends RealDate {
     constructor(...args) {
-      if (args.length === 0) super(EPOCH_MS + now);
+      if (args.length === 0) super(ORIGIN_MS + now);
       else super(...args);
     }
     static now() {
-      return EPOCH_MS + now;
+      return ORIGIN_MS + now;
     }
   }
   globalThis.Date = VirtualDate;
-  globalThis.performance = { now: () => now, timeOrigin: EPOCH_MS };
+  globalThis.performance = { now: () => now, timeOrigin: ORIGIN_MS };
 
   let seed = host.seed >>> 0;
   Math.random = () => {
@@ -224,6 +227,49 @@
   globalThis.queueMicrotask = (callback) => {
     Promise.resolve().then(() => report(callback));
   };
+
+  // ---- sessionStorage --------------------------------------------------------
+  // The tab's: Rust keeps the items, so a reload (a new document, a new
+  // context) finds them again, and a new Browser (a new tab) starts empty.
+  // Keys and values are strings. Where the tab forbids storage (a user who
+  // blocks site data), reading `sessionStorage` throws, as in Chromium.
+  const keys = () => JSON.parse(host.storageKeys());
+  class Storage {
+    get length() {
+      return keys().length;
+    }
+    key(index) {
+      const key = keys()[Math.trunc(Number(index))];
+      return key === undefined ? null : key;
+    }
+    getItem(key) {
+      const value = host.storageGet(String(key));
+      return value === undefined ? null : value;
+    }
+    setItem(key, value) {
+      host.storageSet(String(key), String(value));
+    }
+    removeItem(key) {
+      host.storageRemove(String(key));
+    }
+    clear() {
+      host.storageClear();
+    }
+  }
+  const sessionStorage = new Storage();
+  Object.defineProperty(globalThis, "sessionStorage", {
+    configurable: true,
+    enumerable: true,
+    get() {
+      if (!host.storageAllowed()) {
+        throw new DOMException(
+          "Failed to read the 'sessionStorage' property from 'Window': Access is denied for this document.",
+          "SecurityError",
+        );
+      }
+      return sessionStorage;
+    },
+  });
 
   // ---- console ---------------------------------------------------------------
   function show(value) {

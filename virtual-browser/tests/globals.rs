@@ -550,3 +550,98 @@ fn an_aborted_get_lets_the_next_one_leave() {
     );
     assert_eq!(logs(&trace), ["200: AbortError", "1200: second"], "{trace}");
 }
+
+#[test]
+fn session_storage_keeps_strings_for_the_tab_across_a_reload() {
+    let first = r#"console.log(sessionStorage.getItem("id"), sessionStorage.length);
+                   sessionStorage.setItem("id", "page-1");
+                   sessionStorage.setItem("n", 41);
+                   sessionStorage.setItem("gone", "x");
+                   sessionStorage.removeItem("gone");
+                   console.log(typeof sessionStorage.getItem("n"), sessionStorage.length, sessionStorage.key(0), sessionStorage.key(9));"#;
+    let again = r#"console.log("again", sessionStorage.getItem("id"), sessionStorage.getItem("n"), sessionStorage.getItem("gone"));
+                   sessionStorage.clear();
+                   console.log("cleared", sessionStorage.length, sessionStorage.getItem("id"));"#;
+    let mut browser = Browser::new(poll_server::app());
+    browser.open(Page::client("/client.js", first));
+    browser.run_until(1000);
+    browser.open(Page::client("/client.js", again));
+    let trace = browser.run_until(2000).to_string();
+    assert_eq!(
+        logs(&trace),
+        ["0: null 0", "0: string 2 id null", "1000: again page-1 41 null", "1000: cleared 0 null"],
+        "one tab: the reload at 1000 ms finds what the page before it kept\n{trace}"
+    );
+    assert!(trace.contains("   1000 ms  page loads /client.js"), "{trace}");
+
+    // Another Browser is another tab, with a sessionStorage of its own.
+    let mut other = Browser::new(poll_server::app());
+    other.open(Page::client("/client.js", r#"console.log(sessionStorage.getItem("id"));"#));
+    assert_eq!(logs(&other.run_until(0).to_string()), ["0: null"]);
+}
+
+#[test]
+fn session_storage_throws_where_the_tab_forbids_it() {
+    let trace = run_with(
+        r#"try { sessionStorage.setItem("id", "x"); console.log("stored"); }
+           catch (error) { console.log(error.name, error instanceof DOMException, error.message); }"#,
+        0,
+        |browser| {
+            browser.session_storage(false);
+        },
+    );
+    assert_eq!(
+        logs(&trace),
+        ["0: SecurityError true Failed to read the 'sessionStorage' property from 'Window': Access is denied for \
+          this document."]
+    );
+}
+
+#[test]
+fn a_reload_throws_the_old_page_away_and_runs_it_again() {
+    let dropped = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut browser = Browser::new(holding_server(dropped.clone()));
+    browser.reload_at(1_000).hide(1_500..2_500).reload_at(2_000);
+    browser.open(Page::client(
+        "/client.js",
+        r#"const load = Date.now() - 1767225600000; // the tab's clock goes on
+           console.log("loaded", performance.now(), document.hidden, Math.random().toFixed(6));
+           setInterval(() => console.log("tick of the page loaded at", load), 400);
+           requestAnimationFrame((t) => console.log("frame at", t, "of the page loaded at", load));
+           fetch("/wait").then(() => console.log("answered?"), (e) => console.log("rejected?", e.name));"#,
+    ));
+    let trace = browser.run_until(3_000).to_string();
+    let logs = logs(&trace);
+    let loads: Vec<&String> = logs.iter().filter(|line| line.contains(": loaded ")).collect();
+    assert_eq!(loads.len(), 3, "{trace}");
+    // A page's own clock, performance.now(), starts at 0 when it loads.
+    assert!(loads[0].starts_with("0: loaded 0 false") && loads[1].starts_with("1000: loaded 0 false"), "{trace}");
+    assert!(loads[2].starts_with("2000: loaded 0 true"), "the tab was hidden when it reloaded:\n{trace}");
+    let draws: Vec<&str> = loads.iter().map(|line| line.rsplit(' ').next().unwrap()).collect();
+    assert!(draws[0] != draws[1] && draws[1] != draws[2], "Math.random goes on, not over: {draws:?}");
+    let ticks: Vec<&String> = logs.iter().filter(|line| line.contains("tick")).collect();
+    assert_eq!(
+        ticks,
+        [
+            "400: tick of the page loaded at 0",
+            "800: tick of the page loaded at 0",
+            "1400: tick of the page loaded at 1000",
+            "3000: tick of the page loaded at 2000",
+        ],
+        "each page's timers end with it (a hidden tab's wait for the whole second):\n{trace}"
+    );
+    let frames: Vec<&String> = logs.iter().filter(|line| line.contains("frame")).collect();
+    assert_eq!(
+        frames,
+        [
+            "16: frame at 16 of the page loaded at 0",
+            "1008: frame at 8 of the page loaded at 1000",
+            "2512: frame at 512 of the page loaded at 2000",
+        ],
+        "a frame's time is the page's own clock, and a hidden tab has none:\n{trace}"
+    );
+    assert!(!logs.iter().any(|line| line.contains('?')), "a cancelled fetch settles nothing:\n{trace}");
+    assert!(trace.contains("   1000 ms  GET /wait #1 -> aborted by the page"), "{trace}");
+    assert!(trace.contains("   2000 ms  GET /wait #2 -> aborted by the page"), "{trace}");
+    assert_eq!(dropped.load(std::sync::atomic::Ordering::SeqCst), 2, "the server let go of both held requests");
+}

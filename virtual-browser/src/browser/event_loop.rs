@@ -75,6 +75,8 @@ pub(super) enum Job {
     OtherUserPosts { user: String, text: String },
     /// The user sends from the page's form (see `chat.rs`).
     UserSends { user: String, text: String },
+    /// The user reloads the page (see [`Browser::reload_at`]).
+    Reload,
 }
 
 /// A timer the page set and has not cleared.
@@ -128,6 +130,20 @@ impl EventLoop {
         let entry = self.agenda.first_entry().filter(|entry| entry.key().0 <= end)?;
         let ((at, _), job) = entry.remove_entry();
         Some((at, job))
+    }
+
+    /// The page is gone (a reload): its timers with it, and its wish for a
+    /// frame. A frame already in the agenda still comes, for the next page.
+    pub(super) fn forget_the_page(&mut self) {
+        self.timers.clear();
+        // The next document numbers its timers from 1 again.
+        self.agenda.retain(|_, job| !matches!(job, Job::Timer(_)));
+        self.wants_frame = false;
+    }
+
+    /// Whether the tab is hidden.
+    pub(super) fn hidden(&self) -> bool {
+        self.hidden
     }
 
     /// A task is over: the next one starts outside any timer.

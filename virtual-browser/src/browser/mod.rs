@@ -20,6 +20,13 @@
 //! - `chat.rs` ([`Chat`]): the chat page's stand-in modules, other users'
 //!   posts and the user's sending from the form.
 //!
+//! Opening a page again in the same [`Browser`] is a reload of the tab
+//! ([`Browser::reload_at`] does it at a moment of the scene): the old page
+//! is thrown away with its timers, frames and requests still on their way,
+//! and the new one runs in a fresh document. What is the tab's stays: its
+//! `sessionStorage` (kept by the engine, outside any document), the HTTP
+//! cache, and whether it is hidden.
+//!
 //! While the server holds requests, its clock is moved towards the next
 //! job's time before the job runs, so an answer the server gives in between
 //! (a long poll that times out) is delivered at the moment it is given, and
@@ -79,6 +86,8 @@ pub struct Browser {
     chat: Chat,
     trace: Trace,
     halted: bool,
+    /// The page last opened, for a reload.
+    page: Option<Page>,
 }
 
 impl Browser {
@@ -105,6 +114,7 @@ impl Browser {
             chat: Chat::default(),
             trace: Trace::default(),
             halted: false,
+            page: None,
         }
     }
 
@@ -157,10 +167,32 @@ impl Browser {
         self
     }
 
+    /// The user presses reload at `at` ms: the page last opened loads again,
+    /// in a new document (see [`open`](Self::open)).
+    pub fn reload_at(&mut self, at: u64) -> &mut Self {
+        self.event_loop.schedule(at, Job::Reload);
+        self
+    }
+
+    /// Whether the page may use `sessionStorage` (it may unless told). When
+    /// not, reading `sessionStorage` throws a `SecurityError`, as in a
+    /// browser whose user blocks sites from keeping data.
+    pub fn session_storage(&mut self, allowed: bool) -> &mut Self {
+        self.engine.allow_storage(allowed);
+        self
+    }
+
     /// Load `page` now, as the browser would when the HTML's
-    /// `<script type="module">` runs.
+    /// `<script type="module">` runs. If a page was open, this is a reload
+    /// of the tab: that page goes first, with its timers, frame callbacks
+    /// and requests still on their way, and the new one gets a new document
+    /// with the tab's `sessionStorage`.
     pub fn open(&mut self, page: Page) -> &mut Self {
         set_virtual_now(self.now);
+        if self.page.is_some() {
+            self.unload();
+        }
+        self.page = Some(page.clone());
         self.trace.push(self.now, Event::Loaded { page: page.name.clone() });
         let loaded = self.engine.load(&page.name, &page.source, &page.modules);
         self.after_task(loaded);
@@ -204,6 +236,29 @@ impl Browser {
         self.now
     }
 
+    /// The open page goes, as when the tab navigates: its requests still on
+    /// their way are cancelled (a server holding one lets it go), its timers
+    /// and frame callbacks are forgotten, and the engine starts a new
+    /// document. The tab's `sessionStorage`, HTTP cache and visibility stay.
+    fn unload(&mut self) {
+        self.cancel_requests();
+        self.event_loop.forget_the_page();
+        self.chat = Chat::default();
+        let fresh = self.engine.new_document(self.now);
+        self.after_task(fresh);
+        if self.event_loop.hidden() {
+            // The new document starts as hidden as its tab.
+            self.run_task(Task::Visibility { hidden: true });
+        }
+    }
+
+    /// A scene's reload: the page last opened, again.
+    fn reload(&mut self) {
+        if let Some(page) = self.page.clone() {
+            self.open(page);
+        }
+    }
+
     fn halt(&mut self, reason: String) {
         if !self.halted {
             self.trace.push(self.now, Event::Halted { reason });
@@ -237,6 +292,7 @@ impl Browser {
             Job::Restart(app) => self.restart(app),
             Job::OtherUserPosts { user, text } => self.other_user_posts(user, text),
             Job::UserSends { user, text } => self.user_sends(user, text),
+            Job::Reload => self.reload(),
         }
     }
 

@@ -139,7 +139,25 @@ impl Browser {
 
     /// An `AbortController` aborted the page's fetch `id`.
     pub(super) fn abort(&mut self, id: u32) {
-        let Some(index) = self.network.requests.iter().position(|r| r.js_id == id) else { return };
+        // The newest with that id: each document numbers its fetches from 1.
+        let Some(index) = self.network.requests.iter().rposition(|r| r.js_id == id) else { return };
+        self.cancel(index);
+    }
+
+    /// The page is unloaded (a reload): each of its requests still on its
+    /// way is cancelled, those waiting in the browser first, so that none of
+    /// them leaves when the request before it goes.
+    pub(super) fn cancel_requests(&mut self) {
+        let requests = &self.network.requests;
+        let mut open: Vec<usize> = (0..requests.len()).filter(|&i| !requests[i].done && !requests[i].aborted).collect();
+        open.sort_by_key(|&i| !requests[i].waiting);
+        for index in open {
+            self.cancel(index);
+        }
+    }
+
+    /// The page gave up on request `index`: its answer will not reach it.
+    fn cancel(&mut self, index: usize) {
         let answered = self.trace.spans().iter().any(|s| s.request == index + 1 && s.answered.is_some());
         if answered || self.network.requests[index].aborted {
             return;
