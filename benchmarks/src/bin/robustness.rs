@@ -163,6 +163,9 @@ async fn held_at_the_cap(port: u16) -> AtTheCap {
 
 struct Flood {
     requests: usize,
+    /// How many of them the rate limit answered 429 (a client id of its own
+    /// each, but a few addresses: the per-address ceiling).
+    refused: usize,
     rss_before_kib: u64,
     rss_after_kib: u64,
     cached_after: usize,
@@ -180,6 +183,7 @@ async fn flood(port: u16, count: usize) -> Flood {
         workers.push(tokio::spawn(async move {
             let mut stream = connect_from(port, [0, 3, c as u8 + 1]).await;
             let mut buffer = Vec::new();
+            let mut refused = 0;
             let mut n = c;
             while n < count {
                 let request = format!(
@@ -189,19 +193,22 @@ async fn flood(port: u16, count: usize) -> Flood {
                 stream.write_all(request.as_bytes()).await.unwrap();
                 let status = read_response(&mut stream, &mut buffer).await.expect("an answer");
                 assert!(status == 200 || status == 429, "a flood request got {status}");
+                refused += usize::from(status == 429);
                 n += connections;
                 if n % 100_000 < connections && c == 0 {
                     eprintln!("  {n} of {count} sent, {:.0} s", started.elapsed().as_secs_f64());
                 }
             }
+            refused
         }));
     }
+    let mut refused = 0;
     for worker in workers {
-        worker.await.unwrap();
+        refused += worker.await.unwrap();
     }
     let seconds = started.elapsed().as_secs_f64();
     let (_, rss_after_kib, cached_after) = stats(port).await;
-    Flood { requests: count, rss_before_kib, rss_after_kib, cached_after, seconds }
+    Flood { requests: count, refused, rss_before_kib, rss_after_kib, cached_after, seconds }
 }
 
 struct Slow {
@@ -272,8 +279,8 @@ fn main() {
          exercise 07's server on the in-memory store, served within chat_page's limits.\n\n\
          | Scene | What happened |\n|---|---|\n\
          | {} long polls held (`MAX_HELD`) | one more: {} in {:.1} ms; a post: {} in {:.1} ms |\n\
-         | {} long polls, each with a client id and a cursor of its own ({:.0} s) | server memory {:.1} MiB before, \
-         {:.1} MiB after; {} answers cached |\n\
+         | {} long polls, each with a client id and a cursor of its own, from 32 addresses ({:.0} s) | {} refused \
+         429 by the per-address ceiling; server memory {:.1} MiB before, {:.1} MiB after; {} answers cached |\n\
          | {} connections from one address that never finish their header | another address's {} polls: {} \
          answered 200, p50 {:.1} ms, p99 {:.1} ms |\n",
         if pinned { ", the server pinned to one core and the clients to the other" } else { ", not pinned" },
@@ -284,6 +291,7 @@ fn main() {
         cap.post_ms,
         flooded.requests,
         flooded.seconds,
+        flooded.refused,
         flooded.rss_before_kib as f64 / 1024.0,
         flooded.rss_after_kib as f64 / 1024.0,
         flooded.cached_after,
