@@ -39,6 +39,11 @@
 //!   `/static/chat.js` import resolves to a stand-in with the same exports
 //!   that records what would be shown ([`Event::Rendered`]); the real module
 //!   and its DOM are tested in a real browser.
+//! - **Reloads and `sessionStorage`.** [`Browser::reload_at`] loads the page
+//!   again as a new document: a fresh context, the old page's timers and
+//!   requests gone (a held one is dropped), `performance.now()` from 0. The
+//!   tab's `sessionStorage` is kept across it, and is empty in a new
+//!   `Browser`, as in a new tab.
 //! - **Errors** (uncaught exceptions, unhandled rejections) go into the
 //!   trace with their `file:line:column`. A task that runs away (an endless
 //!   loop) is stopped and the page halts, instead of hanging the test.
