@@ -90,9 +90,12 @@ thread_local! {
         const { std::cell::Cell::new(as_it_is) };
     /// How the Redis scenarios make an instance's hub: `redis_hub`, unless
     /// those checks put a wrong one here.
-    pub static REDIS_HUB_UNDER_TEST: std::cell::Cell<fn(&str) -> Arc<Hub<RedisStore>>> =
+    pub static REDIS_HUB_UNDER_TEST: std::cell::Cell<MakeRedisHub> =
         const { std::cell::Cell::new(redis_hub_on) };
 }
+
+/// How a Redis scenario makes an instance's hub, from the Redis URL.
+pub type MakeRedisHub = fn(&str) -> Arc<Hub<RedisStore>>;
 
 fn as_it_is(app: Router) -> Router {
     app
