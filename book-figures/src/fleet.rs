@@ -3,7 +3,8 @@
 //! Each client is its own [`Browser`] with its own JavaScript context and
 //! its own `Math.random` seed. The pages open at seeded moments spread over
 //! `spread` ms (real readers do not all load the page at once), all against
-//! one server (one `Router`, one store), which is down during `outage`.
+//! one server (one `Router`, one store), which fails every request during
+//! `outage` in the same way (`failure`).
 //! The clients share nothing but that server, so each runs on its own.
 
 use axum::Router;
@@ -16,8 +17,11 @@ pub struct Fleet {
     pub clients: usize,
     /// Pages open at seeded moments in `0..spread` ms.
     pub spread: u64,
-    /// The server refuses connections (network errors) during this window.
+    /// The server fails every request during this window...
     pub outage: Range<u64>,
+    /// ...in this way: refused connections (`Failure::NetworkError`), or
+    /// the same answer to every client, such as a 503 with `Retry-After`.
+    pub failure: Failure,
     /// How long the server takes to answer, when it is up.
     pub latency: u64,
     /// How long to simulate, in ms.
@@ -111,7 +115,7 @@ fn run_client(fleet: &Fleet, app: &Router, page: &Page, i: usize) -> (Vec<u32>, 
     let seed = fleet.first_seed.wrapping_add(i as u32);
     let opens_at = if fleet.spread == 0 { 0 } else { mix(u64::from(seed)) % fleet.spread };
     let mut browser = Browser::with_seed(app.clone(), seed);
-    browser.latency(Latency::Fixed(fleet.latency)).fail(fleet.outage.clone(), Failure::NetworkError);
+    browser.latency(Latency::Fixed(fleet.latency)).fail(fleet.outage.clone(), fleet.failure.clone());
     browser.run_until(opens_at);
     browser.open(page.clone());
     let spans = browser.run_until(fleet.end).spans();

@@ -13,7 +13,10 @@
 //   2. failed(): add "equal jitter": wait step / 2 + this.random() * step / 2,
 //      rounded to whole milliseconds (Math.round).
 //   3. succeeded(): reset the count of failures.
-//   4. failed(retryAfterMs): never wait less than retryAfterMs.
+//   4. failed(retryAfterMs): never wait less than retryAfterMs. When it is
+//      longer than the jittered wait, wait retryAfterMs plus a random extra
+//      of this.random() * retryAfterMs * RETRY_AFTER_SPREAD (up to half of
+//      it again), rounded with Math.round; otherwise the jittered wait.
 //   5. retryAfterMs(header, now): read "120" as 120000 ms (digits only:
 //      "120abc" is no number of seconds), an HTTP date as the time from
 //      `now` until then (Date.parse reads it), and anything else, or a time
@@ -29,6 +32,13 @@ export const INTERVAL_MS = 3000;
  * larger Retry-After can), and never gives up.
  */
 export const RETRY_SCHEDULE_MS = [0, 3000, 10000, 30000];
+
+/**
+ * A Retry-After longer than the schedule's wait is waited in full, plus up
+ * to this part of it again, at random: a server tells all its clients the
+ * same wait, and this keeps them from coming back together.
+ */
+export const RETRY_AFTER_SPREAD = 0.5;
 // ANCHOR_END: constants
 
 export class Backoff {

@@ -11,6 +11,13 @@ export const INTERVAL_MS = 3000;
  * larger Retry-After can), and never gives up.
  */
 export const RETRY_SCHEDULE_MS = [0, 3000, 10000, 30000];
+
+/**
+ * A Retry-After longer than the schedule's wait is waited in full, plus up
+ * to this part of it again, at random: a server tells all its clients the
+ * same wait, and this keeps them from coming back together.
+ */
+export const RETRY_AFTER_SPREAD = 0.5;
 // ANCHOR_END: constants
 
 // ANCHOR: backoff
@@ -30,15 +37,18 @@ export class Backoff {
   /**
    * A poll failed. Wait this step of the schedule, with "equal jitter":
    * somewhere between half of it and all of it, so that clients that failed
-   * together do not come back together. If the server asked for a longer
-   * wait (Retry-After), wait that long instead.
+   * together do not come back together. If the server asked for longer
+   * (Retry-After), wait that long, plus a random extra of up to half of it:
+   * the server tells every client the same, so the client adds the spread.
    */
   failed(retryAfterMs = 0) {
     this.failures += 1;
     const last = RETRY_SCHEDULE_MS.length - 1;
     const step = RETRY_SCHEDULE_MS[Math.min(this.failures - 1, last)];
-    const jittered = step / 2 + this.random() * (step / 2);
-    return Math.max(Math.round(jittered), retryAfterMs);
+    const r = this.random();
+    const jittered = Math.round(step / 2 + r * (step / 2));
+    if (retryAfterMs <= jittered) return jittered;
+    return Math.round(retryAfterMs + r * retryAfterMs * RETRY_AFTER_SPREAD);
   }
 }
 // ANCHOR_END: backoff

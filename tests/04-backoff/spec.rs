@@ -21,18 +21,21 @@
 //! - R4 it never gives up: however long the outage, a retry is always due (s01, s11)
 //! - R5 one success resets it: INTERVAL_MS after a success, and the next failure is retried at once again (s03, s09)
 //! - R6 equal jitter: each wait is random, between half of its step and all of it, in whole milliseconds (Math.round) (s02)
-//! - R7 Retry-After is a minimum: wait the longer of what the server asked for and the schedule's wait (s04, s08)
+//! - R7 Retry-After is a minimum: never wait less than the server asked for, and a Retry-After shorter than the schedule's wait changes nothing (s04, s08, s12, s13)
 //! - R8 Retry-After holds whole seconds ("120") or an HTTP date; anything else, "120abc" or "1.5", is 0 (s05)
 //! - R9 showing the page does not reset the backoff: only a success does (s10)
+//! - R10 a Retry-After is spread: when it is longer than the jittered wait, wait Retry-After plus a random extra, this.random() × RETRY_AFTER_SPREAD (half) of it, in whole milliseconds, so clients told the same Retry-After do not come back together (s08, s12, s13)
 //!
 //! Each scenario is a function taking the [`ClientSpec`] it runs, so the
 //! course's own tests (`wrong_solutions.rs`, next to this file) run the very
 //! same scenarios with known wrong `backoff.js` modules, and check that each
 //! fails naming the rule it breaks.
 
-use backoff::{BACKOFF_JS, CLIENT_JS, INTERVAL_MS, RETRY_SCHEDULE_MS, app};
+use backoff::{
+    BACKOFF_JS, CLIENT_JS, INTERVAL_MS, RETRY_AFTER_SPREAD, RETRY_SCHEDULE_MS, app,
+};
 use virtual_browser::{
-    FRAME_MS, Failure, Latency, Trace, assert_trace_snapshot,
+    Event, FRAME_MS, Failure, Latency, Outcome, Trace, assert_trace_snapshot,
     checks::{self, BackoffPart},
     spec::{ClientSpec, Rule},
 };
@@ -47,6 +50,7 @@ pub const R7: Rule = Rule::new("R7", "Retry-After is a minimum");
 pub const R8: Rule =
     Rule::new("R8", "Retry-After holds whole seconds or an HTTP date");
 pub const R9: Rule = Rule::new("R9", "showing the page does not reset the backoff");
+pub const R10: Rule = Rule::new("R10", "a Retry-After is spread");
 /// Exercise 03's rule, kept by the given client.
 pub const EX03_R1: Rule = Rule::new("exercise 03's R1", "nothing while hidden");
 
@@ -82,11 +86,198 @@ fn rules_for(part: BackoffPart) -> &'static [Rule] {
     }
 }
 
-/// Every wait in the trace follows the schedule; a failure names the rule.
+/// Every wait in the trace follows the schedule, and every wait after a
+/// Retry-After keeps R7 and R10; a failure names the rule.
 fn check_backoff(spec: &ClientSpec, trace: &Trace, end: u64) {
-    if let Err((part, problem)) = checks::backoff_problem(trace, RULES, end) {
+    check_retry_after(spec, trace, end);
+    let schedule_view = without_spread(trace, end);
+    if let Err((part, problem)) = checks::backoff_problem(&schedule_view, RULES, end)
+    {
         spec.check_rules(rules_for(part), trace, Err(problem));
     }
+}
+
+/// The most a Retry-After of `asked` ms may be spread by (R10): half of it.
+fn spread_of(asked: u64) -> u64 {
+    (asked as f64 * RETRY_AFTER_SPREAD).round() as u64
+}
+
+/// A wait after a poll that was answered with `Retry-After`.
+#[derive(Debug)]
+struct RetryAfterWait {
+    /// The poll answered with Retry-After, when, and the poll after it.
+    request: usize,
+    answered: u64,
+    next: usize,
+    /// From that answer to the next poll.
+    wait: u64,
+    /// What the server asked for, in ms.
+    asked: u64,
+    /// The schedule's step for that failure in a row.
+    step: u64,
+    /// The page was hidden during the wait (nothing polls then).
+    hidden: bool,
+}
+
+impl RetryAfterWait {
+    /// The longest wait R7 and R10 allow: the schedule's step, or the
+    /// Retry-After with all of its spread, whichever is longer.
+    fn longest(&self) -> u64 {
+        self.step.max(self.asked + spread_of(self.asked))
+    }
+}
+
+/// Every wait after a poll answered with `Retry-After` (in seconds),
+/// counting failures in a row as `checks::backoff_problem` does.
+fn retry_after_waits(trace: &Trace, end: u64) -> Vec<RetryAfterWait> {
+    let polls: Vec<_> =
+        trace.spans_to("/poll").into_iter().filter(|p| p.method == "GET").collect();
+    let hidden = trace.hidden_windows(end);
+    let mut failures = 0;
+    let mut waits = Vec::new();
+    for pair in polls.windows(2) {
+        let (previous, next) = (&pair[0], &pair[1]);
+        let (Some(answered), Some(outcome)) = (previous.answered, &previous.outcome)
+        else {
+            continue;
+        };
+        if outcome.is_success() {
+            failures = 0;
+            continue;
+        }
+        failures += 1;
+        let Outcome::Status { retry_after: Some(seconds), .. } = outcome else {
+            continue;
+        };
+        let Ok(seconds) = seconds.parse::<u64>() else {
+            continue;
+        };
+        waits.push(RetryAfterWait {
+            request: previous.request,
+            answered,
+            next: next.request,
+            wait: next.sent.saturating_sub(answered),
+            asked: seconds * 1000,
+            step: RETRY_SCHEDULE_MS[(failures - 1).min(RETRY_SCHEDULE_MS.len() - 1)],
+            hidden: hidden.iter().any(|w| w.start < next.sent && w.end > answered),
+        });
+    }
+    waits
+}
+
+/// R7 and R10 in a trace: each wait after a Retry-After is at least what
+/// the server asked for, and at most the longer of the schedule's step and
+/// the Retry-After with all of its spread (plus a frame).
+fn check_retry_after(spec: &ClientSpec, trace: &Trace, end: u64) {
+    for w in retry_after_waits(trace, end) {
+        let what = format!(
+            "GET /poll #{} went out {} ms after #{} was answered with Retry-After: {} at {} ms",
+            w.next,
+            w.wait,
+            w.request,
+            w.asked / 1000,
+            w.answered
+        );
+        let (asked, spread, step) = (w.asked, spread_of(w.asked), w.step);
+        if w.wait < asked {
+            spec.check_rule(
+                R7,
+                trace,
+                Err(format!(
+                    "{what}; too soon: the server asked for {asked} ms, and Retry-After is a minimum: \
+                     wait at least that long."
+                )),
+            );
+        }
+        if w.wait > w.longest() + FRAME_MS && !w.hidden {
+            // Longer than the Retry-After with all of its spread: the spread
+            // is too wide, or the schedule's own step is too long.
+            let (rules, why) = if asked > step {
+                (
+                    &[R2, R10][..],
+                    format!(
+                        "wait what the server asked for plus a random extra of at most \
+                         RETRY_AFTER_SPREAD of it ({spread} ms): {asked} to {} ms",
+                        asked + spread
+                    ),
+                )
+            } else {
+                (
+                    &[R7][..],
+                    format!(
+                        "the schedule's wait for this failure, at most {step} ms, is longer than \
+                         the {asked} ms the server asked for, so the Retry-After changes nothing: \
+                         it is a minimum, not extra"
+                    ),
+                )
+            };
+            spec.check_rules(rules, trace, Err(format!("{what}; too late: {why}.")));
+        }
+    }
+}
+
+/// R10 in a trace: the waits that a Retry-After longer than the schedule's
+/// step decides are not all exactly that long. (A frame loop adds up to a
+/// frame to each.)
+fn check_spread(spec: &ClientSpec, trace: &Trace, end: u64) {
+    let spread: Vec<RetryAfterWait> = retry_after_waits(trace, end)
+        .into_iter()
+        .filter(|w| w.asked > w.step && !w.hidden)
+        .collect();
+    let waits: Vec<String> = spread
+        .iter()
+        .map(|w| {
+            format!(
+                "#{} went out {} ms after #{}'s Retry-After: {}",
+                w.next,
+                w.wait,
+                w.request,
+                w.asked / 1000
+            )
+        })
+        .collect();
+    spec.check_rule(
+        R10,
+        trace,
+        if spread.is_empty() || spread.iter().any(|w| w.wait > w.asked + FRAME_MS) {
+            Ok(())
+        } else {
+            Err(format!(
+                "when the server's Retry-After is longer than the schedule's wait, the client should wait \
+                 that long plus a random extra of up to RETRY_AFTER_SPREAD of it, but it came back within a \
+                 frame of exactly what the server asked for every time ({}). Every client the server answers \
+                 at the same moment, with the same Retry-After, would come back together.",
+                waits.join("; ")
+            ))
+        },
+    );
+}
+
+/// The trace as `checks::backoff_problem` is to see it. That check knows
+/// Retry-After only as a minimum: it allows no wait after one longer than
+/// the schedule's step or the Retry-After itself. So the spread that
+/// [`check_retry_after`] allowed (R10) is taken out of each wait after a
+/// Retry-After, by moving that answer later by as much.
+fn without_spread(trace: &Trace, end: u64) -> Trace {
+    let shifts: Vec<(usize, u64)> = retry_after_waits(trace, end)
+        .into_iter()
+        .filter_map(|w| {
+            let allowed = w.step.max(w.asked);
+            (w.wait > allowed && w.wait <= w.longest() + FRAME_MS)
+                .then(|| (w.request, w.wait - allowed))
+        })
+        .collect();
+    let mut view = Trace::default();
+    for (at, event) in trace.events() {
+        let shift = match event {
+            Event::Answered { request, .. } => {
+                shifts.iter().find(|(r, _)| r == request).map_or(0, |(_, by)| *by)
+            }
+            _ => 0,
+        };
+        view.push(at + shift, event.clone());
+    }
+    view
 }
 
 /// What `failed()` returns for 8 failures in a row when `random()` always
@@ -280,8 +471,8 @@ pub fn s04(spec: &ClientSpec) {
         } else {
             Err(format!(
                 "failed(retryAfterMs) should wait at least what the server asked for, and otherwise as the \
-                 schedule says: with random() = 0, failed(20000), failed(1000), failed(), failed(45000) should \
-                 give 20000, 1500, 5000, 45000, but the script logged {logs:?}."
+                 schedule says: with random() = 0 (so no random extra, s12), failed(20000), failed(1000), \
+                 failed(), failed(45000) should give 20000, 1500, 5000, 45000, but the script logged {logs:?}."
             ))
         },
     );
@@ -406,6 +597,7 @@ pub fn s08(spec: &ClientSpec) {
     });
     spec.check_rule(R7, &trace, checks::honours_retry_after(&trace));
     check_backoff(spec, &trace, 40_000);
+    check_spread(spec, &trace, 40_000);
     spec.check(&trace, checks::no_script_errors(&trace));
     assert_trace_snapshot!("s08_retry_after", trace);
 }
@@ -502,4 +694,142 @@ pub fn s11(spec: &ClientSpec) {
         },
     );
     spec.check(&trace, checks::no_script_errors(&trace));
+}
+
+#[test]
+fn s12_a_retry_after_is_spread_over_up_to_half_of_it_again() {
+    s12(&spec());
+}
+
+pub fn s12(spec: &ClientSpec) {
+    // Each case is a client's first failure in a row: the schedule says 0,
+    // so the server's Retry-After is the longer wait, and is spread.
+    let cases: [(f64, u64); 5] = [
+        (0.0, 20_000),
+        (0.5, 20_000),
+        (0.9999999, 20_000),
+        (0.5, 5000),
+        (0.123456, 5000),
+    ];
+    let calls: Vec<String> =
+        cases.iter().map(|(r, asked)| format!("[{r}, {asked}]")).collect();
+    let logged = spec.logs_of(&format!(
+        r#"import {{ Backoff }} from "/backoff.js";
+           for (const [r, asked] of [{}]) console.log(String(new Backoff(() => r).failed(asked)));"#,
+        calls.join(", ")
+    ));
+    let waits = as_ms(&logged);
+    let expected: Vec<u64> = cases
+        .iter()
+        .map(|(r, asked)| {
+            (*asked as f64 + r * *asked as f64 * RETRY_AFTER_SPREAD).round() as u64
+        })
+        .collect();
+    let listed: Vec<String> = cases
+        .iter()
+        .zip(&expected)
+        .map(|((r, asked), want)| {
+            format!("  random() = {r}, failed({asked}): {want}")
+        })
+        .collect();
+    let too_soon = waits.len() != cases.len()
+        || waits
+            .iter()
+            .zip(&cases)
+            .any(|(wait, (_, asked))| wait.is_nan() || *wait < *asked as f64);
+    spec.require(
+        &[R7],
+        "failed",
+        if too_soon {
+            Err(format!(
+                "after a first failure the schedule says 0, so the server's Retry-After is the longer wait, \
+                 and failed(retryAfterMs) should wait at least that long; for\n{}\nit returned [{}].",
+                listed.join("\n"),
+                logged.join(", ")
+            ))
+        } else {
+            Ok(())
+        },
+    );
+    let exact =
+        waits.iter().zip(&expected).all(|(wait, want)| *wait == *want as f64);
+    spec.require(
+        &[R10],
+        "failed",
+        if exact {
+            Ok(())
+        } else {
+            Err(format!(
+                "a Retry-After longer than the jittered wait should be waited in full, plus a random extra \
+                 of this.random() * retryAfterMs * RETRY_AFTER_SPREAD (up to half of it again), rounded with \
+                 Math.round: the server tells every client the same wait, and the client spreads it. For\n{}\n\
+                 failed() returned [{}].",
+                listed.join("\n"),
+                logged.join(", ")
+            ))
+        },
+    );
+    // 200 readers, each with a random() of its own (a seeded generator, as
+    // each reader's browser has its own Math.random), all answered 503 with
+    // Retry-After: 5 at their first failure, as exercise 06's server does.
+    let logs = spec.logs_of(
+        r#"import { Backoff } from "/backoff.js";
+           function seeded(seed) {
+             return () => {
+               seed = (seed + 0x6d2b79f5) | 0;
+               let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+               t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+               return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+             };
+           }
+           const waits = [];
+           for (let reader = 1; reader <= 200; reader++) waits.push(new Backoff(seeded(reader)).failed(5000));
+           console.log(new Set(waits).size, Math.min(...waits), Math.max(...waits));"#,
+    );
+    let numbers: Vec<f64> =
+        logs[0].split(' ').filter_map(|n| n.parse().ok()).collect();
+    let top = 5000.0 + spread_of(5000) as f64;
+    let spread = numbers.len() == 3
+        && numbers[0] >= 150.0
+        && numbers[1] >= 5000.0
+        && numbers[1] < 5250.0
+        && numbers[2] > top - 250.0
+        && numbers[2] <= top;
+    spec.require(
+        &[R10],
+        "failed",
+        if spread {
+            Ok(())
+        } else {
+            Err(format!(
+                "200 readers, each with its own random(), all answered Retry-After: 5 at their first \
+                 failure, should come back anywhere from 5000 to {top} ms, nearly all at different times, \
+                 but they gave (different values, shortest, longest) = {logs:?}. Waiting exactly what the \
+                 server asked for brings them all back in the same millisecond."
+            ))
+        },
+    );
+}
+
+#[test]
+fn s13_a_503_outage_where_every_answer_says_retry_after_5() {
+    s13(&spec());
+}
+
+pub fn s13(spec: &ClientSpec) {
+    // The store is down from 10 s to 40 s, and every poll gets 503 with
+    // Retry-After: 5, as exercise 06's server answers. After the first two
+    // failures the server's 5 s is longer than the schedule's step (0, then
+    // 3 s), so it is spread; from the third on, the jittered wait (5 to 10 s,
+    // then 15 to 30 s) is at least as long, and Retry-After changes nothing.
+    let trace = spec.run(100_000, |browser| {
+        browser
+            .latency(Latency::Fixed(100))
+            .fail(10_000..40_000, Failure::RetryAfter { status: 503, seconds: 5 });
+    });
+    spec.check_rule(R7, &trace, checks::honours_retry_after(&trace));
+    check_backoff(spec, &trace, 100_000);
+    check_spread(spec, &trace, 100_000);
+    spec.check(&trace, checks::no_script_errors(&trace));
+    assert_trace_snapshot!("s13_retry_after_outage", trace);
 }

@@ -12,12 +12,14 @@
 #[path = "spec.rs"]
 mod spec;
 
-use spec::{R1, R2, R3, R4, R5, R6, R7, R8, R9};
+use spec::{R1, R2, R3, R4, R5, R6, R7, R8, R9, R10};
 use virtual_browser::known_clients;
-use virtual_browser::spec::{ClientSpec, Rule, Scenario, assert_breaks, assert_passes};
+use virtual_browser::spec::{
+    ClientSpec, Rule, Scenario, assert_breaks, assert_passes,
+};
 
 /// The scenarios, by name, as the spec numbers them.
-const SCENARIOS: [(&str, Scenario); 11] = [
+const SCENARIOS: [(&str, Scenario); 13] = [
     ("s01", spec::s01),
     ("s02", spec::s02),
     ("s03", spec::s03),
@@ -29,6 +31,8 @@ const SCENARIOS: [(&str, Scenario); 11] = [
     ("s09", spec::s09),
     ("s10", spec::s10),
     ("s11", spec::s11),
+    ("s12", spec::s12),
+    ("s13", spec::s13),
 ];
 
 /// `client` fails each of `scenarios` with a message naming `rule`.
@@ -100,13 +104,17 @@ fn r6_jitter_not_rounded_to_whole_ms_fails_s02() {
 }
 
 #[test]
-fn r7_ignoring_retry_after_fails_s04_and_s08() {
-    breaks(known_clients::BACKOFF_IGNORES_RETRY_AFTER, R7, &["s04", "s08"]);
+fn r7_ignoring_retry_after_fails_s04_s08_s12_and_s13() {
+    breaks(
+        known_clients::BACKOFF_IGNORES_RETRY_AFTER,
+        R7,
+        &["s04", "s08", "s12", "s13"],
+    );
 }
 
 #[test]
-fn r7_adding_retry_after_to_the_wait_fails_s04() {
-    breaks(known_clients::BACKOFF_ADDS_RETRY_AFTER, R7, &["s04"]);
+fn r7_adding_retry_after_to_a_longer_wait_fails_s04_and_s13() {
+    breaks(known_clients::BACKOFF_ADDS_RETRY_AFTER, R7, &["s04", "s13"]);
 }
 
 #[test]
@@ -117,6 +125,12 @@ fn r8_reading_retry_after_with_parse_int_fails_s05() {
 #[test]
 fn r9_a_backoff_that_showing_the_page_resets_fails_s10() {
     breaks(known_clients::BACKOFF_RESETS_WHEN_SHOWN, R9, &["s10"]);
+}
+
+#[test]
+fn r10_waiting_exactly_retry_after_fails_s08_s12_and_s13() {
+    // The course's rule before the spread: max(jittered, retryAfterMs).
+    breaks(known_clients::BACKOFF_EXACT_RETRY_AFTER, R10, &["s08", "s12", "s13"]);
 }
 
 #[test]
@@ -134,4 +148,12 @@ fn parse_int_and_unrounded_jitter_pass_every_scenario_but_the_one_that_pins_them
     // Before "120abc" and the whole-ms check, both passed the spec.
     passes_all_but(known_clients::BACKOFF_PARSEINT_RETRY_AFTER, &["s05"]);
     passes_all_but(known_clients::BACKOFF_UNROUNDED, &["s02"]);
+}
+
+#[test]
+fn the_retry_after_mistakes_pass_every_scenario_but_the_ones_that_pin_them() {
+    // Each breaks one rule: waiting exactly Retry-After breaks only R10, and
+    // adding it to a longer wait only R7 (it spreads a longer one right).
+    passes_all_but(known_clients::BACKOFF_EXACT_RETRY_AFTER, &["s08", "s12", "s13"]);
+    passes_all_but(known_clients::BACKOFF_ADDS_RETRY_AFTER, &["s04", "s13"]);
 }

@@ -1,5 +1,6 @@
-// Wrong: it adds what the server asked for to the schedule's wait, instead
-// of taking the longer of the two: Retry-After is a minimum, not extra.
+// Wrong: it adds what the server asked for to the schedule's wait even when
+// the schedule's wait is the longer: Retry-After is a minimum, not extra.
+// (A Retry-After longer than the jittered wait it spreads, as it should.)
 const SCHEDULE = [0, 3000, 10000, 30000];
 export class Backoff {
   constructor(random = Math.random) {
@@ -13,7 +14,10 @@ export class Backoff {
   failed(retryAfterMs = 0) {
     this.failures += 1;
     const step = SCHEDULE[Math.min(this.failures, SCHEDULE.length) - 1];
-    return Math.round(step / 2 + this.random() * (step / 2)) + retryAfterMs;
+    const r = this.random();
+    const jittered = Math.round(step / 2 + r * (step / 2));
+    if (retryAfterMs > jittered) return Math.round(retryAfterMs + r * retryAfterMs * 0.5);
+    return jittered + retryAfterMs;
   }
 }
 export { retryAfterMs } from "/good-backoff.js";

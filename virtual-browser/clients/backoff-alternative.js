@@ -1,6 +1,7 @@
 // Right: exercise 04's backoff written another way: private fields, the
-// step looked up before the failure is counted, and Retry-After read with
-// Number() after a digits-only test.
+// step looked up before the failure is counted, a Retry-After spread as a
+// factor of 1 to 1.5, and Retry-After read with Number() after a digits-only
+// test.
 export const INTERVAL_MS = 3000;
 export const RETRY_SCHEDULE_MS = [0, 3000, 10000, 30000];
 
@@ -21,7 +22,9 @@ export class Backoff {
     const step = RETRY_SCHEDULE_MS.at(Math.min(this.#inARow, RETRY_SCHEDULE_MS.length - 1));
     this.#inARow += 1;
     const half = step / 2;
-    return Math.max(retryAfterMs, Math.round(half + half * this.#random()));
+    const random = this.#random();
+    const jittered = Math.round(half + half * random);
+    return retryAfterMs > jittered ? Math.round(retryAfterMs * (1 + random / 2)) : jittered;
   }
 }
 

@@ -13,7 +13,10 @@ export class Backoff {
   failed(retryAfterMs = 0) {
     this.failures += 1;
     const step = SCHEDULE[Math.min(this.failures, SCHEDULE.length) - 1];
-    return Math.max(Math.round(this.random() * step), retryAfterMs);
+    const r = this.random();
+    const wait = Math.round(r * step);
+    if (retryAfterMs > wait) return Math.round(retryAfterMs + r * retryAfterMs * 0.5);
+    return wait;
   }
 }
 export { retryAfterMs } from "/good-backoff.js";

@@ -15,7 +15,10 @@ export class Backoff {
     this.failures += 1;
     const last = SCHEDULE.length - 1;
     const step = SCHEDULE[Math.min(this.failures - 1, last)] * 3 ** Math.max(0, this.failures - 1 - last);
-    return Math.max(Math.round(step / 2 + this.random() * (step / 2)), retryAfterMs);
+    const r = this.random();
+    const wait = Math.round(step / 2 + r * (step / 2));
+    if (retryAfterMs > wait) return Math.round(retryAfterMs + r * retryAfterMs * 0.5);
+    return wait;
   }
 }
 export { retryAfterMs } from "/good-backoff.js";

@@ -13,7 +13,8 @@ export class Backoff {
   failed(retryAfterMs = 0) {
     this.failures += 1;
     const step = SCHEDULE[Math.min(this.failures, SCHEDULE.length) - 1];
-    return Math.max(step, retryAfterMs);
+    if (retryAfterMs > step) return Math.round(retryAfterMs + this.random() * retryAfterMs * 0.5);
+    return step;
   }
 }
 export { retryAfterMs } from "/good-backoff.js";

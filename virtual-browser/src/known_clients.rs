@@ -17,6 +17,11 @@ pub const BACKOFF_ADDS_RETRY_AFTER: &str = include_str!("../clients/backoff-adds
 /// after a digits-only test.
 pub const BACKOFF_ALTERNATIVE: &str = include_str!("../clients/backoff-alternative.js");
 
+/// `backoff-exact-retry-after.js`: Wrong: when the server asks for longer than the jittered wait, it waits exactly
+/// Retry-After (the longer of the two, and no more): every client the server answers at the same moment comes back
+/// in the same millisecond.
+pub const BACKOFF_EXACT_RETRY_AFTER: &str = include_str!("../clients/backoff-exact-retry-after.js");
+
 /// `backoff-full-jitter.js`: Wrong: "full jitter", anywhere from 0 to the whole step, so a broken server can be
 /// retried at once, again and again (fine elsewhere, not here).
 pub const BACKOFF_FULL_JITTER: &str = include_str!("../clients/backoff-full-jitter.js");

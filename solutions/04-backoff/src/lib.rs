@@ -20,6 +20,11 @@ pub const INTERVAL_MS: u64 = 3000;
 /// `RETRY_SCHEDULE_MS` in `backoff.js` says: the last one is the cap.
 pub const RETRY_SCHEDULE_MS: [u64; 4] = [0, 3000, 10_000, 30_000];
 
+/// How much a `Retry-After` longer than the schedule's wait is spread, as
+/// `RETRY_AFTER_SPREAD` in `backoff.js` says: the wait is the server's, plus
+/// up to this part of it again, at random.
+pub const RETRY_AFTER_SPREAD: f64 = 0.5;
+
 /// Exercise 01's poll endpoint and chat page, serving this client and its
 /// backoff module.
 pub fn app() -> Router {
