@@ -88,6 +88,10 @@ thread_local! {
     /// (tests/07-long-polling/wrong_solutions.rs) put one here.
     pub static WRAP_UNDER_TEST: std::cell::Cell<fn(Router) -> Router> =
         const { std::cell::Cell::new(as_it_is) };
+    /// Whether the real-socket server tells the hub to stop when it shuts
+    /// down, as `chat_page::serve_until_stopped` does (those checks turn it
+    /// off: the held requests then have nothing to answer them).
+    pub static SHUTDOWN_STOPS_THE_HUB: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
     /// How the Redis scenarios make an instance's hub: `redis_hub`, unless
     /// those checks put a wrong one here.
     pub static REDIS_HUB_UNDER_TEST: std::cell::Cell<MakeRedisHub> =
@@ -388,11 +392,14 @@ async fn serve_on_a_port<S: Store>(
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let app = app_with(hub.clone(), FakeRelativeClock::default());
+    let stops_the_hub = SHUTDOWN_STOPS_THE_HUB.with(std::cell::Cell::get);
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
-                hub.stop();
+                if stops_the_hub {
+                    hub.stop();
+                }
             })
             .await
             .unwrap();
@@ -484,7 +491,7 @@ async fn s05_a_client_that_hangs_up_is_forgotten() {
 }
 
 #[tokio::test]
-async fn s06_shutting_down_answers_the_held_requests_at_once() {
+pub async fn s06_shutting_down_answers_the_held_requests_at_once() {
     let hub = memory_hub();
     holds_one_in_process(&hub).await;
     let (address, stop, server) = serve_on_a_port(hub.clone()).await;

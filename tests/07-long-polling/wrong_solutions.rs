@@ -310,3 +310,14 @@ fn r8_instances_that_keep_their_news_to_themselves_fail_s07() {
     });
     assert_names("R8 news crosses instances", &message);
 }
+
+#[test]
+fn r7_a_server_that_does_not_answer_its_held_requests_on_shutdown_fails_s06() {
+    spec::SHUTDOWN_STOPS_THE_HUB.with(|stops| stops.set(false));
+    let message = failure_of(
+        "a server whose held requests wait out their time on shutdown",
+        spec::s06_shutting_down_answers_the_held_requests_at_once,
+    );
+    spec::SHUTDOWN_STOPS_THE_HUB.with(|stops| stops.set(true));
+    assert_names("R7 shutting down answers the held requests", &message);
+}
