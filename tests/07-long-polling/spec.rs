@@ -369,7 +369,10 @@ async fn s04_one_message_wakes_a_thousand_waiters_with_one_read_of_the_store() {
     assert!(
         bodies.iter().all(|body| body.as_ptr() == bodies[0].as_ptr()
             && body.len() == bodies[0].len()),
-        "every waiter should get the same bytes, shared (`Bytes` clones), not a copy each"
+        "R5 one read per version and cursor: every waiter should get the same bytes, shared (`Bytes` clones of \
+         the one answer `answer` made), not a copy each: a `wait` that reads the store itself, instead of through \
+         `self.answer`, reads and serializes once per request.\nLook at how `wait` gets its answer in {}.",
+        file("src/hold.rs")
     );
     let answer: Value = serde_json::from_slice(&bodies[0]).unwrap();
     assert_eq!(
@@ -391,7 +394,7 @@ async fn serve_on_a_port<S: Store>(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    let app = under_test(app_with(hub.clone(), FakeRelativeClock::default()));
     let stops_the_hub = SHUTDOWN_STOPS_THE_HUB.with(std::cell::Cell::get);
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -466,7 +469,7 @@ async fn within(limit: Duration, done: impl Fn() -> bool) -> bool {
 }
 
 #[tokio::test]
-async fn s05_a_client_that_hangs_up_is_forgotten() {
+pub async fn s05_a_client_that_hangs_up_is_forgotten() {
     let hub = memory_hub();
     holds_one_in_process(&hub).await;
     let (address, stop, server) = serve_on_a_port(hub.clone()).await;

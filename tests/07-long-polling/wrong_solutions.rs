@@ -321,3 +321,22 @@ fn r7_a_server_that_does_not_answer_its_held_requests_on_shutdown_fails_s06() {
     spec::SHUTDOWN_STOPS_THE_HUB.with(|stops| stops.set(true));
     assert_names("R7 shutting down answers the held requests", &message);
 }
+
+/// A server that runs each request in a task of its own, so a request lives
+/// on after its client hangs up (as a hub that kept its waiters in a list of
+/// its own would).
+fn detaches_each_request(app: Router) -> Router {
+    app.layer(middleware::from_fn(|request: Request, next: Next| async move {
+        tokio::spawn(next.run(request)).await.expect("the request's task")
+    }))
+}
+
+#[test]
+fn r6_a_server_that_keeps_a_hung_up_request_fails_s05() {
+    let message = failure_with_layer(
+        "a server that detaches each request",
+        detaches_each_request,
+        spec::s05_a_client_that_hangs_up_is_forgotten,
+    );
+    assert_names("R6 a client that hangs up is forgotten", &message);
+}
