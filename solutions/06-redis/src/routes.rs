@@ -24,7 +24,10 @@ use std::sync::Arc;
 pub const RETRY_AFTER_SECONDS: u64 = 5;
 
 /// The store is down: `503 Service Unavailable`, `Retry-After`, and the
-/// reason in plain words. Nothing was stored, and the server keeps serving.
+/// reason in plain words; the server keeps serving. A 503 to a POST does not
+/// always mean "not stored": when Redis ran the script but its answer came
+/// after the 1 s timeout, the message is there. A retry with the same
+/// idempotency key then gets it back instead of storing it twice.
 pub fn store_unavailable(error: StoreError) -> Response {
     let headers = [(header::RETRY_AFTER, RETRY_AFTER_SECONDS.to_string())];
     let body = Json(

@@ -72,8 +72,9 @@ pub fn has_news(epoch: u64, newest: u64, cursor: Option<Cursor>) -> bool {
 /// within seconds, and this is plenty more.
 pub const IDEMPOTENCY_TTL_SECONDS: u64 = 600;
 
-/// The store could not answer: Redis is down, or too slow. Nothing was
-/// stored; the server answers `503` with `Retry-After`.
+/// The store could not answer: Redis is down, or too slow (then a message
+/// may have been stored after all, which idempotency keys are for); the
+/// server answers `503` with `Retry-After`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoreError(pub String);
 
