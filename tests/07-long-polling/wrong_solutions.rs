@@ -340,3 +340,69 @@ fn r6_a_server_that_keeps_a_hung_up_request_fails_s05() {
     );
     assert_names("R6 a client that hangs up is forgotten", &message);
 }
+
+// ---------------------------------------------------------------------------
+// R5: one read of the store per version and cursor
+// ---------------------------------------------------------------------------
+
+/// The solution's hub with the shortcut the chapter warns about: `wait`
+/// reads the store itself instead of through the shared `answer`, so every
+/// held request reads (and serializes) on its own.
+struct ReadsForItself {
+    store: Arc<spec::CountsReads>,
+    news: News,
+    held: std::sync::atomic::AtomicUsize,
+}
+
+impl spec::Holds for ReadsForItself {
+    async fn wait(
+        &self,
+        cursor: Option<Cursor>,
+        wait: Duration,
+    ) -> Result<Bytes, StoreError> {
+        use std::sync::atomic::Ordering;
+        self.held.fetch_add(1, Ordering::SeqCst);
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut news = self.news.subscribe();
+        let answer = loop {
+            news.borrow_and_update();
+            let answer = self.store.poll(cursor).await?; // its own read, every time
+            if answer.news {
+                break answer.body;
+            }
+            tokio::select! {
+                _ = news.changed() => {}
+                () = tokio::time::sleep_until(deadline) => break answer.body,
+            }
+        };
+        self.held.fetch_sub(1, Ordering::SeqCst);
+        Ok(answer)
+    }
+    fn held(&self) -> usize {
+        self.held.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    async fn tell(&self) {
+        self.news.tell().await;
+    }
+}
+
+#[test]
+fn r5_a_wait_that_reads_the_store_for_itself_fails_s04() {
+    let message = failure_of("a wait that reads the store for itself", || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .start_paused(true)
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let store = Arc::new(spec::CountsReads::new());
+            let hub = Arc::new(ReadsForItself {
+                store: store.clone(),
+                news: News::local(),
+                held: std::sync::atomic::AtomicUsize::new(0),
+            });
+            spec::a_thousand_waiters_share_one_read(hub, store).await;
+        });
+    });
+    assert_names("R5 one read per version and cursor", &message);
+}
