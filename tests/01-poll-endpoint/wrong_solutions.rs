@@ -17,30 +17,14 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use virtual_browser::spec::{assert_names, failure_message};
 
-/// Run `scene` on the wrong server `app`, and return its panic message.
+/// Run `scene` on the wrong server `app`, and return its failure message.
 fn failure_of(app: fn() -> Router, scene: fn()) -> String {
     spec::APP_UNDER_TEST.with(|under_test| under_test.set(app));
-    let ran = std::panic::catch_unwind(scene);
+    let message = failure_message("a wrong server", scene);
     spec::APP_UNDER_TEST.with(|under_test| under_test.set(poll_endpoint::app));
-    match ran {
-        Ok(()) => panic!(
-            "a wrong server passed the spec's scene, but it breaks a rule the spec must catch"
-        ),
-        Err(panic) => panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default(),
-    }
-}
-
-#[track_caller]
-fn assert_names(rule: &str, message: &str) {
-    assert!(
-        message.contains(rule),
-        "the failure should name {rule}, but says:\n{message}"
-    );
+    message
 }
 
 /// Rewrite each answer's JSON body with `change` (other answers pass as they are).

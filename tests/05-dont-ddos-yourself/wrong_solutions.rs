@@ -36,20 +36,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use virtual_browser::known_clients;
-
-/// Run `scene` and return its panic message; fail if it passed.
-fn failure_of(what: &str, scene: impl FnOnce()) -> String {
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(scene)) {
-        Ok(()) => panic!(
-            "{what} passed the spec's scenario, but it breaks a rule the spec must catch"
-        ),
-        Err(panic) => panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default(),
-    }
-}
+use virtual_browser::spec::{assert_names, failure_message};
 
 /// Run an async scenario to its end.
 fn block_on(scene: impl Future<Output = ()>) {
@@ -58,16 +45,6 @@ fn block_on(scene: impl Future<Output = ()>) {
         .build()
         .unwrap()
         .block_on(scene);
-}
-
-/// Check that `message` names `rule`.
-#[track_caller]
-fn assert_names(rule: &str, message: &str) {
-    eprintln!("{rule}:\n{message}\n");
-    assert!(
-        message.contains(rule),
-        "the failure should name {rule}, but says:\n{message}"
-    );
 }
 
 // ---------------------------------------------------------------------------
@@ -137,7 +114,7 @@ fn ignores_since(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
 
 #[test]
 fn r1_a_poll_that_ignores_since_fails_s01() {
-    let message = failure_of("a poll that ignores `since`", || {
+    let message = failure_message("a poll that ignores `since`", || {
         block_on(spec::s01(Server::on(ignores_since)));
     });
     assert_names("R1 `since`", &message);
@@ -189,7 +166,7 @@ fn parses_with_parse_alone(
 
 #[test]
 fn r2_a_cursor_read_with_parse_alone_fails_s02() {
-    let message = failure_of("a cursor read with `parse` alone", || {
+    let message = failure_message("a cursor read with `parse` alone", || {
         block_on(spec::s02(Server::on(parses_with_parse_alone)));
     });
     assert_names("R2 a bad cursor is a 400", &message);
@@ -206,7 +183,7 @@ fn ignores_epoch(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
 
 #[test]
 fn r3_a_poll_that_ignores_the_epoch_fails_s03() {
-    let message = failure_of("a poll that ignores the epoch", || {
+    let message = failure_message("a poll that ignores the epoch", || {
         block_on(spec::s03(Server::on(ignores_epoch)));
     });
     assert_names("R3 a cursor from another life starts over", &message);
@@ -227,7 +204,7 @@ fn serializes_every_time(
 
 #[test]
 fn r4_a_poll_that_serializes_every_answer_fails_s04() {
-    let message = failure_of("a poll that serializes every answer", || {
+    let message = failure_message("a poll that serializes every answer", || {
         block_on(spec::s04(Server::on(serializes_every_time)));
     });
     assert_names("R4 serialize once per change", &message);
@@ -248,7 +225,7 @@ fn compares_tags_as_strings(
 
 #[test]
 fn r5_tags_compared_as_whole_strings_fail_s05() {
-    let message = failure_of("tags compared as whole strings", || {
+    let message = failure_message("tags compared as whole strings", || {
         block_on(spec::s05(Server::on(compares_tags_as_strings)));
     });
     assert_names("R5 entity tags", &message);
@@ -268,7 +245,7 @@ fn one_bucket_for_all(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Rout
 
 #[test]
 fn r6_one_allowance_for_every_client_fails_s06() {
-    let message = failure_of("one allowance for every client", || {
+    let message = failure_message("one allowance for every client", || {
         block_on(spec::s06(Server::on(one_bucket_for_all)));
     });
     assert_names("R6 each client has its own allowance", &message);
@@ -287,7 +264,7 @@ fn no_retry_after(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
 
 #[test]
 fn r6_a_429_without_retry_after_fails_s06() {
-    let message = failure_of("a 429 without Retry-After", || {
+    let message = failure_message("a 429 without Retry-After", || {
         block_on(spec::s06(Server::on(no_retry_after)));
     });
     assert_names("R6 each client has its own allowance", &message);
@@ -313,7 +290,7 @@ fn address_only_without_an_id(
 
 #[test]
 fn r14_a_limit_without_an_address_ceiling_fails_s07() {
-    let message = failure_of("a limit without an address ceiling", || {
+    let message = failure_message("a limit without an address ceiling", || {
         block_on(spec::s07(Server::on(address_only_without_an_id)));
     });
     assert_names("R14 one address, one ceiling", &message);
@@ -339,7 +316,7 @@ fn unknown_is_one_address(
 
 #[test]
 fn r14_one_ceiling_for_every_unknown_address_fails_s07() {
-    let message = failure_of("one ceiling for every unknown address", || {
+    let message = failure_message("one ceiling for every unknown address", || {
         block_on(spec::s07(Server::on(unknown_is_one_address)));
     });
     assert_names("R14 one address, one ceiling", &message);
@@ -356,9 +333,9 @@ fn r7_a_cursor_without_epoch_fails_s10_and_s11() {
         spec::client_with(CLIENT_JS, known_clients::EX05_CURSOR_WITHOUT_EPOCH);
     assert_names(
         "R7 `pollPath` sends the cursor",
-        &failure_of("a cursor without epoch", || spec::s10(&page)),
+        &failure_message("a cursor without epoch", || spec::s10(&page)),
     );
-    let message = failure_of("a cursor without epoch", || spec::s11(&page));
+    let message = failure_message("a cursor without epoch", || spec::s11(&page));
     assert_names("R7 `pollPath` sends the cursor", &message);
     assert!(message.contains("asked /poll?since=0."), "{message}");
 }
@@ -367,7 +344,8 @@ fn r7_a_cursor_without_epoch_fails_s10_and_s11() {
 fn r8_a_merge_that_keeps_duplicates_fails_s10() {
     let page =
         spec::client_with(CLIENT_JS, known_clients::EX05_MERGE_KEEPS_DUPLICATES);
-    let message = failure_of("a merge that keeps duplicates", || spec::s10(&page));
+    let message =
+        failure_message("a merge that keeps duplicates", || spec::s10(&page));
     assert_names("R8 `merge` keeps each message once", &message);
     assert!(message.contains("\"1,2,3,3,4\""), "{message}");
 }
@@ -375,7 +353,8 @@ fn r8_a_merge_that_keeps_duplicates_fails_s10() {
 #[test]
 fn r9_a_page_that_draws_every_answer_fails_s12() {
     let page = spec::client_with(known_clients::EX05_DRAWS_EVERY_ANSWER, CURSOR_JS);
-    let message = failure_of("a page that draws every answer", || spec::s12(&page));
+    let message =
+        failure_message("a page that draws every answer", || spec::s12(&page));
     assert_names("R9 an idle page draws nothing new", &message);
 }
 
@@ -383,21 +362,24 @@ fn r9_a_page_that_draws_every_answer_fails_s12() {
 fn r10_a_cursor_that_busts_the_cache_fails_s12() {
     let page =
         spec::client_with(CLIENT_JS, known_clients::EX05_CURSOR_BUSTS_THE_CACHE);
-    let message = failure_of("a cursor that busts the cache", || spec::s12(&page));
+    let message =
+        failure_message("a cursor that busts the cache", || spec::s12(&page));
     assert_names("R10 an idle page asks for one URL", &message);
 }
 
 #[test]
 fn r11_a_page_that_ignores_retry_after_fails_s13() {
     let page = spec::client_with(known_clients::EX05_IGNORES_RETRY_AFTER, CURSOR_JS);
-    let message = failure_of("a page that ignores Retry-After", || spec::s13(&page));
+    let message =
+        failure_message("a page that ignores Retry-After", || spec::s13(&page));
     assert_names("R11 the page honours 429 and Retry-After", &message);
 }
 
 #[test]
 fn r12_a_page_that_ignores_reset_fails_s14() {
     let page = spec::client_with(known_clients::EX05_IGNORES_RESET, CURSOR_JS);
-    let message = failure_of("a page that ignores `reset`", || spec::s14(&page));
+    let message =
+        failure_message("a page that ignores `reset`", || spec::s14(&page));
     assert_names("R12 `reset: true` starts the list over", &message);
 }
 
@@ -406,7 +388,7 @@ fn r13_a_page_that_polls_without_waiting_fails_s15() {
     let page =
         spec::client_with(known_clients::EX05_POLLS_WITHOUT_WAITING, CURSOR_JS);
     let message =
-        failure_of("a page that polls without waiting", || spec::s15(&page));
+        failure_message("a page that polls without waiting", || spec::s15(&page));
     assert_names("R13 one poll at a time", &message);
 }
 
@@ -414,7 +396,9 @@ fn r13_a_page_that_polls_without_waiting_fails_s15() {
 fn r15_a_page_that_makes_a_new_id_on_every_load_fails_s16() {
     let page = spec::client_with(known_clients::EX05_NEW_ID_PER_LOAD, CURSOR_JS);
     let message =
-        failure_of("a page that makes a new id on every load", || spec::s16(&page));
+        failure_message("a page that makes a new id on every load", || {
+            spec::s16(&page)
+        });
     assert_names("R15 a tab keeps its client id", &message);
     assert!(message.contains("different clients"), "{message}");
 }
@@ -424,7 +408,7 @@ fn r15_a_page_that_trusts_session_storage_fails_s16() {
     let page =
         spec::client_with(known_clients::EX05_TRUSTS_SESSION_STORAGE, CURSOR_JS);
     let message =
-        failure_of("a page that trusts sessionStorage", || spec::s16(&page));
+        failure_message("a page that trusts sessionStorage", || spec::s16(&page));
     assert_names("R15 a tab keeps its client id", &message);
     assert!(message.contains("SecurityError"), "{message}");
 }

@@ -28,36 +28,16 @@ use spec::redis_server::RedisServer;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use virtual_browser::spec::{assert_names, failure_message};
 
-/// Run `scene` on a tokio runtime (two worker threads, as the spec's Redis
-/// tests have) and return its panic message; fail if it passed.
+/// Run the async scene on a runtime of its own and return its failure message.
 fn failure_of<F: Future<Output = ()>>(what: &str, scene: F) -> String {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .unwrap();
-    let run = std::panic::AssertUnwindSafe(|| runtime.block_on(scene));
-    match std::panic::catch_unwind(run) {
-        Ok(()) => panic!(
-            "{what} passed the spec's scenario, but it breaks a rule the spec must catch"
-        ),
-        Err(panic) => panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default(),
-    }
-}
-
-/// Check that `message` names `rule`. (`--nocapture` shows each message.)
-#[track_caller]
-fn assert_names(rule: &str, message: &str) {
-    eprintln!("{rule}:\n{message}\n");
-    assert!(
-        message.contains(rule),
-        "the failure should name {rule}, but says:\n{message}"
-    );
+    failure_message(what, || runtime.block_on(scene))
 }
 
 /// An instance of the app on `store`.

@@ -21,28 +21,7 @@ use redis_chat::store::{Store, StoreError};
 use spec::{AfterRead, StoresWhileRead};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Run `scene` and return its panic message; fail if it passed.
-fn failure_of(what: &str, scene: impl FnOnce() + std::panic::UnwindSafe) -> String {
-    match std::panic::catch_unwind(scene) {
-        Ok(()) => panic!(
-            "{what} passed the spec's scene, but it breaks a rule the spec must catch"
-        ),
-        Err(panic) => panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-            .unwrap_or_default(),
-    }
-}
-
-#[track_caller]
-fn assert_names(rule: &str, message: &str) {
-    assert!(
-        message.contains(rule),
-        "the failure should name {rule}, but says:\n{message}"
-    );
-}
+use virtual_browser::spec::{assert_names, failure_message};
 
 // ---------------------------------------------------------------------------
 // R4: subscribe before you look
@@ -80,7 +59,7 @@ impl LooksThenSubscribes {
 
 #[test]
 fn r4_a_hub_that_looks_before_it_subscribes_fails_s09() {
-    let message = failure_of("a hub that looks before it subscribes", || {
+    let message = failure_message("a hub that looks before it subscribes", || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .start_paused(true)
@@ -127,7 +106,7 @@ fn client_with(from: &str, to: &str) -> &'static str {
 fn r9_a_client_that_never_asks_the_server_to_wait_fails_s10() {
     // Interval polling in disguise: no `wait`, so every answer comes at once.
     let client = client_with("wait=${WAIT_SECONDS}", "");
-    let message = failure_of("a client without `wait`", || {
+    let message = failure_message("a client without `wait`", || {
         spec::s10(&spec::client_with(client))
     });
     assert_names("R9", &message);
@@ -139,7 +118,7 @@ fn r10_a_client_that_waits_3_s_after_an_empty_answer_fails_s11() {
         "backoff.succeeded(); // reset",
         "await sleep(3000); backoff.succeeded(); // reset",
     );
-    let message = failure_of("a client that pauses after each answer", || {
+    let message = failure_message("a client that pauses after each answer", || {
         spec::s11(&spec::client_with(client))
     });
     assert_names("R10 after an empty answer, ask again at once", &message);
@@ -151,7 +130,7 @@ fn r11_a_client_that_retries_at_once_forever_fails_s12() {
         "const wait = backoff.failed(error.retryAfterMs ?? 0);",
         "const wait = 0;",
     );
-    let message = failure_of("a client without backoff", || {
+    let message = failure_message("a client without backoff", || {
         spec::s12(&spec::client_with(client))
     });
     assert_names("R11 a broken held request is retried with backoff", &message);
@@ -161,7 +140,7 @@ fn r11_a_client_that_retries_at_once_forever_fails_s12() {
 fn r12_a_client_that_keeps_its_request_while_hidden_fails_s13() {
     let client =
         client_with("if (document.hidden && waiting !== null) waiting.abort();", "");
-    let message = failure_of("a client that holds on while hidden", || {
+    let message = failure_message("a client that holds on while hidden", || {
         spec::s13(&spec::client_with(client))
     });
     assert_names("R12 a hidden page lets go", &message);
@@ -188,7 +167,7 @@ fn failure_with_layer(
     scene: fn(),
 ) -> String {
     spec::WRAP_UNDER_TEST.with(|under_test| under_test.set(wrap));
-    let message = failure_of(what, scene);
+    let message = failure_message(what, scene);
     spec::WRAP_UNDER_TEST.with(|under_test| under_test.set(|app| app));
     message
 }
@@ -299,7 +278,7 @@ fn r8_instances_that_keep_their_news_to_themselves_fail_s07() {
         return;
     }
     spec::REDIS_HUB_UNDER_TEST.with(|make| make.set(hub_with_local_news));
-    let message = failure_of(
+    let message = failure_message(
         "instances with news of their own",
         spec::s07_a_post_on_one_instance_wakes_a_waiter_on_another,
     );
@@ -314,7 +293,7 @@ fn r8_instances_that_keep_their_news_to_themselves_fail_s07() {
 #[test]
 fn r7_a_server_that_does_not_answer_its_held_requests_on_shutdown_fails_s06() {
     spec::SHUTDOWN_STOPS_THE_HUB.with(|stops| stops.set(false));
-    let message = failure_of(
+    let message = failure_message(
         "a server whose held requests wait out their time on shutdown",
         spec::s06_shutting_down_answers_the_held_requests_at_once,
     );
@@ -388,7 +367,7 @@ impl spec::Holds for ReadsForItself {
 
 #[test]
 fn r5_a_wait_that_reads_the_store_for_itself_fails_s04() {
-    let message = failure_of("a wait that reads the store for itself", || {
+    let message = failure_message("a wait that reads the store for itself", || {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .start_paused(true)

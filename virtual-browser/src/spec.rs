@@ -351,3 +351,18 @@ pub fn assert_passes(spec: &ClientSpec, name: &str, scenarios: Scenarios<'_>, ex
         }
     }
 }
+
+/// The course checks' side of a server spec: run `scene` (a spec scenario
+/// run against a known wrong solution, `what`) and return its failure
+/// message; fail if it passed, since the spec must catch it.
+#[track_caller]
+pub fn failure_message(what: &str, scene: impl FnOnce()) -> String {
+    failure_of(scene)
+        .unwrap_or_else(|| panic!("{what} passed the spec's scenario, but it breaks a rule the spec must catch"))
+}
+
+/// A failure `message` names `rule` (its id and words, or the id alone).
+#[track_caller]
+pub fn assert_names(rule: &str, message: &str) {
+    assert!(message.contains(rule), "the failure should name {rule}, but says:\n{message}");
+}
