@@ -47,7 +47,12 @@ use tower::ServiceExt;
 
 /// Where to look, as a path a learner can open: `exercises/01-poll-endpoint/src/routes.rs`.
 fn file(name: &str) -> String {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let parent = manifest.parent().and_then(Path::file_name).unwrap_or_default();
+    // Run from the workspace (the course's checks), the crate is the solution.
+    let solution = manifest.join("solutions/01-poll-endpoint");
+    let under_course = parent == "exercises" || parent == "solutions";
+    let crate_dir = if under_course { manifest } else { solution.as_path() };
     let parent = crate_dir.parent().and_then(Path::file_name).unwrap_or_default();
     let this = crate_dir.file_name().unwrap_or_default();
     format!("{}/{}/{name}", parent.to_string_lossy(), this.to_string_lossy())

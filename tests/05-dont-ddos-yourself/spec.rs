@@ -45,14 +45,15 @@
 //!   reload loop runs out of one allowance; where the browser refuses
 //!   storage (reading it throws), the page still runs, with an id for that
 //!   load (s16).
+//! - R16 one view per answer: `get_poll` takes one view of the store
+//!   (`store.read()`) and reads both the tag and the body from it, so the
+//!   two describe the same state (s08).
+//! - R17 the limiter forgets quiet clients: once a client's allowance is
+//!   whole again it is the same as new, and the limiter drops it, so it
+//!   holds at most twice the clients active at its last sweep (s09; the
+//!   limiter is given code).
 //!
 //! Taught but not pinned here:
-//! - `get_poll` reads the tag before the body, so a message stored in
-//!   between makes the body newer than its tag, never older. Both reads
-//!   happen in one synchronous stretch of `get_poll`, so no scenario can put
-//!   a message between them without a hook in `CachedStore`.
-//! - the limiter forgets quiet clients now and then (`retain_recent`): its
-//!   size is not visible outside `RateLimit`.
 //! - the connection limits ("a server one laptop cannot take down") are
 //!   `chat-page`'s, pinned by `static/tests/limits.rs`.
 //!
@@ -79,9 +80,11 @@ use axum::{
     extract::ConnectInfo,
     http::{Method, Request, header},
     middleware::{self, Next},
+    routing::get,
 };
 use dont_ddos_yourself::rate_limit::{
-    ADDRESS_BURST, ADDRESS_REQUESTS_PER_SECOND, BURST, CLIENT_ID_HEADER,
+    self, ADDRESS_BURST, ADDRESS_REQUESTS_PER_SECOND, BURST, CLIENT_ID_HEADER,
+    RateLimit,
 };
 use dont_ddos_yourself::store::CachedStore;
 use dont_ddos_yourself::{BACKOFF_JS, CLIENT_JS, CURSOR_JS, MAX_MESSAGES, app_with};
@@ -444,7 +447,7 @@ async fn s06_each_client_is_rate_limited_and_told_when_to_come_back() {
 
 pub async fn s06(server: Server) {
     let look = || {
-        format!("Look at `limit` and `client_key` in {}.", file("src/rate_limit.rs"))
+        format!("Look at `limit` and `Client::of` in {}.", file("src/rate_limit.rs"))
     };
     let poll = || Request::get("/poll").body(Body::empty()).unwrap();
     for n in 1..=BURST {
@@ -641,6 +644,82 @@ pub async fn s07(server: Server) {
             look()
         );
     }
+}
+
+#[tokio::test]
+async fn s08_one_answer_reads_one_state() {
+    s08(Server::new()).await;
+}
+
+pub async fn s08(server: Server) {
+    server.post("one").await;
+    let etag = server
+        .get("/poll")
+        .await
+        .header(header::ETAG)
+        .unwrap_or_default()
+        .to_owned();
+    let cases = [
+        ("GET /poll", None),
+        ("GET /poll?since=0&epoch=1000", None),
+        ("GET /poll with the current tag in `If-None-Match`", Some(etag)),
+    ];
+    for (what, tag) in cases {
+        let path = what.strip_prefix("GET ").unwrap().split(' ').next().unwrap();
+        let mut request = Request::get(path);
+        if let Some(tag) = &tag {
+            request = request.header(header::IF_NONE_MATCH, tag);
+        }
+        let before = server.store.reads();
+        let reply = server.send(request.body(Body::empty()).unwrap(), None).await;
+        let views = server.store.reads() - before;
+        assert_eq!(
+            views,
+            1,
+            "R16 one view per answer: {what} answered {} after taking {views} views of the store \
+             (`store.read()`); it should take exactly one and read both the tag (`view.etag()`) and the \
+             body (`view.poll(..)`) from it. Two views can fall on either side of a new message, and the \
+             client then keeps an old body under the new tag, and never fetches the message.\nLook at \
+             `get_poll` in {}.",
+            shown(&reply),
+            file("src/routes.rs")
+        );
+    }
+}
+
+#[tokio::test]
+async fn s09_the_limiter_forgets_quiet_clients() {
+    s09().await;
+}
+
+/// The given limiter on its own, in front of a route that says "ok".
+pub async fn s09() {
+    let clock = FakeRelativeClock::default();
+    let limit = Arc::new(RateLimit::new(clock.clone()));
+    let app = Router::new().route("/poll", get(|| async { "ok" })).route_layer(
+        middleware::from_fn_with_state(
+            limit.clone(),
+            rate_limit::limit::<FakeRelativeClock>,
+        ),
+    );
+    let poll = || Request::get("/poll").body(Body::empty()).unwrap();
+    for n in 0..3_000 {
+        send_as(&app, poll(), Some(&format!("early-{n}"))).await;
+    }
+    clock.advance(Duration::from_secs(60));
+    for n in 0..2_000 {
+        send_as(&app, poll(), Some(&format!("late-{n}"))).await;
+    }
+    let tracked = limit.tracked();
+    assert!(
+        tracked <= 2 * 2_000,
+        "R17 the limiter forgets quiet clients: 3,000 clients polled once and went quiet for a minute, then \
+         2,000 new ones came; the limiter should have forgotten the quiet ones (their allowance is whole \
+         again, so they are the same as new) and remember at most twice the 2,000, but it remembers \
+         {tracked}. A limiter that never forgets grows with every client there ever was.\nLook at \
+         `forget_quiet` and `FORGET_FROM` in {} (given code: compare it with the solution's).",
+        file("src/rate_limit.rs")
+    );
 }
 
 // ---------------------------------------------------------------------------

@@ -27,7 +27,7 @@ use axum::{
 };
 use dont_ddos_yourself::rate_limit::{self, CLIENT_ID_HEADER, RateLimit};
 use dont_ddos_yourself::routes::{self, PollQuery};
-use dont_ddos_yourself::store::{CachedStore, Cursor};
+use dont_ddos_yourself::store::{CachedStore, Cursor, View};
 use dont_ddos_yourself::{CLIENT_JS, CURSOR_JS, MAX_BODY_BYTES, app_with};
 use governor::clock::FakeRelativeClock;
 use poll_endpoint::error::ApiError;
@@ -71,30 +71,35 @@ fn app_answering(
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
+/// What takes the place of `View::poll`.
+type Body = fn(&View<'_>, Option<Cursor>) -> Bytes;
+/// What takes the place of `routes::matches`.
+type TagMatches = fn(&HeaderMap, &HeaderValue) -> bool;
+
 /// The solution's `get_poll` after the cursor is read, with `body` in the
-/// place of `store.poll` and `tag_matches` in the place of `routes::matches`.
+/// place of `view.poll` and `tag_matches` in the place of `routes::matches`.
 fn answer(
     store: &CachedStore,
     cursor: Option<Cursor>,
     headers: &HeaderMap,
-    body: fn(&CachedStore, Option<Cursor>) -> Bytes,
-    tag_matches: fn(&HeaderMap, &str) -> bool,
+    body: Body,
+    tag_matches: TagMatches,
 ) -> Response {
-    let etag = store.etag();
-    let tag = HeaderValue::from_str(&etag).unwrap();
+    let view = store.read();
+    let tag = view.etag();
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if tag_matches(headers, &etag) {
+    if tag_matches(headers, &tag) {
         return (StatusCode::NOT_MODIFIED, [(header::ETAG, tag), cache])
             .into_response();
     }
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    ([json, (header::ETAG, tag), cache], body(store, cursor)).into_response()
+    ([json, (header::ETAG, tag), cache], body(&view, cursor)).into_response()
 }
 
 /// `GET /poll` as the solution answers it, but for `body` and `tag_matches`.
 fn get_poll_with(
-    body: fn(&CachedStore, Option<Cursor>) -> Bytes,
-    tag_matches: fn(&HeaderMap, &str) -> bool,
+    body: Body,
+    tag_matches: TagMatches,
 ) -> MethodRouter<Arc<CachedStore>> {
     get(
         move |State(store): State<Arc<CachedStore>>,
@@ -108,7 +113,7 @@ fn get_poll_with(
 
 /// R1: `poll` that answers every message, whatever the cursor.
 fn ignores_since(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
-    let body = |store: &CachedStore, _: Option<Cursor>| store.poll(None);
+    let body = |view: &View<'_>, _: Option<Cursor>| view.poll(None);
     app_answering(store, clock, get_poll_with(body, routes::matches))
 }
 
@@ -151,7 +156,7 @@ fn parses_with_parse_alone(
                         .transpose()?,
                 }),
             };
-            let body = |store: &CachedStore, cursor| store.poll(cursor);
+            let body = |view: &View<'_>, cursor| view.poll(cursor);
             Ok::<_, ApiError>(answer(
                 &store,
                 cursor,
@@ -175,8 +180,8 @@ fn r2_a_cursor_read_with_parse_alone_fails_s02() {
 
 /// R3: `poll` that never looks at the cursor's epoch.
 fn ignores_epoch(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
-    let body = |store: &CachedStore, cursor: Option<Cursor>| {
-        store.poll(cursor.map(|cursor| Cursor { epoch: None, ..cursor }))
+    let body = |view: &View<'_>, cursor: Option<Cursor>| {
+        view.poll(cursor.map(|cursor| Cursor { epoch: None, ..cursor }))
     };
     app_answering(store, clock, get_poll_with(body, routes::matches))
 }
@@ -196,8 +201,8 @@ fn serializes_every_time(
     store: Arc<CachedStore>,
     clock: FakeRelativeClock,
 ) -> Router {
-    let body = |store: &CachedStore, cursor: Option<Cursor>| {
-        store.poll(Some(cursor.unwrap_or(Cursor { since: 0, epoch: None })))
+    let body = |view: &View<'_>, cursor: Option<Cursor>| {
+        view.poll(Some(cursor.unwrap_or(Cursor { since: 0, epoch: None })))
     };
     app_answering(store, clock, get_poll_with(body, routes::matches))
 }
@@ -215,11 +220,10 @@ fn compares_tags_as_strings(
     store: Arc<CachedStore>,
     clock: FakeRelativeClock,
 ) -> Router {
-    let matches = |headers: &HeaderMap, etag: &str| {
-        headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok())
-            == Some(etag)
+    let matches = |headers: &HeaderMap, etag: &HeaderValue| {
+        headers.get(header::IF_NONE_MATCH) == Some(etag)
     };
-    let body = |store: &CachedStore, cursor| store.poll(cursor);
+    let body = |view: &View<'_>, cursor| view.poll(cursor);
     app_answering(store, clock, get_poll_with(body, matches))
 }
 
@@ -230,6 +234,39 @@ fn r5_tags_compared_as_whole_strings_fail_s05() {
     });
     assert_names("R5 entity tags", &message);
     assert!(message.contains("W/"), "{message}");
+}
+
+/// R16: the tag from one view of the store and the body from another.
+fn two_views(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
+    let poll = get(
+        |State(store): State<Arc<CachedStore>>,
+         query: Query<PollQuery>,
+         headers: HeaderMap| async move {
+            let cursor = routes::cursor(&query)?;
+            let tag = store.read().etag();
+            let cache =
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            if routes::matches(&headers, &tag) {
+                let headers = [(header::ETAG, tag), cache];
+                return Ok((StatusCode::NOT_MODIFIED, headers).into_response());
+            }
+            let body = store.read().poll(cursor); // a second look
+            let json =
+                (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Ok::<_, ApiError>(
+                ([json, (header::ETAG, tag), cache], body).into_response(),
+            )
+        },
+    );
+    app_answering(store, clock, poll)
+}
+
+#[test]
+fn r16_a_tag_and_a_body_from_two_views_fail_s08() {
+    let message = failure_message("a tag and a body from two views", || {
+        block_on(spec::s08(Server::on(two_views)));
+    });
+    assert_names("R16 one view per answer", &message);
 }
 
 /// R6: one allowance for every client: the limit never sees who asks.

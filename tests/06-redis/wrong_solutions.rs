@@ -185,10 +185,10 @@ impl Store for OwnEpoch {
         let mut body: serde_json::Value =
             serde_json::from_slice(&answer.body).unwrap();
         body["epoch"] = self.epoch.into();
-        let newest =
-            answer.etag.trim_matches('"').rsplit('-').next().unwrap().to_owned();
+        let etag = answer.etag.to_str().unwrap();
+        let newest = etag.trim_matches('"').rsplit('-').next().unwrap().to_owned();
         Ok(PollAnswer {
-            etag: format!("\"{}-{newest}\"", self.epoch),
+            etag: format!("\"{}-{newest}\"", self.epoch).parse().unwrap(),
             body: serde_json::to_vec(&body).unwrap().into(),
             news: answer.news,
         })

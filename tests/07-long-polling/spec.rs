@@ -25,6 +25,10 @@
 //!   (s12).
 //! - R12 a hidden page lets go of its request and catches up when shown
 //!   (s13).
+//! - R13 held long polls are not rate-limited: a long poll the server held
+//!   until news came is limited by the held caps, not by exercise 05's 2 a
+//!   second, so a reader in a busy chat is never refused for keeping up; a
+//!   long poll answered at once counts like any poll (s18; given code).
 //!
 //! One file checks both crates: `cargo test -p ex07-long-polling` runs it
 //! against your starter, and the root `cargo test` runs it against the
@@ -36,7 +40,7 @@
 //! use real sockets. s07 and s08 start a real `redis-server` and two
 //! instances (your `listen` in `src/news.rs`). s09 stores a message in the
 //! gap between your `wait`'s look at the store and its wait for news. s14
-//! to s16 hold the server to its limits (given code in `hold.rs` and
+//! to s16 and s18 hold the server to its limits (given code in `hold.rs` and
 //! `routes.rs`): caps on held requests, a bounded answer cache, and no
 //! failure kept as an answer. s10 to s13 run the page, with
 //! your `client.js`, in the virtual browser. Work in number order.
@@ -75,7 +79,12 @@ use virtual_browser::{
 const EPOCH: u64 = 1_000;
 
 fn file(name: &str) -> String {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let parent = manifest.parent().and_then(|p| p.file_name()).unwrap_or_default();
+    // Run from the workspace (the course's checks), the crate is the solution.
+    let solution = manifest.join("solutions/07-long-polling");
+    let under_course = parent == "exercises" || parent == "solutions";
+    let dir = if under_course { manifest } else { solution.as_path() };
     let name_of = |p: &std::path::Path| {
         p.file_name().unwrap_or_default().to_string_lossy().into_owned()
     };
@@ -1052,6 +1061,67 @@ async fn s17_a_long_poll_is_answered_within_a_second_of_redis_coming_back() {
         (reply.status, reply.ids()),
         (200, vec![2]),
         "and it is answered 200 with the new message"
+    );
+}
+
+/// How s18 makes the app: `app_with`, or a known wrong variant of it.
+pub type MakeApp = fn(Arc<Hub<MemoryStore>>, FakeRelativeClock) -> Router;
+
+#[tokio::test(start_paused = true)]
+async fn s18_a_reader_who_keeps_up_is_not_refused() {
+    s18(app_with).await;
+}
+
+pub async fn s18(make: MakeApp) {
+    let rule = "R13 held long polls are not rate-limited";
+    let look =
+        || format!("Look at `limit` in {} (given code).", file("src/routes.rs"));
+    let hub = memory_hub();
+    // The rate limit's clock never moves here: an allowance spent stays spent.
+    let app = make(hub.clone(), FakeRelativeClock::default());
+    post(&app, "one").await;
+    // A busy chat: a reader is held, a message wakes it, it asks again at
+    // once. Thirty times, far past the allowance of 10 at once.
+    for round in 1..=30 {
+        let mut held = start_as(&app, "reader", round);
+        // Held, or answered at once (refused, say): whichever comes first.
+        let mut answered = None;
+        while hub.held() == 0 && answered.is_none() {
+            tokio::task::yield_now().await;
+            if held.is_finished() {
+                answered = Some((&mut held).await.unwrap());
+            }
+        }
+        let reply = match answered {
+            Some(reply) => reply,
+            None => {
+                post(&app, &format!("message {}", round + 1)).await;
+                held.await.unwrap()
+            }
+        };
+        assert_eq!(
+            reply.status,
+            200,
+            "{rule}: a reader in a busy chat is held, woken by each message, and asks again at once; its long \
+             poll number {round} got {} ({:?}). A long poll the server held should not count against the rate \
+             limit (the held caps limit those), or a reader that keeps up is refused for it.\n{}",
+            reply.status,
+            reply.body,
+            look()
+        );
+    }
+    // A client that asks with a stale cursor again and again is answered at
+    // once every time: that is polling, and it counts.
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        statuses.push(start_as(&app, "spinner", 0).await.unwrap().status);
+    }
+    assert!(
+        statuses.contains(&429),
+        "{rule}, but a long poll answered at once counts: a client that sent 20 long polls with a stale \
+         cursor, each answered at once, should be refused with 429 once past its allowance of 10, but got \
+         {statuses:?}.\n{}",
+        look()
     );
 }
 

@@ -385,3 +385,100 @@ fn r5_a_wait_that_reads_the_store_for_itself_fails_s04() {
     });
     assert_names("R5 one read per version and cursor", &message);
 }
+
+// ---------------------------------------------------------------------------
+// R13: held long polls are not rate-limited
+// ---------------------------------------------------------------------------
+
+/// The solution's app with exercise 05's rate limit as it was, in front of
+/// the long polls too: every long poll counts, held or not.
+fn counts_every_long_poll(
+    hub: Arc<long_polling::hold::Hub<redis_chat::memory::MemoryStore>>,
+    clock: governor::clock::FakeRelativeClock,
+) -> Router {
+    use dont_ddos_yourself::rate_limit::{self, RateLimit};
+    app_with_limit(
+        hub,
+        middleware::from_fn_with_state(
+            Arc::new(RateLimit::new(clock)),
+            rate_limit::limit::<governor::clock::FakeRelativeClock>,
+        ),
+    )
+}
+
+/// The solution's app with no rate limit on long polls at all: a client
+/// that asks with a stale cursor again and again is never refused.
+fn counts_no_long_poll(
+    hub: Arc<long_polling::hold::Hub<redis_chat::memory::MemoryStore>>,
+    clock: governor::clock::FakeRelativeClock,
+) -> Router {
+    use dont_ddos_yourself::rate_limit::{self, RateLimit};
+    type Limit = Arc<RateLimit<governor::clock::FakeRelativeClock>>;
+    async fn unless_long(
+        axum::extract::State(limit): axum::extract::State<Limit>,
+        request: Request,
+        next: Next,
+    ) -> axum::response::Response {
+        if request.uri().query().is_some_and(|q| q.contains("wait=")) {
+            return next.run(request).await;
+        }
+        rate_limit::limit(axum::extract::State(limit), request, next).await
+    }
+    let limit: Limit = Arc::new(RateLimit::new(clock));
+    app_with_limit(hub, middleware::from_fn_with_state(limit, unless_long))
+}
+
+/// `long_polling::app_with`'s routes, behind `layer` instead of its limit.
+fn app_with_limit<L>(
+    hub: Arc<long_polling::hold::Hub<redis_chat::memory::MemoryStore>>,
+    layer: L,
+) -> Router
+where
+    L: tower::Layer<axum::routing::Route> + Clone + Send + Sync + 'static,
+    L::Service: tower::Service<Request, Error = std::convert::Infallible>
+        + Clone
+        + Send
+        + Sync
+        + 'static,
+    <L::Service as tower::Service<Request>>::Response:
+        axum::response::IntoResponse + 'static,
+    <L::Service as tower::Service<Request>>::Future: Send + 'static,
+{
+    use long_polling::routes;
+    use redis_chat::memory::MemoryStore;
+    Router::new()
+        .route(
+            "/poll",
+            axum::routing::get(routes::get_poll::<MemoryStore>)
+                .post(routes::post_poll::<MemoryStore>),
+        )
+        .route_layer(layer)
+        .with_state(hub)
+}
+
+fn paused(scene: impl std::future::Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap()
+        .block_on(scene);
+}
+
+#[test]
+fn r13_a_limit_that_counts_every_long_poll_fails_s18() {
+    let message = failure_message("a limit that counts every long poll", || {
+        paused(spec::s18(counts_every_long_poll));
+    });
+    assert_names("R13 held long polls are not rate-limited", &message);
+    assert!(message.contains("number 11"), "{message}");
+}
+
+#[test]
+fn r13_no_limit_on_long_polls_fails_s18() {
+    let message = failure_message("no limit on long polls", || {
+        paused(spec::s18(counts_no_long_poll));
+    });
+    assert_names("R13 held long polls are not rate-limited", &message);
+    assert!(message.contains("stale"), "{message}");
+}

@@ -43,13 +43,15 @@ pub async fn get_poll(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let cursor = cursor(&query)?;
-    // TODO: entity tags. Take `store.etag()` FIRST (before the body: see the
-    // chapter for why). Send it as the `ETag` header on every answer, with
-    // `Cache-Control: no-cache`. If the request's `If-None-Match` names that
-    // tag (or is `*`; a weak tag `W/"..."` counts as the same tag; the header
-    // may list several, separated by commas), answer `StatusCode::NOT_MODIFIED`
-    // with those two headers and no body, without calling `store.poll`.
-    let body = store.poll(cursor);
+    // TODO: entity tags. Take ONE view of the store, `store.read()`, and take
+    // both the tag (`view.etag()`) and the body (`view.poll(cursor)`) from it:
+    // see the chapter for why. Send the tag as the `ETag` header on every
+    // answer, with `Cache-Control: no-cache`. If the request's `If-None-Match`
+    // names that tag (or is `*`; a weak tag `W/"..."` counts as the same tag;
+    // the header may list several, separated by commas), answer
+    // `StatusCode::NOT_MODIFIED` with those two headers and no body, without
+    // calling `view.poll`.
+    let body = store.read().poll(cursor);
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(([json], body).into_response())
 }

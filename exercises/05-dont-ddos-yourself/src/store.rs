@@ -3,12 +3,13 @@
 //! a reference-count increment.
 
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use poll_endpoint::message::{Message, ValidMessage};
 use poll_endpoint::store::now_ms;
 use serde::Serialize;
 use std::collections::VecDeque;
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{RwLock, RwLockReadGuard};
 
 /// Where a client is: the newest message it has, in which life of the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,9 @@ pub struct CachedStore {
     /// How many poll bodies were serialized so far: the spec and the book
     /// use it to show that unchanged polls serialize nothing.
     serializations: AtomicU64,
+    /// How many views were taken so far: the spec uses it to check that one
+    /// answer reads one state.
+    reads: AtomicU64,
 }
 
 #[derive(Debug)]
@@ -55,6 +59,9 @@ struct Inner {
     everything: Bytes,
     /// `{"msg": [], "epoch": .., "reset": false}`: what "nothing new" always is.
     nothing_new: Bytes,
+    /// `"<epoch>-<newest id>"`: the entity tag of this state, made once per
+    /// change too.
+    etag: HeaderValue,
 }
 // ANCHOR_END: store
 
@@ -71,8 +78,10 @@ impl CachedStore {
                 next_id: 1,
                 everything: Bytes::new(),
                 nothing_new: Bytes::new(),
+                etag: entity_tag(epoch, 0),
             }),
             serializations: AtomicU64::new(0),
+            reads: AtomicU64::new(0),
         };
         {
             let mut inner = store.inner.write().expect("a new lock");
@@ -99,6 +108,7 @@ impl CachedStore {
                 messages.into_iter().rev().take(capacity).rev().collect();
             inner.everything =
                 store.serialize(inner.messages.iter().collect(), false);
+            inner.etag = entity_tag(epoch, inner.next_id - 1);
         }
         store
     }
@@ -112,15 +122,26 @@ impl CachedStore {
         self.epoch
     }
 
-    /// The id of the newest message (0 while there is none).
-    pub fn newest(&self) -> u64 {
-        self.inner.read().expect("the store's lock is poisoned").next_id - 1
-    }
-
     /// How many poll bodies have been serialized since the store was made.
     pub fn serializations(&self) -> u64 {
         self.serializations.load(Ordering::Relaxed)
     }
+
+    /// How many views ([`CachedStore::read`]) have been taken so far.
+    pub fn reads(&self) -> u64 {
+        self.reads.load(Ordering::Relaxed)
+    }
+
+    // ANCHOR: read
+    /// One look at the store: its state as it is now, held still (under the
+    /// read lock) until the view is dropped. Everything an answer needs, the
+    /// tag and the body, comes from one view, so the two always agree.
+    pub fn read(&self) -> View<'_> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        let inner = self.inner.read().expect("the store's lock is poisoned");
+        View { store: self, inner }
+    }
+    // ANCHOR_END: read
 
     fn serialize(&self, msg: Vec<&Message>, reset: bool) -> Bytes {
         self.serializations.fetch_add(1, Ordering::Relaxed);
@@ -142,32 +163,56 @@ impl CachedStore {
         }
         inner.messages.push_back(stored.clone());
         inner.everything = self.serialize(inner.messages.iter().collect(), false);
+        inner.etag = entity_tag(self.epoch, id);
         stored
     }
     // ANCHOR_END: push
+}
 
-    /// The entity tag of the current state: it changes whenever an answer
-    /// would (a new message, or a new life of the store).
-    pub fn etag(&self) -> String {
-        let inner = self.inner.read().expect("the store's lock is poisoned");
-        format!("\"{}-{}\"", self.epoch, inner.next_id - 1)
+/// The entity tag of a state: it changes whenever an answer would (a new
+/// message, or a new life of the store).
+fn entity_tag(epoch: u64, newest: u64) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{epoch}-{newest}\""))
+        .expect("an entity tag is ASCII")
+}
+
+/// The store as one [`CachedStore::read`] saw it. Drop it before anything
+/// that waits: while a view lives, no message can be stored.
+pub struct View<'a> {
+    store: &'a CachedStore,
+    inner: RwLockReadGuard<'a, Inner>,
+}
+
+impl View<'_> {
+    /// The entity tag of this state (a shared copy: nothing is formatted).
+    pub fn etag(&self) -> HeaderValue {
+        self.inner.etag.clone()
+    }
+
+    /// The id of the newest message (0 while there is none).
+    pub fn newest(&self) -> u64 {
+        self.inner.next_id - 1
+    }
+
+    /// Which life of the store this is.
+    pub fn epoch(&self) -> u64 {
+        self.store.epoch
     }
 
     // ANCHOR: poll
     /// The answer for a client at `cursor` (none: a client that has nothing).
     pub fn poll(&self, cursor: Option<Cursor>) -> Bytes {
-        // TODO: take the read lock, then answer, serializing only when you must:
-        //   - no cursor: the cached `everything` (`inner.everything.clone()`
+        // TODO: the view already holds the read lock (`self.inner` is the
+        // state). Answer, serializing only when you must:
+        //   - no cursor: the cached `everything` (`self.inner.everything.clone()`
         //     copies no bytes: `Bytes` is shared);
         //   - a cursor from another epoch (`cursor.epoch` is Some and differs
-        //     from `self.epoch`), or whose `since` is beyond the newest id
-        //     (`inner.next_id - 1`): every message with `reset: true`, made with
-        //     `self.serialize(inner.messages.iter().collect(), true)`;
+        //     from `self.epoch()`), or whose `since` is beyond `self.newest()`:
+        //     every message with `reset: true`, made with
+        //     `self.store.serialize(self.inner.messages.iter().collect(), true)`;
         //   - `since` is the newest id: the cached `nothing_new`;
         //   - otherwise: the messages with ids above `since`, `reset: false`.
-        todo!(
-            "CachedStore::poll: answer a cursor from the cached bodies where you can"
-        )
+        todo!("View::poll: answer a cursor from the cached bodies where you can")
     }
     // ANCHOR_END: poll
 }

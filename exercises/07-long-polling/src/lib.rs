@@ -20,7 +20,7 @@ pub mod news;
 pub mod routes;
 
 use axum::{Router, extract::DefaultBodyLimit, middleware, routing::get};
-use dont_ddos_yourself::rate_limit::{self, RateLimit};
+use dont_ddos_yourself::rate_limit::RateLimit;
 use governor::clock::{Clock, DefaultClock};
 use hold::Hub;
 use news::News;
@@ -48,7 +48,8 @@ pub fn page() -> Router {
 }
 
 // ANCHOR: app
-/// The app on `hub`, with exercise 05's rate limit reading `clock`.
+/// The app on `hub`, with exercise 05's rate limit, fitted to long polls
+/// ([`routes::limit`]), reading `clock`.
 pub fn app_with<S, C>(hub: Arc<Hub<S>>, clock: C) -> Router
 where
     S: Store,
@@ -58,7 +59,7 @@ where
     let limit = Arc::new(RateLimit::new(clock));
     let poll = Router::new()
         .route("/poll", get(routes::get_poll::<S>).post(routes::post_poll::<S>))
-        .route_layer(middleware::from_fn_with_state(limit, rate_limit::limit::<C>))
+        .route_layer(middleware::from_fn_with_state(limit, routes::limit::<C>))
         .with_state(hub);
     poll.merge(page())
         .fallback(poll_endpoint::error::not_found)

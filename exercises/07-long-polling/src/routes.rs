@@ -5,14 +5,16 @@
 use crate::MAX_WAIT_SECONDS;
 use crate::hold::{Hub, MAX_HELD_PER_CLIENT, NotHeld};
 use axum::http::Extensions;
+use axum::middleware::Next;
 use axum::{
     Json,
-    extract::{Query, State, rejection::JsonRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
+    extract::{Query, Request, State, rejection::JsonRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
-use dont_ddos_yourself::rate_limit::client_key_of;
+use dont_ddos_yourself::rate_limit::{self, RateLimit, client_key_of};
 use dont_ddos_yourself::routes::{PollQuery, cursor};
+use governor::clock::Clock;
 use poll_endpoint::error::ApiError;
 use poll_endpoint::message::{Message, NewMessage};
 use redis_chat::error::PollError;
@@ -20,6 +22,7 @@ use redis_chat::store::Store;
 use serde::Deserialize;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::time::Instant;
 
 /// The part of the query only long polling reads.
 #[derive(Debug, Deserialize)]
@@ -50,9 +53,11 @@ pub async fn get_poll<S: Store>(
     State(hub): State<Arc<Hub<S>>>,
     query: Query<PollQuery>,
     Query(long): Query<WaitQuery>,
-    headers: HeaderMap,
-    extensions: Extensions,
+    request: Request,
 ) -> Result<Response, PollError> {
+    // The request itself, taken apart: its headers and extensions without
+    // a copy of either (the `HeaderMap` and `Extensions` extractors clone).
+    let (Parts { headers, extensions, .. }, _) = request.into_parts();
     let Some(wait) = long.wait else {
         return redis_chat::routes::get_poll(
             State(hub.store.clone()),
@@ -67,13 +72,54 @@ pub async fn get_poll<S: Store>(
         Ok(slot) => slot,
         Err(not_held) => return Ok(not_held_answer(not_held)),
     };
+    let (version, asked) = (*hub.news.subscribe().borrow(), Instant::now());
     let body = hub.wait(cursor, wait).await?;
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     // Each answer is for one moment and one cursor: nothing to keep.
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(([json, cache], body).into_response())
+    let mut response = ([json, cache], body).into_response();
+    // Held until news came, or until the wait ran out: say so to `limit`.
+    if *hub.news.subscribe().borrow() != version || asked.elapsed() >= wait {
+        response.extensions_mut().insert(WasHeld);
+    }
+    Ok(response)
 }
 // ANCHOR_END: get_poll
+
+/// Marks the answer to a long poll that the server held, until news came
+/// or the wait ran out: [`limit`] does not count it.
+#[derive(Debug, Clone, Copy)]
+pub struct WasHeld;
+
+// ANCHOR: limit
+/// Exercise 05's rate limit, fitted to long polls. A plain poll, a post, and
+/// a long poll answered at once (the client lacked something when it asked)
+/// count as in exercise 05. A long poll that the server held does not: the
+/// held caps limit those ([`MAX_HELD_PER_CLIENT`] at once per client), and
+/// each piece of news wakes it once. In a busy chat a reader asks again after
+/// every message, more often than 2 a second, and is not refused for
+/// keeping up; a client that asks with a stale cursor again and again is.
+pub async fn limit<C>(
+    State(limit): State<Arc<RateLimit<C>>>,
+    request: Request,
+    next: Next,
+) -> Response
+where
+    C: Clock + Send + Sync + 'static,
+{
+    let query = request.uri().query().unwrap_or_default();
+    if !query.split('&').any(|pair| pair.starts_with("wait=")) {
+        return rate_limit::limit(State(limit), request, next).await;
+    }
+    // Counted after the answer, when it is known whether it was held.
+    let who = limit.who(&request);
+    let response = next.run(request).await;
+    if response.extensions().get::<WasHeld>().is_some() {
+        return response;
+    }
+    limit.check(who).map_or_else(IntoResponse::into_response, |()| response)
+}
+// ANCHOR_END: limit
 
 /// How long a request turned away at a cap is told to wait.
 pub const RETRY_AFTER_NOT_HELD_SECONDS: u64 = 1;

@@ -6,7 +6,7 @@
 use axum::{
     Json,
     extract::{ConnectInfo, Request, State},
-    http::{StatusCode, header},
+    http::{Extensions, HeaderMap, StatusCode, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
@@ -15,10 +15,11 @@ use governor::{
     state::keyed::DashMapStateStore,
 };
 use serde_json::json;
+use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 // ANCHOR: limits
@@ -37,7 +38,15 @@ pub const ADDRESS_REQUESTS_PER_SECOND: u32 = 20;
 pub const ADDRESS_BURST: u32 = 100;
 /// The header a client names itself with; without it, its address is used.
 pub const CLIENT_ID_HEADER: &str = "x-client-id";
+/// The limiters forget quiet clients once they hold this many, and then
+/// each time they have doubled since the last sweep: they hold at most twice
+/// the clients that were active then, and a sweep's cost, spread over the
+/// requests that grew the map, stays the same per request.
+pub const FORGET_FROM: usize = 1_024;
 // ANCHOR_END: limits
+
+/// How many requests pass between two looks at the limiters' size.
+const LOOK_EVERY: u64 = 1_024;
 
 /// A keyed limiter: an allowance for each key, on the clock `C`.
 type Limiter<K, C> =
@@ -45,12 +54,21 @@ type Limiter<K, C> =
 
 /// The limiters, and the clock they read (a real one, or a test's own).
 pub struct RateLimit<C: Clock> {
-    /// Each client's allowance, by [`client_key`].
-    clients: Limiter<String, C>,
+    /// Each client's allowance, by the hash of its [`Client`]: eight bytes a
+    /// client, however long its id, and no copy of the id per request. (Two
+    /// clients whose hashes are equal would share an allowance: with 64 bits
+    /// and a key chosen at random when the server starts, one pair in
+    /// 2^64, which no one can aim for.)
+    clients: Limiter<u64, C>,
+    /// The hash of a [`Client`], keyed at random.
+    hasher: RandomState,
     /// Each address's, shared by every client behind it.
     addresses: Limiter<IpAddr, C>,
     clock: C,
+    /// Requests checked so far: every [`LOOK_EVERY`]th looks at the size.
     checks: AtomicU64,
+    /// How many clients and addresses the last sweep kept.
+    kept: AtomicUsize,
 }
 
 impl<C: Clock + Clone> RateLimit<C> {
@@ -65,35 +83,72 @@ impl<C: Clock + Clone> RateLimit<C> {
         RateLimit {
             clients: RateLimiter::dashmap_with_clock(clients, clock.clone()),
             addresses: RateLimiter::dashmap_with_clock(addresses, clock.clone()),
+            hasher: RandomState::new(),
             clock,
             checks: AtomicU64::new(0),
+            kept: AtomicUsize::new(0),
         }
+    }
+}
+
+impl<C: Clock> RateLimit<C> {
+    /// How many clients and addresses the limiters remember now.
+    pub fn tracked(&self) -> usize {
+        self.clients.len() + self.addresses.len()
+    }
+
+    /// Forget the clients and addresses that have their whole allowance back
+    /// (they are the same as new), if the limiters have at least doubled
+    /// since the last sweep. A sweep walks every entry; sweeping on doubling
+    /// makes its cost per request constant, however many clients there are,
+    /// where sweeping every few requests would walk a big map again and again.
+    fn forget_quiet(&self) {
+        let kept = self.kept.load(Ordering::Relaxed);
+        if self.tracked() < (2 * kept).max(FORGET_FROM) {
+            return;
+        }
+        self.clients.retain_recent();
+        self.addresses.retain_recent();
+        self.kept.store(self.tracked(), Ordering::Relaxed);
     }
 }
 
 // ANCHOR: key
 /// Who is asking: the client's own id if it sent a usable one, else its
-/// address, else one shared bucket.
-pub fn client_key(request: &Request) -> String {
-    client_key_of(request.headers(), request.extensions())
+/// address, else no one we can tell apart (they share one allowance).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Client<'a> {
+    Id(&'a str),
+    Address(IpAddr),
+    Unknown,
 }
 
-/// [`client_key`] from a request's parts, for a handler that has them.
-pub fn client_key_of(
-    headers: &axum::http::HeaderMap,
-    extensions: &axum::http::Extensions,
-) -> String {
-    let named = headers
-        .get(CLIENT_ID_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::trim)
-        .filter(|id| !id.is_empty() && id.len() <= 64);
-    if let Some(id) = named {
-        return format!("id:{id}");
+impl<'a> Client<'a> {
+    /// The client a request's headers and extensions name. Borrowed, not
+    /// copied: the limiter hashes it, and a poll allocates nothing for it.
+    pub fn of(headers: &'a HeaderMap, extensions: &Extensions) -> Client<'a> {
+        let named = headers
+            .get(CLIENT_ID_HEADER)
+            .and_then(|value| value.to_str().ok())
+            .map(str::trim)
+            .filter(|id| !id.is_empty() && id.len() <= 64);
+        if let Some(id) = named {
+            return Client::Id(id);
+        }
+        match extensions.get::<ConnectInfo<SocketAddr>>() {
+            Some(ConnectInfo(address)) => Client::Address(address.ip()),
+            None => Client::Unknown,
+        }
     }
-    match extensions.get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(address)) => format!("ip:{}", address.ip()),
-        None => "unknown".to_owned(),
+}
+
+/// The client as text, for a handler that keeps it: `id:tab-7`,
+/// `ip:10.0.0.7` or `unknown`.
+pub fn client_key_of(headers: &HeaderMap, extensions: &Extensions) -> String {
+    match Client::of(headers, extensions) {
+        Client::Id(id) => format!("id:{id}"),
+        Client::Address(address) => format!("ip:{address}"),
+        Client::Unknown => "unknown".to_owned(),
     }
 }
 // ANCHOR_END: key
@@ -108,33 +163,76 @@ pub async fn limit<C>(
 where
     C: Clock + Send + Sync + 'static,
 {
-    // Forget clients and addresses that have been quiet, now and then, so
-    // the limiters' memory follows the clients there are, not all there
-    // ever were.
-    if limit.checks.fetch_add(1, Ordering::Relaxed) % 1024 == 1023 {
-        limit.clients.retain_recent();
-        limit.addresses.retain_recent();
+    match limit.check(limit.who(&request)) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused.into_response(),
     }
-    // The client's own allowance first: a request it refuses does not count
-    // against the address, so one runaway tab does not lock out its office.
-    if let Err(not_until) = limit.clients.check_key(&client_key(&request)) {
-        let wait = not_until.wait_time_from(limit.clock.now());
-        return too_many(Limit::Client, wait);
+}
+
+/// Who sent a request, as the limiters count it: the hash of its
+/// [`Client`], and its address if it came over a real connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Who {
+    client: u64,
+    address: Option<IpAddr>,
+}
+
+impl<C: Clock> RateLimit<C> {
+    /// Who sent `request`.
+    pub fn who(&self, request: &Request) -> Who {
+        let client = Client::of(request.headers(), request.extensions());
+        let address = request.extensions().get::<ConnectInfo<SocketAddr>>();
+        Who {
+            client: self.hasher.hash_one(client),
+            address: address.map(|ConnectInfo(address)| address.ip()),
+        }
     }
-    // Then every client from its address together. A request that comes
-    // from no known address (a test calling the app in-process) counts only
-    // by its id.
-    let address = request.extensions().get::<ConnectInfo<SocketAddr>>();
-    if let Some(ConnectInfo(address)) = address
-        && let Err(not_until) = limit.addresses.check_key(&address.ip())
-    {
-        let wait = not_until.wait_time_from(limit.clock.now());
-        return too_many(Limit::Address, wait);
+
+    /// Count one request from `who`: `Ok`, or why it is refused (a
+    /// [`Refused`] turns into the `429` to answer instead).
+    pub fn check(&self, who: Who) -> Result<(), Refused> {
+        // Now and then, forget clients that have been quiet, so the
+        // limiters' memory follows the clients there are, not all there ever
+        // were.
+        if self.checks.fetch_add(1, Ordering::Relaxed) % LOOK_EVERY == LOOK_EVERY - 1
+        {
+            self.forget_quiet();
+        }
+        // The client's own allowance first: a request it refuses does not
+        // count against the address, so one runaway tab does not lock out
+        // its office.
+        if let Err(not_until) = self.clients.check_key(&who.client) {
+            let wait = not_until.wait_time_from(self.clock.now());
+            return Err(Refused { limit: Limit::Client, wait });
+        }
+        // Then every client from its address together. A request that comes
+        // from no known address (a test calling the app in-process) counts
+        // only by its id.
+        if let Some(address) = who.address
+            && let Err(not_until) = self.addresses.check_key(&address)
+        {
+            let wait = not_until.wait_time_from(self.clock.now());
+            return Err(Refused { limit: Limit::Address, wait });
+        }
+        Ok(())
     }
-    next.run(request).await
+}
+
+/// A request refused: which allowance it ran out of, and for how long.
+#[derive(Debug, Clone, Copy)]
+pub struct Refused {
+    limit: Limit,
+    wait: Duration,
+}
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        too_many(self.limit, self.wait)
+    }
 }
 
 /// Which allowance a request ran out of.
+#[derive(Debug, Clone, Copy)]
 enum Limit {
     Client,
     Address,

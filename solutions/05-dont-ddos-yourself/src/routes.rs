@@ -59,34 +59,35 @@ pub async fn get_poll(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let cursor = cursor(&query)?;
-    // The tag first, then the body: if a message arrives in between, the body
-    // is newer than its tag, and the next poll fetches again. (The other way
-    // round, a client could keep a stale body under a fresh tag.)
-    let etag = store.etag();
-    let tag = HeaderValue::from_str(&etag).expect("an entity tag is ASCII");
+    // One view for the whole answer: the tag and the body describe the same
+    // state. (Two reads could straddle a new message and send an old body
+    // under the new tag, which the client would then keep.)
+    let view = store.read();
+    let tag = view.etag();
     // `no-cache`: caches may keep the answer, but must ask (with the tag) each time.
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    if matches(&headers, &etag) {
+    if matches(&headers, &tag) {
         return Ok(
             (StatusCode::NOT_MODIFIED, [(header::ETAG, tag), cache]).into_response()
         );
     }
-    let body = store.poll(cursor);
+    let body = view.poll(cursor);
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(([json, (header::ETAG, tag), cache], body).into_response())
 }
 
 /// Whether `If-None-Match` names `etag` (or is `*`). Weak tags (`W/"..."`)
 /// compare equal to strong ones, as RFC 9110 asks for this header.
-pub fn matches(headers: &HeaderMap, etag: &str) -> bool {
+pub fn matches(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let etag = etag.as_bytes();
     headers
         .get_all(header::IF_NONE_MATCH)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|list| {
-            list.split(',')
-                .map(str::trim)
-                .any(|tag| tag == "*" || tag.trim_start_matches("W/") == etag)
+            list.split(',').map(str::trim).any(|tag| {
+                tag == "*" || tag.trim_start_matches("W/").as_bytes() == etag
+            })
         })
 }
 // ANCHOR_END: get_poll

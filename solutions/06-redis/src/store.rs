@@ -2,6 +2,7 @@
 //! ([`crate::memory::MemoryStore`]) or Redis ([`crate::redis_store::RedisStore`]).
 
 use axum::body::Bytes;
+use axum::http::HeaderValue;
 use dont_ddos_yourself::store::{CachedStore, Cursor};
 use poll_endpoint::message::{Message, ValidMessage};
 use std::fmt;
@@ -33,7 +34,7 @@ pub trait Store: Send + Sync + 'static {
 pub struct PollAnswer {
     /// The entity tag of the state the answer was read from (`GET /poll`
     /// sends it as `ETag`, and compares it with `If-None-Match`).
-    pub etag: String,
+    pub etag: HeaderValue,
     /// `{"msg": [...], "epoch": .., "reset": ..}`, serialized once and shared.
     pub body: Bytes,
     /// Whether the body has anything the client lacks: a message, or a
@@ -42,16 +43,14 @@ pub struct PollAnswer {
 }
 
 impl PollAnswer {
-    /// `store`'s answer for a client at `cursor`.
-    ///
-    /// The tag and the news are read *before* the body, as in exercise 05:
-    /// a message stored in between makes the body newer than they say, never
-    /// older. A client then asks again with a tag that no longer matches, and
-    /// a long poll that was told "no news" is woken by that message's news.
+    /// `store`'s answer for a client at `cursor`: the tag, the body and the
+    /// news from one view, as in exercise 05, so all three describe the same
+    /// state.
     pub fn read(store: &CachedStore, cursor: Option<Cursor>) -> PollAnswer {
-        let etag = store.etag();
-        let news = has_news(store.epoch(), store.newest(), cursor);
-        PollAnswer { etag, body: store.poll(cursor), news }
+        let view = store.read();
+        let etag = view.etag();
+        let news = has_news(view.epoch(), view.newest(), cursor);
+        PollAnswer { etag, body: view.poll(cursor), news }
     }
 }
 
