@@ -83,6 +83,11 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub fn start() -> ServerProcess {
+        ServerProcess::start_with(&[])
+    }
+
+    /// The same, with `args` after `--serve`.
+    pub fn start_with(args: &[&str]) -> ServerProcess {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -93,7 +98,7 @@ impl ServerProcess {
             command.args(["-c", "0"]).arg(&me);
             Command::new("taskset").args(["-cp", "1", &std::process::id().to_string()]).output().ok();
         }
-        let mut child = command.arg("--serve").stdout(Stdio::piped()).spawn().expect("the server starts");
+        let mut child = command.arg("--serve").args(args).stdout(Stdio::piped()).spawn().expect("the server starts");
         let mut line = String::new();
         std::io::BufReader::new(child.stdout.take().expect("piped"))
             .read_line(&mut line)

@@ -6,20 +6,39 @@
 //! cargo run --release -p benchmarks --bin load
 //! ```
 //!
-//! Four ways to answer a poll, each with 50 stored messages, at 50 and at
-//! 256 connections: serializing on every request (exercise 01), a body
-//! serialized once per change (exercise 05), `304 Not Modified` for a client
-//! that has the current state, and `?since=` with nothing new; then exercise
-//! 06's answer through Redis, and `redis-benchmark`'s own `LRANGE` of the
-//! same list as the ceiling (both when `redis-server` is installed). The server
-//! runs on one core and wrk on the other (with `taskset`, where there are two
-//! cores). The results go to `book/src/figures/05-load-benchmark.md`, or to
-//! `--out`; `--seconds` sets each run's length (10 by default).
+//! Ways to answer a poll, each with 50 stored messages, at 50 and at 256
+//! connections, all in one run so that they compare:
+//!
+//! - the floor: a plain axum handler that returns the same pre-serialized
+//!   bytes, with no rate limit and no cursor, the least a poll can cost;
+//! - exercise 01's server, which serializes on every request;
+//! - exercise 05's whole app (rate limit included): a body serialized once
+//!   per change, `304 Not Modified` for a client that has the current state,
+//!   and `?since=` with nothing new;
+//! - exercise 07's whole app, a plain poll (no `wait`);
+//! - exercise 06's whole app through Redis, and `redis-benchmark`'s own
+//!   `LRANGE` of the same list as its ceiling (when `redis-server` is
+//!   installed).
+//!
+//! Every request names one of `--clients` distinct clients (200,000 by
+//! default) in `x-client-id`, in turn, as many real readers would, so the
+//! rate limit admits them and its map holds as many clients as a busy server
+//! would see. wrk makes the requests from a Lua script that builds them all
+//! before the run. The server runs on one core and wrk on the other (with
+//! `taskset`, where there are two cores). The results go to
+//! `book/src/figures/05-load-benchmark.md`, or to `--out`; `--seconds` sets
+//! each run's length (5 by default).
 
-use axum::{Router, body::Body, http::Request, routing::get};
+use axum::{
+    Router,
+    body::{Body, Bytes},
+    http::{Request, header},
+    routing::get,
+};
 use dont_ddos_yourself::store::CachedStore;
 use http_body_util::BodyExt;
 use poll_endpoint::message::NewMessage;
+use redis_chat::store::Store;
 use std::process::Command;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -39,6 +58,8 @@ struct Run {
     per_second: f64,
     p50_ms: f64,
     p99_ms: f64,
+    /// Answers that were neither 2xx nor 3xx (a 429 would be one).
+    refused: u64,
 }
 
 fn text(n: usize) -> NewMessage {
@@ -76,9 +97,8 @@ fn start_redis(pinned: bool) -> Option<Redis> {
     Some(Redis { port, process })
 }
 
-/// Exercise 06's GET on a Redis holding the 50 messages.
+/// Exercise 06's whole app on a Redis holding the 50 messages.
 fn redis_mode(redis: &Redis, runtime: &tokio::runtime::Runtime) -> Mode {
-    use redis_chat::store::Store;
     let _inside = runtime.enter(); // the connection manager starts a task
     let store = Arc::new(
         redis_chat::redis_store::RedisStore::new(&format!("redis://127.0.0.1:{}", redis.port), MESSAGES).unwrap(),
@@ -86,10 +106,8 @@ fn redis_mode(redis: &Redis, runtime: &tokio::runtime::Runtime) -> Mode {
     for n in 0..MESSAGES {
         runtime.block_on(store.push(text(n).validate().unwrap(), None)).expect("seeding Redis");
     }
-    let app = Router::new()
-        .route("/poll", get(redis_chat::routes::get_poll::<redis_chat::redis_store::RedisStore>))
-        .with_state(store);
-    Mode { name: "through Redis (exercise 06), serialized once per change", app, path: "/poll".into(), header: None }
+    let app = redis_chat::app_with(store, governor::clock::DefaultClock::default());
+    Mode { name: "exercise 06 through Redis, serialized once per change", app, path: "/poll".into(), header: None }
 }
 
 /// `redis-benchmark`'s own LRANGE of the same list, from wrk's core.
@@ -121,40 +139,132 @@ fn redis_ceiling(redis: &Redis, pinned: bool, seconds: u64) -> Vec<Run> {
                 .next()
                 .and_then(|before| before.split_whitespace().last())
                 .and_then(|n| n.parse().ok());
-            Run { per_second: per_second.unwrap_or(0.0), p50_ms: number("p50=").unwrap_or(0.0), p99_ms: f64::NAN }
+            Run {
+                per_second: per_second.unwrap_or(0.0),
+                p50_ms: number("p50=").unwrap_or(0.0),
+                p99_ms: f64::NAN,
+                refused: 0,
+            }
         })
         .collect()
 }
 
-fn modes() -> Vec<Mode> {
+fn modes(runtime: &tokio::runtime::Runtime) -> Vec<Mode> {
     // Exercise 01's app: serializes all 50 messages on every poll.
     let plain = poll_endpoint::app();
-    let runtime = tokio::runtime::Builder::new_current_thread().build().expect("a runtime");
     for n in 0..MESSAGES {
         let body = format!(r#"{{"user":"{}","text":"{}"}}"#, text(n).user, text(n).text);
         let request = Request::post("/poll").header("content-type", "application/json").body(Body::from(body)).unwrap();
         let status = runtime.block_on(plain.clone().oneshot(request)).unwrap().status();
         assert_eq!(status, 201, "seeding exercise 01's store");
     }
-    // Exercise 05's store and GET handler, without its rate limit: wrk's
-    // connections all come from one address and would be refused.
+    // Exercise 05's whole app, rate limit included. Each mode gets an app of
+    // its own, so each starts with an empty rate-limit map.
     let store = Arc::new(CachedStore::new(MESSAGES));
     for n in 0..MESSAGES {
         store.push(text(n).validate().expect("a valid message"));
     }
-    let cached = Router::new().route("/poll", get(dont_ddos_yourself::routes::get_poll)).with_state(store.clone());
+    let clock = governor::clock::DefaultClock::default;
+    let cached = || dont_ddos_yourself::app_with(store.clone(), clock());
     let since = format!("/poll?since={MESSAGES}&epoch={}", store.epoch());
+    // The floor: the same bytes, pre-serialized, from a handler that does
+    // nothing else.
+    let bytes: Bytes = store.read().poll(None);
+    let floor = Router::new().route(
+        "/poll",
+        get(move || {
+            let bytes = bytes.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], bytes) }
+        }),
+    );
+    // Exercise 07's whole app on its in-memory store.
+    let memory = Arc::new(redis_chat::memory::MemoryStore::new(MESSAGES));
+    for n in 0..MESSAGES {
+        runtime.block_on(memory.push(text(n).validate().unwrap(), None)).expect("seeding exercise 07's store");
+    }
+    let hub = Arc::new(long_polling::hold::Hub::new(memory, long_polling::news::News::local()));
+    let long_polling = long_polling::app_with(hub, clock());
     vec![
-        Mode { name: "serialized on every poll (exercise 01)", app: plain, path: "/poll".into(), header: None },
-        Mode { name: "serialized once per change", app: cached.clone(), path: "/poll".into(), header: None },
         Mode {
-            name: "304 Not Modified",
-            app: cached.clone(),
+            name: "the floor: a plain handler returning the same bytes",
+            app: floor,
             path: "/poll".into(),
-            header: Some(format!("If-None-Match: {}", store.etag())),
+            header: None,
         },
-        Mode { name: "`?since=` with nothing new", app: cached, path: since, header: None },
+        Mode { name: "exercise 01, serialized on every poll", app: plain, path: "/poll".into(), header: None },
+        Mode { name: "exercise 05, serialized once per change", app: cached(), path: "/poll".into(), header: None },
+        Mode {
+            name: "exercise 05, 304 Not Modified",
+            app: cached(),
+            path: "/poll".into(),
+            header: Some(format!("If-None-Match: {}", store.read().etag().to_str().unwrap())),
+        },
+        Mode { name: "exercise 05, `?since=` with nothing new", app: cached(), path: since, header: None },
+        Mode { name: "exercise 07, a plain poll", app: long_polling, path: "/poll".into(), header: None },
     ]
+}
+
+/// Exercise 05's whole answer taken apart, one step at a time from the
+/// floor, to find where the time goes (`--steps`).
+fn steps() -> Vec<Mode> {
+    let store = Arc::new(CachedStore::new(MESSAGES));
+    for n in 0..MESSAGES {
+        store.push(text(n).validate().expect("a valid message"));
+    }
+    let bytes: Bytes = store.read().poll(None);
+    let floor = Router::new().route(
+        "/poll",
+        get(move || {
+            let bytes = bytes.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], bytes) }
+        }),
+    );
+    let handler = || Router::new().route("/poll", get(dont_ddos_yourself::routes::get_poll)).with_state(store.clone());
+    // `app_with` without the route layer of the rate limit.
+    let unlimited = handler()
+        .merge(dont_ddos_yourself::page())
+        .fallback(poll_endpoint::error::not_found)
+        .layer(axum::extract::DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(poll_endpoint::error::json_errors));
+    let whole = dont_ddos_yourself::app_with(store.clone(), governor::clock::DefaultClock::default());
+    let path = || "/poll".to_owned();
+    vec![
+        Mode { name: "the floor: a plain handler returning the same bytes", app: floor, path: path(), header: None },
+        Mode { name: "1. exercise 05's `get_poll` alone", app: handler(), path: path(), header: None },
+        Mode {
+            name: "2. and the app around it: JSON errors, body limit, the page's routes",
+            app: unlimited,
+            path: path(),
+            header: None,
+        },
+        Mode { name: "3. and the rate limit: the whole app", app: whole, path: path(), header: None },
+    ]
+}
+
+/// A wrk script that sends the requests of `clients` distinct clients in
+/// turn, each built once in `init` so that wrk spends nothing per request.
+fn script(clients: usize) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("poll-load-{}.lua", std::process::id()));
+    let lua = r#"
+local clients = CLIENTS
+local requests = {}
+local i = 0
+function init(args)
+  for n = 1, clients do
+    local headers = {}
+    for name, value in pairs(wrk.headers) do headers[name] = value end
+    headers["x-client-id"] = "reader-" .. n
+    requests[n] = wrk.format(nil, nil, headers)
+  end
+end
+function request()
+  i = i % clients + 1
+  return requests[i]
+end
+"#
+    .replace("CLIENTS", &clients.to_string());
+    std::fs::write(&path, lua).expect("writing wrk's script");
+    path
 }
 
 /// "2.31ms" / "812.00us" / "1.02s" -> milliseconds.
@@ -177,25 +287,43 @@ fn parse(output: &str) -> Option<Run> {
         per_second: field("Requests/sec:")?.parse().ok()?,
         p50_ms: millis(field("50%")?)?,
         p99_ms: millis(field("99%")?)?,
+        refused: field("Non-2xx").map_or(Some(0), |_| {
+            output.lines().find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))?.trim().parse().ok()
+        })?,
     })
 }
 
 /// Load on `GET /poll`, measured with wrk (see the module's documentation).
 #[derive(clap::Parser)]
-#[command(about = "Load on GET /poll with wrk: exercise 05's techniques against exercise 01's server")]
+#[command(about = "Load on GET /poll with wrk: each exercise's poll against the floor, a handler that returns bytes")]
 struct Args {
     /// How long each measured run lasts, in seconds.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 3)]
     seconds: u64,
+    /// How many times each way is measured (the table gives the median).
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// How many distinct clients the requests name, in turn (`x-client-id`).
+    #[arg(long, default_value_t = 200_000)]
+    clients: usize,
+    /// Measure only the ways to answer whose names contain this (to profile
+    /// one: `perf record -g -p <the benchmark's pid>` while it runs).
+    #[arg(long)]
+    only: Option<String>,
+    /// Take exercise 05's cached answer apart, step by step from the floor,
+    /// instead [written to book/src/figures/05-where-the-time-goes.md].
+    #[arg(long)]
+    steps: bool,
     /// Where to write the table [default: book/src/figures/05-load-benchmark.md].
     #[arg(long)]
     out: Option<std::path::PathBuf>,
 }
 
 fn main() {
-    let Args { seconds, out } = clap::Parser::parse();
+    let Args { seconds, rounds, clients, only, steps: by_steps, out } = clap::Parser::parse();
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
-    let out = out.unwrap_or_else(|| root.join("book/src/figures/05-load-benchmark.md"));
+    let figure = if by_steps { "05-where-the-time-goes.md" } else { "05-load-benchmark.md" };
+    let out = out.unwrap_or_else(|| root.join("book/src/figures").join(figure));
     if Command::new("wrk").arg("--version").output().is_err() {
         eprintln!("error: this benchmark needs wrk: apt-get install wrk (Debian and Ubuntu), brew install wrk (macOS)");
         std::process::exit(1);
@@ -209,22 +337,28 @@ fn main() {
             .is_ok_and(|o| o.status.success());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
 
-    let redis = start_redis(pinned);
-    let mut all = modes();
+    let redis = if by_steps { None } else { start_redis(pinned) };
+    let mut all = if by_steps { steps() } else { modes(&runtime) };
     if let Some(redis) = &redis {
         all.push(redis_mode(redis, &runtime));
     }
-    // Progress: each mode is a 2-second warm-up and one run per connection count.
-    let total_runs = all.len() * CONNECTIONS.len();
-    let per_mode_s = 2 + seconds as usize * CONNECTIONS.len();
+    let floor_name = all[0].name;
+    if let Some(only) = &only {
+        all.retain(|mode| mode.name.contains(only.as_str()));
+    }
+    let script = script(clients);
+    let script = script.to_str().expect("a temporary path is UTF-8");
+    // Progress: each mode is a 1-second warm-up, then one run per connection
+    // count in each round.
+    let total_runs = all.len() * CONNECTIONS.len() * rounds;
     eprintln!(
         "{} ways to answer, {total_runs} runs of {seconds} s: about {} s in all",
         all.len(),
-        all.len() * per_mode_s
+        all.len() + total_runs * seconds as usize
     );
     let started = std::time::Instant::now();
-    let mut done_runs = 0;
-    let mut rows = Vec::new();
+    // Every server first, each on a port of its own, probed and warmed up.
+    let mut servers = Vec::new();
     for mode in all {
         let probe = Request::get(&mode.path);
         let probe = match &mode.header {
@@ -239,38 +373,81 @@ fn main() {
         let server = runtime.spawn(async move { axum::serve(listener, mode.app).await });
         // A short run first, not recorded: the first requests pay for
         // connection set-up, page faults and cold caches.
-        let warm_up = Command::new("wrk").args(["-t1", "-c50", "-d2s", &url]).output();
+        eprintln!("warming up: {}…", mode.name);
+        let warm_up = Command::new("wrk").args(["-t1", "-c50", "-d1s", "-s", script, &url]).output();
         assert!(warm_up.is_ok_and(|o| o.status.success()), "wrk's warm-up run failed");
-        let mut runs = Vec::new();
-        for connections in CONNECTIONS {
-            let mut command = Command::new(if pinned { "taskset" } else { "wrk" });
-            if pinned {
-                command.args(["-c", "1", "wrk"]);
+        servers.push((mode.name, mode.header, status, bytes, url, server));
+    }
+    // Then the runs, in rounds: every way once per round, so that a machine
+    // that slows down or speeds up meanwhile touches every row alike. Each
+    // cell is the round with the median rate.
+    let mut runs: Vec<Vec<Vec<Run>>> =
+        servers.iter().map(|_| CONNECTIONS.iter().map(|_| Vec::new()).collect()).collect();
+    let mut done_runs = 0;
+    for round in 1..=rounds {
+        for (n, (name, header, _, _, url, _)) in servers.iter().enumerate() {
+            for (c, connections) in CONNECTIONS.into_iter().enumerate() {
+                let mut command = Command::new(if pinned { "taskset" } else { "wrk" });
+                if pinned {
+                    command.args(["-c", "1", "wrk"]);
+                }
+                command.args([
+                    "-t1",
+                    &format!("-c{connections}"),
+                    &format!("-d{seconds}s"),
+                    "--latency",
+                    "-s",
+                    script,
+                    url,
+                ]);
+                if let Some(header) = header {
+                    command.args(["-H", header]);
+                }
+                done_runs += 1;
+                eprintln!(
+                    "[{done_runs}/{total_runs}, {:.0} s so far] round {round}: {name}: {connections} connections…",
+                    started.elapsed().as_secs_f64(),
+                );
+                let output = command.output().expect("wrk runs");
+                let report = String::from_utf8_lossy(&output.stdout).into_owned();
+                let run = parse(&report).unwrap_or_else(|| panic!("could not read wrk's report:\n{report}"));
+                if run.refused > 0 {
+                    eprintln!(
+                        "warning: {} answers were not 2xx or 3xx (a rate limit?): this row does not count",
+                        run.refused
+                    );
+                }
+                runs[n][c].push(run);
             }
-            command.args(["-t1", &format!("-c{connections}"), &format!("-d{seconds}s"), "--latency", &url]);
-            if let Some(header) = &mode.header {
-                command.args(["-H", header]);
-            }
-            done_runs += 1;
-            eprintln!(
-                "[{done_runs}/{total_runs}, {:.0} s so far] {}: {connections} connections for {seconds} s…",
-                started.elapsed().as_secs_f64(),
-                mode.name
-            );
-            let output = command.output().expect("wrk runs");
-            let report = String::from_utf8_lossy(&output.stdout).into_owned();
-            runs.push(parse(&report).unwrap_or_else(|| panic!("could not read wrk's report:\n{report}")));
         }
+    }
+    let mut rows = Vec::new();
+    for ((name, _, status, bytes, _, server), cells) in servers.into_iter().zip(runs) {
         server.abort();
-        rows.push((mode.name, status, bytes, runs));
+        let medians = cells
+            .into_iter()
+            .map(|mut cell| {
+                cell.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+                cell.swap_remove(cell.len() / 2)
+            })
+            .collect::<Vec<_>>();
+        rows.push((name, status, bytes, medians));
     }
 
-    let base: Vec<f64> = rows[0].3.iter().map(|r| r.per_second).collect();
+    let _ = std::fs::remove_file(script);
+    let base: Vec<f64> = match rows.first() {
+        Some((name, _, _, runs)) if *name == floor_name => runs.iter().map(|r| r.per_second).collect(),
+        _ => vec![f64::NAN; CONNECTIONS.len()],
+    };
     let mut table = format!(
-        "Measured with `cargo run --release -p benchmarks --bin load` ({seconds} s a run, wrk 1 thread) on a machine \
-         with {cores} cores{}.\n\n| Answer | Status, body | {} |\n|---|---|{}\n",
+        "Measured with `cargo run --release -p benchmarks --bin load{}` ({seconds} s a run, the median of {rounds} \
+         rounds, wrk 1 thread) on a machine with {cores} cores{}. Each request names one of {clients} clients in turn (`x-client-id`), so the rate \
+         limits admit them all and hold that many clients; the server is served without the peer's address, as \
+         behind one proxy, so the per-address ceiling is not on the path.\n\n\
+         | Answer | Status, body | {} |\n|---|---|{}\n",
+        if by_steps { " -- --steps" } else { "" },
         if pinned { ", the server pinned to one core and wrk to another" } else { ", not pinned" },
-        CONNECTIONS.map(|c| format!("{c} connections: req/s, p50 / p99, vs. exercise 01")).join(" | "),
+        CONNECTIONS.map(|c| format!("{c} connections: req/s, p50 / p99, against the floor")).join(" | "),
         "---|".repeat(CONNECTIONS.len())
     );
     for (name, status, bytes, runs) in &rows {
@@ -278,12 +455,16 @@ fn main() {
             .iter()
             .zip(&base)
             .map(|(r, b)| {
-                format!("{:.0}, {:.2} / {:.2} ms, ×{:.1}", r.per_second, r.p50_ms, r.p99_ms, r.per_second / b)
+                let refused =
+                    if r.refused > 0 { format!(" ({} refused: not a pass)", r.refused) } else { String::new() };
+                format!("{:.0}, {:.2} / {:.2} ms, ×{:.2}{refused}", r.per_second, r.p50_ms, r.p99_ms, r.per_second / b)
             })
             .collect();
         table.push_str(&format!("| {name} | {status}, {bytes} B | {} |\n", cells.join(" | ")));
     }
     match &redis {
+        None if by_steps => {}
+        Some(_) if only.is_some() => {}
         Some(redis) => {
             let cells: Vec<String> = redis_ceiling(redis, pinned, seconds)
                 .iter()
