@@ -25,16 +25,28 @@ pub fn usage() -> (u64, u64) {
 
 /// Read one HTTP/1.1 response (with `Content-Length`) from `stream`; return its status.
 pub async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<u16> {
+    read_answer(stream, buffer).await.map(|answer| answer.status)
+}
+
+/// What [`read_answer`] read: the status, `Retry-After` in seconds (if
+/// sent), and where the body lies in the buffer.
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    pub body: std::ops::Range<usize>,
+}
+
+/// Read one HTTP/1.1 response (with `Content-Length`) from `stream` into
+/// `buffer`, whole.
+pub async fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<Answer> {
     buffer.clear();
     let mut chunk = [0u8; 4096];
     loop {
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
             let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
+            let value =
+                |name: &str| head.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse::<u64>().ok());
+            let length = value("content-length:").unwrap_or(0) as usize;
             while buffer.len() < end + 4 + length {
                 let n = stream.read(&mut chunk).await?;
                 if n == 0 {
@@ -43,7 +55,7 @@ pub async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std:
                 buffer.extend_from_slice(&chunk[..n]);
             }
             let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-            return Ok(status);
+            return Ok(Answer { status, retry_after: value("retry-after:"), body: end + 4..end + 4 + length });
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {

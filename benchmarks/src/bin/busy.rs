@@ -24,7 +24,7 @@
 
 use axum::Router;
 use axum::routing::get;
-use benchmarks::{percentile, raise_open_files_limit};
+use benchmarks::{percentile, raise_open_files_limit, read_answer};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -63,35 +63,6 @@ fn serve(policy: &str) {
     });
 }
 
-/// Read one response off `stream`: its status, its `Retry-After`, its body.
-async fn response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::io::Result<(u16, u64, Vec<u8>)> {
-    buffer.clear();
-    let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
-            let value =
-                |name: &str| head.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse::<u64>().ok());
-            let length = value("content-length:").unwrap_or(0) as usize;
-            while buffer.len() < end + 4 + length {
-                let n = stream.read(&mut chunk).await?;
-                if n == 0 {
-                    return Err(std::io::ErrorKind::UnexpectedEof.into());
-                }
-                buffer.extend_from_slice(&chunk[..n]);
-            }
-            let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-            let body = buffer[end + 4..end + 4 + length].to_vec();
-            return Ok((status, value("retry-after:").unwrap_or(1), body));
-        }
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-    }
-}
-
 /// What one run measured.
 #[derive(Default)]
 struct Counts {
@@ -128,11 +99,12 @@ async fn run(port: u16, readers: usize, rate: u32, seconds: u64) -> Counts {
                 if stream.write_all(request.as_bytes()).await.is_err() {
                     break;
                 }
-                let Ok((status, retry_after, body)) = response(&mut stream, &mut buffer).await else { break };
-                match status {
+                let Ok(answer) = read_answer(&mut stream, &mut buffer).await else { break };
+                match answer.status {
                     200 => {
                         ok += 1;
-                        let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+                        let answer: serde_json::Value =
+                            serde_json::from_slice(&buffer[answer.body]).unwrap_or_default();
                         let ids = answer["msg"].as_array().into_iter().flatten().filter_map(|m| m["id"].as_u64());
                         let now = Instant::now();
                         for id in ids {
@@ -144,7 +116,7 @@ async fn run(port: u16, readers: usize, rate: u32, seconds: u64) -> Counts {
                     }
                     429 => {
                         refused += 1;
-                        tokio::time::sleep(Duration::from_secs(retry_after)).await;
+                        tokio::time::sleep(Duration::from_secs(answer.retry_after.unwrap_or(1))).await;
                     }
                     _ => other += 1,
                 }

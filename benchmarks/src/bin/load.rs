@@ -149,6 +149,17 @@ fn redis_ceiling(redis: &Redis, pinned: bool, seconds: u64) -> Vec<Run> {
         .collect()
 }
 
+/// The floor: `bytes`, pre-serialized, from a handler that does nothing else.
+fn floor(bytes: Bytes) -> Router {
+    Router::new().route(
+        "/poll",
+        get(move || {
+            let bytes = bytes.clone();
+            async move { ([(header::CONTENT_TYPE, "application/json")], bytes) }
+        }),
+    )
+}
+
 fn modes(runtime: &tokio::runtime::Runtime) -> Vec<Mode> {
     // Exercise 01's app: serializes all 50 messages on every poll.
     let plain = poll_endpoint::app();
@@ -167,16 +178,7 @@ fn modes(runtime: &tokio::runtime::Runtime) -> Vec<Mode> {
     let clock = governor::clock::DefaultClock::default;
     let cached = || dont_ddos_yourself::app_with(store.clone(), clock());
     let since = format!("/poll?since={MESSAGES}&epoch={}", store.epoch());
-    // The floor: the same bytes, pre-serialized, from a handler that does
-    // nothing else.
-    let bytes: Bytes = store.read().poll(None);
-    let floor = Router::new().route(
-        "/poll",
-        get(move || {
-            let bytes = bytes.clone();
-            async move { ([(header::CONTENT_TYPE, "application/json")], bytes) }
-        }),
-    );
+    let floor = floor(store.read().poll(None));
     // Exercise 07's whole app on its in-memory store.
     let memory = Arc::new(redis_chat::memory::MemoryStore::new(MESSAGES));
     for n in 0..MESSAGES {
@@ -211,14 +213,7 @@ fn steps() -> Vec<Mode> {
     for n in 0..MESSAGES {
         store.push(text(n).validate().expect("a valid message"));
     }
-    let bytes: Bytes = store.read().poll(None);
-    let floor = Router::new().route(
-        "/poll",
-        get(move || {
-            let bytes = bytes.clone();
-            async move { ([(header::CONTENT_TYPE, "application/json")], bytes) }
-        }),
-    );
+    let floor = floor(store.read().poll(None));
     let handler = || Router::new().route("/poll", get(dont_ddos_yourself::routes::get_poll)).with_state(store.clone());
     // `app_with` without the route layer of the rate limit.
     let unlimited = handler()
