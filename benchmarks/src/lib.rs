@@ -69,17 +69,69 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 * p).ceil() as usize).clamp(1, sorted.len()) - 1]
 }
 
+/// Raise this process's open-files limit as far as it may go, and return
+/// it: to the hard limit, and past it to the kernel's `fs.nr_open` where the
+/// process may (as root, say). Processes started afterwards inherit it.
 #[allow(unsafe_code)] // libc's getrlimit and setrlimit
 pub fn raise_open_files_limit() -> u64 {
+    let nr_open: Option<libc::rlim_t> =
+        std::fs::read_to_string("/proc/sys/fs/nr_open").ok().and_then(|n| n.trim().parse().ok());
     let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-    // SAFETY: both calls read or write only the struct we own.
+    // SAFETY: the calls read or write only the structs we own.
     unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) != 0 {
+            return 0;
         }
+        if let Some(most) = nr_open.filter(|most| *most > limit.rlim_max) {
+            let raised = libc::rlimit { rlim_cur: most, rlim_max: most };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                return most;
+            }
+        }
+        limit.rlim_cur = limit.rlim_max;
+        libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
     }
     limit.rlim_cur
+}
+
+/// A redis-server of the benchmark's own, on the server's core (where
+/// there are two cores and `taskset`), with nothing on disk; stopped on drop.
+pub struct RedisProcess {
+    pub port: u16,
+    process: std::process::Child,
+}
+
+impl RedisProcess {
+    /// `None` when redis-server is not installed.
+    pub fn start(pinned: bool) -> Option<RedisProcess> {
+        use std::process::Command;
+        Command::new("redis-server").arg("--version").output().ok()?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
+        let mut command = Command::new(if pinned { "taskset" } else { "redis-server" });
+        if pinned {
+            command.args(["-c", "0", "redis-server"]);
+        }
+        let process = command
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        Some(RedisProcess { port, process })
+    }
+
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for RedisProcess {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
 
 /// A server the benchmark runs as a process of its own: this program again,

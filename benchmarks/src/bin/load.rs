@@ -35,6 +35,7 @@ use axum::{
     http::{Request, header},
     routing::get,
 };
+use benchmarks::RedisProcess;
 use dont_ddos_yourself::store::CachedStore;
 use http_body_util::BodyExt;
 use poll_endpoint::message::NewMessage;
@@ -66,39 +67,8 @@ fn text(n: usize) -> NewMessage {
     NewMessage { user: format!("reader {n:02}"), text: format!("message number {n:02}, long enough to be a chat line") }
 }
 
-/// A redis-server for the Redis rows, on the server's core, with nothing on disk.
-struct Redis {
-    port: u16,
-    process: std::process::Child,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-fn start_redis(pinned: bool) -> Option<Redis> {
-    Command::new("redis-server").arg("--version").output().ok()?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0").ok()?.local_addr().ok()?.port();
-    let mut command = Command::new(if pinned { "taskset" } else { "redis-server" });
-    if pinned {
-        command.args(["-c", "0", "redis-server"]);
-    }
-    let process = command
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    Some(Redis { port, process })
-}
-
 /// Exercise 06's whole app on a Redis holding the 50 messages.
-fn redis_mode(redis: &Redis, runtime: &tokio::runtime::Runtime) -> Mode {
+fn redis_mode(redis: &RedisProcess, runtime: &tokio::runtime::Runtime) -> Mode {
     let _inside = runtime.enter(); // the connection manager starts a task
     let store = Arc::new(
         redis_chat::redis_store::RedisStore::new(&format!("redis://127.0.0.1:{}", redis.port), MESSAGES).unwrap(),
@@ -111,7 +81,7 @@ fn redis_mode(redis: &Redis, runtime: &tokio::runtime::Runtime) -> Mode {
 }
 
 /// `redis-benchmark`'s own LRANGE of the same list, from wrk's core.
-fn redis_ceiling(redis: &Redis, pinned: bool, seconds: u64) -> Vec<Run> {
+fn redis_ceiling(redis: &RedisProcess, pinned: bool, seconds: u64) -> Vec<Run> {
     CONNECTIONS
         .iter()
         .map(|connections| {
@@ -332,7 +302,7 @@ fn main() {
             .is_ok_and(|o| o.status.success());
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
 
-    let redis = if by_steps { None } else { start_redis(pinned) };
+    let redis = if by_steps { None } else { RedisProcess::start(pinned) };
     let mut all = if by_steps { steps() } else { modes(&runtime) };
     if let Some(redis) = &redis {
         all.push(redis_mode(redis, &runtime));
