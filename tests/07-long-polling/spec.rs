@@ -28,7 +28,8 @@
 //! - R13 held long polls are not rate-limited: a long poll the server held
 //!   until news came is limited by the held caps, not by exercise 05's 2 a
 //!   second, so a reader in a busy chat is never refused for keeping up; a
-//!   long poll answered at once counts like any poll (s18; given code).
+//!   long poll answered at once (news already there, or `wait=0`) counts
+//!   like any poll (s18; given code).
 //!
 //! One file checks both crates: `cargo test -p ex07-long-polling` runs it
 //! against your starter, and the root `cargo test` runs it against the
@@ -1120,6 +1121,22 @@ pub async fn s18(make: MakeApp) {
         statuses.contains(&429),
         "{rule}, but a long poll answered at once counts: a client that sent 20 long polls with a stale \
          cursor, each answered at once, should be refused with 429 once past its allowance of 10, but got \
+         {statuses:?}.\n{}",
+        look()
+    );
+    // Nor is `wait=0` a way round the limit: it is answered at once too.
+    let newest = 31;
+    let mut statuses = Vec::new();
+    for _ in 0..20 {
+        let path = format!("/poll?since={newest}&epoch={EPOCH}&wait=0");
+        let request = Request::get(path).body(Body::empty()).unwrap();
+        statuses
+            .push(requests::send_as(&app, request, Some("no-waiter")).await.status);
+    }
+    assert!(
+        statuses.contains(&429),
+        "{rule}, but only a request the server held counts as held: a client that sent 20 long polls with \
+         `wait=0`, each answered at once, should be refused with 429 once past its allowance of 10, but got \
          {statuses:?}.\n{}",
         look()
     );

@@ -263,10 +263,10 @@ fn parse(output: &str) -> Option<Run> {
 #[command(about = "Load on GET /poll with wrk: each exercise's poll against the floor, a handler that returns bytes")]
 struct Args {
     /// How long each measured run lasts, in seconds.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     seconds: u64,
     /// How many times each way is measured (the table gives the median).
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 5)]
     rounds: usize,
     /// How many distinct clients the requests name, in turn (`x-client-id`).
     #[arg(long, default_value_t = 200_000)]

@@ -81,8 +81,10 @@ pub async fn get_poll<S: Store>(
     // Each answer is for one moment and one cursor: nothing to keep.
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let mut response = ([json, cache], body).into_response();
-    // Held until news came, or until the wait ran out: say so to `limit`.
-    if *hub.news.subscribe().borrow() != version || asked.elapsed() >= wait {
+    // Held until news came, or until a wait of a second or more ran out: say
+    // so to `limit`. (`wait=0` is held for no time at all: it counts.)
+    let waited_out = !wait.is_zero() && asked.elapsed() >= wait;
+    if *hub.news.subscribe().borrow() != version || waited_out {
         response.extensions_mut().insert(WasHeld);
     }
     Ok(response)
