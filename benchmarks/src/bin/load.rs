@@ -61,6 +61,10 @@ struct Run {
     p99_ms: f64,
     /// Answers that were neither 2xx nor 3xx (a 429 would be one).
     refused: u64,
+    /// How many requests wrk made in the run.
+    requests: u64,
+    /// The server's CPU time (user and system) per request, in µs.
+    cpu_us: f64,
 }
 
 fn text(n: usize) -> NewMessage {
@@ -114,6 +118,8 @@ fn redis_ceiling(redis: &RedisProcess, pinned: bool, seconds: u64) -> Vec<Run> {
                 p50_ms: number("p50=").unwrap_or(0.0),
                 p99_ms: f64::NAN,
                 refused: 0,
+                requests: 0,
+                cpu_us: f64::NAN,
             }
         })
         .collect()
@@ -255,6 +261,9 @@ fn parse(output: &str) -> Option<Run> {
         refused: field("Non-2xx").map_or(Some(0), |_| {
             output.lines().find_map(|l| l.trim().strip_prefix("Non-2xx or 3xx responses:"))?.trim().parse().ok()
         })?,
+        // "  1234567 requests in 5.00s, 6.50GB read"
+        requests: output.lines().find(|l| l.contains(" requests in "))?.split_whitespace().next()?.parse().ok()?,
+        cpu_us: f64::NAN,
     })
 }
 
@@ -373,9 +382,14 @@ fn main() {
                     "[{done_runs}/{total_runs}, {:.0} s so far] round {round}: {name}: {connections} connections…",
                     started.elapsed().as_secs_f64(),
                 );
+                // The server runs in this process: its CPU time is ours
+                // (the other servers sit idle meanwhile).
+                let (cpu_before, _) = benchmarks::usage();
                 let output = command.output().expect("wrk runs");
+                let (cpu_after, _) = benchmarks::usage();
                 let report = String::from_utf8_lossy(&output.stdout).into_owned();
-                let run = parse(&report).unwrap_or_else(|| panic!("could not read wrk's report:\n{report}"));
+                let mut run = parse(&report).unwrap_or_else(|| panic!("could not read wrk's report:\n{report}"));
+                run.cpu_us = cpu_after.saturating_sub(cpu_before) as f64 / run.requests.max(1) as f64;
                 if run.refused > 0 {
                     eprintln!(
                         "warning: {} answers were not 2xx or 3xx (a rate limit?): this row does not count",
@@ -392,7 +406,7 @@ fn main() {
         let medians = cells
             .into_iter()
             .map(|mut cell| {
-                cell.sort_by(|a, b| a.per_second.total_cmp(&b.per_second));
+                cell.sort_by(|a, b| a.cpu_us.total_cmp(&b.cpu_us));
                 cell.swap_remove(cell.len() / 2)
             })
             .collect::<Vec<_>>();
@@ -401,18 +415,24 @@ fn main() {
 
     let _ = std::fs::remove_file(script);
     let base: Vec<f64> = match rows.first() {
-        Some((name, _, _, runs)) if *name == floor_name => runs.iter().map(|r| r.per_second).collect(),
+        Some((name, _, _, runs)) if *name == floor_name => runs.iter().map(|r| r.cpu_us).collect(),
         _ => vec![f64::NAN; CONNECTIONS.len()],
     };
     let mut table = format!(
         "Measured with `cargo run --release -p benchmarks --bin load{}` ({seconds} s a run, the median of {rounds} \
          rounds, wrk 1 thread) on a machine with {cores} cores{}. Each request names one of {clients} clients in turn (`x-client-id`), so the rate \
          limits admit them all and hold that many clients; the server is served without the peer's address, as \
-         behind one proxy, so the per-address ceiling is not on the path.\n\n\
+         behind one proxy, so the per-address ceiling is not on the path. CPU per request is the server's own \
+         user and system time over the requests of the run (for the Redis row, without Redis's own); the ratio \
+         is the floor's CPU per request over the row's, how many such answers one core makes in the time of one \
+         of the floor's. It is steadier than req/s, which anything else busy on the machine lowers. Each cell is \
+         the round with the median CPU per request.\n\n\
          | Answer | Status, body | {} |\n|---|---|{}\n",
         if by_steps { " -- --steps" } else { "" },
         if pinned { ", the server pinned to one core and wrk to another" } else { ", not pinned" },
-        CONNECTIONS.map(|c| format!("{c} connections: req/s, p50 / p99, against the floor")).join(" | "),
+        CONNECTIONS
+            .map(|c| format!("{c} connections: req/s, p50 / p99, CPU per request, against the floor"))
+            .join(" | "),
         "---|".repeat(CONNECTIONS.len())
     );
     for (name, status, bytes, runs) in &rows {
@@ -422,7 +442,14 @@ fn main() {
             .map(|(r, b)| {
                 let refused =
                     if r.refused > 0 { format!(" ({} refused: not a pass)", r.refused) } else { String::new() };
-                format!("{:.0}, {:.2} / {:.2} ms, ×{:.2}{refused}", r.per_second, r.p50_ms, r.p99_ms, r.per_second / b)
+                format!(
+                    "{:.0}, {:.2} / {:.2} ms, {:.2} µs, ×{:.2}{refused}",
+                    r.per_second,
+                    r.p50_ms,
+                    r.p99_ms,
+                    r.cpu_us,
+                    b / r.cpu_us
+                )
             })
             .collect();
         table.push_str(&format!("| {name} | {status}, {bytes} B | {} |\n", cells.join(" | ")));
