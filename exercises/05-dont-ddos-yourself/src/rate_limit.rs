@@ -207,7 +207,7 @@ impl<C: Clock> RateLimit<C> {
         }
         // Then every client from its address together. A request that comes
         // from no known address (a test calling the app in-process) counts
-        // only by its id.
+        // only against its client's allowance.
         if let Some(address) = who.address
             && let Err(not_until) = self.addresses.check_key(&address)
         {
