@@ -38,7 +38,7 @@
 
 use axum::{Router, extract::State, routing::get};
 use benchmarks::{RedisProcess, percentile, raise_open_files_limit, read_response, usage};
-use std::alloc::{GlobalAlloc, Layout, System};
+use std::alloc::{GlobalAlloc, Layout};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -56,29 +56,39 @@ const PER_ADDRESS: usize = 20_000;
 // The heap, counted: the server's allocator keeps a running total
 // ---------------------------------------------------------------------------
 
-/// The system's allocator, counting the bytes it has handed out and not yet
-/// been given back, once `COUNTING` is set (only the server sets it).
+#[cfg(feature = "mimalloc")]
+use mimalloc::MiMalloc as Underneath;
+/// The allocator the servers use: the system's (glibc's `malloc` on
+/// Debian), or mimalloc with `--features mimalloc`.
+#[cfg(not(feature = "mimalloc"))]
+use std::alloc::System as Underneath;
+
+/// Which allocator, for the tables.
+const ALLOCATOR_NAME: &str = if cfg!(feature = "mimalloc") { "mimalloc" } else { "the system's allocator" };
+
+/// The allocator underneath, counting the bytes it has handed out and not
+/// yet been given back, once `COUNTING` is set (only the server sets it).
 struct Counting;
 
 static COUNTING: AtomicBool = AtomicBool::new(false);
 static LIVE_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 #[allow(unsafe_code)] // a global allocator is unsafe to write; this one only counts
-// SAFETY: every call is passed on to `System` unchanged.
+// SAFETY: every call is passed on to `Underneath` unchanged.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         if COUNTING.load(Ordering::Relaxed) {
             LIVE_BYTES.fetch_add(layout.size(), Ordering::Relaxed);
         }
-        // SAFETY: the caller's promises about `layout` are System's.
-        unsafe { System.alloc(layout) }
+        // SAFETY: the caller's promises about `layout` are Underneath's.
+        unsafe { Underneath.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if COUNTING.load(Ordering::Relaxed) {
             LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
         }
         // SAFETY: as above.
-        unsafe { System.dealloc(ptr, layout) }
+        unsafe { Underneath.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         if COUNTING.load(Ordering::Relaxed) {
@@ -86,7 +96,7 @@ unsafe impl GlobalAlloc for Counting {
             LIVE_BYTES.fetch_sub(layout.size(), Ordering::Relaxed);
         }
         // SAFETY: as above.
-        unsafe { System.realloc(ptr, layout, new_size) }
+        unsafe { Underneath.realloc(ptr, layout, new_size) }
     }
 }
 
@@ -377,7 +387,8 @@ struct Args {
     /// How many messages to post to each set of held requests (the table gives the median).
     #[arg(long, default_value_t = 5)]
     rounds: usize,
-    /// Where to write the table [default: book/src/figures/07-capacity.md].
+    /// Where to write the table [default: book/src/figures/07-capacity.md, or
+    /// 07-capacity-mimalloc.md with `--features mimalloc`].
     #[arg(long)]
     out: Option<std::path::PathBuf>,
     /// Be the server (the benchmark starts itself again with this, on a core of its own).
@@ -401,7 +412,8 @@ fn main() {
         return serve(redis.as_deref(), count_heap);
     }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
-    let out = out.unwrap_or_else(|| root.join("book/src/figures/07-capacity.md"));
+    let figure = if cfg!(feature = "mimalloc") { "07-capacity-mimalloc.md" } else { "07-capacity.md" };
+    let out = out.unwrap_or_else(|| root.join("book/src/figures").join(figure));
     let bytes_out = out.with_file_name(format!(
         "{}-bytes.md",
         out.file_stem().unwrap_or_default().to_string_lossy().replace("07-capacity", "07-held-request")
@@ -475,13 +487,14 @@ fn main() {
     }
 
     let mut table = format!(
-        "Measured with `cargo run --release -p benchmarks --bin hold` on a machine with {cores} cores{}, exercise \
-         07's server as `cargo run` serves it, with its caps lifted. Each row posts {rounds} messages to the held \
+        "Measured with `cargo run --release -p benchmarks{} --bin hold` on a machine with {cores} cores{}, exercise \
+         07's server as `cargo run` serves it, with its caps lifted, on {ALLOCATOR_NAME}. Each row posts {rounds} messages to the held \
          requests, one at a time, and gives the median of the {rounds}. With two instances, the requests are held \
          half on each, and every message is posted to the first.\n\n\
          | Held requests | Servers | Server memory per held request | POST → answered, p50 / p99 | POST → the last \
          one answered | Server CPU per answered waiter | Reads of the store per message |\n\
          |---|---|---|---|---|---|---|\n",
+        if cfg!(feature = "mimalloc") { " --features mimalloc" } else { "" },
         if pinned { ", the servers pinned to one core and the clients to the other" } else { ", not pinned" },
     );
     for m in &results {
@@ -510,13 +523,15 @@ fn main() {
         table.push_str("\nThe Redis rows are missing: redis-server was not installed when this ran.\n");
     }
     let mut bytes = String::from(
-        "Measured with `cargo run --release -p benchmarks --bin hold`, in the same run as the capacity table: what \
+        "Measured with `cargo run --release -p benchmarks --bin hold`, in the same run as the capacity table, on \
+         ALLOCATOR: what \
          the server's memory grows by, per connection, first when the connections are open but have sent nothing, \
          then when each holds a request. Resident memory is the pages the server has touched; the heap is the \
          bytes its allocator has handed out and not had back, counted in a pass of its own (counting slows the \
          server, so the capacity table's rows do not count).\n\n\
          | Held requests | Servers | Measured | Open, nothing sent | Then held | In all |\n|---|---|---|---|---|---|\n",
-    );
+    )
+    .replace("ALLOCATOR", ALLOCATOR_NAME);
     for m in results.iter().chain(&heap) {
         let (what, open, held) =
             if m.servers.contains("heap") { ("heap", m.open.1, m.held.1) } else { ("resident", m.open.0, m.held.0) };
