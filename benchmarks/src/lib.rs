@@ -134,6 +134,14 @@ impl Drop for RedisProcess {
     }
 }
 
+/// How many cores the machine has, as seen the first time this is asked:
+/// once a benchmark has pinned itself to one core, the standard library's
+/// `available_parallelism` says 1, and a second server would not be pinned.
+pub fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 /// A server the benchmark runs as a process of its own: this program again,
 /// with `--serve`, which prints its port on its first line. Where there are
 /// two cores and `taskset`, the server gets core 0 and this process (the
@@ -154,7 +162,7 @@ impl ServerProcess {
     pub fn start_with(args: &[&str]) -> ServerProcess {
         use std::io::BufRead;
         use std::process::{Command, Stdio};
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = cores();
         let pinned = cores >= 2 && Command::new("taskset").arg("-V").output().is_ok_and(|o| o.status.success());
         let me = std::env::current_exe().expect("this program's path");
         let mut command = Command::new(if pinned { std::path::PathBuf::from("taskset") } else { me.clone() });

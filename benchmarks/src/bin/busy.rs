@@ -193,7 +193,7 @@ fn main() {
         eprintln!("error: {readers} readers need more open files than this process may have ({files})");
         std::process::exit(1);
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = benchmarks::cores();
     let policies = [
         ("counted", "every long poll counted (exercise 05's limit)"),
         ("fitted", "held long polls not counted (exercise 07's `limit`)"),

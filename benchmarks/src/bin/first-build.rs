@@ -125,7 +125,7 @@ fn main() {
     eprintln!("  passed after {test_seconds:.0} s; target/ is {}", gigabytes(after_test));
     let _ = std::fs::remove_dir_all(&clone);
 
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = benchmarks::cores();
     let table = format!(
         "| The README's commands, on a fresh clone | Time | `target/` after it |\n|---|---|---|\n\
          | `cargo run`, until the home page answers | {} s | {} |\n\

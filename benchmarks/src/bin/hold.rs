@@ -433,7 +433,7 @@ fn main() {
              it takes root with CAP_SYS_RESOURCE)"
         );
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = benchmarks::cores();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut results = Vec::new();
     let mut connections = 0;
@@ -523,15 +523,17 @@ fn main() {
         table.push_str("\nThe Redis rows are missing: redis-server was not installed when this ran.\n");
     }
     let mut bytes = String::from(
-        "Measured with `cargo run --release -p benchmarks --bin hold`, in the same run as the capacity table, on \
-         ALLOCATOR: what \
+        "Measured with `cargo run --release -p benchmarksFEATURES --bin hold`, in the same run as the capacity \
+         table, on ALLOCATOR: what \
          the server's memory grows by, per connection, first when the connections are open but have sent nothing, \
-         then when each holds a request. Resident memory is the pages the server has touched; the heap is the \
-         bytes its allocator has handed out and not had back, counted in a pass of its own (counting slows the \
-         server, so the capacity table's rows do not count).\n\n\
+         then when each holds the first round's request (the capacity table gives the median of all rounds). \
+         Resident memory is the pages the server has touched; the heap is the bytes the server has asked its \
+         allocator for and not given back (not what the allocator itself keeps), counted in a pass of its own \
+         (counting slows the server, so the capacity table's rows do not count).\n\n\
          | Held requests | Servers | Measured | Open, nothing sent | Then held | In all |\n|---|---|---|---|---|---|\n",
     )
-    .replace("ALLOCATOR", ALLOCATOR_NAME);
+    .replace("ALLOCATOR", ALLOCATOR_NAME)
+    .replace("FEATURES", if cfg!(feature = "mimalloc") { " --features mimalloc" } else { "" });
     for m in results.iter().chain(&heap) {
         let (what, open, held) =
             if m.servers.contains("heap") { ("heap", m.open.1, m.held.1) } else { ("resident", m.open.0, m.held.0) };

@@ -302,7 +302,7 @@ fn main() {
         eprintln!("error: this benchmark needs wrk: apt-get install wrk (Debian and Ubuntu), brew install wrk (macOS)");
         std::process::exit(1);
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = benchmarks::cores();
     // The server on core 0 (threads started from now on inherit it), wrk on core 1.
     let pinned = cores >= 2
         && Command::new("taskset")

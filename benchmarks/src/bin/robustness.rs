@@ -258,7 +258,7 @@ fn main() {
         );
         std::process::exit(1);
     }
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cores = benchmarks::cores();
     // The server: this program again, in a process of its own.
     let server = benchmarks::ServerProcess::start();
     let (port, pinned) = (server.port, server.pinned);
