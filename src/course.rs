@@ -43,6 +43,9 @@ pub struct Exercise {
     /// without its number (`poll_endpoint`); set it when that name is taken
     /// by a crate the spec uses (`06-redis` cannot be `redis`).
     pub spec_alias: Option<String>,
+    /// The page's scripts: (the path the page loads it from, the file,
+    /// relative to the workspace root), for the join proxy.
+    pub page: Vec<(String, String)>,
 }
 
 /// `course.toml` as written.
@@ -64,6 +67,8 @@ struct Entry {
     hints: Vec<String>,
     #[serde(default)]
     spec_alias: Option<String>,
+    #[serde(default)]
+    page: std::collections::BTreeMap<String, String>,
 }
 
 impl Course {
@@ -113,6 +118,7 @@ impl Exercise {
             start_in: entry.start_in,
             hints: entry.hints,
             spec_alias: entry.spec_alias,
+            page: entry.page.into_iter().collect(),
         })
     }
 
@@ -124,6 +130,21 @@ impl Exercise {
     /// `solutions/<slug>`, relative to the workspace root.
     pub fn solution_dir(&self) -> PathBuf {
         Path::new("solutions").join(&self.slug)
+    }
+
+    /// The page's scripts under `root`: the learner's own files, or with
+    /// `finished`, the solutions' (what the finished exercise serves).
+    pub fn page_files(&self, root: &Path, finished: bool) -> Vec<(String, PathBuf)> {
+        self.page
+            .iter()
+            .map(|(path, file)| {
+                let file = match file.strip_prefix("exercises/") {
+                    Some(rest) if finished => format!("solutions/{rest}"),
+                    _ => file.clone(),
+                };
+                (path.clone(), root.join(file))
+            })
+            .collect()
     }
 
     /// `tests/<slug>`: the shared spec (`spec.rs`) and its `snapshots/`.

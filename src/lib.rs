@@ -2,6 +2,7 @@
 //! `cargo run` starts. The exercises themselves are separate crates in
 //! `exercises/` (starters) and `solutions/` (finished); see CONTRIBUTING.md.
 
+pub mod class;
 pub mod course;
 pub mod home;
 pub mod paint;

@@ -6,8 +6,9 @@
 //! the in-memory store). It needs nothing but the Rust toolchain.
 
 use clap::{Parser, Subcommand};
+use classroom::control::Control;
 use polling_workshop::{
-    home,
+    class, home,
     paint::Paint,
     watch,
     workshop::{Checked, Workshop, report},
@@ -24,9 +25,9 @@ use std::path::PathBuf;
                   current exercise: the first one not done yet."
 )]
 struct Cli {
-    /// The home page's port.
-    #[arg(long, default_value_t = 4000, global = true)]
-    port: u16,
+    /// The port to serve on: the home page's (4000), or with `join`, your page's (3000).
+    #[arg(long, global = true)]
+    port: Option<u16>,
     /// The workshop's folder (by default, the one this program was built from).
     #[arg(long, hide = true, global = true)]
     root: Option<PathBuf>,
@@ -50,7 +51,49 @@ enum Command {
     /// Show the next hint for an exercise, one more each time.
     Hint { number: Option<u32> },
     /// Run your version of an exercise's app, to try it in a browser.
-    Serve { number: Option<u32> },
+    Serve {
+        number: Option<u32>,
+        /// Join a class instead: your page, its API going to the class server at this URL.
+        #[arg(long, requires = "name")]
+        join: Option<String>,
+        /// Your name on the class's dashboard (with --join).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Join a class: serve your page and client on this machine, its API going to the class server.
+    Join {
+        /// The class server's address, as your instructor gives it: http://192.168.1.20:4100
+        url: String,
+        /// Your name on the class's dashboard.
+        #[arg(long)]
+        name: String,
+        /// The exercise whose page to serve (by default, the current one).
+        #[arg(long)]
+        exercise: Option<u32>,
+    },
+    /// For the instructor: run the class server for the room, with its dashboard.
+    Classroom {
+        /// Where to listen: the room needs every address (0.0.0.0).
+        #[arg(long, default_value = "0.0.0.0:4100")]
+        bind: String,
+        /// Keep the chat in the Redis at this URL (by default, in memory).
+        #[arg(long)]
+        redis: Option<String>,
+        /// The instructor's key (by default, a new random one).
+        #[arg(long, hide = true)]
+        key: Option<String>,
+    },
+    /// For the instructor: change how the class server treats the whole room.
+    Control {
+        #[command(subcommand)]
+        what: ControlCommand,
+        /// The class server (by default, the one `classroom` started on this machine).
+        #[arg(long)]
+        url: Option<String>,
+        /// The instructor's key (by default, that server's).
+        #[arg(long)]
+        key: Option<String>,
+    },
     /// Put an exercise back as it was when you started (asks first).
     Reset {
         number: u32,
@@ -65,6 +108,48 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+}
+
+/// What `control` can do.
+#[derive(Subcommand)]
+enum ControlCommand {
+    /// Answer as exercise 07's server does.
+    Normal,
+    /// Make every answer N seconds late.
+    Slow { seconds: u64 },
+    /// Answer 503 with Retry-After, or with --close, close every connection unanswered.
+    Down {
+        #[arg(long)]
+        close: bool,
+    },
+    /// Answer a share of the requests (in percent) with 500.
+    Flaky { percent: u8 },
+    /// Let each learner one request in every 5 s; the rest get 429 with Retry-After.
+    Tight,
+    /// A new chat: a new epoch, and every held request broken.
+    Restart,
+    /// Tell every client to wait the same time (same), or each its own (spread).
+    RetryAfter {
+        #[arg(value_parser = ["same", "spread"])]
+        how: String,
+    },
+    /// Post a message to the chat as the instructor.
+    Post { text: String },
+}
+
+impl ControlCommand {
+    fn control(self) -> Control {
+        match self {
+            ControlCommand::Normal => Control::Normal,
+            ControlCommand::Slow { seconds } => Control::Slow { seconds },
+            ControlCommand::Down { close } => Control::Down { close },
+            ControlCommand::Flaky { percent } => Control::Flaky { percent },
+            ControlCommand::Tight => Control::Tight,
+            ControlCommand::Restart => Control::Restart,
+            ControlCommand::RetryAfter { how } => Control::RetryAfter { spread: how == "spread" },
+            ControlCommand::Post { text } => Control::Post { text },
+        }
+    }
 }
 
 fn main() {
@@ -89,7 +174,7 @@ fn confirm(question: &str) -> bool {
 fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
     let mut workshop = Workshop::open(root)?;
     match cli.command {
-        None => home(&workshop, cli.port, paint),
+        None => home(&workshop, cli.port.unwrap_or(4000), paint),
         Some(Command::List) => {
             print!("{}\n{}", workshop.list(paint), workshop.next_step(paint));
             Ok(())
@@ -104,10 +189,14 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
                 exercise.test_command()
             );
             let checked = workshop.check(number, &mut std::io::stdout())?;
+            let tally = workshop.tally();
+            let reporting =
+                class::report_check(root, exercise.number, tally.passed, tally.run, checked == Checked::Passed);
             println!("\n{}", report(&checked, &exercise, paint));
             if checked == Checked::Passed {
                 print!("\n{}", workshop.next_step(paint));
             }
+            reporting.finish();
             Ok(())
         }
         Some(Command::Watch { number, manual }) => watch::watch(&mut workshop, number, manual, paint),
@@ -127,7 +216,22 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
             }
             Ok(())
         }
-        Some(Command::Serve { number }) => {
+        Some(Command::Serve { number, join: Some(url), name }) => {
+            let exercise = workshop.exercise(number)?.clone();
+            let name = name.expect("clap requires --name with --join");
+            class::join(root, &exercise, &url, &name, cli.port.unwrap_or(chat_page::DEFAULT_PORT), paint)
+        }
+        Some(Command::Join { url, name, exercise }) => {
+            let exercise = workshop.exercise(exercise)?.clone();
+            class::join(root, &exercise, &url, &name, cli.port.unwrap_or(chat_page::DEFAULT_PORT), paint)
+        }
+        Some(Command::Classroom { bind, redis, key }) => class::classroom(root, &bind, redis, key, paint),
+        Some(Command::Control { what, url, key }) => {
+            let said = class::control(root, what.control(), url, key)?;
+            println!("{} {said}", paint.green("✓"));
+            Ok(())
+        }
+        Some(Command::Serve { number, .. }) => {
             let exercise = workshop.exercise(number)?.clone();
             println!(
                 "Serving your {:02} {} with `cargo run -p {}` (set PORT to change its port; Ctrl-C stops it).",

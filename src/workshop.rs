@@ -37,6 +37,15 @@ pub struct Workshop {
     progress: Progress,
     /// Pass cargo's own messages (compiling, progress) on to standard error.
     echo_cargo: bool,
+    /// How many of its checks the last check ran, and how many passed.
+    tally: Tally,
+}
+
+/// How many tests a check ran, and how many of them passed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub passed: usize,
+    pub run: usize,
 }
 
 impl Workshop {
@@ -51,6 +60,7 @@ impl Workshop {
             course: Course::parse(&text)?,
             progress: Progress::load(root)?,
             echo_cargo: true,
+            tally: Tally::default(),
         })
     }
 
@@ -120,7 +130,8 @@ impl Workshop {
     pub fn check(&mut self, number: Option<u32>, out: &mut dyn Write) -> Result<Checked, String> {
         let exercise = self.exercise(number)?;
         let (slug, starter) = (exercise.slug.clone(), exercise.starter.clone());
-        let checked = run_spec(&self.root, &starter, self.echo_cargo, out)?;
+        let (checked, tally) = run_spec(&self.root, &starter, self.echo_cargo, out)?;
+        self.tally = tally;
         let status = if checked == Checked::Passed { Status::Done } else { Status::Tried };
         let needs = match &checked {
             Checked::Incomplete { needs, .. } => Some(needs.clone()),
@@ -131,6 +142,11 @@ impl Workshop {
             entry.needs = needs;
         })?;
         Ok(checked)
+    }
+
+    /// How many checks the last [`check`](Self::check) ran and passed.
+    pub fn tally(&self) -> Tally {
+        self.tally
     }
 
     /// The next hint for exercise `number`: (which, how many there are, text).
@@ -297,10 +313,10 @@ pub fn install_advice(needs: &str) -> String {
 /// says whether it compiles; then `cargo test` runs it, and its exit status
 /// says whether it passed. Cargo's own messages (compiling, errors) go to
 /// standard error, the tests' report to `out`; the two are never mixed.
-fn run_spec(root: &Path, package: &str, echo: bool, out: &mut dyn Write) -> Result<Checked, String> {
+fn run_spec(root: &Path, package: &str, echo: bool, out: &mut dyn Write) -> Result<(Checked, Tally), String> {
     let built = cargo_test(root, package, &["--no-run"], echo, &mut std::io::sink(), None)?;
     if !built.success() {
-        return Ok(Checked::DoesNotCompile);
+        return Ok((Checked::DoesNotCompile, Tally::default()));
     }
     let mut report = Tee { out, kept: Vec::new() };
     // The spec's tests say here what they skipped, and for want of what.
@@ -310,14 +326,15 @@ fn run_spec(root: &Path, package: &str, echo: bool, out: &mut dyn Write) -> Resu
     let skipped = std::fs::read_to_string(&skipped_file).unwrap_or_default();
     let _ = std::fs::remove_file(&skipped_file);
     let tests = String::from_utf8_lossy(&report.kept);
+    let skipped_count = skipped.lines().count();
+    let passed = passed_count(&tests).saturating_sub(skipped_count);
+    let tally = Tally { passed, run: passed + count_of(&tests, "failed") };
     if ran.success() {
         let Some(needs) = skipped.lines().find_map(|line| line.split_once('\t')).map(|(_, needs)| needs.to_owned())
         else {
-            return Ok(Checked::Passed);
+            return Ok((Checked::Passed, tally));
         };
-        let skipped = skipped.lines().count();
-        let passed = passed_count(&tests).saturating_sub(skipped);
-        return Ok(Checked::Incomplete { passed, skipped, needs });
+        return Ok((Checked::Incomplete { passed, skipped: skipped_count, needs }, tally));
     }
     if !tests.contains("test result: FAILED") {
         return Err(format!("`cargo test -p {package}` failed before any test ran; its messages are above"));
@@ -328,7 +345,17 @@ fn run_spec(root: &Path, package: &str, echo: bool, out: &mut dyn Write) -> Resu
         .last()
         .and_then(|list| list.lines().map(str::trim).find(|line| !line.is_empty() && !line.starts_with("test result")))
         .map(str::to_owned);
-    Ok(Checked::Failed { first })
+    Ok((Checked::Failed { first }, tally))
+}
+
+/// How many tests libtest says `what` ("failed"), over every test binary.
+fn count_of(report: &str, what: &str) -> usize {
+    report
+        .lines()
+        .filter_map(|line| line.strip_prefix("test result: "))
+        .flat_map(|rest| rest.split("; "))
+        .filter_map(|part| part.trim().strip_suffix(what)?.trim().rsplit(' ').next()?.parse::<usize>().ok())
+        .sum()
 }
 
 /// How many tests libtest says passed, over every test binary that ran.

@@ -137,7 +137,15 @@ pub async fn serve_with(
             let service = hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
                 let mut request = request.map(|body| axum::body::Body::new(TimedBody::new(body, body_timeout)));
                 request.extensions_mut().insert(ConnectInfo(peer));
-                app.clone().oneshot(request)
+                let app = app.clone();
+                async move {
+                    let response = app.oneshot(request).await.unwrap_or_else(|never| match never {});
+                    // A service error makes hyper drop the connection unanswered.
+                    match response.extensions().get::<CloseConnection>() {
+                        Some(_) => Err(ClosedOnPurpose),
+                        None => Ok(response),
+                    }
+                }
             });
             let mut builder = hyper::server::conn::http1::Builder::new();
             builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
@@ -159,6 +167,25 @@ pub async fn serve_with(
     let _all = open.acquire_many(limits.max_connections as u32).await;
     Ok(())
 }
+
+/// Put this in a response's extensions to close the connection instead of
+/// answering: the client sees a network error, as when a server goes away.
+/// The classroom's "down, connections closed" mode uses it; the virtual
+/// browser turns it into a network error too.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseConnection;
+
+/// The error that tells hyper to drop a connection (see [`CloseConnection`]).
+#[derive(Debug)]
+struct ClosedOnPurpose;
+
+impl std::fmt::Display for ClosedOnPurpose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the app asked for the connection to be closed")
+    }
+}
+
+impl std::error::Error for ClosedOnPurpose {}
 
 /// One open connection counted against its address; uncounted on drop.
 struct PerAddress {

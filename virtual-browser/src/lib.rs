@@ -29,6 +29,8 @@
 //! - **Requests** reach the server after the scenario's [`Latency`], and the
 //!   server handles them then, seeing the state of that moment. Most are
 //!   answered at once. A [`Failure`] window makes requests sent in it fail.
+//!   An answer that carries `chat_page::serve::CloseConnection` reaches the
+//!   page as a network error, as the real server closes the connection.
 //! - **The server has a clock too**: tokio's, paused, and moved only with the
 //!   virtual clock. A request the server *holds* (a long poll waiting for
 //!   news) is delivered at the virtual moment the server answers it, so 30
@@ -48,13 +50,11 @@
 //!   trace with their `file:line:column`. A task that runs away (an endless
 //!   loop) is stopped and the page halts, instead of hanging the test.
 
-pub mod checks;
 pub mod engine;
 pub mod known_clients;
 pub mod spec;
 
 mod browser;
-mod trace;
 
 /// A rate limiter's clock for servers under test.
 mod virtual_clock {
@@ -77,4 +77,11 @@ mod virtual_clock {
 pub use virtual_clock::VirtualClock;
 
 pub use browser::{Browser, FRAME_MS, Failure, HIDDEN_TIMER_ALIGN_MS, Latency, ORIGIN, Page, virtual_now};
-pub use trace::{Event, Outcome, Span, Trace};
+/// The rules and traces live in `client-rules` (beside this crate), which the
+/// classroom uses too without this crate's JavaScript engine.
+pub use client_rules::{Event, Outcome, Span, Trace, checks};
+
+/// `crate::trace::…` inside this crate.
+mod trace {
+    pub use client_rules::{Event, Outcome, Trace};
+}

@@ -19,12 +19,16 @@ use tower::ServiceExt;
 /// A server's answer: status, headers and body.
 pub(super) type Answer = (u16, Vec<(String, String)>, String);
 
+/// What came back on the connection: an answer, or `None` when the server
+/// closed it instead ([`chat_page::serve::CloseConnection`]).
+type Reply = Option<Answer>;
+
 /// A request the server is handling: it has arrived and has not answered
 /// yet (a long poll holds it for as long as it likes).
 struct Held {
     index: usize,
     cached: Option<Kept>,
-    task: tokio::task::JoinHandle<Answer>,
+    task: tokio::task::JoinHandle<Reply>,
 }
 
 /// The server, its runtime and clock, and the requests it holds.
@@ -125,7 +129,7 @@ impl Browser {
             let answer = self.server.tokio.block_on(held.task).expect("the server's task finished");
             let (index, cached) = (held.index, held.cached);
             let back = self.network.requests[index].back;
-            self.event_loop.schedule(self.now + back, Job::Deliver { index, cached, answer: Some(answer) });
+            self.event_loop.schedule(self.now + back, Job::Deliver { index, cached, answer });
         }
         delivered
     }
@@ -164,9 +168,7 @@ impl Browser {
             None
         });
         match at_once {
-            Some(answer) => {
-                self.event_loop.schedule(self.now + back, Job::Deliver { index, cached, answer: Some(answer) })
-            }
+            Some(answer) => self.event_loop.schedule(self.now + back, Job::Deliver { index, cached, answer }),
             None => {
                 let answered = server.answered_tx.clone();
                 let task = server.tokio.spawn(async move {
@@ -203,7 +205,9 @@ impl Browser {
         body: Option<String>,
     ) -> Answer {
         self.catch_up_server();
-        self.server.tokio.block_on(serve(self.server.app.clone(), method, path, headers, body))
+        let reply = self.server.tokio.block_on(serve(self.server.app.clone(), method, path, headers, body));
+        // Another user whose connection was closed saw no status: 0 says so.
+        reply.unwrap_or((0, Vec::new(), String::new()))
     }
 }
 
@@ -214,7 +218,7 @@ fn serve(
     path: &str,
     headers: &[(String, String)],
     body: Option<String>,
-) -> impl std::future::Future<Output = Answer> + Send + 'static {
+) -> impl std::future::Future<Output = Reply> + Send + 'static {
     let mut request = http::Request::builder().method(method).uri(path);
     for (name, value) in headers {
         request = request.header(name, value);
@@ -222,6 +226,9 @@ fn serve(
     let request = request.body(Body::from(body.unwrap_or_default())).expect("a valid request");
     async move {
         let response = app.oneshot(request).await.expect("a Router never fails");
+        if response.extensions().get::<chat_page::serve::CloseConnection>().is_some() {
+            return None; // the server closed the connection: a network error
+        }
         let status = response.status().as_u16();
         let headers = response
             .headers()
@@ -229,6 +236,6 @@ fn serve(
             .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("").to_owned()))
             .collect();
         let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+        Some((status, headers, String::from_utf8_lossy(&bytes).into_owned()))
     }
 }

@@ -191,6 +191,23 @@ pub fn follows_backoff(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
 /// [`follows_backoff`], saying also which part of the schedule the first
 /// wrong wait broke, so a spec can name its rule.
 pub fn backoff_problem(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<(), (BackoffPart, String)> {
+    backoff_problems(trace, rules, end).into_iter().next().map_or(Ok(()), |wrong| Err((wrong.part, wrong.message)))
+}
+
+/// A wait that broke the schedule: see [`backoff_problems`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WrongWait {
+    pub part: BackoffPart,
+    /// Shorter than the rule allows (else longer).
+    pub too_soon: bool,
+    pub message: String,
+}
+
+/// Every wrong wait in the trace, in order, with the part of the schedule
+/// each broke: the classroom's dashboard flags a learner from these, on
+/// real traffic, with the same rules as the specs.
+pub fn backoff_problems(trace: &Trace, rules: Backoff<'_>, end: u64) -> Vec<WrongWait> {
+    let mut problems = Vec::new();
     let polls: Vec<_> = trace.spans_to("/poll").into_iter().filter(|p| p.method == "GET").collect();
     let hidden = trace.hidden_windows(end);
     let cap = *rules.schedule.last().expect("a schedule has steps");
@@ -203,6 +220,11 @@ pub fn backoff_problem(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
         let (Some(answered), Some(outcome)) = (previous.answered, previous.outcome.as_ref()) else {
             continue;
         };
+        if *outcome == Outcome::Aborted {
+            // The page gave up on it (it was hidden, say): neither a failure
+            // nor a success, so the schedule goes on as it was.
+            continue;
+        }
         let wait = next.sent.saturating_sub(answered);
         let was_hidden = hidden.iter().any(|w| w.start < next.sent && w.end > answered);
         // `previous` is the first poll since the page was shown again.
@@ -257,13 +279,15 @@ pub fn backoff_problem(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
             } else {
                 (BackoffPart::TooSoon, "")
             };
-            return Err((
+            problems.push(WrongWait {
                 part,
-                format!(
+                too_soon: true,
+                message: format!(
                     "GET /poll #{} went out {wait} ms after #{} {what} at {answered} ms; too soon: {rule}.{hint}",
                     next.request, previous.request,
                 ),
-            ));
+            });
+            continue;
         }
         if wait > high + rules.slack && !was_hidden {
             let (part, reset) = if outcome.is_success() {
@@ -282,16 +306,17 @@ pub fn backoff_problem(trace: &Trace, rules: Backoff<'_>, end: u64) -> Result<()
             } else {
                 (BackoffPart::TooLate, "")
             };
-            return Err((
+            problems.push(WrongWait {
                 part,
-                format!(
+                too_soon: false,
+                message: format!(
                     "GET /poll #{} went out {wait} ms after #{} {what} at {answered} ms; too late: {rule}.{reset}",
                     next.request, previous.request,
                 ),
-            ));
+            });
         }
     }
-    Ok(())
+    problems
 }
 
 /// After an answer with `Retry-After: N`, nothing is sent for N seconds.

@@ -1,0 +1,174 @@
+//! Joining a class: the learner's own page and client, served on their own
+//! machine, with the API their client calls forwarded to the class server.
+//!
+//! The learner's JavaScript runs in their own browser, so visibility,
+//! throttling and timers are real; only `/poll` (and the page's reports)
+//! cross the network, each tagged with the learner's name and exercise
+//! ([`crate::tag`]). The page files are read from disk at each request, so
+//! a learner who edits `client.js` reloads the page and runs the new code.
+
+use crate::room::Tag;
+use crate::server::{closed, error};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http_body_util::{BodyExt, Limited};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+// ANCHOR: limits
+/// How long the proxy waits to reach the class server before it gives the
+/// page a network error.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The largest answer the proxy passes on: a chat answer is a few KiB.
+pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+// ANCHOR_END: limits
+
+/// Where the proxy sends the API: the class server, over the network, or
+/// (in tests) its router in the same process.
+#[derive(Clone)]
+pub enum Upstream {
+    /// `host:port` of the class server.
+    Remote(String),
+    Local(Router),
+}
+
+impl Upstream {
+    /// The class server at `url` (`http://host:port`, a path is ignored).
+    pub fn remote(url: &str) -> Result<Upstream, String> {
+        let rest = url.strip_prefix("http://").ok_or_else(|| {
+            format!("{url:?} is not a class server's address: it starts with http:// (https is not supported)")
+        })?;
+        let authority = rest.split('/').next().unwrap_or_default();
+        if authority.is_empty() {
+            return Err(format!("{url:?} has no host: try http://192.168.1.20:4100"));
+        }
+        let authority = if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
+        Ok(Upstream::Remote(authority))
+    }
+
+    /// Send `request` on; a class server that cannot be reached, or that
+    /// closes the connection, is a closed connection here too, so the page
+    /// sees the network error it would see talking to the server itself.
+    pub async fn send(&self, request: Request) -> Response {
+        match self {
+            Upstream::Local(app) => app.clone().oneshot(request).await.unwrap_or_else(|never| match never {}),
+            Upstream::Remote(authority) => match send_remote(authority, request).await {
+                Ok(response) => response,
+                Err(_) => closed(),
+            },
+        }
+    }
+}
+
+/// One request on a connection of its own. The answer is read whole while
+/// the connection is driven here, so when the page hangs up (this future is
+/// dropped) the connection to the class server closes too, and the class
+/// server sees the hang-up.
+async fn send_remote(authority: &str, mut request: Request) -> Result<Response, String> {
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(authority))
+        .await
+        .map_err(|_| format!("{authority} did not answer within {} s", CONNECT_TIMEOUT.as_secs()))?
+        .map_err(|e| format!("cannot reach {authority}: {e}"))?;
+    let _ = stream.set_nodelay(true);
+    let io = hyper_util::rt::TokioIo::new(stream);
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake::<_, Body>(io).await.map_err(|e| e.to_string())?;
+    let host = HeaderValue::from_str(authority).map_err(|e| e.to_string())?;
+    request.headers_mut().insert(header::HOST, host);
+    let exchange = async move {
+        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
+        let (mut parts, body) = response.into_parts();
+        let bytes = Limited::new(body, MAX_ANSWER_BYTES).collect().await.map_err(|e| e.to_string())?.to_bytes();
+        for hop in [header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH] {
+            parts.headers.remove(hop);
+        }
+        Ok::<_, String>(Response::from_parts(parts, Body::from(bytes)))
+    };
+    let (mut connection, mut exchange) = (std::pin::pin!(connection), std::pin::pin!(exchange));
+    tokio::select! {
+        biased;
+        answer = &mut exchange => answer,
+        // The connection ended (the server closed it): the answer, if any, is in.
+        _ = &mut connection => exchange.await,
+    }
+}
+
+/// A file of the page: served at `path`, read from `file`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageFile {
+    pub path: String,
+    pub file: PathBuf,
+}
+
+/// A learner joined to a class.
+pub struct Join {
+    pub tag: Tag,
+    pub files: Vec<PageFile>,
+    pub upstream: Upstream,
+}
+
+/// The chat page with the reporter, which tells the class server when the
+/// page loads, is hidden or shown, and throws.
+pub fn index_html() -> String {
+    let client = r#"<script type="module" src="/client.js"></script>"#;
+    assert!(chat_page::INDEX_HTML.contains(client), "the chat page loads /client.js");
+    chat_page::INDEX_HTML.replacen(
+        client,
+        &format!("<script type=\"module\" src=\"/class/report.js\"></script>\n    {client}"),
+        1,
+    )
+}
+
+/// The join proxy's routes: the page and its files, and the API (`/poll`,
+/// and `/class/report` for the reporter) forwarded to the class server
+/// with the learner's tag. Nothing else is forwarded: the page is the
+/// learner's own, not the class server's.
+pub fn router(join: Arc<Join>) -> Router {
+    let index = index_html();
+    let mut router = Router::new()
+        .route(
+            "/",
+            get(move || async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], index).into_response() }),
+        )
+        .route("/static/chat.css", get(|| async { typed(chat_page::CHAT_CSS.to_owned(), "text/css") }))
+        .route("/static/chat.js", get(|| async { typed(chat_page::CHAT_JS.to_owned(), "text/javascript") }))
+        .route("/class/report.js", get(|| async { typed(crate::REPORT_JS.to_owned(), "text/javascript") }));
+    for file in &join.files {
+        let path = file.file.clone();
+        router = router.route(&file.path, get(move || serve_file(path.clone())));
+    }
+    router
+        .route("/poll", axum::routing::any(forward))
+        .route("/class/report", axum::routing::post(forward))
+        .fallback(|request: Request| async move {
+            let path = request.uri().path().to_owned();
+            error(StatusCode::NOT_FOUND, format!("no {path} here: this is your page, joined to a class"))
+        })
+        .with_state(join)
+}
+
+fn typed(body: String, kind: &str) -> Response {
+    let kind = HeaderValue::from_str(&format!("{kind}; charset=utf-8")).expect("a content type");
+    // Read afresh each time: the learner edits these files.
+    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], body)
+        .into_response()
+}
+
+async fn serve_file(path: PathBuf) -> Response {
+    match std::fs::read_to_string(&path) {
+        Ok(text) => typed(text, "text/javascript"),
+        Err(problem) => error(StatusCode::NOT_FOUND, format!("cannot read {}: {problem}", path.display())),
+    }
+}
+
+async fn forward(State(join): State<Arc<Join>>, mut request: Request) -> Response {
+    crate::tag::put(request.headers_mut(), &join.tag);
+    join.upstream.send(request).await
+}

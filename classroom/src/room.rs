@@ -1,0 +1,748 @@
+//! The room: who has joined, what their clients asked and when, what their
+//! pages said, and what the dashboard is sent.
+//!
+//! Everything here is bounded, because the class server faces a whole
+//! network: at most [`MAX_LEARNERS`] learners, each with at most
+//! [`MAX_RECORD`] requests and [`MAX_PAGE_EVENTS`] page events from the
+//! last [`RECORD_SECONDS`], and a client that sends more than
+//! [`MAX_REQUESTS_PER_SECOND`] is refused (and counted) before its requests
+//! cost the chat anything.
+
+use crate::rules::{self, Flag, PageEvent};
+use serde::Serialize;
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+// ANCHOR: limits
+/// The most learners the room holds. When it is full, a learner not seen
+/// for [`RECORD_SECONDS`] makes room for a new one; else the new one is
+/// refused.
+pub const MAX_LEARNERS: usize = 300;
+
+/// How long a learner's requests are kept, and at most how many.
+pub const RECORD_SECONDS: u64 = 600;
+pub const MAX_RECORD: usize = 1_000;
+
+/// At most this many page events per learner: loaded, hidden, shown and
+/// threw as the server saw them (for the lanes), and the page's own log of
+/// its polls (for the flags).
+pub const MAX_PAGE_EVENTS: usize = 200;
+pub const MAX_PAGE_LOG: usize = 1_000;
+
+/// The flags look at the last few page loads of a learner.
+pub const MAX_PAGE_LOADS: usize = 4;
+
+/// How many requests a second one learner's client may send before the
+/// class server refuses the rest of that second (429, counted and shown).
+/// A correct client sends one or two.
+pub const MAX_REQUESTS_PER_SECOND: u32 = 20;
+
+/// What a lane on the projector shows: the last minute.
+pub const LANE_SECONDS: u64 = 60;
+
+/// The most markers (changes of mode, restarts) the room line keeps.
+pub const MAX_MARKERS: usize = 200;
+
+/// A page's error text is cut to this many characters.
+pub const MAX_ERROR_CHARS: usize = 200;
+// ANCHOR_END: limits
+
+/// What a page told the class server, as its lane shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PageSaid {
+    Loaded,
+    Hidden,
+    Shown,
+    Threw,
+}
+
+/// Flags are worked out again at most this often per learner.
+const FLAGS_EVERY_MS: u64 = 1_000;
+
+/// Who a request is from, as the join proxy tagged it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub name: String,
+    pub exercise: u32,
+}
+
+/// Why the room turned a learner's request away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// [`MAX_LEARNERS`] are in the room, all seen lately.
+    Full,
+    /// More than [`MAX_REQUESTS_PER_SECOND`] in this second.
+    Flood,
+}
+
+/// A request of a learner's that the room is waiting to see answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ticket {
+    learner: usize,
+    /// Which learner held that slot (a slot is reused when one leaves).
+    joined: u64,
+    number: usize,
+}
+
+/// What a learner's check or watch reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Progress {
+    pub passed: u32,
+    pub run: u32,
+    pub done: bool,
+}
+
+/// How a request ended, as the lanes draw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Record {
+    number: usize,
+    post: bool,
+    /// A long poll (it asked to be held, `wait=`).
+    long: bool,
+    sent: u64,
+    answered: Option<u64>,
+    /// `None` while in flight, or when the connection was closed.
+    status: Option<u16>,
+    retry_after: Option<u32>,
+    /// The server held it until news came or its wait ran out.
+    held: bool,
+    /// The client gave up on it (hung up) before the answer.
+    hung_up: bool,
+    /// The room's version when it last changed: what a dashboard has seen.
+    seq: u64,
+}
+
+struct Learner {
+    tag: Tag,
+    joined: u64,
+    requests: VecDeque<Record>,
+    said: VecDeque<(u64, PageSaid, u64)>,
+    /// The page's own log: (which load, page time, event), for the flags.
+    page: VecDeque<(u32, u64, PageEvent)>,
+    /// The loads seen lately: the page's id for it, and its number here.
+    loads: VecDeque<(String, u32)>,
+    next_load: u32,
+    hidden: bool,
+    last_error: Option<String>,
+    errors: u64,
+    progress: Option<Progress>,
+    /// This second, and how many requests came in it.
+    second: (u64, u32),
+    refused: u64,
+    /// Under the instructor's tight limit: when the next request may come.
+    tight_until: u64,
+    next_number: usize,
+    last_seen: u64,
+    flags: Vec<Flag>,
+    flags_at: Option<u64>,
+    flags_stale: bool,
+}
+
+#[derive(Default)]
+struct State {
+    version: u64,
+    learners: Vec<Learner>,
+    by_name: HashMap<String, usize>,
+    next_joined: u64,
+    /// Requests at the server (every client's) per second: (second, count).
+    seconds: VecDeque<(u64, u32)>,
+    markers: VecDeque<Marker>,
+    /// Learners turned away because the room was full.
+    turned_away: u64,
+    held: usize,
+}
+
+/// A change the instructor made, drawn on the room's timeline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Marker {
+    pub at: u64,
+    pub text: String,
+}
+
+/// The room. Shared by the class server's handlers.
+pub struct Room {
+    start: OnceLock<Instant>,
+    state: Mutex<State>,
+    changed: watch::Sender<u64>,
+}
+
+impl Default for Room {
+    fn default() -> Room {
+        Room::new()
+    }
+}
+
+impl Room {
+    pub fn new() -> Room {
+        Room { start: OnceLock::new(), state: Mutex::default(), changed: watch::Sender::new(0) }
+    }
+
+    /// Milliseconds since the room's first request, on tokio's clock (which
+    /// a test may pause and move).
+    pub fn now(&self) -> u64 {
+        let start = *self.start.get_or_init(Instant::now);
+        Instant::now().saturating_duration_since(start).as_millis() as u64
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Something changed: wake the dashboards.
+    fn bump(&self, state: &mut State) -> u64 {
+        state.version += 1;
+        let version = state.version;
+        self.changed.send_replace(version);
+        version
+    }
+
+    /// A request reached the class server (any client's): the room line.
+    pub fn count_request(&self) {
+        let second = self.now() / 1000;
+        let mut state = self.lock();
+        match state.seconds.back_mut() {
+            Some((at, count)) if *at == second => *count += 1,
+            _ => state.seconds.push_back((second, 1)),
+        }
+        while state.seconds.front().is_some_and(|(at, _)| at + LANE_SECONDS < second) {
+            state.seconds.pop_front();
+        }
+    }
+
+    /// The learner `tag` names, joining them if new.
+    fn learner(&self, state: &mut State, tag: &Tag, now: u64) -> Result<usize, Refusal> {
+        if let Some(&index) = state.by_name.get(&tag.name) {
+            let learner = &mut state.learners[index];
+            if learner.tag.exercise != tag.exercise {
+                // A learner moved on: the rules of the new exercise apply.
+                learner.tag.exercise = tag.exercise;
+                learner.flags_stale = true;
+            }
+            learner.last_seen = now;
+            return Ok(index);
+        }
+        state.next_joined += 1;
+        let learner = Learner {
+            tag: tag.clone(),
+            joined: state.next_joined,
+            requests: VecDeque::new(),
+            said: VecDeque::new(),
+            page: VecDeque::new(),
+            loads: VecDeque::new(),
+            next_load: 0,
+            hidden: false,
+            last_error: None,
+            errors: 0,
+            progress: None,
+            second: (now / 1000, 0),
+            refused: 0,
+            tight_until: 0,
+            next_number: 1,
+            last_seen: now,
+            flags: Vec::new(),
+            flags_at: None,
+            flags_stale: false,
+        };
+        if state.learners.len() < MAX_LEARNERS {
+            state.learners.push(learner);
+            let index = state.learners.len() - 1;
+            state.by_name.insert(tag.name.clone(), index);
+            return Ok(index);
+        }
+        // Full: the learner gone longest makes room, if gone long enough.
+        let (index, gone) = state
+            .learners
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, l)| l.last_seen)
+            .map(|(index, l)| (index, l.last_seen))
+            .expect("a full room has learners");
+        if gone + RECORD_SECONDS * 1000 > now {
+            state.turned_away += 1;
+            return Err(Refusal::Full);
+        }
+        let old = std::mem::replace(&mut state.learners[index], learner);
+        state.by_name.remove(&old.tag.name);
+        state.held -= old.requests.iter().filter(|r| r.long && r.answered.is_none()).count();
+        state.by_name.insert(tag.name.clone(), index);
+        Ok(index)
+    }
+
+    /// A learner's request to the chat arrived. Refused when the room is
+    /// full or the learner floods; else recorded as in flight.
+    pub fn admit(&self, tag: &Tag, post: bool, long: bool) -> Result<Ticket, Refusal> {
+        let now = self.now();
+        let mut state = self.lock();
+        let index = self.learner(&mut state, tag, now)?;
+        self.count(&mut state, index, now)?;
+        let learner = &mut state.learners[index];
+        let number = learner.next_number;
+        learner.next_number += 1;
+        let mut forgotten_held = 0;
+        while learner.requests.len() >= MAX_RECORD
+            || learner.requests.front().is_some_and(|r| r.sent + RECORD_SECONDS * 1000 < now)
+        {
+            let gone = learner.requests.pop_front().expect("a request");
+            forgotten_held += usize::from(gone.long && gone.answered.is_none());
+        }
+        state.held -= forgotten_held;
+        let learner = &mut state.learners[index];
+        let record = Record {
+            number,
+            post,
+            long,
+            sent: now,
+            answered: None,
+            status: None,
+            retry_after: None,
+            held: false,
+            hung_up: false,
+            seq: 0,
+        };
+        learner.requests.push_back(record);
+        learner.flags_stale = true;
+        let ticket = Ticket { learner: index, joined: learner.joined, number };
+        if long {
+            state.held += 1;
+        }
+        let version = self.bump(&mut state);
+        if let Some(record) = state.learners[index].requests.back_mut() {
+            record.seq = version;
+        }
+        Ok(ticket)
+    }
+
+    /// Count a request (or report) of learner `index` in this second;
+    /// past [`MAX_REQUESTS_PER_SECOND`], refuse it.
+    fn count(&self, state: &mut State, index: usize, now: u64) -> Result<(), Refusal> {
+        let learner = &mut state.learners[index];
+        let second = now / 1000;
+        if learner.second.0 != second {
+            learner.second = (second, 0);
+        }
+        learner.second.1 += 1;
+        if learner.second.1 > MAX_REQUESTS_PER_SECOND {
+            learner.refused += 1;
+            // Shown at most once a second, not once per refusal.
+            if learner.second.1 == MAX_REQUESTS_PER_SECOND + 1 {
+                self.bump(state);
+            }
+            return Err(Refusal::Flood);
+        }
+        Ok(())
+    }
+
+    /// Whether the instructor's tight limit lets this learner's request in
+    /// now; if not, how many seconds it should wait. Each admitted request
+    /// starts a quiet time of `every` seconds.
+    pub fn tight(&self, tag: &Tag, every: u64) -> Option<u64> {
+        let now = self.now();
+        let mut state = self.lock();
+        let index = *state.by_name.get(&tag.name)?;
+        let learner = &mut state.learners[index];
+        if now < learner.tight_until {
+            return Some((learner.tight_until - now).div_ceil(1000).max(1));
+        }
+        learner.tight_until = now + every * 1000;
+        None
+    }
+
+    /// The answer to a request admitted with `ticket`: its status (`None`:
+    /// the connection was closed), its `Retry-After`, and whether the
+    /// server held it.
+    pub fn finish(&self, ticket: Ticket, status: Option<u16>, retry_after: Option<u32>, held: bool) {
+        self.end(ticket, status, retry_after, held, false);
+    }
+
+    /// The client hung up on a request admitted with `ticket`.
+    pub fn hung_up(&self, ticket: Ticket) {
+        self.end(ticket, None, None, false, true);
+    }
+
+    fn end(&self, ticket: Ticket, status: Option<u16>, retry_after: Option<u32>, held: bool, hung_up: bool) {
+        let now = self.now();
+        let mut state = self.lock();
+        let Some(learner) = state.learners.get_mut(ticket.learner).filter(|l| l.joined == ticket.joined) else {
+            return; // the learner left, and their slot went to another
+        };
+        let Some(record) = learner.requests.iter_mut().rev().find(|r| r.number == ticket.number) else {
+            return; // forgotten already
+        };
+        if record.answered.is_some() {
+            return;
+        }
+        (record.answered, record.status, record.retry_after, record.held) = (Some(now), status, retry_after, held);
+        record.hung_up = hung_up;
+        let long = record.long;
+        learner.flags_stale = true;
+        if long {
+            state.held -= 1;
+        }
+        let version = self.bump(&mut state);
+        let learner = &mut state.learners[ticket.learner];
+        if let Some(record) = learner.requests.iter_mut().rev().find(|r| r.number == ticket.number) {
+            record.seq = version;
+        }
+    }
+
+    /// What a learner's page said: loaded, hidden, shown, or an error.
+    pub fn page_said(&self, tag: &Tag, said: PageSaid, error: Option<&str>) -> Result<(), Refusal> {
+        let now = self.now();
+        let mut state = self.lock();
+        let index = self.learner(&mut state, tag, now)?;
+        self.count(&mut state, index, now)?;
+        let learner = &mut state.learners[index];
+        match said {
+            PageSaid::Hidden => learner.hidden = true,
+            PageSaid::Shown | PageSaid::Loaded => learner.hidden = false,
+            PageSaid::Threw => {
+                learner.errors += 1;
+                learner.last_error = error.map(|text| text.chars().take(MAX_ERROR_CHARS).collect());
+            }
+        }
+        while learner.said.len() >= MAX_PAGE_EVENTS
+            || learner.said.front().is_some_and(|(at, _, _)| at + RECORD_SECONDS * 1000 < now)
+        {
+            learner.said.pop_front();
+        }
+        learner.flags_stale = true;
+        let version = state.version + 1;
+        state.learners[index].said.push_back((now, said, version));
+        self.bump(&mut state);
+        Ok(())
+    }
+
+    /// What a learner's page logged of its own polls and visibility, in its
+    /// own time, for load `load` (the page's id for this load).
+    pub fn page_log(&self, tag: &Tag, load: &str, events: impl IntoIterator<Item = (u64, PageEvent)>) {
+        let now = self.now();
+        let mut state = self.lock();
+        let Ok(index) = self.learner(&mut state, tag, now) else {
+            return;
+        };
+        let learner = &mut state.learners[index];
+        let seq = match learner.loads.iter().find(|(id, _)| id == load) {
+            Some((_, seq)) => *seq,
+            None => {
+                learner.next_load += 1;
+                if learner.loads.len() >= MAX_PAGE_LOADS {
+                    let (_, gone) = learner.loads.pop_front().expect("a load");
+                    learner.page.retain(|(seq, _, _)| *seq != gone);
+                }
+                let id: String = load.chars().take(32).collect();
+                learner.loads.push_back((id, learner.next_load));
+                learner.next_load
+            }
+        };
+        for (at, event) in events {
+            if learner.page.len() >= MAX_PAGE_LOG {
+                learner.page.pop_front();
+            }
+            learner.page.push_back((seq, at, event));
+        }
+        learner.flags_stale = true;
+    }
+
+    /// What a learner's check reported.
+    pub fn progress(&self, tag: &Tag, progress: Progress) -> Result<(), Refusal> {
+        let now = self.now();
+        let mut state = self.lock();
+        let index = self.learner(&mut state, tag, now)?;
+        state.learners[index].progress = Some(progress);
+        self.bump(&mut state);
+        Ok(())
+    }
+
+    /// A change the instructor made, for the timeline.
+    pub fn marker(&self, text: String) {
+        let at = self.now();
+        let mut state = self.lock();
+        if state.markers.len() >= MAX_MARKERS {
+            state.markers.pop_front();
+        }
+        state.markers.push_back(Marker { at, text });
+        self.bump(&mut state);
+    }
+
+    /// The room's version: it moves on each change a dashboard would show.
+    pub fn watch(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    /// The names in the room, in the order they joined.
+    pub fn names(&self) -> Vec<String> {
+        self.lock().learners.iter().map(|l| l.tag.name.clone()).collect()
+    }
+
+    /// A learner's flags now (worked out afresh).
+    pub fn flags_of(&self, name: &str) -> Option<Vec<Flag>> {
+        let now = self.now();
+        let mut state = self.lock();
+        let index = *state.by_name.get(name)?;
+        let learner = &mut state.learners[index];
+        learner.flags = flags_for(learner);
+        learner.flags_at = Some(now);
+        learner.flags_stale = false;
+        Some(learner.flags.clone())
+    }
+
+    /// What a dashboard that has seen version `since` needs: every learner's
+    /// summary, and the requests and page events that changed after
+    /// `since` in the last [`LANE_SECONDS`] (all of them for `since` 0).
+    pub fn feed(&self, since: u64) -> Feed {
+        let now = self.now();
+        let mut state = self.lock();
+        let from = now.saturating_sub(LANE_SECONDS * 1000);
+        let mut learners = Vec::with_capacity(state.learners.len());
+        let second = now / 1000;
+        let (mut joined, mut hidden) = (0, 0);
+        for learner in &mut state.learners {
+            if learner.flags_stale && learner.flags_at.is_none_or(|at| at + FLAGS_EVERY_MS <= now) {
+                learner.flags = flags_for(learner);
+                learner.flags_at = Some(now);
+                learner.flags_stale = false;
+            }
+            let active = learner.last_seen + LANE_SECONDS * 1000 >= now;
+            joined += usize::from(active);
+            hidden += usize::from(active && learner.hidden);
+            let per_minute = learner.requests.iter().rev().take_while(|r| r.sent + 60_000 >= now).count();
+            // Held requests may have been sent up to a wait before the lane.
+            let changed = learner
+                .requests
+                .iter()
+                .rev()
+                .take_while(|r| r.sent + (LANE_SECONDS + long_polling::MAX_WAIT_SECONDS) * 1000 >= now)
+                .filter(|r| r.seq > since && r.answered.is_none_or(|at| at >= from))
+                .map(|r| Drawn { n: r.number, sent: r.sent, answered: r.answered, kind: kind_of(r), post: r.post })
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let said = learner
+                .said
+                .iter()
+                .filter(|(at, _, seq)| *seq > since && *at >= from.saturating_sub(RECORD_SECONDS * 1000))
+                .filter(|(_, said, _)| *said != PageSaid::Threw)
+                .map(|(at, said, _)| (*at, said_text(*said)))
+                .collect();
+            learners.push(LearnerView {
+                name: learner.tag.name.clone(),
+                exercise: learner.tag.exercise,
+                progress: learner.progress,
+                per_minute,
+                hidden: learner.hidden,
+                active,
+                errors: learner.errors,
+                last_error: learner.last_error.clone(),
+                refused: learner.refused,
+                flags: learner.flags.clone(),
+                requests: changed,
+                said,
+            });
+        }
+        let counted: Vec<u32> = state.seconds.iter().filter(|(at, _)| *at < second).map(|(_, n)| *n).collect();
+        let per_second = state.seconds.iter().find(|(at, _)| *at + 1 == second).map_or(0, |(_, n)| *n);
+        let busiest = counted.iter().copied().max().unwrap_or(0);
+        let span = second.clamp(1, LANE_SECONDS) as f64;
+        let average = counted.iter().fold(0.0, |sum, n| sum + f64::from(*n)) / span;
+        let refused = state.learners.iter().map(|l| l.refused).sum();
+        Feed {
+            version: state.version,
+            now,
+            room: RoomLine {
+                per_second,
+                busiest,
+                average: (average * 10.0).round() / 10.0,
+                joined,
+                hidden,
+                held: state.held,
+                refused,
+                turned_away: state.turned_away,
+            },
+            markers: state.markers.iter().filter(|m| m.at >= from).cloned().collect(),
+            learners,
+        }
+    }
+}
+
+fn flags_for(learner: &Learner) -> Vec<Flag> {
+    let loads: Vec<_> = learner
+        .loads
+        .iter()
+        .map(|(_, seq)| {
+            let events = learner.page.iter().filter(|(load, _, _)| load == seq);
+            let end = events.clone().map(|(_, at, _)| *at).max().unwrap_or(0) + 1;
+            (rules::trace(events.map(|(_, at, event)| (*at, *event))), end)
+        })
+        .collect();
+    rules::flags(learner.tag.exercise, &loads)
+}
+
+fn kind_of(record: &Record) -> &'static str {
+    match (record.answered, record.status, record.held) {
+        (None, _, _) if record.long => "holding",
+        (None, _, _) => "waiting",
+        (Some(_), None, _) if record.hung_up => "aborted",
+        (Some(_), None, _) => "error",
+        (Some(_), Some(_), true) => "held",
+        (Some(_), Some(200..=299), _) => "200",
+        (Some(_), Some(304), _) => "304",
+        (Some(_), Some(429), _) => "429",
+        (Some(_), Some(503), _) => "503",
+        (Some(_), Some(code), _) if code >= 500 => "5xx",
+        (Some(_), Some(_), _) => "4xx",
+    }
+}
+
+fn said_text(said: PageSaid) -> &'static str {
+    match said {
+        PageSaid::Loaded => "loaded",
+        PageSaid::Hidden => "hidden",
+        PageSaid::Shown => "shown",
+        PageSaid::Threw => "threw",
+    }
+}
+
+/// What `GET /class/feed` answers.
+#[derive(Debug, Clone, Serialize)]
+pub struct Feed {
+    pub version: u64,
+    /// The room's time, ms: the dashboard draws lanes up to it.
+    pub now: u64,
+    pub room: RoomLine,
+    pub markers: Vec<Marker>,
+    pub learners: Vec<LearnerView>,
+}
+
+/// The room line.
+#[derive(Debug, Clone, Serialize)]
+pub struct RoomLine {
+    /// Requests at the server in the last whole second.
+    pub per_second: u32,
+    /// The busiest second of the last minute, and the minute's average.
+    pub busiest: u32,
+    pub average: f64,
+    /// Learners seen in the last minute, and of those, hidden.
+    pub joined: usize,
+    pub hidden: usize,
+    /// Long polls in flight now.
+    pub held: usize,
+    /// Requests refused for flooding, over every learner.
+    pub refused: u64,
+    /// Learners refused because the room was full.
+    pub turned_away: u64,
+}
+
+/// One learner, as the dashboard shows them.
+#[derive(Debug, Clone, Serialize)]
+pub struct LearnerView {
+    pub name: String,
+    pub exercise: u32,
+    pub progress: Option<Progress>,
+    pub per_minute: usize,
+    pub hidden: bool,
+    /// Seen in the last minute.
+    pub active: bool,
+    pub errors: u64,
+    pub last_error: Option<String>,
+    pub refused: u64,
+    pub flags: Vec<Flag>,
+    /// Requests that changed since the dashboard's version.
+    pub requests: Vec<Drawn>,
+    /// Page events since then: (ms, "loaded" | "hidden" | "shown").
+    pub said: Vec<(u64, &'static str)>,
+}
+
+/// A request on a lane.
+#[derive(Debug, Clone, Serialize)]
+pub struct Drawn {
+    pub n: usize,
+    pub sent: u64,
+    pub answered: Option<u64>,
+    /// "holding" or "waiting" (in flight), "held", "200" (any 2xx), "304", "429",
+    /// "503", "5xx", "4xx", "error" (no answer: the connection closed) or
+    /// "aborted" (the client hung up first).
+    pub kind: &'static str,
+    pub post: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(name: &str) -> Tag {
+        Tag { name: name.to_owned(), exercise: 4 }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_learners_requests_are_drawn_and_only_new_ones_sent_again() {
+        let room = Room::new();
+        let ticket = room.admit(&tag("Ada"), false, false).unwrap();
+        tokio::time::advance(std::time::Duration::from_millis(40)).await;
+        room.finish(ticket, Some(200), None, false);
+        let feed = room.feed(0);
+        assert_eq!(feed.learners.len(), 1);
+        assert_eq!(feed.learners[0].requests.len(), 1);
+        assert_eq!(feed.learners[0].requests[0].kind, "200");
+        assert_eq!(feed.learners[0].requests[0].answered, Some(feed.learners[0].requests[0].sent + 40));
+        let again = room.feed(feed.version);
+        assert!(again.learners[0].requests.is_empty(), "a dashboard is not sent what it has");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flood_is_refused_counted_and_shown() {
+        let room = Room::new();
+        for _ in 0..MAX_REQUESTS_PER_SECOND {
+            room.admit(&tag("Flo"), false, false).unwrap();
+        }
+        assert_eq!(room.admit(&tag("Flo"), false, false), Err(Refusal::Flood));
+        assert_eq!(room.admit(&tag("Flo"), false, false), Err(Refusal::Flood));
+        assert!(room.admit(&tag("Ada"), false, false).is_ok(), "another learner is not held back");
+        let feed = room.feed(0);
+        assert_eq!(feed.learners[0].refused, 2);
+        assert_eq!(feed.room.refused, 2);
+        assert_eq!(feed.learners[0].requests.len() as u32, MAX_REQUESTS_PER_SECOND, "refused ones are not kept");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_room_is_bounded_and_makes_room_for_new_learners_only_when_some_left() {
+        let room = Room::new();
+        for n in 0..MAX_LEARNERS {
+            room.admit(&tag(&format!("learner {n}")), false, false).unwrap();
+        }
+        assert_eq!(room.admit(&tag("one too many"), false, false), Err(Refusal::Full));
+        tokio::time::advance(std::time::Duration::from_secs(RECORD_SECONDS + 1)).await;
+        room.admit(&tag("learner 7"), false, false).unwrap();
+        room.admit(&tag("late"), false, false).unwrap();
+        let names = room.names();
+        assert_eq!(names.len(), MAX_LEARNERS);
+        assert!(names.contains(&"late".to_owned()) && names.contains(&"learner 7".to_owned()));
+        assert_eq!(room.feed(0).room.turned_away, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_learners_record_is_bounded() {
+        let room = Room::new();
+        for _ in 0..(MAX_RECORD + 50) {
+            let ticket = room.admit(&tag("Ada"), false, true).unwrap();
+            room.finish(ticket, Some(200), None, true);
+            tokio::time::advance(std::time::Duration::from_millis(100)).await;
+        }
+        let state = room.lock();
+        assert_eq!(state.learners[0].requests.len(), MAX_RECORD);
+        assert_eq!(state.held, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_tight_limit_lets_one_request_in_per_quiet_time() {
+        let room = Room::new();
+        room.admit(&tag("Ada"), false, false).unwrap();
+        assert_eq!(room.tight(&tag("Ada"), 5), None);
+        tokio::time::advance(std::time::Duration::from_millis(1200)).await;
+        assert_eq!(room.tight(&tag("Ada"), 5), Some(4));
+        tokio::time::advance(std::time::Duration::from_secs(4)).await;
+        assert_eq!(room.tight(&tag("Ada"), 5), None);
+    }
+}

@@ -1,0 +1,542 @@
+//! The class server: exercise 07's chat for the whole room, with the room
+//! watching every learner's requests and the instructor's mode in front.
+//!
+//! - `/poll` and the page: exercise 07's app. A request the join proxy
+//!   tagged with a learner's name is recorded in the [`Room`]; the mode the
+//!   instructor set decides whether it reaches the chat, late, or not at all.
+//! - `/class`: the dashboard for the projector, and `/class/feed`, the long
+//!   poll that keeps it up to date.
+//! - `/class/report`: what a learner's page (hidden, shown, threw) and their
+//!   `check` (passed, run, done) say.
+//! - `/class/control`: the instructor's controls; only with the key.
+
+use crate::control::{Control, DOWN_RETRY_AFTER_SECONDS, Key, Mode, TIGHT_EVERY_SECONDS};
+use crate::room::{Feed, PageSaid, Progress, Refusal, Room, Tag};
+use crate::rules::PageEvent;
+use crate::tag;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chat_page::serve::CloseConnection;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio::sync::{Semaphore, watch};
+use tower::ServiceExt;
+
+// ANCHOR: limits
+/// The longest a dashboard's feed request is held when nothing changes.
+pub const FEED_WAIT_SECONDS: u64 = 25;
+
+/// How many dashboards may wait for news at once; more get 503.
+pub const MAX_DASHBOARDS: usize = 16;
+
+/// The largest report or control body: a few fields of JSON.
+pub const MAX_CLASS_BODY_BYTES: usize = 4 * 1024;
+// ANCHOR_END: limits
+
+/// The header that carries the instructor's key.
+pub const KEY_HEADER: &str = "x-class-key";
+
+/// The chat the room uses: exercise 07's app, and how to answer every
+/// request it holds (on Ctrl-C).
+#[derive(Clone)]
+pub struct Chat {
+    pub app: Router,
+    pub stop: Arc<dyn Fn() + Send + Sync>,
+}
+
+/// Makes a new chat: at the start, and at each restart.
+pub type MakeChat = Box<dyn Fn() -> Result<Chat, String> + Send + Sync>;
+
+/// What the instructor has set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Settings {
+    pub mode: Mode,
+    /// Each client told to wait gets its own `Retry-After`, not everyone the same.
+    pub spread: bool,
+}
+
+pub struct ClassServer {
+    pub room: Arc<Room>,
+    key: Key,
+    settings: Mutex<Settings>,
+    chat: RwLock<Chat>,
+    make_chat: MakeChat,
+    restarts: watch::Sender<u64>,
+    /// Moves on each time the server goes down: held requests go down too.
+    downs: watch::Sender<u64>,
+    dashboards: Arc<Semaphore>,
+    /// For flaky answers and spread waits; seeded in tests.
+    random: Mutex<fastrand::Rng>,
+}
+
+impl ClassServer {
+    /// A class server on the chat `make_chat` makes.
+    pub fn new(key: Key, make_chat: MakeChat) -> Result<Arc<ClassServer>, String> {
+        ClassServer::seeded(key, make_chat, fastrand::u64(..))
+    }
+
+    /// The same, its flaky answers and spread waits drawn from `seed`, so a
+    /// test sees the same ones every run.
+    pub fn seeded(key: Key, make_chat: MakeChat, seed: u64) -> Result<Arc<ClassServer>, String> {
+        let chat = make_chat()?;
+        Ok(Arc::new(ClassServer {
+            room: Arc::new(Room::new()),
+            key,
+            settings: Mutex::default(),
+            chat: RwLock::new(chat),
+            make_chat,
+            restarts: watch::Sender::new(0),
+            downs: watch::Sender::new(0),
+            dashboards: Arc::new(Semaphore::new(MAX_DASHBOARDS)),
+            random: Mutex::new(fastrand::Rng::with_seed(seed)),
+        }))
+    }
+
+    pub fn settings(&self) -> Settings {
+        *self.settings.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn key(&self) -> &Key {
+        &self.key
+    }
+
+    /// Answer every request the chat holds (the server is stopping).
+    pub fn stop(&self) {
+        let chat = self.chat.read().unwrap_or_else(|p| p.into_inner()).clone();
+        (chat.stop)();
+    }
+
+    /// Do what the instructor asked; say what changed.
+    pub async fn control(&self, control: Control) -> Result<String, String> {
+        if let Some(mode) = control.mode()? {
+            self.settings.lock().unwrap_or_else(|p| p.into_inner()).mode = mode;
+            if let Mode::Down { .. } = mode {
+                // A server that goes down takes its held requests with it.
+                self.downs.send_modify(|n| *n += 1);
+            }
+            self.room.marker(mode.to_string());
+            return Ok(mode.to_string());
+        }
+        match control {
+            Control::Restart => {
+                let chat = (self.make_chat)()?;
+                *self.chat.write().unwrap_or_else(|p| p.into_inner()) = chat;
+                // Every request the old chat holds is broken off.
+                self.restarts.send_modify(|n| *n += 1);
+                let said = "restarted: a new chat (a new epoch), held requests broken".to_owned();
+                self.room.marker(said.clone());
+                Ok(said)
+            }
+            Control::RetryAfter { spread } => {
+                self.settings.lock().unwrap_or_else(|p| p.into_inner()).spread = spread;
+                let said = if spread {
+                    "Retry-After spread: each client told to wait gets its own time"
+                } else {
+                    "Retry-After the same for everyone"
+                };
+                self.room.marker(said.to_owned());
+                Ok(said.to_owned())
+            }
+            Control::Post { text } => {
+                let body = json!({ "user": "instructor", "text": text }).to_string();
+                let request = Request::post("/poll")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .header("x-client-id", "instructor")
+                    .body(Body::from(body))
+                    .expect("a valid request");
+                let response = self.forward(request).await;
+                let status = response.status();
+                if status == StatusCode::CREATED {
+                    self.room.marker("the instructor posted".to_owned());
+                    return Ok("posted".to_owned());
+                }
+                let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+                Err(format!("the chat answered {status}: {}", String::from_utf8_lossy(&bytes)))
+            }
+            _ => unreachable!("the controls that set a mode returned above"),
+        }
+    }
+
+    /// A request into the current chat. A restart breaks it off (its
+    /// connection is closed, as when a server process goes away), and so
+    /// does the server going down while the chat holds it: it gets what
+    /// "down" answers.
+    async fn forward(&self, request: Request) -> Response {
+        let chat = self.chat.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let (mut restarted, mut downed) = (self.restarts.subscribe(), self.downs.subscribe());
+        tokio::select! {
+            response = chat.app.oneshot(request) => response.unwrap_or_else(|never| match never {}),
+            _ = restarted.changed() => closed(),
+            _ = downed.changed() => self.down(),
+        }
+    }
+
+    /// What a request gets while the server is down.
+    fn down(&self) -> Response {
+        match self.settings() {
+            Settings { mode: Mode::Down { close: false }, spread } => with_retry_after(
+                error(StatusCode::SERVICE_UNAVAILABLE, "the class server is down (the instructor's doing)"),
+                self.retry_after(DOWN_RETRY_AFTER_SECONDS, spread),
+            ),
+            _ => closed(),
+        }
+    }
+}
+
+/// The class server's routes.
+pub fn router(server: Arc<ClassServer>) -> Router {
+    Router::new()
+        .route("/class", get(|| async { page(crate::DASHBOARD_HTML, "text/html") }))
+        .route("/class/dashboard.js", get(|| async { page(crate::DASHBOARD_JS, "text/javascript") }))
+        .route("/class/dashboard.css", get(|| async { page(crate::DASHBOARD_CSS, "text/css") }))
+        .route("/class/report.js", get(|| async { page(crate::REPORT_JS, "text/javascript") }))
+        .route("/class/feed", get(feed))
+        .route("/class/report", post(report))
+        .route("/class/control", post(control))
+        .layer(DefaultBodyLimit::max(MAX_CLASS_BODY_BYTES))
+        .fallback(chat)
+        .with_state(server)
+}
+
+fn page(body: &'static str, kind: &str) -> Response {
+    let kind = HeaderValue::from_str(&format!("{kind}; charset=utf-8")).expect("a content type");
+    // The dashboard is the class server's own: no cache to go stale between versions.
+    ([(header::CONTENT_TYPE, kind), (header::CACHE_CONTROL, HeaderValue::from_static("no-cache"))], body)
+        .into_response()
+}
+
+/// An error answer in the course's shape: `{"error": "..."}`.
+pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "error": message.into() }))).into_response()
+}
+
+fn with_retry_after(mut response: Response, seconds: u32) -> Response {
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
+/// No answer: the connection is closed (see [`CloseConnection`]).
+pub fn closed() -> Response {
+    let mut response = StatusCode::SERVICE_UNAVAILABLE.into_response();
+    response.extensions_mut().insert(CloseConnection);
+    response
+}
+
+impl ClassServer {
+    /// How long a client told to wait should wait: `base` for everyone,
+    /// or, spread, anywhere from half of it to half as much again.
+    fn retry_after(&self, base: u32, spread: bool) -> u32 {
+        if !spread {
+            return base;
+        }
+        self.random.lock().unwrap_or_else(|p| p.into_inner()).u32(base / 2..=base + base / 2).max(1)
+    }
+
+    /// Whether this answer is one of flaky mode's `percent` failures.
+    fn fails(&self, percent: u8) -> bool {
+        self.random.lock().unwrap_or_else(|p| p.into_inner()).u8(0..100) < percent
+    }
+
+    /// `wait` and up to as much again, spread.
+    fn spread(&self, wait: u32) -> u32 {
+        wait + self.random.lock().unwrap_or_else(|p| p.into_inner()).u32(0..=wait)
+    }
+}
+
+/// A learner's request, recorded until it is answered; if the client hangs
+/// up first, it is recorded as given up on.
+struct Pending {
+    room: Arc<Room>,
+    ticket: Option<crate::room::Ticket>,
+}
+
+impl Pending {
+    fn answered(mut self, response: &Response) {
+        if let Some(ticket) = self.ticket.take() {
+            let status = response.extensions().get::<CloseConnection>().is_none().then(|| response.status().as_u16());
+            let retry_after =
+                response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+            let held = response.extensions().get::<long_polling::routes::WasHeld>().is_some();
+            self.room.finish(ticket, status, retry_after, held);
+        }
+    }
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(ticket) = self.ticket.take() {
+            self.room.hung_up(ticket);
+        }
+    }
+}
+
+/// Everything that is not `/class`: the chat, behind the mode.
+async fn chat(State(server): State<Arc<ClassServer>>, request: Request) -> Response {
+    server.room.count_request();
+    let learner = match tag::of(request.headers()) {
+        Ok(learner) => learner,
+        Err(problem) => return error(StatusCode::BAD_REQUEST, problem),
+    };
+    if request.uri().path() != "/poll" {
+        return server.forward(request).await; // the page and its files
+    }
+    let post = request.method() == Method::POST;
+    if let Some(learner) = &learner {
+        let (load, events) = page_log(request.headers(), post);
+        if let Some(load) = load {
+            server.room.page_log(learner, &load, events);
+        }
+    }
+    let long = request.uri().query().is_some_and(|q| q.split('&').any(|pair| pair.starts_with("wait=")));
+    let ticket = match &learner {
+        None => None,
+        Some(learner) => match server.room.admit(learner, post, long) {
+            Ok(ticket) => Some(ticket),
+            Err(refusal) => return refused(refusal),
+        },
+    };
+    let pending = Pending { room: server.room.clone(), ticket };
+    let response = in_mode(&server, learner.as_ref(), request).await;
+    pending.answered(&response);
+    response
+}
+
+/// The header with which a joined page's reporter marks each of its polls:
+/// `<load> <n> <ms>`, its id for this page load, the poll's number since
+/// the load, and the page's time when it called `fetch`.
+pub const PAGE_HEADER: &str = "x-class-page";
+
+/// The polls that settled since the page's last one: `<n>:<ms>:<how>:<retry
+/// after>`, comma-separated; `how` is a status, `error` or `aborted`.
+pub const SETTLED_HEADER: &str = "x-class-settled";
+
+/// The most settled polls one header may carry.
+const MAX_SETTLED: usize = 20;
+
+/// What a poll's headers say of the page's own log.
+fn page_log(headers: &HeaderMap, post: bool) -> (Option<String>, Vec<(u64, PageEvent)>) {
+    let text = |name| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let mut events = settled(text(SETTLED_HEADER));
+    let mut parts = text(PAGE_HEADER).split(' ');
+    let (load, n, at) =
+        (parts.next(), parts.next().and_then(|n| n.parse().ok()), parts.next().and_then(|t| t.parse().ok()));
+    let load = load.filter(|load| !load.is_empty()).map(str::to_owned);
+    if let (Some(n), Some(at)) = (n, at) {
+        events.push((at, PageEvent::Sent { n, post }));
+    }
+    (load, events)
+}
+
+fn settled(text: &str) -> Vec<(u64, PageEvent)> {
+    text.split(',')
+        .take(MAX_SETTLED)
+        .filter_map(|entry| {
+            let mut fields = entry.trim().split(':');
+            let n = fields.next()?.parse().ok()?;
+            let at = fields.next()?.parse().ok()?;
+            let how = fields.next()?;
+            let retry_after = fields.next().and_then(|s| s.parse().ok());
+            let (status, aborted) = match how {
+                "error" => (None, false),
+                "aborted" => (None, true),
+                code => (Some(code.parse().ok()?), false),
+            };
+            Some((at, PageEvent::Settled { n, status, aborted, retry_after }))
+        })
+        .collect()
+}
+
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Full => error(
+            StatusCode::FORBIDDEN,
+            format!("the room is full: {} learners have joined", crate::room::MAX_LEARNERS),
+        ),
+        Refusal::Flood => with_retry_after(
+            error(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "more than {} requests in one second from your client: does something poll in a loop?",
+                    crate::room::MAX_REQUESTS_PER_SECOND
+                ),
+            ),
+            1,
+        ),
+    }
+}
+
+/// The request as the instructor's mode has it.
+async fn in_mode(server: &ClassServer, learner: Option<&Tag>, request: Request) -> Response {
+    let Settings { mode, spread } = server.settings();
+    match mode {
+        Mode::Normal => server.forward(request).await,
+        Mode::Slow { seconds } => {
+            let mut restarted = server.restarts.subscribe();
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_secs(seconds)) => server.forward(request).await,
+                _ = restarted.changed() => closed(),
+            }
+        }
+        Mode::Down { .. } => server.down(),
+        Mode::Flaky { percent } if server.fails(percent) => {
+            error(StatusCode::INTERNAL_SERVER_ERROR, "the class server failed this request on purpose (flaky mode)")
+        }
+        Mode::Flaky { .. } => server.forward(request).await,
+        Mode::Tight => {
+            let wait = learner.and_then(|learner| server.room.tight(learner, u64::from(TIGHT_EVERY_SECONDS)));
+            match wait {
+                None => server.forward(request).await,
+                Some(wait) => {
+                    let wait = wait as u32;
+                    let told = if spread { server.spread(wait) } else { wait };
+                    with_retry_after(
+                        error(
+                            StatusCode::TOO_MANY_REQUESTS,
+                            format!("tight rate limit: one request per {TIGHT_EVERY_SECONDS} s"),
+                        ),
+                        told,
+                    )
+                }
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct FeedQuery {
+    #[serde(default)]
+    since: u64,
+    #[serde(default)]
+    wait: u64,
+}
+
+/// What the dashboard reads: the room, and the mode.
+#[derive(Serialize)]
+struct FeedAnswer {
+    #[serde(flatten)]
+    feed: Feed,
+    mode: String,
+    spread: bool,
+}
+
+/// `GET /class/feed?since=V&wait=S`: answered at once when the room has
+/// moved on from version `V`, else held until it does (at most `S` s, at
+/// most [`FEED_WAIT_SECONDS`]).
+async fn feed(State(server): State<Arc<ClassServer>>, Query(query): Query<FeedQuery>) -> Response {
+    let mut version = server.room.watch();
+    let current = *version.borrow_and_update();
+    // A cursor from before the class server started again: start over.
+    let since = if query.since > current { 0 } else { query.since };
+    if current <= since && query.wait > 0 {
+        let Ok(_permit) = server.dashboards.clone().try_acquire_owned() else {
+            return with_retry_after(
+                error(StatusCode::SERVICE_UNAVAILABLE, format!("{MAX_DASHBOARDS} dashboards are open already")),
+                5,
+            );
+        };
+        let wait = Duration::from_secs(query.wait.min(FEED_WAIT_SECONDS));
+        let _ = tokio::time::timeout(wait, version.wait_for(|v| *v > since)).await;
+    }
+    let Settings { mode, spread } = server.settings();
+    let answer = FeedAnswer { feed: server.room.feed(since), mode: mode.to_string(), spread };
+    ([(header::CACHE_CONTROL, "no-store")], Json(answer)).into_response()
+}
+
+/// `POST /class/report`, from a tagged learner: from their page,
+/// `{"kind": "loaded" | "hidden" | "shown", "load": ..., "at": ms,
+/// "settled": ...}` (its load's id, its own time, and the polls settled
+/// since its last, as in [`SETTLED_HEADER`]) or `{"kind": "threw", "text":
+/// ...}`; from their check, `{"kind": "check", "passed": 3, "run": 5,
+/// "done": false}`.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+enum Report {
+    Loaded(Page),
+    Hidden(Page),
+    Shown(Page),
+    Threw {
+        #[serde(default)]
+        text: String,
+    },
+    Check(Progress),
+}
+
+#[derive(Deserialize, Default)]
+struct Page {
+    #[serde(default)]
+    load: String,
+    #[serde(default)]
+    at: Option<u64>,
+    #[serde(default)]
+    settled: String,
+}
+
+impl Page {
+    /// Log it, with `event` at its time, in the page's log.
+    fn log(self, room: &Room, learner: &Tag, event: Option<PageEvent>) {
+        if self.load.is_empty() {
+            return;
+        }
+        let mut events = settled(&self.settled);
+        if let (Some(event), Some(at)) = (event, self.at) {
+            events.push((at, event));
+        }
+        room.page_log(learner, &self.load, events);
+    }
+}
+
+async fn report(State(server): State<Arc<ClassServer>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let learner = match tag::of(&headers) {
+        Ok(Some(learner)) => learner,
+        Ok(None) => return error(StatusCode::BAD_REQUEST, "a report needs the learner's name (join first)"),
+        Err(problem) => return error(StatusCode::BAD_REQUEST, problem),
+    };
+    let report: Report = match serde_json::from_slice(&body) {
+        Ok(report) => report,
+        Err(problem) => return error(StatusCode::BAD_REQUEST, format!("not a report: {problem}")),
+    };
+    let room = &server.room;
+    let done = match report {
+        Report::Loaded(page) => {
+            page.log(room, &learner, None);
+            room.page_said(&learner, PageSaid::Loaded, None)
+        }
+        Report::Hidden(page) => {
+            page.log(room, &learner, Some(PageEvent::Hidden));
+            room.page_said(&learner, PageSaid::Hidden, None)
+        }
+        Report::Shown(page) => {
+            page.log(room, &learner, Some(PageEvent::Shown));
+            room.page_said(&learner, PageSaid::Shown, None)
+        }
+        Report::Threw { text } => room.page_said(&learner, PageSaid::Threw, Some(&text)),
+        Report::Check(progress) => room.progress(&learner, progress),
+    };
+    match done {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(refusal) => refused(refusal),
+    }
+}
+
+/// `POST /class/control` with the key in [`KEY_HEADER`]: without it, 403
+/// and nothing changes.
+async fn control(State(server): State<Arc<ClassServer>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
+    let given = headers.get(KEY_HEADER).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !server.key().matches(given) {
+        return error(StatusCode::FORBIDDEN, "only the instructor's key may change the room");
+    }
+    let control: Control = match serde_json::from_slice(&body) {
+        Ok(control) => control,
+        Err(problem) => return error(StatusCode::BAD_REQUEST, format!("not a control: {problem}")),
+    };
+    match server.control(control).await {
+        Ok(said) => Json(json!({ "done": said, "mode": server.settings().mode.to_string() })).into_response(),
+        Err(problem) => error(StatusCode::BAD_REQUEST, problem),
+    }
+}

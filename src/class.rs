@@ -1,0 +1,275 @@
+//! Classroom mode from the command line: `classroom` (the instructor's class
+//! server), `join` (a learner's page, joined to it), `control` (the
+//! instructor's controls), and the reports `check` and `watch` send while
+//! joined. The parts themselves are in the `classroom` crate.
+
+use crate::course::Exercise;
+use crate::paint::Paint;
+use classroom::control::{Control, Key};
+use classroom::join::{Join, PageFile, Upstream};
+use classroom::room::Tag;
+use classroom::server::{ClassServer, KEY_HEADER};
+use serde::{Deserialize, Serialize};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where `join` says, while it runs, which class this checkout has joined:
+/// `check` and `watch` read it to report their results.
+pub const JOINED_FILE: &str = "target/workshop-joined.toml";
+
+/// Where `classroom` writes its address and key, for `control`.
+pub const CLASSROOM_FILE: &str = "target/workshop-classroom.toml";
+
+/// The port the class server listens on unless `--bind` says otherwise.
+pub const CLASS_PORT: u16 = 4100;
+
+/// How long a report of a check may take before it is given up.
+pub const REPORT_TIMEOUT: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Joined {
+    pub url: String,
+    pub name: String,
+    pub exercise: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Classroom {
+    url: String,
+    key: String,
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Runtime::new().map_err(|error| format!("cannot start the server: {error}"))
+}
+
+fn flush() {
+    if !std::io::stdout().is_terminal() {
+        let _ = std::io::stdout().flush();
+    }
+}
+
+/// The address learners on this network can reach this machine at: the
+/// one the system would send from to the outside. No packet is sent (a UDP
+/// socket's `connect` only picks a route).
+fn lan_address() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?; // TEST-NET-1: a route, never a host
+    Some(socket.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+}
+
+/// `cargo run -- classroom`: serve the class until Ctrl-C.
+pub fn classroom(
+    root: &Path,
+    bind: &str,
+    redis: Option<String>,
+    key: Option<String>,
+    paint: Paint,
+) -> Result<(), String> {
+    let key = match key {
+        Some(text) => Key::given(&text)?,
+        None => Key::random(),
+    };
+    let make_chat = match redis.clone() {
+        Some(url) => classroom::redis_chat(url),
+        None => classroom::memory_chat(governor::clock::DefaultClock::default()),
+    };
+    runtime()?.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(bind).await.map_err(|error| {
+            format!("could not listen on {bind}: {error} (another class server running? try --bind 0.0.0.0:4101)")
+        })?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let server = ClassServer::new(key.clone(), make_chat)?;
+        let port = address.port();
+        let reachable = if address.ip().is_unspecified() {
+            lan_address().map(|ip| format!("http://{ip}:{port}"))
+        } else if address.ip().is_loopback() {
+            None
+        } else {
+            Some(format!("http://{address}"))
+        };
+        let local = format!("http://127.0.0.1:{port}");
+        let store = match &redis {
+            Some(url) => format!("on Redis at {}", classroom::redacted(url)),
+            None => "in memory".to_owned(),
+        };
+        println!("{} exercise 07's chat, {store}, listening on {address}", paint.bold("Class server:"));
+        match &reachable {
+            Some(url) => {
+                println!("\n  Learners join with:  {}", paint.bold(&format!("cargo run -- join {url} --name \"Their Name\"")));
+                println!("  The projector:       {url}/class");
+            }
+            None if address.ip().is_loopback() => println!(
+                "\n  Bound to {address}: only this machine can reach it. For the room, use --bind 0.0.0.0:{port}.\n  \
+                 Learners on this machine join with:  cargo run -- join {local} --name \"Their Name\""
+            ),
+            None => println!(
+                "\n  This machine's network address could not be found (no network?): learners join with \
+                 `cargo run -- join http://<this machine's address>:{port} --name ...`"
+            ),
+        }
+        println!("  Your dashboard:      {}", paint.bold(&format!("{local}/class#key={}", key.as_str())));
+        println!(
+            "\n{} the chat is open to anyone who can reach this address: they can read and post. Only the controls \
+             need the key; keep it off the projector (the dashboard takes it out of the address bar).",
+            paint.yellow("Note:")
+        );
+        println!("Controls from a terminal: `cargo run -- control slow 3` (… normal, down, flaky 30, tight, restart). Ctrl-C stops.");
+        flush();
+        let written = toml::to_string(&Classroom { url: local, key: key.as_str().to_owned() }).map_err(|e| e.to_string())?;
+        let file = root.join(CLASSROOM_FILE);
+        let _ = std::fs::create_dir_all(file.parent().expect("a folder"));
+        write_private(&file, &written);
+        let app = classroom::server::router(server.clone());
+        let stopping = server.clone();
+        let ctrl_c = async {
+            if tokio::signal::ctrl_c().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        };
+        let served = chat_page::serve::serve_with(
+            listener,
+            app,
+            chat_page::serve::Limits::default(),
+            ctrl_c,
+            move || stopping.stop(),
+        )
+        .await;
+        let _ = std::fs::remove_file(&file);
+        served
+    })
+}
+
+/// Write a file only its owner may read, where the system allows.
+fn write_private(file: &Path, text: &str) {
+    let _ = std::fs::write(file, text);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600));
+    }
+}
+
+/// `cargo run -- join URL --name NAME`: serve the learner's page for
+/// `exercise`, joined to the class at `url`, until Ctrl-C.
+pub fn join(root: &Path, exercise: &Exercise, url: &str, name: &str, port: u16, paint: Paint) -> Result<(), String> {
+    let name = classroom::tag::check_name(name)?;
+    let upstream = Upstream::remote(url)?;
+    let files = exercise.page_files(root, false).into_iter().map(|(path, file)| PageFile { path, file }).collect();
+    let tag = Tag { name: name.clone(), exercise: exercise.number };
+    let join = Arc::new(Join { tag, files, upstream: upstream.clone() });
+    let url = url.trim_end_matches('/').to_owned();
+    runtime()?.block_on(async move {
+        let reached = upstream
+            .send(axum::http::Request::get("/class/feed").body(axum::body::Body::empty()).expect("a request"))
+            .await;
+        if reached.extensions().get::<chat_page::serve::CloseConnection>().is_some() {
+            println!(
+                "{} the class server at {url} does not answer (yet?). Serving anyway: your page will show the \
+                 network errors until it does. Check the address with your instructor.",
+                paint.yellow("Warning:")
+            );
+        }
+        let listener = chat_page::listen(
+            port,
+            "is `join` already running? Pick another port: `cargo run -- join ... --port 3001`",
+        )
+        .await?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        let joined = Joined { url: url.clone(), name: name.clone(), exercise: exercise.number };
+        let file = root.join(JOINED_FILE);
+        let _ = std::fs::create_dir_all(file.parent().expect("a folder"));
+        let _ = std::fs::write(&file, toml::to_string(&joined).map_err(|e| e.to_string())?);
+        println!(
+            "{} {url} as {name:?}, with your exercise {:02} ({}).\n\n  Open http://{address}/ : your page and your \
+             client, its requests going to the class.\n  Edit your files and reload the page to run the new code. \
+             `cargo run -- check` reports to the class while this runs.\n\nCtrl-C leaves the class.",
+            paint.bold("Joined"),
+            exercise.number,
+            exercise.title
+        );
+        flush();
+        let served = chat_page::run(listener, classroom::join::router(join), || {}).await;
+        let _ = std::fs::remove_file(&file);
+        served
+    })
+}
+
+/// The class this checkout has joined, if `join` is running.
+pub fn joined(root: &Path) -> Option<Joined> {
+    let text = std::fs::read_to_string(root.join(JOINED_FILE)).ok()?;
+    toml::from_str(&text).ok()
+}
+
+/// A check's result, on its way to the class server. [`Reporting::finish`]
+/// waits for it at most [`REPORT_TIMEOUT`]; a report that fails is dropped
+/// without a word, and never changes what the check said.
+pub struct Reporting(Option<std::thread::JoinHandle<()>>);
+
+impl Reporting {
+    pub fn finish(self) {
+        if let Some(thread) = self.0 {
+            let started = std::time::Instant::now();
+            while !thread.is_finished() && started.elapsed() < REPORT_TIMEOUT {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+/// Report a check of `exercise` to the class, if joined. Sent from a thread
+/// of its own, so the check does not wait for it.
+pub fn report_check(root: &Path, exercise: u32, passed: usize, run: usize, done: bool) -> Reporting {
+    let Some(joined) = joined(root) else {
+        return Reporting(None);
+    };
+    let thread = std::thread::spawn(move || {
+        let Ok(upstream) = Upstream::remote(&joined.url) else {
+            return;
+        };
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+            return;
+        };
+        let body = serde_json::json!({ "kind": "check", "passed": passed, "run": run, "done": done }).to_string();
+        let mut request = axum::http::Request::post("/class/report")
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body))
+            .expect("a request");
+        classroom::tag::put(request.headers_mut(), &Tag { name: joined.name, exercise });
+        let _ = runtime.block_on(tokio::time::timeout(REPORT_TIMEOUT, upstream.send(request)));
+    });
+    Reporting(Some(thread))
+}
+
+/// `cargo run -- control ...`: send one control to the class server.
+pub fn control(root: &Path, control: Control, url: Option<String>, key: Option<String>) -> Result<String, String> {
+    let saved: Option<Classroom> =
+        std::fs::read_to_string(root.join(CLASSROOM_FILE)).ok().and_then(|text| toml::from_str(&text).ok());
+    let url = url.or_else(|| saved.as_ref().map(|s| s.url.clone())).ok_or(
+        "no class server on this machine: start one with `cargo run -- classroom`, or say where with --url and --key",
+    )?;
+    let key = key.or_else(|| saved.map(|s| s.key)).ok_or("which key? --key, as `classroom` printed it")?;
+    let upstream = Upstream::remote(&url)?;
+    let body = serde_json::to_string(&control).map_err(|e| e.to_string())?;
+    let request = axum::http::Request::post("/class/control")
+        .header("content-type", "application/json")
+        .header(KEY_HEADER, key)
+        .body(axum::body::Body::from(body))
+        .expect("a request");
+    runtime()?.block_on(async move {
+        let response = upstream.send(request).await;
+        if response.extensions().get::<chat_page::serve::CloseConnection>().is_some() {
+            return Err(format!("the class server at {url} does not answer"));
+        }
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
+        let answer: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or_default();
+        if status.is_success() {
+            Ok(answer["done"].as_str().unwrap_or("done").to_owned())
+        } else {
+            Err(format!("the class server said {status}: {}", answer["error"].as_str().unwrap_or("no reason given")))
+        }
+    })
+}

@@ -1,0 +1,563 @@
+//! Classroom mode in the virtual browser: learners' clients, each through
+//! its own join proxy, against one class server, all on virtual clocks.
+//!
+//! - Every exercise's finished client works through the join path as it
+//!   does against its own exercise's server.
+//! - A simulated room of 30 (the solutions' clients, right ones written
+//!   another way, and known wrong ones): the instructor runs every mode, and
+//!   the flags on the dashboard name exactly the wrong learners, each with
+//!   the rule its client breaks; each mode reaches every learner's client.
+//! - No control changes anything without the key.
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use classroom::control::{Control, Key, Mode};
+use classroom::join::{Join, PageFile, Upstream};
+use classroom::room::Tag;
+use classroom::server::{ClassServer, KEY_HEADER};
+use http_body_util::BodyExt;
+use polling_workshop::course::Course;
+use std::path::Path;
+use std::sync::Arc;
+use tower::ServiceExt;
+use virtual_browser::{
+    Browser, Event, Outcome, Page, VirtualClock, checks, known_clients,
+};
+
+const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+fn class_server() -> Arc<ClassServer> {
+    ClassServer::seeded(
+        Key::given(KEY).unwrap(),
+        classroom::memory_chat(VirtualClock),
+        7,
+    )
+    .unwrap()
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// One request through `app`, on a runtime of its own (not a browser's).
+fn call(app: &Router, request: Request<Body>) -> (StatusCode, String) {
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let response = app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    })
+}
+
+fn get(app: &Router, path: &str) -> (StatusCode, String) {
+    call(app, Request::get(path).body(Body::empty()).unwrap())
+}
+
+fn control(
+    server: &Arc<ClassServer>,
+    key: Option<&str>,
+    control: &Control,
+) -> (StatusCode, String) {
+    let mut request =
+        Request::post("/class/control").header("content-type", "application/json");
+    if let Some(key) = key {
+        request = request.header(KEY_HEADER, key);
+    }
+    let request =
+        request.body(Body::from(serde_json::to_string(control).unwrap())).unwrap();
+    call(&classroom::server::router(server.clone()), request)
+}
+
+/// A learner's join proxy for exercise `number`, serving the finished
+/// exercise's files, in front of `server`.
+fn join(server: &Arc<ClassServer>, name: &str, number: u32) -> Router {
+    let course = Course::embedded();
+    let exercise = &course.exercises[number as usize - 1];
+    let files = exercise
+        .page_files(root(), true)
+        .into_iter()
+        .map(|(path, file)| PageFile { path, file })
+        .collect();
+    // Each learner's proxy runs on their own laptop: its own address.
+    let laptop = std::net::SocketAddr::new(laptop_of(name), 3000);
+    let app =
+        classroom::server::router(server.clone()).layer(axum::middleware::from_fn(
+            move |mut request: axum::extract::Request,
+                  next: axum::middleware::Next| {
+                request.extensions_mut().insert(axum::extract::ConnectInfo(laptop));
+                next.run(request)
+            },
+        ));
+    let upstream = Upstream::Local(app);
+    let tag = Tag { name: name.to_owned(), exercise: number };
+    classroom::join::router(Arc::new(Join { tag, files, upstream }))
+}
+
+/// A made-up address for `name`'s laptop, one per name.
+fn laptop_of(name: &str) -> std::net::IpAddr {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(name);
+    std::net::IpAddr::from([10, (hash >> 16) as u8, (hash >> 8) as u8, hash as u8])
+}
+
+/// The page a joined learner's browser runs: the reporter, then the
+/// client, every script as the join proxy serves it (with `swap` in place
+/// of one, for a wrong client).
+fn joined_page(proxy: &Router, number: u32, swap: Option<(&str, &str)>) -> Page {
+    let course = Course::embedded();
+    let exercise = &course.exercises[number as usize - 1];
+    let (status, html) = get(proxy, "/");
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(r#"<script type="module" src="/class/report.js"></script>"#),
+        "{html}"
+    );
+    let mut page =
+        Page::client("/", r#"import "/class/report.js"; import "/client.js";"#);
+    let (status, reporter) = get(proxy, "/class/report.js");
+    assert_eq!(status, StatusCode::OK);
+    page = page.with_module("/class/report.js", &reporter);
+    for (path, _) in &exercise.page {
+        let source = match swap {
+            Some((swapped, source)) if swapped == path => source.to_owned(),
+            _ => {
+                let (status, source) = get(proxy, path);
+                assert_eq!(status, StatusCode::OK, "{path}: {source}");
+                source
+            }
+        };
+        page = page.with_module(path, &source);
+    }
+    if swap.is_some_and(|(path, _)| path == "/backoff.js") {
+        // The known wrong backoffs take what they keep right from here.
+        let (_, good) = get(proxy, "/backoff.js");
+        page = page.with_module("/good-backoff.js", &good);
+    }
+    page
+}
+
+/// Every exercise's page, served by its join proxy, is the page its own
+/// finished app serves: the same scripts at the same paths.
+#[test]
+fn the_join_proxy_serves_each_exercise_its_own_page() {
+    let server = class_server();
+    let apps: [(u32, Router); 7] = [
+        (1, poll_endpoint::app()),
+        (2, settimeout_chain::app()),
+        (3, pause_when_hidden::app()),
+        (4, backoff::app()),
+        (5, dont_ddos_yourself::page()),
+        (6, dont_ddos_yourself::page()),
+        (7, long_polling::page()),
+    ];
+    for (number, app) in apps {
+        let proxy = join(&server, "Ada", number);
+        for path in ["/client.js", "/backoff.js", "/cursor.js"] {
+            let (own, own_source) = get(&app, path);
+            let (joined, joined_source) = get(&proxy, path);
+            if own == StatusCode::OK {
+                assert_eq!(
+                    joined,
+                    StatusCode::OK,
+                    "exercise {number} serves {path}; its join proxy must too"
+                );
+                assert_eq!(
+                    joined_source, own_source,
+                    "exercise {number}'s {path} through the join proxy"
+                );
+            } else {
+                assert_eq!(
+                    joined,
+                    StatusCode::NOT_FOUND,
+                    "exercise {number} has no {path}: {joined_source}"
+                );
+            }
+        }
+    }
+}
+
+/// Each finished client, joined, polls the class chat and shows a message
+/// another learner posts, as against its own server, with no script error.
+#[test]
+fn every_finished_client_works_through_the_join_path() {
+    for number in 1..=7 {
+        let server = class_server();
+        let proxy = join(&server, &format!("learner {number}"), number);
+        let page = joined_page(&proxy, number, None);
+        let mut browser = Browser::new(proxy);
+        browser.post_at(5_000, "Bo", "hello, class");
+        browser.open(page);
+        let trace = browser.run_until(20_000).clone();
+        checks::no_script_errors(&trace)
+            .unwrap_or_else(|e| panic!("exercise {number}: {e}\n{trace}"));
+        // One interval (3 s) plus the round trip, at most.
+        checks::shows_new_message(&trace, 5_000, 3_200)
+            .unwrap_or_else(|e| panic!("exercise {number}: {e}\n{trace}"));
+        let polls = trace
+            .spans_to("/poll")
+            .into_iter()
+            .filter(|p| p.method == "GET")
+            .count();
+        assert!(polls >= 2, "exercise {number} polled {polls} times:\n{trace}");
+        // The room saw this learner, with their exercise.
+        let feed = server.room.feed(0);
+        let learner = feed
+            .learners
+            .iter()
+            .find(|l| l.name == format!("learner {number}"))
+            .expect("joined");
+        assert_eq!(learner.exercise, number);
+        assert!(learner.requests.len() >= polls, "the room drew every poll");
+        assert!(
+            learner.flags.is_empty(),
+            "exercise {number}'s finished client flagged: {:?}\n{:?}\n{trace}",
+            learner.flags,
+            learner.requests
+        );
+    }
+}
+
+/// One learner of the simulated room: their exercise, and the client they
+/// wrote (a finished one, or one wrong in a known way).
+struct Learner {
+    name: &'static str,
+    exercise: u32,
+    /// A script in place of the finished one: (its path, its source).
+    swap: Option<(&'static str, &'static str)>,
+    /// The rule the dashboard must flag, for a wrong client.
+    wrong: Option<&'static str>,
+}
+
+const fn right(name: &'static str, exercise: u32) -> Learner {
+    Learner { name, exercise, swap: None, wrong: None }
+}
+
+const fn alternative(
+    name: &'static str,
+    exercise: u32,
+    path: &'static str,
+    source: &'static str,
+) -> Learner {
+    Learner { name, exercise, swap: Some((path, source)), wrong: None }
+}
+
+const fn wrong(
+    name: &'static str,
+    exercise: u32,
+    path: &'static str,
+    source: &'static str,
+    rule: &'static str,
+) -> Learner {
+    Learner { name, exercise, swap: Some((path, source)), wrong: Some(rule) }
+}
+
+fn the_room() -> Vec<Learner> {
+    use classroom::rules::{RETRY_AFTER, TOO_SOON, TWO_AT_ONCE, WHILE_HIDDEN};
+    vec![
+        right("Ada (01)", 1),
+        right("Ben (01)", 1),
+        right("Cai (02)", 2),
+        right("Dee (02)", 2),
+        right("Eli (03)", 3),
+        right("Fay (03)", 3),
+        right("Gus (04)", 4),
+        right("Hal (04)", 4),
+        right("Ida (04)", 4),
+        right("Jo (05)", 5),
+        right("Kim (05)", 5),
+        right("Lou (05)", 5),
+        right("Mo (06)", 6),
+        right("Nia (06)", 6),
+        right("Oz (07)", 7),
+        right("Pat (07)", 7),
+        right("Quin (07)", 7),
+        right("Ray (07)", 7),
+        right("<img src=x onerror=alert(1)>", 7),
+        alternative(
+            "Sam (02, a sleep loop)",
+            2,
+            "/client.js",
+            known_clients::SLEEP_LOOP,
+        ),
+        alternative(
+            "Tai (03, Page Visibility)",
+            3,
+            "/client.js",
+            known_clients::VISIBILITY,
+        ),
+        alternative(
+            "Uma (04, another backoff)",
+            4,
+            "/backoff.js",
+            known_clients::BACKOFF_ALTERNATIVE,
+        ),
+        alternative(
+            "Val (05, another cursor)",
+            5,
+            "/cursor.js",
+            known_clients::EX05_CURSOR_ANOTHER_WAY,
+        ),
+        wrong(
+            "Wes (02)",
+            2,
+            "/client.js",
+            known_clients::SET_INTERVAL,
+            TWO_AT_ONCE.0,
+        ),
+        wrong(
+            "Xia (03)",
+            3,
+            "/client.js",
+            known_clients::RAF_WITHOUT_AWAIT,
+            TWO_AT_ONCE.0,
+        ),
+        wrong(
+            "Yan (03)",
+            3,
+            "/client.js",
+            known_clients::IGNORES_HIDDEN,
+            WHILE_HIDDEN.0,
+        ),
+        wrong(
+            "Zed (03)",
+            3,
+            "/client.js",
+            known_clients::VISIBILITY_KEEPS_ITS_TIMER,
+            WHILE_HIDDEN.0,
+        ),
+        wrong(
+            "Abe (04)",
+            4,
+            "/backoff.js",
+            known_clients::BACKOFF_IMMEDIATE_FOREVER,
+            TOO_SOON.0,
+        ),
+        wrong(
+            "Bea (04)",
+            4,
+            "/backoff.js",
+            known_clients::BACKOFF_IGNORES_RETRY_AFTER,
+            RETRY_AFTER.0,
+        ),
+        wrong(
+            "Cy (05)",
+            5,
+            "/client.js",
+            known_clients::EX05_IGNORES_RETRY_AFTER,
+            RETRY_AFTER.0,
+        ),
+    ]
+}
+
+/// The phases of the simulated class (ms): each fault, then long enough
+/// back to normal (more than the backoff's 30 s cap) for every client to
+/// have recovered before the next.
+const SLOW: std::ops::Range<u64> = 10_000..25_000;
+const HIDDEN: std::ops::Range<u64> = 30_000..45_000;
+const DOWN: std::ops::Range<u64> = 50_000..65_000;
+const CLOSED: std::ops::Range<u64> = 100_000..115_000;
+const FLAKY: std::ops::Range<u64> = 150_000..170_000;
+const TIGHT: std::ops::Range<u64> = 205_000..220_000;
+const RESTART: u64 = 255_000;
+const END: u64 = 270_000;
+
+/// A phase, and the answers that came just after it ended.
+fn until(window: std::ops::Range<u64>) -> std::ops::Range<u64> {
+    window.start..window.end + 500
+}
+
+/// When the instructor does what.
+fn the_lesson() -> Vec<(u64, Control)> {
+    vec![
+        (SLOW.start, Control::Slow { seconds: 5 }),
+        // A post wakes the held long polls, so their next one is slowed too.
+        (SLOW.start + 1_000, Control::Post { text: "is it slow?".to_owned() }),
+        (SLOW.end, Control::Normal),
+        (DOWN.start, Control::Down { close: false }),
+        (DOWN.end, Control::Normal),
+        (CLOSED.start, Control::Down { close: true }),
+        (CLOSED.end, Control::Normal),
+        (FLAKY.start, Control::Flaky { percent: 75 }),
+        (FLAKY.start + 1_000, Control::Post { text: "is it flaky?".to_owned() }),
+        (FLAKY.start + 5_000, Control::Post { text: "and now?".to_owned() }),
+        (FLAKY.start + 9_000, Control::Post { text: "and now?".to_owned() }),
+        (FLAKY.end, Control::Normal),
+        (TIGHT.start, Control::Tight),
+        // Posts wake the held long polls, which then poll again at once.
+        (
+            TIGHT.start + 2_000,
+            Control::Post { text: "wake the held polls".to_owned() },
+        ),
+        (TIGHT.start + 5_000, Control::Post { text: "and again".to_owned() }),
+        (TIGHT.start + 8_000, Control::Post { text: "and again".to_owned() }),
+        (TIGHT.end, Control::Normal),
+        (RESTART, Control::Restart),
+        (RESTART + 3_000, Control::Post { text: "after the restart".to_owned() }),
+    ]
+}
+
+#[test]
+fn a_simulated_room_of_30() {
+    let room = the_room();
+    assert_eq!(room.len(), 30);
+    let server = class_server();
+    let mut browsers: Vec<Browser> = room
+        .iter()
+        .enumerate()
+        .map(|(seed, learner)| {
+            let proxy = join(&server, learner.name, learner.exercise);
+            let page = joined_page(&proxy, learner.exercise, learner.swap);
+            let mut browser = Browser::with_seed(proxy, seed as u32 + 1);
+            browser.hide(HIDDEN.clone());
+            browser.open(page);
+            browser
+        })
+        .collect();
+    // Every browser runs on a clock of its own: move them on together, and
+    // press each control when every clock has reached its moment.
+    let mut lesson = the_lesson().into_iter().peekable();
+    let mut now = 0;
+    while now < END {
+        now += 100;
+        while let Some((at, _)) = lesson.peek()
+            && *at <= now
+        {
+            let (_, step) = lesson.next().unwrap();
+            let (status, said) = control(&server, Some(KEY), &step);
+            assert_eq!(status, StatusCode::OK, "{step:?}: {said}");
+        }
+        for browser in &mut browsers {
+            browser.run_until(now);
+        }
+    }
+
+    // The flags name exactly the wrong learners, each with its rule.
+    for (learner, browser) in room.iter().zip(&browsers) {
+        let flags = server.room.flags_of(learner.name).unwrap_or_else(|| {
+            panic!("{} is not in the room: {:?}", learner.name, server.room.names())
+        });
+        let rules: Vec<&str> = flags.iter().map(|f| f.rule).collect();
+        match learner.wrong {
+            None => {
+                assert!(
+                    rules.is_empty(),
+                    "{} was flagged: {flags:#?}\n{}",
+                    learner.name,
+                    browser.trace()
+                );
+                checks::no_script_errors(browser.trace())
+                    .unwrap_or_else(|e| panic!("{}: {e}", learner.name));
+            }
+            Some(rule) => assert!(
+                rules.contains(&rule),
+                "{} was not flagged {rule:?}: {rules:?}",
+                learner.name
+            ),
+        }
+    }
+
+    // Each mode reached every learner's client.
+    for (learner, browser) in room.iter().zip(&browsers) {
+        let spans: Vec<_> = browser.trace().spans_to("/poll");
+        let answered_in =
+            |window: std::ops::Range<u64>, what: &dyn Fn(&Outcome) -> bool| {
+                spans.iter().any(|s| {
+                    s.answered.is_some_and(|at| window.contains(&at))
+                        && s.outcome.as_ref().is_some_and(what)
+                })
+            };
+        let code = |wanted: u16| move |o: &Outcome| matches!(o, Outcome::Status { code, .. } if *code == wanted);
+        let name = learner.name;
+        let slow = spans.iter().any(|s| {
+            SLOW.contains(&s.sent)
+                && s.answered.is_some_and(|at| at >= s.sent + 5_000)
+        });
+        assert!(slow, "{name}: no answer took the slow mode's 5 s");
+        assert!(
+            answered_in(until(DOWN), &code(503)),
+            "{name}: down (503) did not reach it"
+        );
+        let closed = |o: &Outcome| *o == Outcome::NetworkError;
+        assert!(
+            answered_in(until(CLOSED), &closed),
+            "{name}: down (closed) did not reach it"
+        );
+        assert!(
+            answered_in(until(FLAKY), &code(500)),
+            "{name}: flaky did not reach it"
+        );
+        if learner.exercise == 7 {
+            // Held when the restart came: broken off.
+            // (within one step of the room's clocks, which move 100 ms at a time)
+            let at_restart = RESTART - 100..RESTART + 100;
+            assert!(
+                answered_in(at_restart, &closed),
+                "{name}: the restart did not break its hold"
+            );
+        }
+        // After the restart, the chat is new: the instructor's one message.
+        let last_shown = browser.trace().events().iter().rev().find_map(|(_, e)| {
+            if let Event::Rendered { ids } = e { Some(ids.clone()) } else { None }
+        });
+        assert_eq!(
+            last_shown,
+            Some(vec![1]),
+            "{name}: the restart and the post did not reach it"
+        );
+    }
+    // Tight: every learner who polled in that window more often than once
+    // per 5 s was refused.
+    let tight = room.iter().zip(&browsers).filter(|(_, browser)| {
+        browser.trace().spans_to("/poll").iter().any(|s| {
+            s.answered.is_some_and(|at| until(TIGHT).contains(&at))
+                && matches!(s.outcome, Some(Outcome::Status { code: 429, .. }))
+        })
+    });
+    assert!(tight.count() >= 25, "the tight limit reached most of the room");
+
+    // The room line and the markers.
+    let feed = server.room.feed(0);
+    assert_eq!(feed.learners.len(), 30);
+    assert_eq!(feed.room.joined, 30);
+    let markers: Vec<&str> = feed.markers.iter().map(|m| m.text.as_str()).collect();
+    assert!(markers.iter().any(|m| m.starts_with("restarted")), "{markers:?}");
+    assert_eq!(server.settings().mode, Mode::Normal);
+}
+
+#[test]
+fn no_control_changes_anything_without_the_key() {
+    let server = class_server();
+    let controls = [
+        Control::Slow { seconds: 3 },
+        Control::Down { close: true },
+        Control::Flaky { percent: 10 },
+        Control::Tight,
+        Control::Restart,
+        Control::RetryAfter { spread: true },
+        Control::Post { text: "not the instructor".to_owned() },
+    ];
+    let wrong = "0123456789abcdef0123456789abcdeX";
+    for control_ in &controls {
+        for key in [None, Some(""), Some(wrong), Some(&KEY[..31])] {
+            let (status, body) = control(&server, key, control_);
+            assert_eq!(
+                status,
+                StatusCode::FORBIDDEN,
+                "{control_:?} with {key:?}: {body}"
+            );
+            assert!(body.contains("\"error\""), "{body}");
+        }
+    }
+    assert_eq!(server.settings(), Default::default());
+    let feed = server.room.feed(0);
+    assert!(feed.markers.is_empty(), "{:?}", feed.markers);
+    let (_, chat) = get(&classroom::server::router(server.clone()), "/poll");
+    assert!(chat.contains(r#""msg":[]"#), "nothing was posted: {chat}");
+    // With the key, it does.
+    let (status, _) = control(&server, Some(KEY), &Control::Tight);
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(server.settings().mode, Mode::Tight);
+}
