@@ -238,7 +238,7 @@ pub fn report_check(root: &Path, exercise: u32, passed: usize, run: usize, done:
             .body(axum::body::Body::from(body))
             .expect("a request");
         classroom::tag::put(request.headers_mut(), &Tag { name: joined.name, exercise });
-        let _ = runtime.block_on(tokio::time::timeout(REPORT_TIMEOUT, upstream.send(request)));
+        let _ = runtime.block_on(async { tokio::time::timeout(REPORT_TIMEOUT, upstream.send(request)).await });
     });
     Reporting(Some(thread))
 }

@@ -88,10 +88,10 @@ enum Command {
         #[command(subcommand)]
         what: ControlCommand,
         /// The class server (by default, the one `classroom` started on this machine).
-        #[arg(long)]
+        #[arg(long, global = true)]
         url: Option<String>,
         /// The instructor's key (by default, that server's).
-        #[arg(long)]
+        #[arg(long, global = true)]
         key: Option<String>,
     },
     /// Put an exercise back as it was when you started (asks first).

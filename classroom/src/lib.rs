@@ -60,3 +60,26 @@ pub fn redis_chat(url: String) -> MakeChat {
         Ok(Chat { app, stop: Arc::new(move || hub.stop()) })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    /// Names and messages reach the dashboard's page as text only.
+    #[test]
+    fn the_dashboard_and_the_reporter_never_put_text_into_html() {
+        for (file, code) in [("dashboard.js", super::DASHBOARD_JS), ("report.js", super::REPORT_JS)] {
+            let code: String = code.lines().filter(|line| !line.trim_start().starts_with("//")).collect();
+            for forbidden in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+                assert!(!code.contains(forbidden), "classroom/{file} uses {forbidden}; use textContent");
+            }
+        }
+        assert!(super::DASHBOARD_JS.contains("lane.name.textContent = view.name"));
+    }
+
+    /// The dashboard loads nothing from outside the class server.
+    #[test]
+    fn the_dashboard_loads_nothing_from_outside() {
+        for page in [super::DASHBOARD_HTML, super::DASHBOARD_JS, super::DASHBOARD_CSS] {
+            assert!(!page.contains("http://") && !page.contains("https://"), "{page}");
+        }
+    }
+}

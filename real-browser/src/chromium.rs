@@ -197,6 +197,16 @@ impl Chromium {
         self.client().switch_to_window(first).await.expect("back to the first window");
     }
 
+    /// The window's size, in CSS pixels.
+    pub async fn resize(&self, width: u32, height: u32) {
+        self.client().set_window_size(width, height).await.expect("the window can be resized");
+    }
+
+    /// A PNG of what the window shows.
+    pub async fn screenshot(&self) -> Vec<u8> {
+        self.client().screenshot().await.expect("a screenshot")
+    }
+
     /// End the session (Chromium quits) and chromedriver.
     pub async fn close(mut self) {
         if let Some(client) = self.client.take() {

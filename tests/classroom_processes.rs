@@ -1,0 +1,226 @@
+//! Classroom mode as the room runs it: a class server and a joined learner,
+//! two real processes (`cargo run -- classroom` and `cargo run -- join`),
+//! over real sockets, with the instructor's controls from the command line
+//! and a learner's check reported to the class.
+//!
+//! Both run in a scratch copy of the workshop (its manifest and the files
+//! exercise 07's page serves), so nothing here touches this checkout's own
+//! `target/`.
+
+use axum::body::Body;
+use axum::http::Request;
+use classroom::join::Upstream;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const KEY: &str = "fedcba9876543210fedcba9876543210";
+
+/// A child process, killed when the test ends however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn workshop(root: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_workshop"));
+    command.arg("--root").arg(root).args(args).env("NO_COLOR", "1");
+    command
+}
+
+/// Start `args`, and read its output until a line contains `marker`: the
+/// rest of that line, up to the next space, is the address it printed.
+fn start(root: &Path, args: &[&str], marker: &str) -> (Running, String) {
+    let mut child = workshop(root, args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let (found, wait) = std::sync::mpsc::channel();
+    let marker = marker.to_owned();
+    std::thread::spawn(move || {
+        let mut lines = BufReader::new(out).lines();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if let Some(rest) =
+                line.split_once(&marker).map(|(_, rest)| rest.to_owned())
+            {
+                let _ = found.send(
+                    rest.split_whitespace().next().unwrap_or_default().to_owned(),
+                );
+                break;
+            }
+        }
+        lines.for_each(drop); // keep the pipe open and drained
+    });
+    let running = Running(child);
+    let address = wait
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the program printed its address");
+    (running, address)
+}
+
+/// A scratch workshop: the manifest, and exercise 07's page files.
+fn scratch() -> PathBuf {
+    let real = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = std::env::temp_dir()
+        .join(format!("workshop-classroom-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::copy(real.join("course.toml"), root.join("course.toml")).unwrap();
+    let course = polling_workshop::course::Course::embedded();
+    let exercise = &course.exercises[6];
+    let mut files: Vec<String> =
+        exercise.page.iter().map(|(_, file)| file.clone()).collect();
+    files.push(format!("exercises/{}/Cargo.toml", exercise.slug));
+    for file in files {
+        std::fs::create_dir_all(root.join(&file).parent().unwrap()).unwrap();
+        std::fs::copy(real.join(&file), root.join(&file)).unwrap();
+    }
+    root
+}
+
+async fn send(to: &Upstream, request: Request<Body>) -> Option<(u16, String)> {
+    let response = to.send(request).await;
+    if response.extensions().get::<chat_page::serve::CloseConnection>().is_some() {
+        return None; // the connection was closed
+    }
+    let status = response.status().as_u16();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    Some((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+fn get(path: &str) -> Request<Body> {
+    Request::get(path).body(Body::empty()).unwrap()
+}
+
+fn post(path: &str, json: &str) -> Request<Body> {
+    Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(json.to_owned()))
+        .unwrap()
+}
+
+fn control(root: &Path, class: &str, args: &[&str], key: &str) -> (bool, String) {
+    let mut all = vec!["control"];
+    all.extend_from_slice(args);
+    let url = format!("http://{class}");
+    all.extend_from_slice(&["--url", &url, "--key", key]);
+    let output = workshop(root, &all).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    (output.status.success(), text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_class_server_and_a_joined_learner_in_two_processes() {
+    let root = scratch();
+    let (_class, class) = start(
+        &root,
+        &["classroom", "--bind", "127.0.0.1:0", "--key", KEY],
+        "listening on ",
+    );
+    let url = format!("http://{class}");
+    let (_learner, page) = start(
+        &root,
+        &["--port", "0", "join", &url, "--name", "Ada <b>", "--exercise", "7"],
+        "Open http://",
+    );
+    let page = page.trim_end_matches('/');
+    let (learner, class_server) = (
+        Upstream::remote(&format!("http://{page}")).unwrap(),
+        Upstream::remote(&url).unwrap(),
+    );
+
+    // The learner's page: the chat page, the reporter, their own client.
+    let (status, html) = send(&learner, get("/")).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("/class/report.js") && html.contains("/client.js"),
+        "{html}"
+    );
+    let (status, client) = send(&learner, get("/client.js")).await.unwrap();
+    assert_eq!(status, 200);
+    let own =
+        std::fs::read_to_string(root.join("exercises/07-long-polling/client.js"))
+            .unwrap();
+    assert_eq!(client, own, "the learner's own client.js, as on disk");
+
+    // Their API goes to the class chat, tagged.
+    let (status, _) =
+        send(&learner, post("/poll", r#"{"user":"ada","text":"hello, class"}"#))
+            .await
+            .unwrap();
+    assert_eq!(status, 201);
+    let (status, chat) = send(&class_server, get("/poll")).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        chat.contains("hello, class"),
+        "the class chat has the learner's message: {chat}"
+    );
+    let (_, feed) = send(&class_server, get("/class/feed?since=0")).await.unwrap();
+    let feed: serde_json::Value = serde_json::from_str(&feed).unwrap();
+    let ada = &feed["learners"][0];
+    assert_eq!(ada["name"], "Ada <b>");
+    assert_eq!(ada["exercise"], 7);
+    assert_eq!(ada["requests"][0]["post"], true);
+
+    // The instructor's controls, from the command line, only with the key.
+    let (done, said) =
+        control(&root, &class, &["slow", "1"], "0000000000000000000000000000000x");
+    assert!(!done && said.contains("403"), "{said}");
+    let (done, said) = control(&root, &class, &["slow", "1"], KEY);
+    assert!(done, "{said}");
+    let started = Instant::now();
+    let (status, _) = send(&learner, get("/poll")).await.unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "slow mode made the answer late"
+    );
+    let (done, said) = control(&root, &class, &["down", "--close"], KEY);
+    assert!(done, "{said}");
+    assert_eq!(
+        send(&learner, get("/poll")).await,
+        None,
+        "closed at the class server, closed for the page"
+    );
+    let (done, said) = control(&root, &class, &["down"], KEY);
+    assert!(done, "{said}");
+    let (status, _) = send(&learner, get("/poll")).await.unwrap();
+    assert_eq!(status, 503);
+    let (done, said) = control(&root, &class, &["normal"], KEY);
+    assert!(done, "{said}");
+
+    // While joined, a check's result reaches the class; one that cannot
+    // reach it costs the check at most the report's timeout.
+    let joined = polling_workshop::class::joined(&root)
+        .expect("join says which class it joined");
+    assert_eq!(joined.name, "Ada <b>");
+    polling_workshop::class::report_check(&root, 7, 12, 15, false).finish();
+    let (_, feed) = send(&class_server, get("/class/feed?since=0")).await.unwrap();
+    let feed: serde_json::Value = serde_json::from_str(&feed).unwrap();
+    assert_eq!(
+        feed["learners"][0]["progress"],
+        serde_json::json!({ "passed": 12, "run": 15, "done": false })
+    );
+    let file = root.join(polling_workshop::class::JOINED_FILE);
+    // A class that has gone: an address where nothing answers.
+    std::fs::write(
+        &file,
+        "url = \"http://10.255.255.1:9\"\nname = \"Ada\"\nexercise = 7\n",
+    )
+    .unwrap();
+    let started = Instant::now();
+    polling_workshop::class::report_check(&root, 7, 1, 15, false).finish();
+    assert!(
+        started.elapsed()
+            < polling_workshop::class::REPORT_TIMEOUT + Duration::from_millis(300)
+    );
+    let _ = std::fs::remove_dir_all(&root);
+}
