@@ -49,7 +49,7 @@ let feed = null; // the last answer
 let receivedAt = 0; // performance.now() when it came
 let failures = 0;
 let markers = [];
-let secondsSeen = []; // [second, requests] of the room line, for the timeline
+let secondsSeen = []; // [second, requests] of the last minute, for the timeline
 
 // The key comes in the address's fragment (#key=...), which is never sent
 // to a server; it is kept for this tab only and taken out of the address
@@ -96,11 +96,7 @@ function merge(answer) {
   feed = answer;
   receivedAt = performance.now();
   markers = answer.markers.length ? mergeMarkers(markers, answer.markers) : markers;
-  const second = Math.floor(answer.now / 1000) - 1;
-  if (!secondsSeen.length || secondsSeen[secondsSeen.length - 1][0] !== second) {
-    secondsSeen.push([second, answer.room.per_second]);
-    secondsSeen = secondsSeen.filter(([s]) => s * 1000 > answer.now - LANE_MS);
-  }
+  secondsSeen = answer.room.seconds;
   for (const view of answer.learners) {
     let learner = learners.get(view.name);
     if (!learner) {
@@ -147,7 +143,6 @@ function makeLane() {
   flags.className = "flags";
   who.append(name, about, flags);
   const canvas = document.createElement("canvas");
-  canvas.height = 26;
   row.append(who, canvas);
   document.getElementById("lanes").append(row);
   return { row, name, about, flags, canvas };
@@ -216,17 +211,21 @@ function frame(time) {
   requestAnimationFrame(frame);
 }
 
+// Size the canvas to its place on the page, in device pixels, and draw in
+// CSS pixels: sharp on any screen. Returns the size in CSS pixels.
 function fit(canvas) {
-  const width = Math.max(100, Math.round(canvas.clientWidth * devicePixelRatio));
-  if (canvas.width !== width) canvas.width = width;
-  return width;
+  const ratio = devicePixelRatio || 1;
+  const width = Math.max(100, canvas.clientWidth);
+  const height = Math.max(10, canvas.clientHeight);
+  if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
+  if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
+  const context = canvas.getContext("2d");
+  context.setTransform(ratio, 0, 0, ratio, 0, 0);
+  return { width, height, context };
 }
 
 function drawLane(learner, now) {
-  const canvas = learner.lane.canvas;
-  const width = fit(canvas);
-  const height = canvas.height;
-  const context = canvas.getContext("2d");
+  const { width, height, context } = fit(learner.lane.canvas);
   context.clearRect(0, 0, width, height);
   const x = (at) => width * (1 - (now - at) / LANE_MS);
   // Hidden stretches, shaded.
@@ -252,10 +251,7 @@ function drawLane(learner, now) {
 }
 
 function drawTimeline(now) {
-  const canvas = document.getElementById("timeline");
-  const width = fit(canvas);
-  const height = canvas.height;
-  const context = canvas.getContext("2d");
+  const { width, height, context } = fit(document.getElementById("timeline"));
   context.clearRect(0, 0, width, height);
   const x = (at) => width * (1 - (now - at) / LANE_MS);
   const busiest = Math.max(1, ...secondsSeen.map(([, n]) => n));
@@ -265,12 +261,18 @@ function drawTimeline(now) {
     context.fillRect(x(second * 1000), height - bar, Math.max(1, width / 60 - 1), bar);
   }
   context.fillStyle = "#b3261e";
-  context.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
+  const size = 11;
+  context.font = `${size}px system-ui, sans-serif`;
+  // A label that would run into the one before goes on the next line.
+  let freeFrom = [-Infinity, -Infinity];
   for (const marker of markers) {
     const at = x(marker.at);
     if (at < 0) continue;
     context.fillRect(at, 0, 2, height);
-    context.fillText(marker.text, at + 4, 11 * devicePixelRatio);
+    const line = at >= freeFrom[0] ? 0 : at >= freeFrom[1] ? 1 : -1;
+    if (line < 0) continue; // no room: the line alone marks it
+    context.fillText(marker.text, at + 4, size * (line + 1));
+    freeFrom[line] = at + 8 + context.measureText(marker.text).width;
   }
 }
 

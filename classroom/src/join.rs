@@ -34,8 +34,9 @@ pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 /// (in tests) its router in the same process.
 #[derive(Clone)]
 pub enum Upstream {
-    /// `host:port` of the class server.
-    Remote(String),
+    /// `host:port` of the class server, and the address to connect from
+    /// (the simulated room gives each learner one of its own).
+    Remote(String, Option<std::net::IpAddr>),
     Local(Router),
 }
 
@@ -50,7 +51,15 @@ impl Upstream {
             return Err(format!("{url:?} has no host: try http://192.168.1.20:4100"));
         }
         let authority = if authority.contains(':') { authority.to_owned() } else { format!("{authority}:80") };
-        Ok(Upstream::Remote(authority))
+        Ok(Upstream::Remote(authority, None))
+    }
+
+    /// The same, connecting from `address`.
+    pub fn from(self, address: std::net::IpAddr) -> Upstream {
+        match self {
+            Upstream::Remote(authority, _) => Upstream::Remote(authority, Some(address)),
+            local => local,
+        }
     }
 
     /// Send `request` on; a class server that cannot be reached, or that
@@ -59,7 +68,7 @@ impl Upstream {
     pub async fn send(&self, request: Request) -> Response {
         match self {
             Upstream::Local(app) => app.clone().oneshot(request).await.unwrap_or_else(|never| match never {}),
-            Upstream::Remote(authority) => match send_remote(authority, request).await {
+            Upstream::Remote(authority, from) => match send_remote(authority, *from, request).await {
                 Ok(response) => response,
                 Err(_) => closed(),
             },
@@ -71,8 +80,24 @@ impl Upstream {
 /// the connection is driven here, so when the page hangs up (this future is
 /// dropped) the connection to the class server closes too, and the class
 /// server sees the hang-up.
-async fn send_remote(authority: &str, mut request: Request) -> Result<Response, String> {
-    let stream = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(authority))
+async fn send_remote(
+    authority: &str,
+    from: Option<std::net::IpAddr>,
+    mut request: Request,
+) -> Result<Response, String> {
+    let connect = async {
+        let Some(from) = from else {
+            return tokio::net::TcpStream::connect(authority).await;
+        };
+        let to = tokio::net::lookup_host(authority)
+            .await?
+            .next()
+            .ok_or_else(|| std::io::Error::other(format!("{authority} has no address")))?;
+        let socket = tokio::net::TcpSocket::new_v4()?;
+        socket.bind(std::net::SocketAddr::new(from, 0))?;
+        socket.connect(to).await
+    };
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, connect)
         .await
         .map_err(|_| format!("{authority} did not answer within {} s", CONNECT_TIMEOUT.as_secs()))?
         .map_err(|e| format!("cannot reach {authority}: {e}"))?;

@@ -20,6 +20,7 @@ pub mod join;
 pub mod room;
 pub mod rules;
 pub mod server;
+pub mod simulate;
 pub mod tag;
 
 /// A Redis URL with its password hidden, for what is printed.

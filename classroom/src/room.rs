@@ -560,6 +560,7 @@ impl Room {
                 held: state.held,
                 refused,
                 turned_away: state.turned_away,
+                seconds: state.seconds.iter().filter(|(at, _)| *at < second).copied().collect(),
             },
             markers: state.markers.iter().filter(|m| m.at >= from).cloned().collect(),
             learners,
@@ -633,6 +634,9 @@ pub struct RoomLine {
     pub refused: u64,
     /// Learners refused because the room was full.
     pub turned_away: u64,
+    /// Requests at the server in each whole second of the last minute:
+    /// (second since the room started, requests).
+    pub seconds: Vec<(u64, u32)>,
 }
 
 /// One learner, as the dashboard shows them.
