@@ -5,8 +5,9 @@
 
 use crate::course::Exercise;
 use crate::paint::Paint;
+use crate::workshop::Workshop;
 use classroom::control::{Control, Key};
-use classroom::join::{Join, PageFile, Upstream};
+use classroom::join::{Join, Page as JoinedPage, PageFile, Pages, Upstream};
 use classroom::room::Tag;
 use classroom::server::{ClassServer, KEY_HEADER};
 use serde::{Deserialize, Serialize};
@@ -32,7 +33,9 @@ pub const REPORT_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct Joined {
     pub url: String,
     pub name: String,
-    pub exercise: u32,
+    /// The `join` process: if it is gone (killed without its Ctrl-C), the
+    /// file is stale and nothing is reported.
+    pub pid: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -152,14 +155,44 @@ fn write_private(file: &Path, text: &str) {
     }
 }
 
-/// `cargo run -- join URL --name NAME`: serve the learner's page for
-/// `exercise`, joined to the class at `url`, until Ctrl-C.
-pub fn join(root: &Path, exercise: &Exercise, url: &str, name: &str, port: u16, paint: Paint) -> Result<(), String> {
+/// Which page `join` serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Which {
+    /// This exercise's, or (`None`) the current exercise's, asked again at
+    /// each page load, so the page moves on when a check passes.
+    pub exercise: Option<u32>,
+    /// The solution's files instead of the learner's (for a demonstration).
+    pub finished: bool,
+}
+
+fn page_of(root: &Path, exercise: &Exercise, finished: bool) -> JoinedPage {
+    let files = exercise.page_files(root, finished).into_iter().map(|(path, file)| PageFile { path, file }).collect();
+    JoinedPage { exercise: exercise.number, files }
+}
+
+/// `cargo run -- join URL --name NAME`: serve the learner's page, joined
+/// to the class at `url`, until Ctrl-C.
+pub fn join(workshop: &Workshop, which: Which, url: &str, name: &str, port: u16, paint: Paint) -> Result<(), String> {
     let name = classroom::tag::check_name(name)?;
     let upstream = Upstream::remote(url)?;
-    let files = exercise.page_files(root, false).into_iter().map(|(path, file)| PageFile { path, file }).collect();
-    let tag = Tag { name: name.clone(), exercise: exercise.number };
-    let join = Arc::new(Join { tag, files, upstream: upstream.clone() });
+    let root = workshop.root().to_owned();
+    let finished = which.finished;
+    let pages: Pages = match which.exercise {
+        Some(number) => {
+            let exercise = workshop.exercise(Some(number))?.clone();
+            Box::new(move || page_of(&root, &exercise, finished))
+        }
+        None => {
+            let fallback = workshop.current().clone();
+            Box::new(move || match Workshop::open(&root) {
+                Ok(workshop) => page_of(&root, workshop.current(), finished),
+                Err(_) => page_of(&root, &fallback, finished),
+            })
+        }
+    };
+    let join = Arc::new(Join::new(name.clone(), pages, upstream.clone()));
+    let exercise = workshop.exercise(Some(join.page().exercise))?.clone();
+    let root = workshop.root().to_owned();
     let url = url.trim_end_matches('/').to_owned();
     runtime()?.block_on(async move {
         let reached = upstream
@@ -178,14 +211,19 @@ pub fn join(root: &Path, exercise: &Exercise, url: &str, name: &str, port: u16, 
         )
         .await?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let joined = Joined { url: url.clone(), name: name.clone(), exercise: exercise.number };
+        let joined = Joined { url: url.clone(), name: name.clone(), pid: std::process::id() };
         let file = root.join(JOINED_FILE);
         let _ = std::fs::create_dir_all(file.parent().expect("a folder"));
         let _ = std::fs::write(&file, toml::to_string(&joined).map_err(|e| e.to_string())?);
+        let whose = if finished { "the finished" } else { "your" };
+        let follows = match which.exercise {
+            Some(_) => String::new(),
+            None => " It follows your current exercise: when a check passes, reload the page for the next.".to_owned(),
+        };
         println!(
-            "{} {url} as {name:?}, with your exercise {:02} ({}).\n\n  Open http://{address}/ : your page and your \
-             client, its requests going to the class.\n  Edit your files and reload the page to run the new code. \
-             `cargo run -- check` reports to the class while this runs.\n\nCtrl-C leaves the class.",
+            "{} {url} as {name:?}, with {whose} exercise {:02} ({}).\n\n  Open http://{address}/ : the page and \
+             its client, its requests going to the class.\n  Edit your files and reload the page to run the new \
+             code.{follows}\n  `cargo run -- check` reports to the class while this runs.\n\nCtrl-C leaves the class.",
             paint.bold("Joined"),
             exercise.number,
             exercise.title
@@ -200,7 +238,15 @@ pub fn join(root: &Path, exercise: &Exercise, url: &str, name: &str, port: u16, 
 /// The class this checkout has joined, if `join` is running.
 pub fn joined(root: &Path) -> Option<Joined> {
     let text = std::fs::read_to_string(root.join(JOINED_FILE)).ok()?;
-    toml::from_str(&text).ok()
+    let joined: Joined = toml::from_str(&text).ok()?;
+    // Where the system lists its processes (Linux), a `join` that is gone
+    // left a stale file: report nothing rather than wait for a class that
+    // is not there.
+    let proc = Path::new("/proc");
+    if proc.join("self").exists() && !proc.join(joined.pid.to_string()).exists() {
+        return None;
+    }
+    Some(joined)
 }
 
 /// A check's result, on its way to the class server. [`Reporting::finish`]

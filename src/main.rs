@@ -67,9 +67,12 @@ enum Command {
         /// Your name on the class's dashboard.
         #[arg(long)]
         name: String,
-        /// The exercise whose page to serve (by default, the current one).
+        /// The exercise whose page to serve (by default, the current one, followed as you go).
         #[arg(long)]
         exercise: Option<u32>,
+        /// Serve the finished exercise's page instead of yours (for a demonstration).
+        #[arg(long)]
+        finished: bool,
     },
     /// For the instructor: run the class server for the room, with its dashboard.
     Classroom {
@@ -217,13 +220,13 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
             Ok(())
         }
         Some(Command::Serve { number, join: Some(url), name }) => {
-            let exercise = workshop.exercise(number)?.clone();
             let name = name.expect("clap requires --name with --join");
-            class::join(root, &exercise, &url, &name, cli.port.unwrap_or(chat_page::DEFAULT_PORT), paint)
+            let which = class::Which { exercise: number, finished: false };
+            class::join(&workshop, which, &url, &name, cli.port.unwrap_or(chat_page::DEFAULT_PORT), paint)
         }
-        Some(Command::Join { url, name, exercise }) => {
-            let exercise = workshop.exercise(exercise)?.clone();
-            class::join(root, &exercise, &url, &name, cli.port.unwrap_or(chat_page::DEFAULT_PORT), paint)
+        Some(Command::Join { url, name, exercise, finished }) => {
+            let which = class::Which { exercise, finished };
+            class::join(&workshop, which, &url, &name, cli.port.unwrap_or(chat_page::DEFAULT_PORT), paint)
         }
         Some(Command::Classroom { bind, redis, key }) => class::classroom(root, &bind, redis, key, paint),
         Some(Command::Control { what, url, key }) => {

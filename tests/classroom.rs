@@ -93,7 +93,7 @@ fn join(server: &Arc<ClassServer>, name: &str, number: u32) -> Router {
         ));
     let upstream = Upstream::Local(app);
     let tag = Tag { name: name.to_owned(), exercise: number };
-    classroom::join::router(Arc::new(Join { tag, files, upstream }))
+    classroom::join::router(Arc::new(Join::fixed(tag, files, upstream)))
 }
 
 /// A made-up address for `name`'s laptop, one per name.

@@ -210,17 +210,30 @@ async fn a_class_server_and_a_joined_learner_in_two_processes() {
         serde_json::json!({ "passed": 12, "run": 15, "done": false })
     );
     let file = root.join(polling_workshop::class::JOINED_FILE);
-    // A class that has gone: an address where nothing answers.
-    std::fs::write(
-        &file,
-        "url = \"http://10.255.255.1:9\"\nname = \"Ada\"\nexercise = 7\n",
-    )
-    .unwrap();
+    let joined_file = |pid: u32| {
+        format!("url = \"http://10.255.255.1:9\"\nname = \"Ada\"\npid = {pid}\n")
+    };
+    // A class that has gone (an address where nothing answers), while
+    // `join` still runs: the check waits for the report at most its timeout.
+    std::fs::write(&file, joined_file(std::process::id())).unwrap();
     let started = Instant::now();
     polling_workshop::class::report_check(&root, 7, 1, 15, false).finish();
+    let waited = started.elapsed();
     assert!(
-        started.elapsed()
-            < polling_workshop::class::REPORT_TIMEOUT + Duration::from_millis(300)
+        waited
+            < polling_workshop::class::REPORT_TIMEOUT + Duration::from_millis(300),
+        "{waited:?}"
     );
+    // A `join` killed without its Ctrl-C left the file behind: nothing is
+    // sent, and nothing waited for.
+    let mut gone = Command::new("true").spawn().unwrap();
+    gone.wait().unwrap();
+    std::fs::write(&file, joined_file(gone.id())).unwrap();
+    if Path::new("/proc/self").exists() {
+        assert_eq!(polling_workshop::class::joined(&root), None);
+        let started = Instant::now();
+        polling_workshop::class::report_check(&root, 7, 1, 15, false).finish();
+        assert!(started.elapsed() < Duration::from_millis(50));
+    }
     let _ = std::fs::remove_dir_all(&root);
 }

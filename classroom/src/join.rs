@@ -132,11 +132,55 @@ pub struct PageFile {
     pub file: PathBuf,
 }
 
+/// The page a joined learner is served: their exercise's number, and its
+/// files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    pub exercise: u32,
+    pub files: Vec<PageFile>,
+}
+
+/// Which page to serve, asked again each time the learner loads the page:
+/// the join command follows the learner's current exercise, so that after
+/// a check passes, the next reload serves the next exercise's page.
+pub type Pages = Box<dyn Fn() -> Page + Send + Sync>;
+
 /// A learner joined to a class.
 pub struct Join {
-    pub tag: Tag,
-    pub files: Vec<PageFile>,
-    pub upstream: Upstream,
+    name: String,
+    pages: Pages,
+    page: std::sync::Mutex<Page>,
+    upstream: Upstream,
+}
+
+impl Join {
+    /// `name`, served the page `pages` says, forwarding to `upstream`.
+    pub fn new(name: String, pages: Pages, upstream: Upstream) -> Join {
+        let page = std::sync::Mutex::new(pages());
+        Join { name, pages, page, upstream }
+    }
+
+    /// Always the same page (tests, and `join --exercise N`).
+    pub fn fixed(tag: Tag, files: Vec<PageFile>, upstream: Upstream) -> Join {
+        let page = Page { exercise: tag.exercise, files };
+        Join::new(tag.name, Box::new(move || page.clone()), upstream)
+    }
+
+    /// The page being served.
+    pub fn page(&self) -> Page {
+        self.page.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Ask which page to serve (the page is being loaded).
+    fn reload(&self) -> Page {
+        let page = (self.pages)();
+        *self.page.lock().unwrap_or_else(|p| p.into_inner()) = page.clone();
+        page
+    }
+
+    fn tag(&self) -> Tag {
+        Tag { name: self.name.clone(), exercise: self.page().exercise }
+    }
 }
 
 /// The chat page with the reporter, which tells the class server when the
@@ -157,26 +201,35 @@ pub fn index_html() -> String {
 /// learner's own, not the class server's.
 pub fn router(join: Arc<Join>) -> Router {
     let index = index_html();
-    let mut router = Router::new()
+    Router::new()
         .route(
             "/",
-            get(move || async move { ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], index).into_response() }),
+            get(move |State(join): State<Arc<Join>>| async move {
+                join.reload();
+                ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], index)
+                    .into_response()
+            }),
         )
         .route("/static/chat.css", get(|| async { typed(chat_page::CHAT_CSS.to_owned(), "text/css") }))
         .route("/static/chat.js", get(|| async { typed(chat_page::CHAT_JS.to_owned(), "text/javascript") }))
-        .route("/class/report.js", get(|| async { typed(crate::REPORT_JS.to_owned(), "text/javascript") }));
-    for file in &join.files {
-        let path = file.file.clone();
-        router = router.route(&file.path, get(move || serve_file(path.clone())));
-    }
-    router
+        .route("/class/report.js", get(|| async { typed(crate::REPORT_JS.to_owned(), "text/javascript") }))
         .route("/poll", axum::routing::any(forward))
         .route("/class/report", axum::routing::post(forward))
-        .fallback(|request: Request| async move {
-            let path = request.uri().path().to_owned();
-            error(StatusCode::NOT_FOUND, format!("no {path} here: this is your page, joined to a class"))
-        })
+        .fallback(page_file)
         .with_state(join)
+}
+
+/// One of the page's scripts, as it is on disk now; anything else is 404.
+async fn page_file(State(join): State<Arc<Join>>, request: Request) -> Response {
+    let path = request.uri().path();
+    let page = join.page();
+    match page.files.iter().find(|file| file.path == path) {
+        Some(file) if request.method() == axum::http::Method::GET => serve_file(file.file.clone()).await,
+        _ => error(
+            StatusCode::NOT_FOUND,
+            format!("no {path} here: this is exercise {:02}'s page, joined to a class", page.exercise),
+        ),
+    }
 }
 
 fn typed(body: String, kind: &str) -> Response {
@@ -194,6 +247,60 @@ async fn serve_file(path: PathBuf) -> Response {
 }
 
 async fn forward(State(join): State<Arc<Join>>, mut request: Request) -> Response {
-    crate::tag::put(request.headers_mut(), &join.tag);
+    crate::tag::put(request.headers_mut(), &join.tag());
     join.upstream.send(request).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    async fn fetch(app: &Router, path: &str) -> (StatusCode, String) {
+        let response = app.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// A class server that answers each poll with the exercise it was tagged with.
+    fn echo() -> Upstream {
+        Upstream::Local(Router::new().route(
+            "/poll",
+            axum::routing::get(|headers: axum::http::HeaderMap| async move {
+                crate::tag::of(&headers).unwrap().map(|tag| tag.exercise.to_string()).unwrap_or_default()
+            }),
+        ))
+    }
+
+    #[tokio::test]
+    async fn the_page_follows_the_current_exercise_at_each_load() {
+        let folder = std::env::temp_dir().join(format!("join-follows-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        for n in [2, 3] {
+            std::fs::write(folder.join(format!("client-{n}.js")), format!("// exercise {n}")).unwrap();
+        }
+        static CURRENT: AtomicU32 = AtomicU32::new(2);
+        let dir = folder.clone();
+        let pages: Pages = Box::new(move || {
+            let n = CURRENT.load(Ordering::Relaxed);
+            Page {
+                exercise: n,
+                files: vec![PageFile { path: "/client.js".into(), file: dir.join(format!("client-{n}.js")) }],
+            }
+        });
+        let app = router(Arc::new(Join::new("Ada".into(), pages, echo())));
+        assert_eq!(fetch(&app, "/client.js").await.1, "// exercise 2");
+        assert_eq!(fetch(&app, "/poll").await.1, "2");
+        // The learner's check passes: the next load of the page is exercise 03's.
+        CURRENT.store(3, Ordering::Relaxed);
+        assert_eq!(fetch(&app, "/poll").await.1, "2", "until the page is loaded again");
+        assert_eq!(fetch(&app, "/").await.0, StatusCode::OK);
+        assert_eq!(fetch(&app, "/client.js").await.1, "// exercise 3");
+        assert_eq!(fetch(&app, "/poll").await.1, "3");
+        // Only the page's files and the API: nothing else is served or forwarded.
+        let (status, body) = fetch(&app, "/etc/passwd").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+        let _ = std::fs::remove_dir_all(&folder);
+    }
 }
