@@ -419,6 +419,7 @@ fn a_simulated_room_of_30() {
     // Every browser runs on a clock of its own: move them on together, and
     // press each control when every clock has reached its moment.
     let mut lesson = the_lesson().into_iter().peekable();
+    let mut flagged = vec![Vec::new(); room.len()];
     let mut now = 0;
     while now < END {
         now += 100;
@@ -432,13 +433,32 @@ fn a_simulated_room_of_30() {
         for browser in &mut browsers {
             browser.run_until(now);
         }
+        // What the dashboard showed, every 5 s: a flag lasts two minutes
+        // after what raised it.
+        if now % 5_000 == 0 {
+            for (learner, shown) in room.iter().zip(&mut flagged) {
+                let flags =
+                    server.room.flags_of(learner.name).unwrap_or_else(|| {
+                        panic!(
+                            "{} is not in the room: {:?}",
+                            learner.name,
+                            server.room.names()
+                        )
+                    });
+                for flag in flags {
+                    if !shown
+                        .iter()
+                        .any(|f: &classroom::rules::Flag| f.rule == flag.rule)
+                    {
+                        shown.push(flag);
+                    }
+                }
+            }
+        }
     }
 
     // The flags name exactly the wrong learners, each with its rule.
-    for (learner, browser) in room.iter().zip(&browsers) {
-        let flags = server.room.flags_of(learner.name).unwrap_or_else(|| {
-            panic!("{} is not in the room: {:?}", learner.name, server.room.names())
-        });
+    for ((learner, browser), flags) in room.iter().zip(&browsers).zip(&flagged) {
         let rules: Vec<&str> = flags.iter().map(|f| f.rule).collect();
         match learner.wrong {
             None => {

@@ -26,10 +26,15 @@ pub const RECORD_SECONDS: u64 = 600;
 pub const MAX_RECORD: usize = 1_000;
 
 /// At most this many page events per learner: loaded, hidden, shown and
-/// threw as the server saw them (for the lanes), and the page's own log of
-/// its polls (for the flags).
+/// threw as the server saw them (for the lanes).
 pub const MAX_PAGE_EVENTS: usize = 200;
-pub const MAX_PAGE_LOG: usize = 1_000;
+
+/// The flags look at the last two minutes of the page's own log of its
+/// polls, at most this many entries: so a flag goes away by itself two
+/// minutes after the client is fixed, and checking a learner costs the same
+/// at the end of the day as at the start.
+pub const FLAG_SECONDS: u64 = 120;
+pub const MAX_PAGE_LOG: usize = 600;
 
 /// The flags look at the last few page loads of a learner.
 pub const MAX_PAGE_LOADS: usize = 4;
@@ -119,8 +124,9 @@ struct Learner {
     joined: u64,
     requests: VecDeque<Record>,
     said: VecDeque<(u64, PageSaid, u64)>,
-    /// The page's own log: (which load, page time, event), for the flags.
-    page: VecDeque<(u32, u64, PageEvent)>,
+    /// The page's own log: (which load, page time, event, when it reached
+    /// the class server), for the flags.
+    page: VecDeque<(u32, u64, PageEvent, u64)>,
     /// The loads seen lately: the page's id for it, and its number here.
     loads: VecDeque<(String, u32)>,
     next_load: u32,
@@ -429,7 +435,7 @@ impl Room {
                 learner.next_load += 1;
                 if learner.loads.len() >= MAX_PAGE_LOADS {
                     let (_, gone) = learner.loads.pop_front().expect("a load");
-                    learner.page.retain(|(seq, _, _)| *seq != gone);
+                    learner.page.retain(|(seq, ..)| *seq != gone);
                 }
                 let id: String = load.chars().take(32).collect();
                 learner.loads.push_back((id, learner.next_load));
@@ -437,10 +443,12 @@ impl Room {
             }
         };
         for (at, event) in events {
-            if learner.page.len() >= MAX_PAGE_LOG {
+            while learner.page.len() >= MAX_PAGE_LOG
+                || learner.page.front().is_some_and(|(.., came)| came + FLAG_SECONDS * 1000 < now)
+            {
                 learner.page.pop_front();
             }
-            learner.page.push_back((seq, at, event));
+            learner.page.push_back((seq, at, event, now));
         }
         learner.flags_stale = true;
     }
@@ -482,7 +490,7 @@ impl Room {
         let mut state = self.lock();
         let index = *state.by_name.get(name)?;
         let learner = &mut state.learners[index];
-        learner.flags = flags_for(learner);
+        learner.flags = flags_for(learner, now);
         learner.flags_at = Some(now);
         learner.flags_stale = false;
         Some(learner.flags.clone())
@@ -499,8 +507,11 @@ impl Room {
         let second = now / 1000;
         let (mut joined, mut hidden) = (0, 0);
         for learner in &mut state.learners {
-            if learner.flags_stale && learner.flags_at.is_none_or(|at| at + FLAGS_EVERY_MS <= now) {
-                learner.flags = flags_for(learner);
+            // A flag is looked at again even with nothing new: it goes when
+            // what raised it is older than FLAG_SECONDS.
+            let due = learner.flags_stale || !learner.flags.is_empty();
+            if due && learner.flags_at.is_none_or(|at| at + FLAGS_EVERY_MS <= now) {
+                learner.flags = flags_for(learner, now);
                 learner.flags_at = Some(now);
                 learner.flags_stale = false;
             }
@@ -568,14 +579,15 @@ impl Room {
     }
 }
 
-fn flags_for(learner: &Learner) -> Vec<Flag> {
+fn flags_for(learner: &Learner, now: u64) -> Vec<Flag> {
+    let recent = |came: u64| came + FLAG_SECONDS * 1000 >= now;
     let loads: Vec<_> = learner
         .loads
         .iter()
         .map(|(_, seq)| {
-            let events = learner.page.iter().filter(|(load, _, _)| load == seq);
-            let end = events.clone().map(|(_, at, _)| *at).max().unwrap_or(0) + 1;
-            (rules::trace(events.map(|(_, at, event)| (*at, *event))), end)
+            let events = learner.page.iter().filter(|(load, .., came)| load == seq && recent(*came));
+            let end = events.clone().map(|(_, at, ..)| *at).max().unwrap_or(0) + 1;
+            (rules::trace(events.map(|(_, at, event, _)| (*at, *event))), end)
         })
         .collect();
     rules::flags(learner.tag.exercise, &loads)
@@ -737,6 +749,25 @@ mod tests {
         let state = room.lock();
         assert_eq!(state.learners[0].requests.len(), MAX_RECORD);
         assert_eq!(state.held, 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flag_goes_two_minutes_after_what_raised_it() {
+        let room = Room::new();
+        let ada = Tag { name: "Ada".to_owned(), exercise: 2 };
+        let settled = |n| PageEvent::Settled { n, status: Some(200), aborted: false, retry_after: None };
+        // Two polls in flight at once, as the page logged them.
+        let overlapping = [
+            (0, PageEvent::Sent { n: 1, post: false }),
+            (3000, PageEvent::Sent { n: 2, post: false }),
+            (5000, settled(1)),
+            (8000, settled(2)),
+        ];
+        room.page_log(&ada, "load-1", overlapping);
+        let rules = |feed: Feed| feed.learners[0].flags.iter().map(|f| f.rule).collect::<Vec<_>>();
+        assert_eq!(rules(room.feed(0)), ["two polls at once"]);
+        tokio::time::advance(std::time::Duration::from_secs(FLAG_SECONDS + 2)).await;
+        assert!(rules(room.feed(0)).is_empty(), "still flagged after {FLAG_SECONDS} s");
     }
 
     #[tokio::test(start_paused = true)]

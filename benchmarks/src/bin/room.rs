@@ -16,8 +16,9 @@
 //! laptop), opening a connection per request as the join proxy does.
 //!
 //! The class server runs as a process of its own, pinned to one core, on
-//! one thread (`ServerProcess`); after `--warmup` seconds (5), its CPU time
-//! and memory are read over `--seconds` (30). The table goes to
+//! one thread (`ServerProcess`); after `--warmup` seconds (125, so that
+//! every learner's page log holds the two minutes the flags look at), its
+//! CPU time and memory are read over `--seconds` (30). The table goes to
 //! `book/src/figures/classroom-load.md`, or to `--out`.
 
 use axum::body::Body;
@@ -39,7 +40,9 @@ struct Args {
     learners: usize,
     #[arg(long, default_value_t = 5)]
     post_every: u64,
-    #[arg(long, default_value_t = 5)]
+    /// Long enough for every learner's page log to be full: the flags look
+    /// at the last two minutes (`classroom::room::FLAG_SECONDS`).
+    #[arg(long, default_value_t = 125)]
     warmup: u64,
     #[arg(long, default_value_t = 30)]
     seconds: u64,

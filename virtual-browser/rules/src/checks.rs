@@ -18,7 +18,20 @@ pub fn no_script_errors(trace: &Trace) -> Result<(), String> {
 /// Never two polls in flight at once.
 pub fn never_two_polls_at_once(trace: &Trace) -> Result<(), String> {
     let polls = trace.spans_to("/poll");
+    // The latest answer of the polls so far, per method (`None`: one is
+    // unanswered): while it is at or before a poll's sending, nothing
+    // earlier is in flight, and the earlier polls need no second look.
+    let mut latest: std::collections::HashMap<&str, Option<u64>> = std::collections::HashMap::new();
     for (index, later) in polls.iter().enumerate() {
+        let busy = latest.get(later.method.as_str()).is_some_and(|done| done.is_none_or(|at| at > later.sent));
+        let entry = latest.entry(later.method.as_str()).or_insert(Some(0));
+        *entry = match (*entry, later.answered) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+        if !busy {
+            continue;
+        }
         if let Some(earlier) = polls[..index].iter().find(|p| p.method == later.method && p.in_flight_at(later.sent)) {
             return Err(format!(
                 "two {} /poll requests were in flight at {} ms (#{} sent at {} ms was still waiting when #{} was \
