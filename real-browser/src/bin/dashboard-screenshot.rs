@@ -71,6 +71,15 @@ fn main() {
         };
         browser.resize(1280, 960).await;
         browser.open(&url(&format!("/class#key={KEY}"))).await;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let lanes = browser.run("return document.querySelectorAll('.lane').length;").await;
+            if lanes.as_u64() == Some(24) {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the dashboard drew {lanes} lanes, not 24");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
         tokio::time::sleep_until((started + Duration::from_secs(30)).into()).await;
         let png = browser.screenshot().await;
         std::fs::write(&out, &png).unwrap_or_else(|error| panic!("cannot write {out}: {error}"));
