@@ -103,6 +103,10 @@ pub fn classroom(
             Some(url) => {
                 println!("\n  Learners join with:  {}", paint.bold(&format!("cargo run -- join {url} --name \"Their Name\"")));
                 println!("  The projector:       {url}/class");
+                println!(
+                    "  (That is this machine's address on the network it sends from. If learners cannot reach it, \
+                     try another of its addresses: `ip addr`, `ipconfig`.)"
+                );
             }
             None if address.ip().is_loopback() => println!(
                 "\n  Bound to {address}: only this machine can reach it. For the room, use --bind 0.0.0.0:{port}.\n  \

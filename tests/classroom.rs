@@ -25,6 +25,9 @@ use virtual_browser::{
     Browser, Event, Outcome, Page, VirtualClock, checks, known_clients,
 };
 
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 
 fn class_server() -> Arc<ClassServer> {
@@ -580,4 +583,49 @@ fn no_control_changes_anything_without_the_key() {
     let (status, _) = control(&server, Some(KEY), &Control::Tight);
     assert_eq!(status, StatusCode::OK);
     assert_eq!(server.settings().mode, Mode::Tight);
+}
+
+/// A class server on Redis (`cargo run -- classroom --redis URL`): a
+/// restart makes a new connection, and the chat survives it.
+#[test]
+fn on_redis_the_chat_survives_a_restart() {
+    let Some(redis) = redis_server::RedisServer::start("classroom") else { return };
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let server = ClassServer::new(
+            Key::given(KEY).unwrap(),
+            classroom::redis_chat(redis.url()),
+        )
+        .unwrap();
+        let said =
+            server.control(Control::Post { text: "kept in Redis".to_owned() }).await;
+        assert_eq!(said.as_deref(), Ok("posted"));
+        let app = classroom::server::router(server.clone());
+        let read = || async {
+            let response = app
+                .clone()
+                .oneshot(Request::get("/poll").body(Body::empty()).unwrap())
+                .await
+                .unwrap();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            String::from_utf8_lossy(&body).into_owned()
+        };
+        let before = read().await;
+        assert!(before.contains("kept in Redis"), "{before}");
+        server.control(Control::Restart).await.unwrap();
+        let after = read().await;
+        assert!(
+            after.contains("kept in Redis"),
+            "the restart lost the chat: {after}"
+        );
+        let epoch = |text: &str| {
+            serde_json::from_str::<serde_json::Value>(text).unwrap()["epoch"].clone()
+        };
+        assert_eq!(
+            epoch(&before),
+            epoch(&after),
+            "the same chat, so the same epoch"
+        );
+    });
 }

@@ -97,3 +97,63 @@ fn the_dashboard_renders_live_traffic_names_as_text_and_its_controls_work() {
         browser.close().await;
     });
 }
+
+/// A joined page in Chromium tells the class server when it is hidden and
+/// shown, and when its script throws or leaves a promise rejected.
+#[test]
+fn a_joined_page_reports_hidden_shown_and_errors() {
+    let _one = one_at_a_time();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        let Some(mut browser) = Chromium::start().await else { return };
+        let class = ClassServer::new(
+            Key::given(KEY).unwrap(),
+            classroom::memory_chat(governor::clock::DefaultClock::default()),
+        )
+        .unwrap();
+        let server = Server::start(classroom::server::router(class.clone())).await;
+        // A learner's client that polls once, then throws, then rejects.
+        let folder = std::env::temp_dir().join(format!("joined-page-{}", std::process::id()));
+        std::fs::create_dir_all(&folder).unwrap();
+        let client = folder.join("client.js");
+        std::fs::write(
+            &client,
+            "fetch('/poll');\n\
+             setTimeout(() => { throw new Error('thrown in a timer'); }, 50);\n\
+             setTimeout(() => Promise.reject(new Error('a promise left rejected')), 100);\n",
+        )
+        .unwrap();
+        let files = vec![classroom::join::PageFile { path: "/client.js".into(), file: client }];
+        let tag = Tag { name: "Ada".into(), exercise: 3 };
+        let upstream = Upstream::remote(&server.url("")).unwrap();
+        let join = classroom::join::Join::fixed(tag, files, upstream);
+        let page = Server::start(classroom::join::router(std::sync::Arc::new(join))).await;
+        browser.open(&page.url("/")).await;
+
+        let learner = || class.room.feed(0).learners.into_iter().find(|l| l.name == "Ada");
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while learner().is_none_or(|l| l.errors < 2) {
+            assert!(Instant::now() < deadline, "the page's two errors were not reported: {:?}", learner());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let ada = learner().unwrap();
+        assert!(!ada.requests.is_empty(), "its poll reached the class, tagged");
+        let last = ada.last_error.unwrap_or_default();
+        assert!(last.contains("a promise left rejected"), "{last}");
+
+        browser.hide().await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !learner().unwrap().hidden {
+            assert!(Instant::now() < deadline, "hiding the page was not reported");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        browser.show().await;
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while learner().unwrap().hidden {
+            assert!(Instant::now() < deadline, "showing the page again was not reported");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        browser.close().await;
+        let _ = std::fs::remove_dir_all(&folder);
+    });
+}
