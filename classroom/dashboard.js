@@ -38,8 +38,10 @@ const LEGEND = [
   [429, "429"],
   [503, "503"],
   ["5xx", "500"],
+  ["4xx", "other 4xx"],
   ["error", "network error (closed)"],
   ["aborted", "given up by the page"],
+  ["waiting", "waiting for its answer"],
 ];
 
 const key = readKey();
@@ -152,8 +154,10 @@ function describe(learner) {
   const { view, lane } = learner;
   lane.name.textContent = view.name;
   lane.row.classList.toggle("quiet", !view.active);
-  const progress = view.progress
-    ? `, check ${view.progress.passed}/${view.progress.run}${view.progress.done ? " done" : ""}`
+  // The last check: [the exercise checked, { passed, run, done }].
+  const [checked, tally] = view.progress ?? [];
+  const progress = tally
+    ? `, check ${String(checked).padStart(2, "0")}: ${tally.passed}/${tally.run}${tally.done ? " done" : ""}`
     : "";
   lane.about.textContent = `exercise ${String(view.exercise).padStart(2, "0")}${progress}, ${view.per_minute} req/min`;
   if (view.hidden) {
@@ -189,8 +193,8 @@ function showRoom(answer) {
   document.getElementById("room-line").textContent =
     `${room.per_second} req/s now · busiest second ${room.busiest}, average ${room.average} · ` +
     `${room.joined} joined, ${room.hidden} hidden · ${room.held} held` +
-    (room.refused ? ` · ${room.refused} refused for flooding` : "") +
-    (room.turned_away ? ` · ${room.turned_away} turned away (room full)` : "");
+    (room.refused ? ` · ${room.refused} refused for flooding in the last minute` : "") +
+    (room.turned_away ? ` · ${room.turned_away} turned away so far (the room is full)` : "");
 }
 
 function showProblem(text) {

@@ -33,9 +33,10 @@ pub const REPORT_TIMEOUT: Duration = Duration::from_secs(1);
 pub struct Joined {
     pub url: String,
     pub name: String,
-    /// The `join` process: if it is gone (killed without its Ctrl-C), the
-    /// file is stale and nothing is reported.
-    pub pid: u32,
+    /// Where `join` serves the learner's page: while it runs, something
+    /// listens there. If nothing does (`join` was killed without its
+    /// Ctrl-C), the file is stale and nothing is reported.
+    pub page: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -84,7 +85,10 @@ pub fn classroom(
             format!("could not listen on {bind}: {error} (another class server running? try --bind 0.0.0.0:4101)")
         })?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let server = ClassServer::new(key.clone(), make_chat)?;
+        let server = match redis {
+            Some(_) => ClassServer::on_redis(key.clone(), make_chat)?,
+            None => ClassServer::new(key.clone(), make_chat)?,
+        };
         let port = address.port();
         let reachable = if address.ip().is_unspecified() {
             lan_address().map(|ip| format!("http://{ip}:{port}"))
@@ -215,7 +219,7 @@ pub fn join(workshop: &Workshop, which: Which, url: &str, name: &str, port: u16,
         )
         .await?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let joined = Joined { url: url.clone(), name: name.clone(), pid: std::process::id() };
+        let joined = Joined { url: url.clone(), name: name.clone(), page: address.to_string() };
         let file = root.join(JOINED_FILE);
         let _ = std::fs::create_dir_all(file.parent().expect("a folder"));
         let _ = std::fs::write(&file, toml::to_string(&joined).map_err(|e| e.to_string())?);
@@ -243,13 +247,10 @@ pub fn join(workshop: &Workshop, which: Which, url: &str, name: &str, port: u16,
 pub fn joined(root: &Path) -> Option<Joined> {
     let text = std::fs::read_to_string(root.join(JOINED_FILE)).ok()?;
     let joined: Joined = toml::from_str(&text).ok()?;
-    // Where the system lists its processes (Linux), a `join` that is gone
-    // left a stale file: report nothing rather than wait for a class that
-    // is not there.
-    let proc = Path::new("/proc");
-    if proc.join("self").exists() && !proc.join(joined.pid.to_string()).exists() {
-        return None;
-    }
+    // A `join` that is gone left a stale file: nothing listens at its page
+    // any more (on this machine, a refused connection comes at once).
+    let page: std::net::SocketAddr = joined.page.parse().ok()?;
+    std::net::TcpStream::connect_timeout(&page, Duration::from_millis(200)).ok()?;
     Some(joined)
 }
 

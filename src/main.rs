@@ -82,8 +82,8 @@ enum Command {
         /// Keep the chat in the Redis at this URL (by default, in memory).
         #[arg(long)]
         redis: Option<String>,
-        /// The instructor's key (by default, a new random one).
-        #[arg(long, hide = true)]
+        /// The instructor's key (by default, a new random one); give the one an earlier run printed to keep it.
+        #[arg(long)]
         key: Option<String>,
     },
     /// For the instructor: change how the class server treats the whole room.
@@ -129,7 +129,7 @@ enum ControlCommand {
     Flaky { percent: u8 },
     /// Let each learner one request in every 5 s; the rest get 429 with Retry-After.
     Tight,
-    /// A new chat: a new epoch, and every held request broken.
+    /// Restart the chat: every held request broken; in memory, a new chat with a new epoch (on Redis, the chat stays).
     Restart,
     /// Tell every client to wait the same time (same), or each its own (spread).
     RetryAfter {

@@ -114,6 +114,7 @@ pub fn watch(workshop: &mut Workshop, number: Option<u32>, manual: bool, paint: 
             let reporting =
                 crate::class::report_check(workshop.root(), exercise.number, tally.passed, tally.run, passed);
             if passed {
+                println!("\n{}", report(&Checked::Passed, &exercise, paint));
                 reporting.finish();
                 break;
             }
@@ -123,7 +124,6 @@ pub fn watch(workshop: &mut Workshop, number: Option<u32>, manual: bool, paint: 
                 return Ok(());
             }
         }
-        println!("\n{}", report(&Checked::Passed, &exercise, paint));
         let Some(next) = workshop.after(&exercise).cloned() else {
             println!("{}", workshop.next_step(paint));
             return Ok(());

@@ -593,7 +593,7 @@ fn on_redis_the_chat_survives_a_restart() {
     let runtime =
         tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
-        let server = ClassServer::new(
+        let server = ClassServer::on_redis(
             Key::given(KEY).unwrap(),
             classroom::redis_chat(redis.url()),
         )
@@ -613,7 +613,8 @@ fn on_redis_the_chat_survives_a_restart() {
         };
         let before = read().await;
         assert!(before.contains("kept in Redis"), "{before}");
-        server.control(Control::Restart).await.unwrap();
+        let said = server.control(Control::Restart).await.unwrap();
+        assert!(said.contains("the same messages, the same epoch"), "{said}");
         let after = read().await;
         assert!(
             after.contains("kept in Redis"),

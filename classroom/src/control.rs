@@ -62,8 +62,9 @@ pub enum Control {
         percent: u8,
     },
     Tight,
-    /// A new chat: a new epoch, an empty store (in memory), and every held
-    /// request's connection broken.
+    /// A new chat app, and every held request's connection broken. In
+    /// memory, that is a new chat: an empty store and a new epoch; on
+    /// Redis, the messages and the epoch stay.
     Restart,
     /// Whether clients told to wait (503, 429) are all told the same
     /// `Retry-After`, or each a different one.

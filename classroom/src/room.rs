@@ -133,10 +133,12 @@ struct Learner {
     hidden: bool,
     last_error: Option<String>,
     errors: u64,
-    progress: Option<Progress>,
+    /// The last check reported: the exercise checked, and how it went.
+    progress: Option<(u32, Progress)>,
     /// This second, and how many requests came in it.
     second: (u64, u32),
-    refused: u64,
+    /// Requests refused for flooding, per second, over the last minute.
+    refused: VecDeque<(u64, u32)>,
     /// Under the instructor's tight limit: when the next request may come.
     tight_until: u64,
     next_number: usize,
@@ -218,10 +220,13 @@ impl Room {
     }
 
     /// The learner `tag` names, joining them if new.
-    fn learner(&self, state: &mut State, tag: &Tag, now: u64) -> Result<usize, Refusal> {
+    /// `page`: the tag comes from the learner's page (a poll, a page
+    /// report), so its exercise is the page's; a check's report names the
+    /// exercise checked, which is not always the page's.
+    fn learner(&self, state: &mut State, tag: &Tag, now: u64, page: bool) -> Result<usize, Refusal> {
         if let Some(&index) = state.by_name.get(&tag.name) {
             let learner = &mut state.learners[index];
-            if learner.tag.exercise != tag.exercise {
+            if page && learner.tag.exercise != tag.exercise {
                 // A learner moved on: the rules of the new exercise apply.
                 learner.tag.exercise = tag.exercise;
                 learner.flags_stale = true;
@@ -243,7 +248,7 @@ impl Room {
             errors: 0,
             progress: None,
             second: (now / 1000, 0),
-            refused: 0,
+            refused: VecDeque::new(),
             tight_until: 0,
             next_number: 1,
             last_seen: now,
@@ -281,7 +286,7 @@ impl Room {
     pub fn admit(&self, tag: &Tag, post: bool, long: bool) -> Result<Ticket, Refusal> {
         let now = self.now();
         let mut state = self.lock();
-        let index = self.learner(&mut state, tag, now)?;
+        let index = self.learner(&mut state, tag, now, true)?;
         self.count(&mut state, index, now)?;
         let learner = &mut state.learners[index];
         let number = learner.next_number;
@@ -330,7 +335,13 @@ impl Room {
         }
         learner.second.1 += 1;
         if learner.second.1 > MAX_REQUESTS_PER_SECOND {
-            learner.refused += 1;
+            match learner.refused.back_mut() {
+                Some((at, count)) if *at == second => *count += 1,
+                _ => learner.refused.push_back((second, 1)),
+            }
+            while learner.refused.front().is_some_and(|(at, _)| at + LANE_SECONDS < second) {
+                learner.refused.pop_front();
+            }
             // Shown at most once a second, not once per refusal.
             if learner.second.1 == MAX_REQUESTS_PER_SECOND + 1 {
                 self.bump(state);
@@ -397,7 +408,7 @@ impl Room {
     pub fn page_said(&self, tag: &Tag, said: PageSaid, error: Option<&str>) -> Result<(), Refusal> {
         let now = self.now();
         let mut state = self.lock();
-        let index = self.learner(&mut state, tag, now)?;
+        let index = self.learner(&mut state, tag, now, true)?;
         self.count(&mut state, index, now)?;
         let learner = &mut state.learners[index];
         match said {
@@ -425,7 +436,7 @@ impl Room {
     pub fn page_log(&self, tag: &Tag, load: &str, events: impl IntoIterator<Item = (u64, PageEvent)>) {
         let now = self.now();
         let mut state = self.lock();
-        let Ok(index) = self.learner(&mut state, tag, now) else {
+        let Ok(index) = self.learner(&mut state, tag, now, true) else {
             return;
         };
         let learner = &mut state.learners[index];
@@ -457,8 +468,8 @@ impl Room {
     pub fn progress(&self, tag: &Tag, progress: Progress) -> Result<(), Refusal> {
         let now = self.now();
         let mut state = self.lock();
-        let index = self.learner(&mut state, tag, now)?;
-        state.learners[index].progress = Some(progress);
+        let index = self.learner(&mut state, tag, now, false)?;
+        state.learners[index].progress = Some((tag.exercise, progress));
         self.bump(&mut state);
         Ok(())
     }
@@ -515,7 +526,9 @@ impl Room {
                 learner.flags_at = Some(now);
                 learner.flags_stale = false;
             }
-            let active = learner.last_seen + LANE_SECONDS * 1000 >= now;
+            // A hidden page that rightly sends nothing is still in the room.
+            let seen_within = |seconds: u64| learner.last_seen + seconds * 1000 >= now;
+            let active = seen_within(LANE_SECONDS) || (learner.hidden && seen_within(RECORD_SECONDS));
             joined += usize::from(active);
             hidden += usize::from(active && learner.hidden);
             let per_minute = learner.requests.iter().rev().take_while(|r| r.sent + 60_000 >= now).count();
@@ -547,7 +560,7 @@ impl Room {
                 active,
                 errors: learner.errors,
                 last_error: learner.last_error.clone(),
-                refused: learner.refused,
+                refused: recent_refused(learner, second),
                 flags: learner.flags.clone(),
                 requests: changed,
                 said,
@@ -558,7 +571,7 @@ impl Room {
         let busiest = counted.iter().copied().max().unwrap_or(0);
         let span = second.clamp(1, LANE_SECONDS) as f64;
         let average = counted.iter().fold(0.0, |sum, n| sum + f64::from(*n)) / span;
-        let refused = state.learners.iter().map(|l| l.refused).sum();
+        let refused = state.learners.iter().map(|l| recent_refused(l, second)).sum();
         Feed {
             version: state.version,
             now,
@@ -591,6 +604,11 @@ fn flags_for(learner: &Learner, now: u64) -> Vec<Flag> {
         })
         .collect();
     rules::flags(learner.tag.exercise, &loads)
+}
+
+/// A learner's requests refused for flooding in the last minute.
+fn recent_refused(learner: &Learner, second: u64) -> u64 {
+    learner.refused.iter().filter(|(at, _)| at + LANE_SECONDS >= second).map(|(_, n)| u64::from(*n)).sum()
 }
 
 fn kind_of(record: &Record) -> &'static str {
@@ -642,9 +660,9 @@ pub struct RoomLine {
     pub hidden: usize,
     /// Long polls in flight now.
     pub held: usize,
-    /// Requests refused for flooding, over every learner.
+    /// Requests refused for flooding in the last minute, over every learner.
     pub refused: u64,
-    /// Learners refused because the room was full.
+    /// Learners refused because the room was full, since it started.
     pub turned_away: u64,
     /// Requests at the server in each whole second of the last minute:
     /// (second since the room started, requests).
@@ -656,13 +674,15 @@ pub struct RoomLine {
 pub struct LearnerView {
     pub name: String,
     pub exercise: u32,
-    pub progress: Option<Progress>,
+    /// The last check: the exercise checked, and how it went.
+    pub progress: Option<(u32, Progress)>,
     pub per_minute: usize,
     pub hidden: bool,
-    /// Seen in the last minute.
+    /// Seen in the last minute, or hidden (a hidden page rightly sends nothing).
     pub active: bool,
     pub errors: u64,
     pub last_error: Option<String>,
+    /// Requests refused for flooding in the last minute.
     pub refused: u64,
     pub flags: Vec<Flag>,
     /// Requests that changed since the dashboard's version.

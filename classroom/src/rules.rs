@@ -88,7 +88,15 @@ pub enum PageEvent {
     Shown,
 }
 
-/// The trace of one page load, from its events (in any order).
+/// A GET the page sends this soon after its own POST was answered is the
+/// refresh after sending (chapter 02), not a poll of its chain.
+pub const REFRESH_AFTER_POST_MS: u64 = 100;
+
+/// The trace of one page load, from its events (in any order), with only
+/// the page's own polling in it: a person pressing Send is not the client's
+/// schedule, so the POSTs and the refresh that follows each are left out.
+/// (Chapter 02 allows that refresh to overlap a poll; and a message sent
+/// while the server asked for quiet is the reader's choice, not a retry.)
 pub fn trace(events: impl Iterator<Item = (u64, PageEvent)>) -> Trace {
     // In one millisecond: hidden or shown first, then the requests in the
     // order they were sent, each sent before it settled; so an answer comes
@@ -105,6 +113,27 @@ pub fn trace(events: impl Iterator<Item = (u64, PageEvent)>) -> Trace {
         })
         .collect();
     events.sort_by_key(|(at, order, _)| (*at, *order));
+    let mut posted_at: Option<u64> = None;
+    let mut left_out: std::collections::HashSet<usize> = std::collections::HashSet::new();
+    for (at, _, event) in &events {
+        match *event {
+            PageEvent::Sent { n, post: true } => {
+                left_out.insert(n);
+            }
+            PageEvent::Settled { n, .. } if left_out.contains(&n) => posted_at = Some(*at),
+            PageEvent::Sent { n, post: false }
+                if posted_at.is_some_and(|p| at.saturating_sub(p) <= REFRESH_AFTER_POST_MS) =>
+            {
+                left_out.insert(n);
+                posted_at = None;
+            }
+            _ => {}
+        }
+    }
+    let events = events.into_iter().filter(|(_, _, event)| match event {
+        PageEvent::Sent { n, .. } | PageEvent::Settled { n, .. } => !left_out.contains(n),
+        _ => true,
+    });
     let mut methods: std::collections::HashMap<usize, &'static str> = std::collections::HashMap::new();
     let mut trace = Trace::default();
     for (at, _, event) in events {
@@ -194,6 +223,28 @@ mod tests {
         let events =
             vec![poll(1, 0, 50, 200), poll(2, 3050, 3100, 503), poll(3, 3100, 3150, 503), poll(4, 5000, 5050, 200)];
         assert!(flagged(7, events.clone()).is_empty(), "{:?}", flagged(7, events));
+    }
+
+    #[test]
+    fn sending_a_message_is_not_the_clients_polling() {
+        let send = |n, at| {
+            vec![
+                (at, PageEvent::Sent { n, post: true }),
+                (at + 40, PageEvent::Settled { n, status: Some(201), aborted: false, retry_after: None }),
+            ]
+        };
+        // The refresh after sending overlaps a slow poll: allowed (chapter 02).
+        let events = vec![poll(1, 0, 5000, 200), send(2, 1000), poll(3, 1045, 1090, 200)];
+        assert!(flagged(2, events).is_empty());
+        // A message sent while the server asked for quiet is the reader's
+        // choice, and so is the refresh after it...
+        let told = (50, PageEvent::Settled { n: 1, status: Some(429), aborted: false, retry_after: Some(5) });
+        let first = vec![(0, PageEvent::Sent { n: 1, post: false }), told];
+        let events = vec![first.clone(), send(2, 1000), poll(3, 1045, 1090, 200), poll(4, 9000, 9050, 200)];
+        assert!(flagged(4, events).is_empty(), "the post and its refresh are left out");
+        // ...but a poll of the chain inside the quiet time is flagged still.
+        let events = vec![first, poll(2, 2000, 2050, 200)];
+        assert!(flagged(4, events).contains(&"Retry-After not honoured"));
     }
 
     #[test]

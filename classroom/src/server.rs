@@ -68,6 +68,9 @@ pub struct ClassServer {
     chat: RwLock<Chat>,
     make_chat: MakeChat,
     restarts: watch::Sender<u64>,
+    /// What a restart does to the chat, for the marker: in memory, a new
+    /// one; on Redis, the same messages and epoch.
+    restart_says: &'static str,
     /// Moves on each time the server goes down: held requests go down too.
     downs: watch::Sender<u64>,
     dashboards: Arc<Semaphore>,
@@ -84,6 +87,17 @@ impl ClassServer {
     /// The same, its flaky answers and spread waits drawn from `seed`, so a
     /// test sees the same ones every run.
     pub fn seeded(key: Key, make_chat: MakeChat, seed: u64) -> Result<Arc<ClassServer>, String> {
+        ClassServer::with(key, make_chat, seed, "restarted: a new chat (a new epoch), held requests broken")
+    }
+
+    /// The same on a chat kept in Redis: a restart keeps its messages and
+    /// its epoch, and breaks the held requests.
+    pub fn on_redis(key: Key, make_chat: MakeChat) -> Result<Arc<ClassServer>, String> {
+        let says = "restarted: held requests broken (the chat is in Redis: the same messages, the same epoch)";
+        ClassServer::with(key, make_chat, fastrand::u64(..), says)
+    }
+
+    fn with(key: Key, make_chat: MakeChat, seed: u64, restart_says: &'static str) -> Result<Arc<ClassServer>, String> {
         let chat = make_chat()?;
         Ok(Arc::new(ClassServer {
             room: Arc::new(Room::new()),
@@ -92,6 +106,7 @@ impl ClassServer {
             chat: RwLock::new(chat),
             make_chat,
             restarts: watch::Sender::new(0),
+            restart_says,
             downs: watch::Sender::new(0),
             dashboards: Arc::new(Semaphore::new(MAX_DASHBOARDS)),
             random: Mutex::new(fastrand::Rng::with_seed(seed)),
@@ -129,9 +144,8 @@ impl ClassServer {
                 *self.chat.write().unwrap_or_else(|p| p.into_inner()) = chat;
                 // Every request the old chat holds is broken off.
                 self.restarts.send_modify(|n| *n += 1);
-                let said = "restarted: a new chat (a new epoch), held requests broken".to_owned();
-                self.room.marker(said.clone());
-                Ok(said)
+                self.room.marker(self.restart_says.to_owned());
+                Ok(self.restart_says.to_owned())
             }
             Control::RetryAfter { spread } => {
                 self.settings.lock().unwrap_or_else(|p| p.into_inner()).spread = spread;
@@ -377,10 +391,12 @@ async fn in_mode(server: &ClassServer, learner: Option<&Tag>, request: Request) 
     match mode {
         Mode::Normal => server.forward(request).await,
         Mode::Slow { seconds } => {
-            let mut restarted = server.restarts.subscribe();
+            let (mut restarted, mut downed) = (server.restarts.subscribe(), server.downs.subscribe());
             tokio::select! {
                 () = tokio::time::sleep(Duration::from_secs(seconds)) => server.forward(request).await,
                 _ = restarted.changed() => closed(),
+                // Going down reaches the requests being slowed too.
+                _ = downed.changed() => server.down(),
             }
         }
         Mode::Down { .. } => server.down(),
@@ -538,5 +554,84 @@ async fn control(State(server): State<Arc<ClassServer>>, headers: HeaderMap, bod
     match server.control(control).await {
         Ok(said) => Json(json!({ "done": said, "mode": server.settings().mode.to_string() })).into_response(),
         Err(problem) => error(StatusCode::BAD_REQUEST, problem),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class() -> Arc<ClassServer> {
+        let chat = crate::memory_chat(governor::clock::DefaultClock::default());
+        ClassServer::seeded(Key::given("0123456789abcdef").unwrap(), chat, 1).unwrap()
+    }
+
+    fn poll(path: &str) -> Request {
+        Request::get(path).body(Body::empty()).unwrap()
+    }
+
+    /// A long poll held by the chat, with a fresh cursor.
+    async fn held(server: &Arc<ClassServer>) -> tokio::task::JoinHandle<Response> {
+        let app = router(server.clone());
+        let first = app.clone().oneshot(poll("/poll")).await.unwrap();
+        let body = axum::body::to_bytes(first.into_body(), 1 << 16).await.unwrap();
+        let epoch = serde_json::from_slice::<serde_json::Value>(&body).unwrap()["epoch"].clone();
+        let path = format!("/poll?since=0&epoch={epoch}&wait=25");
+        let waiting = tokio::spawn(async move { app.oneshot(poll(&path)).await.unwrap() });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert!(!waiting.is_finished(), "the chat holds it");
+        waiting
+    }
+
+    async fn soon(waiting: tokio::task::JoinHandle<Response>) -> Response {
+        tokio::time::timeout(Duration::from_millis(100), waiting).await.expect("answered at once").unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn going_down_reaches_held_requests_and_slowed_ones() {
+        let server = class();
+        let waiting = held(&server).await;
+        server.control(Control::Down { close: false }).await.unwrap();
+        let answer = soon(waiting).await;
+        assert_eq!(answer.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(answer.headers()[header::RETRY_AFTER], "10");
+
+        server.control(Control::Slow { seconds: 10 }).await.unwrap();
+        let app = router(server.clone());
+        let slowed = tokio::spawn(async move { app.oneshot(poll("/poll")).await.unwrap() });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        server.control(Control::Down { close: true }).await.unwrap();
+        let answer = soon(slowed).await;
+        assert!(answer.extensions().get::<CloseConnection>().is_some(), "closed, not answered");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_breaks_held_requests_and_starts_a_new_epoch() {
+        let server = class();
+        let waiting = held(&server).await;
+        server.control(Control::Restart).await.unwrap();
+        assert!(soon(waiting).await.extensions().get::<CloseConnection>().is_some());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn spread_waits_differ_and_the_same_one_does_not() {
+        let server = class();
+        server.control(Control::Down { close: false }).await.unwrap();
+        let app = router(server.clone());
+        let mut told = std::collections::BTreeSet::new();
+        for _ in 0..20 {
+            let answer = app.clone().oneshot(poll("/poll")).await.unwrap();
+            told.insert(answer.headers()[header::RETRY_AFTER].to_str().unwrap().to_owned());
+        }
+        assert_eq!(told.len(), 1, "the same for all: {told:?}");
+        server.control(Control::RetryAfter { spread: true }).await.unwrap();
+        let mut told = std::collections::BTreeSet::new();
+        for _ in 0..20 {
+            let answer = app.clone().oneshot(poll("/poll")).await.unwrap();
+            let seconds: u32 = answer.headers()[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+            assert!((5..=15).contains(&seconds), "{seconds}");
+            told.insert(seconds);
+        }
+        assert!(told.len() > 3, "spread: {told:?}");
     }
 }

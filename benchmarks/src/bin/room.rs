@@ -172,7 +172,7 @@ fn main() {
         assert_eq!(tally.failed, 0, "requests went unanswered");
         format!(
             "| | measured |\n|---|---|\n\
-             | learners, each with a page polling every second (exercise 05's chain) and one long polling (exercise 07's) | {} |\n\
+             | learners, each with a page polling every second (exercise 05's chain, its interval cut to 1 s) and one long polling (exercise 07's) | {} |\n\
              | long polls held, at the end | {} |\n\
              | a message posted every | {} s ({posted} in {total} s) |\n\
              | dashboards open | 1 ({answers} feed answers in {total} s, {:.0} KiB each on average; the first, with the whole room, {:.1} MiB) |\n\

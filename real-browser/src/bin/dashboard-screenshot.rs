@@ -73,7 +73,7 @@ fn main() {
         browser.open(&url(&format!("/class#key={KEY}"))).await;
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let lanes = browser.run("return document.querySelectorAll('.lane').length;").await;
+            let lanes = browser.run("return document.querySelectorAll('#lanes .lane').length;").await;
             if lanes.as_u64() == Some(24) {
                 break;
             }
