@@ -28,7 +28,8 @@ async fn poll_as(server: &Server, name: &str) {
 
 /// The names on the dashboard's lanes, as the page shows them.
 async fn lanes(browser: &Chromium) -> Vec<String> {
-    let names = browser.run("return [...document.querySelectorAll('#lanes .lane .name')].map((e) => e.textContent);").await;
+    let names =
+        browser.run("return [...document.querySelectorAll('#lanes .lane .name')].map((e) => e.textContent);").await;
     names.as_array().unwrap().iter().map(|n| n.as_str().unwrap().to_owned()).collect()
 }
 
