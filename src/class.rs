@@ -247,11 +247,26 @@ pub fn join(workshop: &Workshop, which: Which, url: &str, name: &str, port: u16,
 pub fn joined(root: &Path) -> Option<Joined> {
     let text = std::fs::read_to_string(root.join(JOINED_FILE)).ok()?;
     let joined: Joined = toml::from_str(&text).ok()?;
-    // A `join` that is gone left a stale file: nothing listens at its page
-    // any more (on this machine, a refused connection comes at once).
+    // A `join` that is gone left a stale file: nothing serves its page
+    // there any more (on this machine, a refused connection comes at once),
+    // or something else does, such as an exercise's own server, which has
+    // no reporter.
     let page: std::net::SocketAddr = joined.page.parse().ok()?;
-    std::net::TcpStream::connect_timeout(&page, Duration::from_millis(200)).ok()?;
-    Some(joined)
+    is_join(page).then_some(joined)
+}
+
+/// Whether a `join` serves at `page`: only its pages have the reporter.
+fn is_join(page: std::net::SocketAddr) -> bool {
+    use std::io::{Read, Write as _};
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&page, Duration::from_millis(200)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(300)));
+    if stream.write_all(b"HEAD /class/report.js HTTP/1.1\r\nhost: join\r\nconnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut head = [0u8; 12];
+    stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
 
 /// A check's result, on its way to the class server. [`Reporting::finish`]

@@ -226,7 +226,7 @@ async fn a_class_server_and_a_joined_learner_in_two_processes() {
         "{waited:?}"
     );
     // A `join` killed without its Ctrl-C left the file behind: nothing
-    // listens at its page, so nothing is sent, and nothing waited for.
+    // serves its page, so nothing is sent, and nothing waited for.
     let nobody = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -237,5 +237,18 @@ async fn a_class_server_and_a_joined_learner_in_two_processes() {
     let started = Instant::now();
     polling_workshop::class::report_check(&root, 7, 1, 15, false).finish();
     assert!(started.elapsed() < Duration::from_millis(250));
+    // Nor when another server took its port since (an exercise's own).
+    let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = other.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut stream, _)) = other.accept() {
+            let _ = stream.read(&mut [0u8; 1024]);
+            let _ = stream
+                .write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    std::fs::write(&file, joined_file(&address)).unwrap();
+    assert_eq!(polling_workshop::class::joined(&root), None);
     let _ = std::fs::remove_dir_all(&root);
 }

@@ -50,6 +50,9 @@ pub const LANE_SECONDS: u64 = 60;
 /// The most markers (changes of mode, restarts) the room line keeps.
 pub const MAX_MARKERS: usize = 200;
 
+/// The most names the room remembers having turned away, to count them.
+pub const MAX_TURNED_AWAY: usize = 1_000;
+
 /// A page's error text is cut to this many characters.
 pub const MAX_ERROR_CHARS: usize = 200;
 // ANCHOR_END: limits
@@ -127,8 +130,9 @@ struct Learner {
     /// The page's own log: (which load, page time, event, when it reached
     /// the class server), for the flags.
     page: VecDeque<(u32, u64, PageEvent, u64)>,
-    /// The loads seen lately: the page's id for it, and its number here.
-    loads: VecDeque<(String, u32)>,
+    /// The loads seen lately: the page's id for it, its number here, and
+    /// the exercise that page was.
+    loads: VecDeque<(String, u32, u32)>,
     next_load: u32,
     hidden: bool,
     last_error: Option<String>,
@@ -157,8 +161,9 @@ struct State {
     /// Requests at the server (every client's) per second: (second, count).
     seconds: VecDeque<(u64, u32)>,
     markers: VecDeque<Marker>,
-    /// Learners turned away because the room was full.
-    turned_away: u64,
+    /// The names turned away because the room was full (at most
+    /// [`MAX_TURNED_AWAY`] are remembered).
+    turned_away: std::collections::HashSet<String>,
     held: usize,
 }
 
@@ -271,7 +276,9 @@ impl Room {
             .map(|(index, l)| (index, l.last_seen))
             .expect("a full room has learners");
         if gone + RECORD_SECONDS * 1000 > now {
-            state.turned_away += 1;
+            if state.turned_away.len() < MAX_TURNED_AWAY {
+                state.turned_away.insert(tag.name.clone());
+            }
             return Err(Refusal::Full);
         }
         let old = std::mem::replace(&mut state.learners[index], learner);
@@ -440,16 +447,16 @@ impl Room {
             return;
         };
         let learner = &mut state.learners[index];
-        let seq = match learner.loads.iter().find(|(id, _)| id == load) {
-            Some((_, seq)) => *seq,
+        let seq = match learner.loads.iter().find(|(id, ..)| id == load) {
+            Some((_, seq, _)) => *seq,
             None => {
                 learner.next_load += 1;
                 if learner.loads.len() >= MAX_PAGE_LOADS {
-                    let (_, gone) = learner.loads.pop_front().expect("a load");
+                    let (_, gone, _) = learner.loads.pop_front().expect("a load");
                     learner.page.retain(|(seq, ..)| *seq != gone);
                 }
                 let id: String = load.chars().take(32).collect();
-                learner.loads.push_back((id, learner.next_load));
+                learner.loads.push_back((id, learner.next_load, tag.exercise));
                 learner.next_load
             }
         };
@@ -583,7 +590,7 @@ impl Room {
                 hidden,
                 held: state.held,
                 refused,
-                turned_away: state.turned_away,
+                turned_away: state.turned_away.len() as u64,
                 seconds: state.seconds.iter().filter(|(at, _)| *at < second).copied().collect(),
             },
             markers: state.markers.iter().filter(|m| m.at >= from).cloned().collect(),
@@ -597,13 +604,14 @@ fn flags_for(learner: &Learner, now: u64) -> Vec<Flag> {
     let loads: Vec<_> = learner
         .loads
         .iter()
-        .map(|(_, seq)| {
+        .map(|(_, seq, exercise)| {
             let events = learner.page.iter().filter(|(load, .., came)| load == seq && recent(*came));
             let end = events.clone().map(|(_, at, ..)| *at).max().unwrap_or(0) + 1;
-            (rules::trace(events.map(|(_, at, event, _)| (*at, *event))), end)
+            let trace = rules::trace(events.map(|(_, at, event, _)| (*at, *event)));
+            rules::Load { trace, end, exercise: *exercise }
         })
         .collect();
-    rules::flags(learner.tag.exercise, &loads)
+    rules::flags(&loads)
 }
 
 /// A learner's requests refused for flooding in the last minute.
@@ -662,7 +670,7 @@ pub struct RoomLine {
     pub held: usize,
     /// Requests refused for flooding in the last minute, over every learner.
     pub refused: u64,
-    /// Learners refused because the room was full, since it started.
+    /// Names refused because the room was full, since it started.
     pub turned_away: u64,
     /// Requests at the server in each whole second of the last minute:
     /// (second since the room started, requests).
@@ -788,6 +796,24 @@ mod tests {
         assert_eq!(rules(room.feed(0)), ["two polls at once"]);
         tokio::time::advance(std::time::Duration::from_secs(FLAG_SECONDS + 2)).await;
         assert!(rules(room.feed(0)).is_empty(), "still flagged after {FLAG_SECONDS} s");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn each_page_load_is_judged_by_the_exercise_it_was() {
+        let room = Room::new();
+        let settled = |n| PageEvent::Settled { n, status: Some(200), aborted: false, retry_after: None };
+        let overlapping = [
+            (0, PageEvent::Sent { n: 1, post: false }),
+            (3000, PageEvent::Sent { n: 2, post: false }),
+            (5000, settled(1)),
+            (8000, settled(2)),
+        ];
+        // Exercise 01's given client overlaps, as it should...
+        room.page_log(&Tag { name: "Ada".to_owned(), exercise: 1 }, "load-1", overlapping);
+        // ...and then the learner moves on to 02, with a right client.
+        let chain = [(0, PageEvent::Sent { n: 1, post: false }), (50, settled(1))];
+        room.page_log(&Tag { name: "Ada".to_owned(), exercise: 2 }, "load-2", chain);
+        assert!(room.flags_of("Ada").unwrap().is_empty(), "01's page judged by 02's rules");
     }
 
     #[tokio::test(start_paused = true)]

@@ -40,21 +40,29 @@ pub const WHILE_HIDDEN: (&str, u32) = ("polls while hidden", 3);
 pub const TOO_SOON: (&str, u32) = ("retries too soon", 4);
 pub const RETRY_AFTER: (&str, u32) = ("Retry-After not honoured", 4);
 
-/// The flags for one learner on `exercise`, from the traces of their page
-/// loads (a reload starts a new page, with its own timers and backoff),
-/// each with the page time it was last heard of.
-pub fn flags(exercise: u32, loads: &[(Trace, u64)]) -> Vec<Flag> {
+/// One page load, to be checked: its trace, the page time it was last
+/// heard of, and the exercise its page was (so its own rules apply to it).
+pub struct Load {
+    pub trace: Trace,
+    pub end: u64,
+    pub exercise: u32,
+}
+
+/// The flags for one learner, from the traces of their page loads (a reload
+/// starts a new page, with its own timers and backoff), each judged by the
+/// rules of the exercise it was.
+pub fn flags(loads: &[Load]) -> Vec<Flag> {
     let mut flags: Vec<Flag> = Vec::new();
-    let mut raise = |(rule, chapter): (&'static str, u32), problem: Result<(), String>| {
-        if let Err(text) = problem
-            && exercise >= chapter
-            && !flags.iter().any(|f| f.rule == rule)
-        {
-            flags.push(Flag { rule, chapter, text });
-        }
-    };
-    for (trace, end) in loads {
-        let (trace, end) = (trace, *end);
+    for Load { trace, end, exercise } in loads {
+        let (end, exercise) = (*end, *exercise);
+        let mut raise = |(rule, chapter): (&'static str, u32), problem: Result<(), String>| {
+            if let Err(text) = problem
+                && exercise >= chapter
+                && !flags.iter().any(|f| f.rule == rule)
+            {
+                flags.push(Flag { rule, chapter, text });
+            }
+        };
         raise(TWO_AT_ONCE, checks::never_two_polls_at_once(trace));
         raise(WHILE_HIDDEN, checks::no_polls_while_hidden(trace, end));
         let too_soon = checks::backoff_problems(trace, RULES, end)
@@ -183,7 +191,7 @@ mod tests {
     fn flagged(exercise: u32, events: Vec<Vec<(u64, PageEvent)>>) -> Vec<&'static str> {
         let events: Vec<_> = events.into_iter().flatten().collect();
         let end = events.iter().map(|(at, _)| *at).max().unwrap_or(0) + 1;
-        flags(exercise, &[(trace(events.into_iter()), end)]).iter().map(|f| f.rule).collect()
+        flags(&[Load { trace: trace(events.into_iter()), end, exercise }]).iter().map(|f| f.rule).collect()
     }
 
     #[test]
