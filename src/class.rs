@@ -45,6 +45,32 @@ struct Classroom {
     key: String,
 }
 
+/// Until Ctrl-C, or (on Unix) a polite kill: either way the class server
+/// and `join` tidy up the files they wrote before they go.
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut terminate = signal(SignalKind::terminate()).ok();
+        let terminated = async {
+            match terminate.as_mut() {
+                Some(terminate) => {
+                    terminate.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminated => {}
+        }
+    }
+    #[cfg(not(unix))]
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Runtime::new().map_err(|error| format!("cannot start the server: {error}"))
 }
@@ -135,20 +161,16 @@ pub fn classroom(
         write_private(&file, &written);
         let app = classroom::server::router(server.clone());
         let stopping = server.clone();
-        let ctrl_c = async {
-            if tokio::signal::ctrl_c().await.is_err() {
-                std::future::pending::<()>().await;
-            }
-        };
         let served = chat_page::serve::serve_with(
             listener,
             app,
             chat_page::serve::Limits::default(),
-            ctrl_c,
+            stopped(),
             move || stopping.stop(),
         )
         .await;
         let _ = std::fs::remove_file(&file);
+        println!("The class server has stopped.");
         served
     })
 }
@@ -224,21 +246,29 @@ pub fn join(workshop: &Workshop, which: Which, url: &str, name: &str, port: u16,
         let _ = std::fs::create_dir_all(file.parent().expect("a folder"));
         let _ = std::fs::write(&file, toml::to_string(&joined).map_err(|e| e.to_string())?);
         let whose = if finished { "the finished" } else { "your" };
+        let edit = if finished {
+            " It is the finished page, not yours: leave out --finished to run your own."
+        } else {
+            " Edit your files and reload the page to run the new code."
+        };
         let follows = match which.exercise {
             Some(_) => String::new(),
             None => " It follows your current exercise: when a check passes, reload the page for the next.".to_owned(),
         };
         println!(
             "{} {url} as {name:?}, with {whose} exercise {:02} ({}).\n\n  Open http://{address}/ : the page and \
-             its client, its requests going to the class.\n  Edit your files and reload the page to run the new \
-             code.{follows}\n  `cargo run -- check` reports to the class while this runs.\n\nCtrl-C leaves the class.",
+             its client, its requests going to the class.\n {edit}{follows}\n  `cargo run -- check` reports to the \
+             class while this runs.\n\nCtrl-C leaves the class.",
             paint.bold("Joined"),
             exercise.number,
             exercise.title
         );
         flush();
-        let served = chat_page::run(listener, classroom::join::router(join), || {}).await;
+        let app = classroom::join::router(join);
+        let served =
+            chat_page::serve::serve_with(listener, app, chat_page::serve::Limits::default(), stopped(), || {}).await;
         let _ = std::fs::remove_file(&file);
+        println!("You have left the class: checks report nothing now.");
         served
     })
 }

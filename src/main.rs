@@ -228,7 +228,17 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
             let which = class::Which { exercise, finished };
             class::join(&workshop, which, &url, &name, cli.port.unwrap_or(chat_page::DEFAULT_PORT), paint)
         }
-        Some(Command::Classroom { bind, redis, key }) => class::classroom(root, &bind, redis, key, paint),
+        Some(Command::Classroom { bind, redis, key }) => {
+            // `--port` keeps the address of --bind and changes its port.
+            let bind = match cli.port {
+                Some(port) => format!("{}:{port}", bind.rsplit_once(':').map_or(bind.as_str(), |(host, _)| host)),
+                None => bind,
+            };
+            class::classroom(root, &bind, redis, key, paint)
+        }
+        Some(Command::Control { .. }) if cli.port.is_some() => {
+            Err("`control` talks to a class server: say which with --url, not --port".to_owned())
+        }
         Some(Command::Control { what, url, key }) => {
             let said = class::control(root, what.control(), url, key)?;
             println!("{} {said}", paint.green("✓"));

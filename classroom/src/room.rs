@@ -799,6 +799,17 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_check_of_another_exercise_leaves_the_lanes_exercise_alone() {
+        let room = Room::new();
+        let on_07 = Tag { name: "Ada".to_owned(), exercise: 7 };
+        room.admit(&on_07, false, true).unwrap();
+        let checked_03 = Tag { name: "Ada".to_owned(), exercise: 3 };
+        room.progress(&checked_03, Progress { passed: 4, run: 9, done: false }).unwrap();
+        let ada = &room.feed(0).learners[0];
+        assert_eq!((ada.exercise, ada.progress.map(|(n, _)| n)), (7, Some(3)));
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn each_page_load_is_judged_by_the_exercise_it_was() {
         let room = Room::new();
         let settled = |n| PageEvent::Settled { n, status: Some(200), aborted: false, retry_after: None };

@@ -191,25 +191,124 @@ fn steps() -> Vec<Mode> {
     }
     let floor = floor(store.read().poll(None));
     let handler = || Router::new().route("/poll", get(dont_ddos_yourself::routes::get_poll)).with_state(store.clone());
-    // `app_with` without the route layer of the rate limit.
-    let unlimited = handler()
-        .merge(dont_ddos_yourself::page())
-        .fallback(poll_endpoint::error::not_found)
-        .layer(axum::extract::DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES))
-        .layer(axum::middleware::from_fn(poll_endpoint::error::json_errors));
+    // `app_with` taken apart: the router with the page's routes, then the
+    // body limit, then the JSON errors, then the rate limit (the whole app).
+    let routed = || handler().merge(dont_ddos_yourself::page()).fallback(poll_endpoint::error::not_found);
+    let body_limit = || routed().layer(axum::extract::DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES));
+    let unlimited = body_limit().layer(axum::middleware::from_fn(poll_endpoint::error::json_errors));
     let whole = dont_ddos_yourself::app_with(store.clone(), governor::clock::DefaultClock::default());
     let path = || "/poll".to_owned();
+    let mode = |name, app| Mode { name, app, path: path(), header: None };
     vec![
-        Mode { name: "the floor: a plain handler returning the same bytes", app: floor, path: path(), header: None },
-        Mode { name: "1. exercise 05's `get_poll` alone", app: handler(), path: path(), header: None },
-        Mode {
-            name: "2. and the app around it: JSON errors, body limit, the page's routes",
-            app: unlimited,
-            path: path(),
-            header: None,
-        },
-        Mode { name: "3. and the rate limit: the whole app", app: whole, path: path(), header: None },
+        mode("the floor: a plain handler returning the same bytes", floor),
+        mode("1. exercise 05's `get_poll` alone", handler()),
+        mode("2. and a router that also serves the page", routed()),
+        mode("3. and the body limit", body_limit()),
+        mode("4. and the JSON errors: the app around it", unlimited),
+        mode("5. and the rate limit: the whole app", whole),
     ]
+}
+
+/// How many times each step is counted (the table gives the median), and
+/// the two numbers of polls whose difference is counted: the first makes
+/// every client's entry in the rate limit, so the rest find theirs.
+const COUNTS: usize = 3;
+const POLLS: (usize, usize) = (2_000, 12_000);
+
+/// `--steps --instructions`: each step's user-space instructions per poll,
+/// counted by callgrind as the difference between two runs of this program
+/// with `--count` (so start-up and building the app cancel out), the median
+/// of [`COUNTS`].
+fn count_instructions(only: Option<&str>, out: Option<std::path::PathBuf>) {
+    if Command::new("valgrind").arg("--version").output().is_err() {
+        eprintln!("error: --instructions needs valgrind: apt-get install valgrind (Debian and Ubuntu)");
+        std::process::exit(1);
+    }
+    let me = std::env::current_exe().expect("this program's path");
+    let collected = |step: &str, polls: usize| -> u64 {
+        let output = Command::new("valgrind")
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .arg(&me)
+            .args(["--steps", "--only", step, "--clients", &POLLS.0.to_string(), "--count", &polls.to_string()])
+            .output()
+            .expect("valgrind runs");
+        let text = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{step} under valgrind failed:\n{text}");
+        text.lines()
+            .find_map(|line| line.split("Collected : ").nth(1))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no instruction count in valgrind's output:\n{text}"))
+    };
+    let mut names: Vec<&'static str> = steps().iter().map(|mode| mode.name).collect();
+    if let Some(only) = only {
+        names.retain(|name| name.contains(only));
+    }
+    let mut rows = String::new();
+    let mut before: Option<u64> = None;
+    for (i, name) in names.iter().enumerate() {
+        eprint!("[{}/{}] {name}…", i + 1, names.len());
+        // A prefix that names only this step (`--only` matches by `contains`).
+        let key = name.split(':').next().unwrap_or(name);
+        let mut counts: Vec<u64> = (0..COUNTS)
+            .map(|_| (collected(key, POLLS.1) - collected(key, POLLS.0)) / (POLLS.1 - POLLS.0) as u64)
+            .collect();
+        counts.sort_unstable();
+        let median = counts[COUNTS / 2];
+        eprintln!(" {median}");
+        let more = before.map_or("".to_owned(), |b| format!("{:+}", median as i64 - b as i64));
+        let all = counts.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
+        rows.push_str(&format!("| {name} | {median} | {more} | {all} |\n"));
+        before = Some(median);
+    }
+    let table = format!(
+        "| Step | Instructions per poll (median) | More than the step before | Each count |\n|---|---|---|---|\n{rows}\n\
+         Counted with `cargo run --release -p benchmarks --bin load -- --steps --instructions`: each step's app \
+         answers {} polls in one process, through `oneshot` (no sockets, so no kernel), under valgrind's callgrind, \
+         and {} more; the difference over {} is one poll's user-space instructions, the driver's own (building each \
+         request, reading each answer) included, so only the differences between steps are the steps' own. The \
+         polls name {} clients in turn, so the rate limit holds that many. Each step is counted {} times; \
+         the counts move by about a thousand between runs (hash seeds and the allocator differ), far less than \
+         time does on this machine.\n",
+        POLLS.0,
+        POLLS.1 - POLLS.0,
+        POLLS.1 - POLLS.0,
+        POLLS.0,
+        COUNTS
+    );
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
+    let out = out.unwrap_or_else(|| root.join("book/src/figures/05-instructions.md"));
+    print!("{table}");
+    std::fs::write(&out, table).unwrap_or_else(|error| panic!("cannot write {}: {error}", out.display()));
+    eprintln!("wrote {}", out.display());
+}
+
+/// `--count`: each way's polls in this process, through `oneshot`, each
+/// from the next of `clients` clients, as wrk's script sends them.
+fn in_process(by_steps: bool, only: Option<&str>, clients: usize, count: usize) {
+    use tower::ServiceExt;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let mut all = if by_steps { steps() } else { modes(&runtime) };
+    if let Some(only) = only {
+        all.retain(|mode| mode.name.contains(only));
+    }
+    let ids: Vec<String> = (1..=clients.min(count.max(1))).map(|n| format!("reader-{n}")).collect();
+    runtime.block_on(async {
+        for mode in all {
+            for n in 0..count {
+                let mut request =
+                    axum::http::Request::get(mode.path.as_str()).header("x-client-id", &ids[n % ids.len()]);
+                // wrk's form: a whole header line.
+                if let Some((name, value)) = mode.header.as_deref().and_then(|line| line.split_once(": ")) {
+                    request = request.header(name, value);
+                }
+                let response =
+                    mode.app.clone().oneshot(request.body(axum::body::Body::empty()).unwrap()).await.unwrap();
+                assert!(response.status().as_u16() < 400, "{}: {}", mode.name, response.status());
+                let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+            }
+            eprintln!("{}: {count} polls", mode.name);
+        }
+    });
 }
 
 /// A wrk script that sends the requests of `clients` distinct clients in
@@ -288,13 +387,31 @@ struct Args {
     /// instead [written to book/src/figures/05-where-the-time-goes.md].
     #[arg(long)]
     steps: bool,
+    /// Instead of wrk: send this many polls to each way (after --only) in
+    /// this process, through `oneshot`, with no sockets, and exit. Run under
+    /// `valgrind --tool=callgrind`, twice with two counts, for the
+    /// instructions one poll costs in user space: a count that, unlike
+    /// time, does not move with whatever else the machine is doing.
+    #[arg(long, hide = true)]
+    count: Option<usize>,
+    /// With --steps: instead of wrk, count the instructions each step costs
+    /// per poll in user space, under valgrind's callgrind [written to
+    /// book/src/figures/05-instructions.md]. Needs valgrind.
+    #[arg(long, requires = "steps")]
+    instructions: bool,
     /// Where to write the table [default: book/src/figures/05-load-benchmark.md].
     #[arg(long)]
     out: Option<std::path::PathBuf>,
 }
 
 fn main() {
-    let Args { seconds, rounds, clients, only, steps: by_steps, out } = clap::Parser::parse();
+    let Args { seconds, rounds, clients, only, steps: by_steps, count, instructions, out } = clap::Parser::parse();
+    if let Some(count) = count {
+        return in_process(by_steps, only.as_deref(), clients, count);
+    }
+    if instructions {
+        return count_instructions(only.as_deref(), out);
+    }
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
     let figure = if by_steps { "05-where-the-time-goes.md" } else { "05-load-benchmark.md" };
     let out = out.unwrap_or_else(|| root.join("book/src/figures").join(figure));
