@@ -192,9 +192,19 @@ fn steps() -> Vec<Mode> {
     let floor = floor(store.read().poll(None));
     let handler = || Router::new().route("/poll", get(dont_ddos_yourself::routes::get_poll)).with_state(store.clone());
     // `app_with` taken apart: the router with the page's routes, then the
-    // body limit, then the JSON errors, then the rate limit (the whole app).
+    // body limit (on the POST route, as `app_with` has it), then the JSON
+    // errors, then the rate limit (the whole app).
     let routed = || handler().merge(dont_ddos_yourself::page()).fallback(poll_endpoint::error::not_found);
-    let body_limit = || routed().layer(axum::extract::DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES));
+    let body_limit = || {
+        use axum::handler::Handler;
+        let limit = axum::extract::DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES);
+        let post = dont_ddos_yourself::routes::post_poll.layer(limit);
+        Router::new()
+            .route("/poll", get(dont_ddos_yourself::routes::get_poll).post(post))
+            .with_state(store.clone())
+            .merge(dont_ddos_yourself::page())
+            .fallback(poll_endpoint::error::not_found)
+    };
     let unlimited = body_limit().layer(axum::middleware::from_fn(poll_endpoint::error::json_errors));
     let whole = dont_ddos_yourself::app_with(store.clone(), governor::clock::DefaultClock::default());
     let path = || "/poll".to_owned();
@@ -203,7 +213,7 @@ fn steps() -> Vec<Mode> {
         mode("the floor: a plain handler returning the same bytes", floor),
         mode("1. exercise 05's `get_poll` alone", handler()),
         mode("2. and a router that also serves the page", routed()),
-        mode("3. and the body limit", body_limit()),
+        mode("3. and the body limit, on the POST route", body_limit()),
         mode("4. and the JSON errors: the app around it", unlimited),
         mode("5. and the rate limit: the whole app", whole),
     ]
