@@ -295,6 +295,8 @@ impl Room {
         let mut state = self.lock();
         let index = self.learner(&mut state, tag, now, true)?;
         self.count(&mut state, index, now)?;
+        // The version the bump below makes: what a dashboard has to pass.
+        let next = state.version + 1;
         let learner = &mut state.learners[index];
         let number = learner.next_number;
         learner.next_number += 1;
@@ -317,7 +319,7 @@ impl Room {
             retry_after: None,
             held: false,
             hung_up: false,
-            seq: 0,
+            seq: next,
         };
         learner.requests.push_back(record);
         learner.flags_stale = true;
@@ -325,10 +327,7 @@ impl Room {
         if long {
             state.held += 1;
         }
-        let version = self.bump(&mut state);
-        if let Some(record) = state.learners[index].requests.back_mut() {
-            record.seq = version;
-        }
+        self.bump(&mut state);
         Ok(ticket)
     }
 
@@ -388,6 +387,7 @@ impl Room {
     fn end(&self, ticket: Ticket, status: Option<u16>, retry_after: Option<u32>, held: bool, hung_up: bool) {
         let now = self.now();
         let mut state = self.lock();
+        let next = state.version + 1;
         let Some(learner) = state.learners.get_mut(ticket.learner).filter(|l| l.joined == ticket.joined) else {
             return; // the learner left, and their slot went to another
         };
@@ -398,17 +398,13 @@ impl Room {
             return;
         }
         (record.answered, record.status, record.retry_after, record.held) = (Some(now), status, retry_after, held);
-        record.hung_up = hung_up;
+        (record.hung_up, record.seq) = (hung_up, next);
         let long = record.long;
         learner.flags_stale = true;
         if long {
             state.held -= 1;
         }
-        let version = self.bump(&mut state);
-        let learner = &mut state.learners[ticket.learner];
-        if let Some(record) = learner.requests.iter_mut().rev().find(|r| r.number == ticket.number) {
-            record.seq = version;
-        }
+        self.bump(&mut state);
     }
 
     /// What a learner's page said: loaded, hidden, shown, or an error.

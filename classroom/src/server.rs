@@ -21,6 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chat_page::serve::CloseConnection;
+use poll_endpoint::error::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::{Arc, Mutex, RwLock};
@@ -227,7 +228,7 @@ fn page(body: &'static str, kind: &str) -> Response {
 
 /// An error answer in the course's shape: `{"error": "..."}`.
 pub fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
+    ApiError { status, message: message.into() }.into_response()
 }
 
 fn with_retry_after(mut response: Response, seconds: u32) -> Response {
@@ -307,7 +308,7 @@ async fn chat(State(server): State<Arc<ClassServer>>, request: Request) -> Respo
             server.room.page_log(learner, &load, events);
         }
     }
-    let long = request.uri().query().is_some_and(|q| q.split('&').any(|pair| pair.starts_with("wait=")));
+    let long = long_polling::routes::asks_to_wait(request.uri());
     let ticket = match &learner {
         None => None,
         Some(learner) => match server.room.admit(learner, post, long) {

@@ -97,6 +97,12 @@ pub async fn get_poll<S: Store>(
 pub struct WasHeld;
 
 // ANCHOR: limit
+/// Whether a request is a long poll: its query has a `wait`.
+pub fn asks_to_wait(uri: &axum::http::Uri) -> bool {
+    let query = uri.query().unwrap_or_default();
+    query.split('&').any(|pair| pair.starts_with("wait="))
+}
+
 /// Exercise 05's rate limit, fitted to long polls. A plain poll, a post, and
 /// a long poll answered at once (the client lacked something when it asked)
 /// count as in exercise 05. A long poll that the server held does not: the
@@ -112,8 +118,7 @@ pub async fn limit<C>(
 where
     C: Clock + Send + Sync + 'static,
 {
-    let query = request.uri().query().unwrap_or_default();
-    if !query.split('&').any(|pair| pair.starts_with("wait=")) {
+    if !asks_to_wait(request.uri()) {
         return rate_limit::limit(State(limit), request, next).await;
     }
     // Counted after the answer, when it is known whether it was held.
