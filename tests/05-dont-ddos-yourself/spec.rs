@@ -274,6 +274,8 @@ pub async fn s02(server: Server) {
         "since=",
         "since=18446744073709551616",
         "since=1&epoch=x",
+        // Given twice: refused before `cursor` runs, in the same JSON shape.
+        "since=1&since=2",
     ] {
         let reply = server.get(&format!("/poll?{query}")).await;
         assert_eq!(
@@ -694,12 +696,9 @@ async fn s09_the_limiter_forgets_quiet_clients() {
 pub async fn s09() {
     let clock = FakeRelativeClock::default();
     let limit = Arc::new(RateLimit::new(clock.clone()));
-    let app = Router::new().route("/poll", get(|| async { "ok" })).route_layer(
-        middleware::from_fn_with_state(
-            limit.clone(),
-            rate_limit::limit::<FakeRelativeClock>,
-        ),
-    );
+    let app = Router::new()
+        .route("/poll", get(|| async { "ok" }))
+        .route_layer(rate_limit::LimitLayer::new(limit.clone()));
     let poll = || Request::get("/poll").body(Body::empty()).unwrap();
     for n in 0..3_000 {
         send_as(&app, poll(), Some(&format!("early-{n}"))).await;

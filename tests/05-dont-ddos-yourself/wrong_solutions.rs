@@ -60,10 +60,7 @@ fn app_answering(
     let limit = Arc::new(RateLimit::new(clock));
     let poll = Router::new()
         .route("/poll", poll.post(routes::post_poll))
-        .route_layer(middleware::from_fn_with_state(
-            limit,
-            rate_limit::limit::<FakeRelativeClock>,
-        ))
+        .route_layer(rate_limit::LimitLayer::new(limit))
         .with_state(store);
     poll.merge(dont_ddos_yourself::page())
         .fallback(poll_endpoint::error::not_found)

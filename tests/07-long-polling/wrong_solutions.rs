@@ -397,13 +397,7 @@ fn counts_every_long_poll(
     clock: governor::clock::FakeRelativeClock,
 ) -> Router {
     use dont_ddos_yourself::rate_limit::{self, RateLimit};
-    app_with_limit(
-        hub,
-        middleware::from_fn_with_state(
-            Arc::new(RateLimit::new(clock)),
-            rate_limit::limit::<governor::clock::FakeRelativeClock>,
-        ),
-    )
+    app_with_limit(hub, rate_limit::LimitLayer::new(Arc::new(RateLimit::new(clock))))
 }
 
 /// The solution's app with no rate limit on long polls at all: a client
@@ -412,7 +406,8 @@ fn counts_no_long_poll(
     hub: Arc<long_polling::hold::Hub<redis_chat::memory::MemoryStore>>,
     clock: governor::clock::FakeRelativeClock,
 ) -> Router {
-    use dont_ddos_yourself::rate_limit::{self, RateLimit};
+    use axum::response::IntoResponse;
+    use dont_ddos_yourself::rate_limit::RateLimit;
     type Limit = Arc<RateLimit<governor::clock::FakeRelativeClock>>;
     async fn unless_long(
         axum::extract::State(limit): axum::extract::State<Limit>,
@@ -422,7 +417,10 @@ fn counts_no_long_poll(
         if request.uri().query().is_some_and(|q| q.contains("wait=")) {
             return next.run(request).await;
         }
-        rate_limit::limit(axum::extract::State(limit), request, next).await
+        match limit.check(limit.who(&request)) {
+            Ok(()) => next.run(request).await,
+            Err(refused) => refused.into_response(),
+        }
     }
     let limit: Limit = Arc::new(RateLimit::new(clock));
     app_with_limit(hub, middleware::from_fn_with_state(limit, unless_long))

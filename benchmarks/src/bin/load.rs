@@ -192,20 +192,38 @@ fn steps() -> Vec<Mode> {
     let floor = floor(store.read().poll(None));
     let handler = || Router::new().route("/poll", get(dont_ddos_yourself::routes::get_poll)).with_state(store.clone());
     // `app_with` taken apart: the router with the page's routes, then the
-    // body limit (on the POST route, as `app_with` has it), then the JSON
-    // errors, then the rate limit (the whole app).
+    // body limit (on the POST route, as `app_with` has it), then the rate
+    // limit: first written with `from_fn`, as the course first had it, then
+    // as `app_with` has it, a tower layer (the whole app).
     let routed = || handler().merge(dont_ddos_yourself::page()).fallback(poll_endpoint::error::not_found);
-    let body_limit = || {
+    // The `/poll` routes with the body limit on the POST, and the rest of the
+    // app around them.
+    let poll_routes = || {
         use axum::handler::Handler;
         let limit = axum::extract::DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES);
         let post = dont_ddos_yourself::routes::post_poll.layer(limit);
-        Router::new()
-            .route("/poll", get(dont_ddos_yourself::routes::get_poll).post(post))
-            .with_state(store.clone())
-            .merge(dont_ddos_yourself::page())
-            .fallback(poll_endpoint::error::not_found)
+        Router::new().route("/poll", get(dont_ddos_yourself::routes::get_poll).post(post))
     };
-    let unlimited = body_limit().layer(axum::middleware::from_fn(poll_endpoint::error::json_errors));
+    let around = |poll: Router<Arc<CachedStore>>| {
+        poll.with_state(store.clone()).merge(dont_ddos_yourself::page()).fallback(poll_endpoint::error::not_found)
+    };
+    let body_limit = || around(poll_routes());
+    // The rate limit as `middleware::from_fn` would have it: the same check.
+    type Limit = Arc<dont_ddos_yourself::rate_limit::RateLimit<governor::clock::DefaultClock>>;
+    async fn limit_from_fn(
+        axum::extract::State(limit): axum::extract::State<Limit>,
+        request: axum::extract::Request,
+        next: axum::middleware::Next,
+    ) -> axum::response::Response {
+        use axum::response::IntoResponse;
+        match limit.check(limit.who(&request)) {
+            Ok(()) => next.run(request).await,
+            Err(refused) => refused.into_response(),
+        }
+    }
+    let limit: Limit =
+        Arc::new(dont_ddos_yourself::rate_limit::RateLimit::new(governor::clock::DefaultClock::default()));
+    let with_from_fn = around(poll_routes().route_layer(axum::middleware::from_fn_with_state(limit, limit_from_fn)));
     let whole = dont_ddos_yourself::app_with(store.clone(), governor::clock::DefaultClock::default());
     let path = || "/poll".to_owned();
     let mode = |name, app| Mode { name, app, path: path(), header: None };
@@ -214,8 +232,8 @@ fn steps() -> Vec<Mode> {
         mode("1. exercise 05's `get_poll` alone", handler()),
         mode("2. and a router that also serves the page", routed()),
         mode("3. and the body limit, on the POST route", body_limit()),
-        mode("4. and the JSON errors: the app around it", unlimited),
-        mode("5. and the rate limit: the whole app", whole),
+        mode("4. and the rate limit, written with `from_fn`", with_from_fn),
+        mode("5. the rate limit as a tower layer instead: the whole app", whole),
     ]
 }
 

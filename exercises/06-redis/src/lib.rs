@@ -24,10 +24,8 @@ pub mod redis_store;
 pub mod routes;
 pub mod store;
 
-use axum::{
-    Router, extract::DefaultBodyLimit, handler::Handler, middleware, routing::get,
-};
-use dont_ddos_yourself::rate_limit::{self, RateLimit};
+use axum::{Router, extract::DefaultBodyLimit, handler::Handler, routing::get};
+use dont_ddos_yourself::rate_limit::{LimitLayer, RateLimit};
 use governor::clock::{Clock, DefaultClock};
 use std::sync::Arc;
 use store::Store;
@@ -86,12 +84,10 @@ where
     let post = routes::post_poll::<S>.layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let poll = Router::new()
         .route("/poll", get(routes::get_poll::<S>).post(post))
-        .route_layer(middleware::from_fn_with_state(limit, rate_limit::limit::<C>))
+        .route_layer(LimitLayer::new(limit))
         .with_state(store);
     poll.merge(dont_ddos_yourself::page())
         .fallback(poll_endpoint::error::not_found)
         .method_not_allowed_fallback(poll_endpoint::error::method_not_allowed)
-        // axum's own refusals (a query that does not parse) in JSON too.
-        .layer(middleware::from_fn(poll_endpoint::error::json_errors))
 }
 // ANCHOR_END: app

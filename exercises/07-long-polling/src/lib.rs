@@ -19,9 +19,7 @@ pub mod hold;
 pub mod news;
 pub mod routes;
 
-use axum::{
-    Router, extract::DefaultBodyLimit, handler::Handler, middleware, routing::get,
-};
+use axum::{Router, extract::DefaultBodyLimit, handler::Handler, routing::get};
 use dont_ddos_yourself::rate_limit::RateLimit;
 use governor::clock::{Clock, DefaultClock};
 use hold::Hub;
@@ -51,7 +49,7 @@ pub fn page() -> Router {
 
 // ANCHOR: app
 /// The app on `hub`, with exercise 05's rate limit, fitted to long polls
-/// ([`routes::limit`]), reading `clock`.
+/// ([`routes::LongPollLimit`]), reading `clock`.
 pub fn app_with<S, C>(hub: Arc<Hub<S>>, clock: C) -> Router
 where
     S: Store,
@@ -65,13 +63,11 @@ where
     let post = routes::post_poll::<S>.layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let poll = Router::new()
         .route("/poll", get(routes::get_poll::<S>).post(post))
-        .route_layer(middleware::from_fn_with_state(limit, routes::limit::<C>))
+        .route_layer(routes::LongPollLimit::new(limit))
         .with_state(hub);
     poll.merge(page())
         .fallback(poll_endpoint::error::not_found)
         .method_not_allowed_fallback(poll_endpoint::error::method_not_allowed)
-        // axum's own refusals (a query that does not parse) in JSON too.
-        .layer(middleware::from_fn(poll_endpoint::error::json_errors))
 }
 // ANCHOR_END: app
 

@@ -5,12 +5,13 @@ use crate::message::Invalid;
 use crate::{MAX_BODY_BYTES, message::MAX_TEXT_CHARS};
 use axum::{
     Json,
-    extract::{Request, rejection::JsonRejection},
-    http::{Method, StatusCode, Uri, header},
-    middleware::Next,
+    extract::{FromRequestParts, Query, rejection::JsonRejection},
+    http::{Method, StatusCode, Uri, request::Parts},
     response::{IntoResponse, Response},
 };
+use serde::de::DeserializeOwned;
 use serde_json::json;
+use std::ops::Deref;
 
 // ANCHOR: api_error
 /// An error answer. Handlers return `Result<_, ApiError>` and use `?`.
@@ -90,43 +91,44 @@ pub async fn not_found(method: Method, uri: Uri) -> ApiError {
     }
 }
 
-/// Middleware: an error that axum itself answers before any handler runs
-/// (a query string that does not parse, say, `?since=1&since=2`) comes as
-/// plain text; this rewrites it into the same JSON shape as every other
-/// refusal, keeping its status and headers. Answers that are JSON already,
-/// and successes, pass untouched.
-pub async fn json_errors(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|kind| kind.starts_with("application/json"));
-    let status = response.status();
-    if is_json || !(status.is_client_error() || status.is_server_error()) {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    // axum's own refusals are a sentence; nothing longer is worth reading.
-    let text = match axum::body::to_bytes(body, 4096).await {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
-        Err(_) => String::new(),
-    };
-    let message = if text.is_empty() {
-        status.canonical_reason().unwrap_or("refused").to_lowercase()
-    } else {
-        text
-    };
-    parts.headers.remove(header::CONTENT_LENGTH);
-    let mut json = Json(json!({ "error": message })).into_response();
-    *json.status_mut() = parts.status;
-    for (name, value) in &parts.headers {
-        if name != header::CONTENT_TYPE {
-            json.headers_mut().insert(name.clone(), value.clone());
+// ANCHOR: params
+/// axum's `Query`, refusing in the same JSON shape as every other "no". A
+/// query that does not parse (a parameter given twice, `?since=1&since=2`)
+/// is refused before the handler runs, and axum's own refusal is plain
+/// text; this keeps its status and its words and sends them as JSON.
+/// (Through `Deref`, a `Params<PollQuery>` reads like the `PollQuery`.)
+#[derive(Debug)]
+pub struct Params<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Params<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        match Query::<T>::from_request_parts(parts, state).await {
+            Ok(Query(params)) => Ok(Params(params)),
+            Err(rejection) => Err(ApiError {
+                status: rejection.status(),
+                message: rejection.body_text(),
+            }),
         }
     }
-    json
 }
+
+impl<T> Deref for Params<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+// ANCHOR_END: params
 
 /// A known path with a method it does not take (`DELETE /poll`): `405`.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {

@@ -14,11 +14,9 @@ pub mod rate_limit;
 pub mod routes;
 pub mod store;
 
-use axum::{
-    Router, extract::DefaultBodyLimit, handler::Handler, middleware, routing::get,
-};
+use axum::{Router, extract::DefaultBodyLimit, handler::Handler, routing::get};
 use governor::clock::{Clock, DefaultClock};
-use rate_limit::RateLimit;
+use rate_limit::{LimitLayer, RateLimit};
 use std::sync::Arc;
 use store::CachedStore;
 
@@ -75,12 +73,10 @@ where
     let post = routes::post_poll.layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let poll = Router::new()
         .route("/poll", get(routes::get_poll).post(post))
-        .route_layer(middleware::from_fn_with_state(limit, rate_limit::limit::<C>))
+        .route_layer(LimitLayer::new(limit))
         .with_state(store);
     poll.merge(page())
         .fallback(poll_endpoint::error::not_found)
         .method_not_allowed_fallback(poll_endpoint::error::method_not_allowed)
-        // axum's own refusals (a query that does not parse) in JSON too.
-        .layer(middleware::from_fn(poll_endpoint::error::json_errors))
 }
 // ANCHOR_END: app

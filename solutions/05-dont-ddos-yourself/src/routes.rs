@@ -3,11 +3,11 @@
 use crate::store::{CachedStore, Cursor};
 use axum::{
     Json,
-    extract::{Query, State, rejection::JsonRejection},
+    extract::{State, rejection::JsonRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use poll_endpoint::error::ApiError;
+use poll_endpoint::error::{ApiError, Params};
 use poll_endpoint::message::{Message, NewMessage};
 use serde::Deserialize;
 use std::sync::Arc;
@@ -55,7 +55,7 @@ pub fn cursor(query: &PollQuery) -> Result<Option<Cursor>, ApiError> {
 /// Modified` when the client already has this state (`If-None-Match`).
 pub async fn get_poll(
     State(store): State<Arc<CachedStore>>,
-    query: Query<PollQuery>,
+    query: Params<PollQuery>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let cursor = cursor(&query)?;

@@ -7,13 +7,13 @@ use crate::store::{Store, StoreError};
 use axum::http::Extensions;
 use axum::{
     Json,
-    extract::{Query, State, rejection::JsonRejection},
+    extract::{State, rejection::JsonRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use dont_ddos_yourself::rate_limit::client_key_of;
 use dont_ddos_yourself::routes::{PollQuery, cursor};
-use poll_endpoint::error::ApiError;
+use poll_endpoint::error::{ApiError, Params};
 use poll_endpoint::message::{Message, NewMessage};
 use serde_json::json;
 use std::sync::Arc;
@@ -62,7 +62,7 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 /// `GET /poll`, as in exercise 05, on any store.
 pub async fn get_poll<S: Store>(
     State(store): State<Arc<S>>,
-    query: Query<PollQuery>,
+    query: Params<PollQuery>,
     headers: HeaderMap,
 ) -> Result<Response, PollError> {
     let cursor = cursor(&query)?;

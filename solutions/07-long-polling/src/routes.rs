@@ -5,24 +5,26 @@
 use crate::MAX_WAIT_SECONDS;
 use crate::hold::{Hub, MAX_HELD_PER_CLIENT, NotHeld};
 use axum::http::Extensions;
-use axum::middleware::Next;
 use axum::{
     Json,
-    extract::{Query, Request, State, rejection::JsonRejection},
+    extract::{Request, State, rejection::JsonRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
-use dont_ddos_yourself::rate_limit::{self, RateLimit, client_key_of};
+use dont_ddos_yourself::rate_limit::{Admitted, RateLimit, client_key_of};
 use dont_ddos_yourself::routes::{PollQuery, cursor};
+use futures_util::future::{BoxFuture, Either};
 use governor::clock::Clock;
-use poll_endpoint::error::ApiError;
+use poll_endpoint::error::{ApiError, Params};
 use poll_endpoint::message::{Message, NewMessage};
 use redis_chat::error::PollError;
 use redis_chat::store::Store;
 use serde::Deserialize;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Instant;
+use tower::{Layer, Service};
 
 /// The part of the query only long polling reads.
 #[derive(Debug, Deserialize)]
@@ -54,8 +56,8 @@ pub fn wait_for(value: &str) -> Result<Duration, ApiError> {
 /// something. After `wait` seconds with nothing, `200` and an empty `msg`.
 pub async fn get_poll<S: Store>(
     State(hub): State<Arc<Hub<S>>>,
-    query: Query<PollQuery>,
-    Query(long): Query<WaitQuery>,
+    query: Params<PollQuery>,
+    Params(long): Params<WaitQuery>,
     request: Request,
 ) -> Result<Response, PollError> {
     // The request itself, taken apart: its headers and extensions without
@@ -92,7 +94,7 @@ pub async fn get_poll<S: Store>(
 // ANCHOR_END: get_poll
 
 /// Marks the answer to a long poll that the server held, until news came
-/// or the wait ran out: [`limit`] does not count it.
+/// or the wait ran out: [`LongPollLimit`] does not count it.
 #[derive(Debug, Clone, Copy)]
 pub struct WasHeld;
 
@@ -110,26 +112,75 @@ pub fn asks_to_wait(uri: &axum::http::Uri) -> bool {
 /// each piece of news wakes it once. In a busy chat a reader asks again after
 /// every message, more often than 2 a second, and is not refused for
 /// keeping up; a client that asks with a stale cursor again and again is.
-pub async fn limit<C>(
-    State(limit): State<Arc<RateLimit<C>>>,
-    request: Request,
-    next: Next,
-) -> Response
-where
-    C: Clock + Send + Sync + 'static,
-{
-    if !asks_to_wait(request.uri()) {
-        return rate_limit::limit(State(limit), request, next).await;
+///
+/// A tower layer, as exercise 05's `LimitLayer` is, for the same reason:
+/// a plain poll pays for the check alone.
+#[derive(Clone)]
+pub struct LongPollLimit<C: Clock> {
+    limit: Arc<RateLimit<C>>,
+}
+
+impl<C: Clock> LongPollLimit<C> {
+    pub fn new(limit: Arc<RateLimit<C>>) -> LongPollLimit<C> {
+        LongPollLimit { limit }
     }
-    // Counted after the answer, when it is known whether it was held.
-    let who = limit.who(&request);
-    let response = next.run(request).await;
-    if response.extensions().get::<WasHeld>().is_some() {
-        return response;
-    }
-    limit.check(who).map_or_else(IntoResponse::into_response, |()| response)
 }
 // ANCHOR_END: limit
+
+impl<S, C: Clock> Layer<S> for LongPollLimit<C> {
+    type Service = LongPollLimited<S, C>;
+
+    fn layer(&self, route: S) -> LongPollLimited<S, C> {
+        LongPollLimited { route, limit: self.limit.clone() }
+    }
+}
+
+/// A route behind [`LongPollLimit`].
+#[derive(Clone)]
+pub struct LongPollLimited<S, C: Clock> {
+    route: S,
+    limit: Arc<RateLimit<C>>,
+}
+
+impl<S, C> Service<Request> for LongPollLimited<S, C>
+where
+    S: Service<Request, Response = Response>,
+    S::Future: Send + 'static,
+    C: Clock + Send + Sync + 'static,
+{
+    type Response = Response;
+    type Error = S::Error;
+    /// A plain poll's answer is exercise 05's; a long poll's is boxed, which
+    /// costs next to nothing beside the seconds it may be held.
+    type Future = Either<
+        Admitted<S::Future, S::Error>,
+        BoxFuture<'static, Result<Response, S::Error>>,
+    >;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.route.poll_ready(cx)
+    }
+
+    // ANCHOR: limit_call
+    fn call(&mut self, request: Request) -> Self::Future {
+        if !asks_to_wait(request.uri()) {
+            return Either::Left(self.limit.admit(request, &mut self.route));
+        }
+        // Counted after the answer, when it is known whether it was held.
+        let (limit, who) = (self.limit.clone(), self.limit.who(&request));
+        let answer = self.route.call(request);
+        Either::Right(Box::pin(async move {
+            let response = answer.await?;
+            if response.extensions().get::<WasHeld>().is_some() {
+                return Ok(response);
+            }
+            Ok(limit
+                .check(who)
+                .map_or_else(IntoResponse::into_response, |()| response))
+        }))
+    }
+    // ANCHOR_END: limit_call
+}
 
 /// How long a request turned away at a cap is told to wait.
 pub const RETRY_AFTER_NOT_HELD_SECONDS: u64 = 1;
