@@ -15,13 +15,13 @@ use crate::room::{Feed, PageSaid, Progress, Refusal, Room, Tag};
 use crate::rules::PageEvent;
 use crate::tag;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::extract::{DefaultBodyLimit, Query, Request, State, rejection::QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chat_page::serve::CloseConnection;
-use poll_endpoint::error::{ApiError, Params};
+use poll_endpoint::error::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use std::sync::{Arc, Mutex, RwLock};
@@ -445,7 +445,11 @@ struct FeedAnswer {
 /// `GET /class/feed?since=V&wait=S`: answered at once when the room has
 /// moved on from version `V`, else held until it does (at most `S` s, at
 /// most [`FEED_WAIT_SECONDS`]).
-async fn feed(State(server): State<Arc<ClassServer>>, Params(query): Params<FeedQuery>) -> Response {
+async fn feed(State(server): State<Arc<ClassServer>>, query: Result<Query<FeedQuery>, QueryRejection>) -> Response {
+    let query = match query {
+        Ok(Query(query)) => query,
+        Err(rejection) => return error(rejection.status(), rejection.body_text()),
+    };
     let mut version = server.room.watch();
     let current = *version.borrow_and_update();
     // A cursor from before the class server started again: start over.

@@ -100,7 +100,7 @@ fn get_poll_with(
 ) -> MethodRouter<Arc<CachedStore>> {
     get(
         move |State(store): State<Arc<CachedStore>>,
-              query: Query<PollQuery>,
+              query: PollQuery,
               headers: HeaderMap| async move {
             let cursor = routes::cursor(&query)?;
             Ok::<_, ApiError>(answer(&store, cursor, &headers, body, tag_matches))
@@ -237,7 +237,7 @@ fn r5_tags_compared_as_whole_strings_fail_s05() {
 fn two_views(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
     let poll = get(
         |State(store): State<Arc<CachedStore>>,
-         query: Query<PollQuery>,
+         query: PollQuery,
          headers: HeaderMap| async move {
             let cursor = routes::cursor(&query)?;
             let tag = store.read().etag();

@@ -183,36 +183,70 @@ fn modes(runtime: &tokio::runtime::Runtime) -> Vec<Mode> {
 }
 
 /// Exercise 05's whole answer taken apart, one step at a time from the
-/// floor, to find where the time goes (`--steps`).
+/// floor, to find where the time goes (`--steps`); then the choices the
+/// first version of the app made, each put back into the whole app on its
+/// own, to show what each cost. A row named `4b.` builds on row `4.`; a
+/// row named `5.` on row `4.` ([`base_of`]).
 fn steps() -> Vec<Mode> {
+    use axum::extract::{DefaultBodyLimit, Query, Request, State};
+    use axum::http::HeaderMap;
+    use dont_ddos_yourself::rate_limit::RateLimit;
+    use dont_ddos_yourself::routes::{PollQuery, get_poll};
     let store = Arc::new(CachedStore::new(MESSAGES));
     for n in 0..MESSAGES {
         store.push(text(n).validate().expect("a valid message"));
     }
     let floor = floor(store.read().poll(None));
-    let handler = || Router::new().route("/poll", get(dont_ddos_yourself::routes::get_poll)).with_state(store.clone());
+    let handler = || Router::new().route("/poll", get(get_poll)).with_state(store.clone());
     // `app_with` taken apart: the router with the page's routes, then the
     // body limit (on the POST route, as `app_with` has it), then the rate
-    // limit: first written with `from_fn`, as the course first had it, then
-    // as `app_with` has it, a tower layer (the whole app).
+    // limit, a tower layer (the whole app).
     let routed = || handler().merge(dont_ddos_yourself::page()).fallback(poll_endpoint::error::not_found);
     // The `/poll` routes with the body limit on the POST, and the rest of the
     // app around them.
-    let poll_routes = || {
+    let with_get = |get_route: axum::routing::MethodRouter<Arc<CachedStore>>| {
         use axum::handler::Handler;
-        let limit = axum::extract::DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES);
-        let post = dont_ddos_yourself::routes::post_poll.layer(limit);
-        Router::new().route("/poll", get(dont_ddos_yourself::routes::get_poll).post(post))
+        let post =
+            dont_ddos_yourself::routes::post_poll.layer(DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES));
+        Router::new().route("/poll", get_route.post(post))
     };
     let around = |poll: Router<Arc<CachedStore>>| {
         poll.with_state(store.clone()).merge(dont_ddos_yourself::page()).fallback(poll_endpoint::error::not_found)
     };
-    let body_limit = || around(poll_routes());
-    // The rate limit as `middleware::from_fn` would have it: the same check.
-    type Limit = Arc<dont_ddos_yourself::rate_limit::RateLimit<governor::clock::DefaultClock>>;
+    let body_limit = around(with_get(get(get_poll)));
+    let clock = governor::clock::DefaultClock::default;
+    let whole = || dont_ddos_yourself::app_with(store.clone(), clock());
+    let limit = || dont_ddos_yourself::rate_limit::LimitLayer::new(Arc::new(RateLimit::new(clock())));
+    // The whole app, with `get_poll` in another handler that takes
+    // something more first (a copy of the headers, or the query read by
+    // serde) and leaves it unused: the row's cost over row 4 is the cost of
+    // taking it.
+    let whole_with = |get_route| around(with_get(get_route).route_layer(limit()));
+
+    // 4a: the body limit around the whole router, as the first version had it.
+    let limit_around = whole().layer(DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES));
+    // 4b: a layer around the whole app that looks at every answer, as the
+    // first version's did to turn axum's plain-text refusals into JSON (a
+    // poll is answered in JSON already, so it goes no further than this).
+    async fn looks_at_each_answer(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+        let response = next.run(request).await;
+        let kind = response.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
+        let is_json = kind.is_some_and(|kind| kind.starts_with("application/json"));
+        if is_json || !(response.status().is_client_error() || response.status().is_server_error()) {
+            return response;
+        }
+        unreachable!("a poll is answered in JSON")
+    }
+    let json_layer = whole().layer(axum::middleware::from_fn(looks_at_each_answer));
+    // 4c: a `headers: HeaderMap` argument, which axum fills with a copy.
+    let copied = whole_with(get(|state: State<Arc<CachedStore>>, query: PollQuery, _: HeaderMap, request: Request| {
+        get_poll(state, query, request)
+    }));
+    // 4d: the rate limit written with `middleware::from_fn`: the same check.
+    type Limit = Arc<RateLimit<governor::clock::DefaultClock>>;
     async fn limit_from_fn(
-        axum::extract::State(limit): axum::extract::State<Limit>,
-        request: axum::extract::Request,
+        State(limit): State<Limit>,
+        request: Request,
         next: axum::middleware::Next,
     ) -> axum::response::Response {
         use axum::response::IntoResponse;
@@ -221,32 +255,72 @@ fn steps() -> Vec<Mode> {
             Err(refused) => refused.into_response(),
         }
     }
-    let limit: Limit =
-        Arc::new(dont_ddos_yourself::rate_limit::RateLimit::new(governor::clock::DefaultClock::default()));
-    let with_from_fn = around(poll_routes().route_layer(axum::middleware::from_fn_with_state(limit, limit_from_fn)));
-    let whole = dont_ddos_yourself::app_with(store.clone(), governor::clock::DefaultClock::default());
-    let path = || "/poll".to_owned();
-    let mode = |name, app| Mode { name, app, path: path(), header: None };
+    let limit_state: Limit = Arc::new(RateLimit::new(clock()));
+    let from_fn =
+        around(with_get(get(get_poll)).route_layer(axum::middleware::from_fn_with_state(limit_state, limit_from_fn)));
+    // 5a: the query read by serde too, through axum's `Query`, as the first
+    // version read it (its fields, as `PollQuery`'s, are strings).
+    #[derive(serde::Deserialize)]
+    #[allow(dead_code)]
+    struct SerdeQuery {
+        since: Option<String>,
+        epoch: Option<String>,
+    }
+    let by_serde =
+        whole_with(get(|state: State<Arc<CachedStore>>, _: Query<SerdeQuery>, query: PollQuery, request: Request| {
+            get_poll(state, query, request)
+        }));
+    let since = format!("/poll?since={MESSAGES}&epoch={}", store.epoch());
+    let mode = |name, app| Mode { name, app, path: "/poll".to_owned(), header: None };
     vec![
         mode("the floor: a plain handler returning the same bytes", floor),
         mode("1. exercise 05's `get_poll` alone", handler()),
         mode("2. and a router that also serves the page", routed()),
-        mode("3. and the body limit, on the POST route", body_limit()),
-        mode("4. and the rate limit, written with `from_fn`", with_from_fn),
-        mode("5. the rate limit as a tower layer instead: the whole app", whole),
+        mode("3. and the body limit, on the POST route", body_limit),
+        mode("4. and the rate limit, a tower layer: the whole app", whole()),
+        mode("4a. the whole app, the body limit around the router instead", limit_around),
+        mode("4b. the whole app, with a `from_fn` layer that looks at every answer", json_layer),
+        mode("4c. the whole app, with a copy of the headers (`HeaderMap`)", copied),
+        mode("4d. the whole app, the rate limit written with `from_fn` instead", from_fn),
+        Mode {
+            name: "5. the whole app, asked `?since=` with nothing new",
+            app: whole(),
+            path: since.clone(),
+            header: None,
+        },
+        Mode {
+            name: "5a. the same, with the query read by serde too (`Query`)",
+            app: by_serde,
+            path: since,
+            header: None,
+        },
     ]
 }
 
-/// How many times each step is counted (the table gives the median), and
-/// the two numbers of polls whose difference is counted: the first makes
-/// every client's entry in the rate limit, so the rest find theirs.
-const COUNTS: usize = 3;
-const POLLS: (usize, usize) = (2_000, 12_000);
+/// The row a step builds on, whose count its own is compared with: `4b.`
+/// builds on `4.`, `4.` on `3.`, `5.` on `4.`, and `1.` on the floor.
+fn base_of(name: &str) -> Option<String> {
+    let number: String = name.chars().take_while(char::is_ascii_digit).collect();
+    let n: u32 = number.parse().ok()?;
+    let lettered = name[number.len()..].starts_with(|c: char| c.is_ascii_lowercase());
+    Some(match (lettered, n) {
+        (true, n) => format!("{n}."),
+        (false, 1) => "the floor".to_owned(),
+        (false, 5) => "4.".to_owned(),
+        (false, n) => format!("{}.", n - 1),
+    })
+}
+
+/// How many times each step is counted (the table gives the median), how
+/// many clients poll once first, and how many polls after them are counted.
+const COUNTS: usize = 5;
+const CLIENTS: usize = 2_000;
+const POLLS: usize = 10_000;
 
 /// `--steps --instructions`: each step's user-space instructions per poll,
-/// counted by callgrind as the difference between two runs of this program
-/// with `--count` (so start-up and building the app cancel out), the median
-/// of [`COUNTS`].
+/// counted by callgrind in a run of this program with `--count`, only while
+/// [`counted_polls`] runs (so start-up, building the apps and the first
+/// polls stay out), the median of [`COUNTS`].
 fn count_instructions(only: Option<&str>, out: Option<std::path::PathBuf>) {
     if Command::new("valgrind").arg("--version").output().is_err() {
         eprintln!("error: --instructions needs valgrind: apt-get install valgrind (Debian and Ubuntu)");
@@ -255,9 +329,9 @@ fn count_instructions(only: Option<&str>, out: Option<std::path::PathBuf>) {
     let me = std::env::current_exe().expect("this program's path");
     let collected = |step: &str, polls: usize| -> u64 {
         let output = Command::new("valgrind")
-            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null"])
+            .args(["--tool=callgrind", "--callgrind-out-file=/dev/null", "--toggle-collect=load::counted_polls"])
             .arg(&me)
-            .args(["--steps", "--only", step, "--clients", &POLLS.0.to_string(), "--count", &polls.to_string()])
+            .args(["--steps", "--only", step, "--clients", &CLIENTS.to_string(), "--count", &polls.to_string()])
             .output()
             .expect("valgrind runs");
         let text = String::from_utf8_lossy(&output.stderr);
@@ -272,36 +346,31 @@ fn count_instructions(only: Option<&str>, out: Option<std::path::PathBuf>) {
         names.retain(|name| name.contains(only));
     }
     let mut rows = String::new();
-    let mut before: Option<u64> = None;
+    let mut counted: Vec<(&str, u64)> = Vec::new();
     for (i, name) in names.iter().enumerate() {
         eprint!("[{}/{}] {name}…", i + 1, names.len());
         // A prefix that names only this step (`--only` matches by `contains`).
         let key = name.split(':').next().unwrap_or(name);
-        let mut counts: Vec<u64> = (0..COUNTS)
-            .map(|_| (collected(key, POLLS.1) - collected(key, POLLS.0)) / (POLLS.1 - POLLS.0) as u64)
-            .collect();
+        let mut counts: Vec<u64> = (0..COUNTS).map(|_| collected(key, POLLS) / POLLS as u64).collect();
         counts.sort_unstable();
         let median = counts[COUNTS / 2];
         eprintln!(" {median}");
-        let more = before.map_or("".to_owned(), |b| format!("{:+}", median as i64 - b as i64));
+        let base = base_of(name).and_then(|base| counted.iter().find(|(row, _)| row.starts_with(&base)));
+        let more = base.map_or("".to_owned(), |(_, b)| format!("{:+}", median as i64 - *b as i64));
         let all = counts.iter().map(u64::to_string).collect::<Vec<_>>().join(", ");
         rows.push_str(&format!("| {name} | {median} | {more} | {all} |\n"));
-        before = Some(median);
+        counted.push((name, median));
     }
     let table = format!(
-        "| Step | Instructions per poll (median) | More than the step before | Each count |\n|---|---|---|---|\n{rows}\n\
-         Counted with `cargo run --release -p benchmarks --bin load -- --steps --instructions`: each step's app \
-         answers {} polls in one process, through `oneshot` (no sockets, so no kernel), under valgrind's callgrind, \
-         and {} more; the difference over {} is one poll's user-space instructions, the driver's own (building each \
-         request, reading each answer) included, so only the differences between steps are the steps' own. The \
-         polls name {} clients in turn, so the rate limit holds that many. Each step is counted {} times; \
-         the counts move by about a thousand between runs (hash seeds and the allocator differ), far less than \
-         time does on this machine.\n",
-        POLLS.0,
-        POLLS.1 - POLLS.0,
-        POLLS.1 - POLLS.0,
-        POLLS.0,
-        COUNTS
+        "| Step | Instructions per poll (median) | More than the row it builds on | Each count |\n|---|---|---|---|\n{rows}\n\
+         Counted with `cargo run --release -p benchmarks --bin load -- --steps --instructions`: each step's app, \
+         in one process under valgrind's callgrind, answers one poll from each of {CLIENTS} clients (so the rate \
+         limit holds them all), then {POLLS} more from the same clients in turn, through `oneshot` (no sockets, so \
+         nothing of the kernel's); only those {POLLS} are counted, and the count over {POLLS} is one poll's \
+         user-space instructions. The driver's own work (building each request, reading each answer) is in every \
+         row, so only the differences between rows are the steps' own. Each step builds on the one before it; a \
+         lettered one (`4b.`) builds on its number's (`4.`), and 5 on 4. Each step is counted {COUNTS} times, in \
+         fresh processes; the counts move a little between runs (the hash seeds and the allocator's state differ).\n"
     );
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
     let out = out.unwrap_or_else(|| root.join("book/src/figures/05-instructions.md"));
@@ -313,30 +382,42 @@ fn count_instructions(only: Option<&str>, out: Option<std::path::PathBuf>) {
 /// `--count`: each way's polls in this process, through `oneshot`, each
 /// from the next of `clients` clients, as wrk's script sends them.
 fn in_process(by_steps: bool, only: Option<&str>, clients: usize, count: usize) {
-    use tower::ServiceExt;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let mut all = if by_steps { steps() } else { modes(&runtime) };
     if let Some(only) = only {
         all.retain(|mode| mode.name.contains(only));
     }
-    let ids: Vec<String> = (1..=clients.min(count.max(1))).map(|n| format!("reader-{n}")).collect();
-    runtime.block_on(async {
-        for mode in all {
-            for n in 0..count {
-                let mut request =
-                    axum::http::Request::get(mode.path.as_str()).header("x-client-id", &ids[n % ids.len()]);
-                // wrk's form: a whole header line.
-                if let Some((name, value)) = mode.header.as_deref().and_then(|line| line.split_once(": ")) {
-                    request = request.header(name, value);
-                }
-                let response =
-                    mode.app.clone().oneshot(request.body(axum::body::Body::empty()).unwrap()).await.unwrap();
-                assert!(response.status().as_u16() < 400, "{}: {}", mode.name, response.status());
-                let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-            }
-            eprintln!("{}: {count} polls", mode.name);
+    let ids: Vec<String> = (1..=clients.max(1)).map(|n| format!("reader-{n}")).collect();
+    for mode in all {
+        // One poll from each client first, so that the rate limit holds them
+        // all and the counted polls find their own: the steady state.
+        runtime.block_on(polls(&mode, &ids, ids.len()));
+        counted_polls(&runtime, &mode, &ids, count);
+        eprintln!("{}: {count} polls", mode.name);
+    }
+}
+
+/// The polls that `--instructions` counts: callgrind collects only while
+/// this function runs (`--toggle-collect`), so building the apps and the
+/// first polls stay out of the count.
+#[inline(never)]
+fn counted_polls(runtime: &tokio::runtime::Runtime, mode: &Mode, ids: &[String], count: usize) {
+    runtime.block_on(polls(mode, ids, count));
+}
+
+/// `count` polls of `mode`, naming `ids` in turn.
+async fn polls(mode: &Mode, ids: &[String], count: usize) {
+    use tower::ServiceExt;
+    for n in 0..count {
+        let mut request = axum::http::Request::get(mode.path.as_str()).header("x-client-id", &ids[n % ids.len()]);
+        // wrk's form: a whole header line.
+        if let Some((name, value)) = mode.header.as_deref().and_then(|line| line.split_once(": ")) {
+            request = request.header(name, value);
         }
-    });
+        let response = mode.app.clone().oneshot(request.body(axum::body::Body::empty()).unwrap()).await.unwrap();
+        assert!(response.status().as_u16() < 400, "{}: {}", mode.name, response.status());
+        let _ = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    }
 }
 
 /// A wrk script that sends the requests of `clients` distinct clients in
@@ -498,13 +579,16 @@ fn main() {
         servers.push((mode.name, mode.header, status, bytes, url, server));
     }
     // Then the runs, in rounds: every way once per round, so that a machine
-    // that slows down or speeds up meanwhile touches every row alike. Each
-    // cell is the round with the median rate.
+    // that slows down or speeds up meanwhile touches every row alike, and
+    // each round starting one way further on, so that no way always runs
+    // right after the same other one (exercise 01's heavy run, say). Each
+    // cell is the round with the median CPU per request.
     let mut runs: Vec<Vec<Vec<Run>>> =
         servers.iter().map(|_| CONNECTIONS.iter().map(|_| Vec::new()).collect()).collect();
     let mut done_runs = 0;
     for round in 1..=rounds {
-        for (n, (name, header, _, _, url, _)) in servers.iter().enumerate() {
+        for n in (0..servers.len()).map(|i| (i + round - 1) % servers.len()) {
+            let (name, header, _, _, url, _) = &servers[n];
             for (c, connections) in CONNECTIONS.into_iter().enumerate() {
                 let mut command = Command::new(if pinned { "taskset" } else { "wrk" });
                 if pinned {
@@ -570,8 +654,9 @@ fn main() {
          behind one proxy, so the per-address ceiling is not on the path. CPU per request is the server's own \
          user and system time over the requests of the run (for the Redis row, without Redis's own); the ratio \
          is the floor's CPU per request over the row's, how many such answers one core makes in the time of one \
-         of the floor's. It is steadier than req/s, which anything else busy on the machine lowers. Each cell is \
-         the round with the median CPU per request.\n\n\
+         of the floor's. It is steadier than req/s, which anything else busy on the machine lowers. The rounds \
+         take the ways in turn, each round starting one further on. Each cell is the round with the median CPU \
+         per request.\n\n\
          | Answer | Status, body | {} |\n|---|---|{}\n",
         if by_steps { " -- --steps" } else { "" },
         if pinned { ", the server pinned to one core and wrk to another" } else { ", not pinned" },

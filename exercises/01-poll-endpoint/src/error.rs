@@ -5,13 +5,11 @@ use crate::message::Invalid;
 use crate::{MAX_BODY_BYTES, message::MAX_TEXT_CHARS};
 use axum::{
     Json,
-    extract::{FromRequestParts, Query, rejection::JsonRejection},
-    http::{Method, StatusCode, Uri, request::Parts},
+    extract::rejection::JsonRejection,
+    http::{Method, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
-use serde::de::DeserializeOwned;
 use serde_json::json;
-use std::ops::Deref;
 
 // ANCHOR: api_error
 /// An error answer. Handlers return `Result<_, ApiError>` and use `?`.
@@ -90,45 +88,6 @@ pub async fn not_found(method: Method, uri: Uri) -> ApiError {
         ),
     }
 }
-
-// ANCHOR: params
-/// axum's `Query`, refusing in the same JSON shape as every other "no". A
-/// query that does not parse (a parameter given twice, `?since=1&since=2`)
-/// is refused before the handler runs, and axum's own refusal is plain
-/// text; this keeps its status and its words and sends them as JSON.
-/// (Through `Deref`, a `Params<PollQuery>` reads like the `PollQuery`.)
-#[derive(Debug)]
-pub struct Params<T>(pub T);
-
-impl<T, S> FromRequestParts<S> for Params<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &S,
-    ) -> Result<Self, ApiError> {
-        match Query::<T>::from_request_parts(parts, state).await {
-            Ok(Query(params)) => Ok(Params(params)),
-            Err(rejection) => Err(ApiError {
-                status: rejection.status(),
-                message: rejection.body_text(),
-            }),
-        }
-    }
-}
-
-impl<T> Deref for Params<T> {
-    type Target = T;
-
-    fn deref(&self) -> &T {
-        &self.0
-    }
-}
-// ANCHOR_END: params
 
 /// A known path with a method it does not take (`DELETE /poll`): `405`.
 pub async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {

@@ -7,29 +7,38 @@ use crate::hold::{Hub, MAX_HELD_PER_CLIENT, NotHeld};
 use axum::http::Extensions;
 use axum::{
     Json,
-    extract::{Request, State, rejection::JsonRejection},
+    extract::{FromRequestParts, Request, State, rejection::JsonRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
     response::{IntoResponse, Response},
 };
 use dont_ddos_yourself::rate_limit::{Admitted, RateLimit, client_key_of};
-use dont_ddos_yourself::routes::{PollQuery, cursor};
+use dont_ddos_yourself::routes::{PollQuery, cursor, read_params};
 use futures_util::future::{BoxFuture, Either};
 use governor::clock::Clock;
-use poll_endpoint::error::{ApiError, Params};
+use poll_endpoint::error::ApiError;
 use poll_endpoint::message::{Message, NewMessage};
 use redis_chat::error::PollError;
 use redis_chat::store::Store;
-use serde::Deserialize;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::time::Instant;
 use tower::{Layer, Service};
 
-/// The part of the query only long polling reads.
-#[derive(Debug, Deserialize)]
+/// The part of the query only long polling reads, read as exercise 05
+/// reads `since` and `epoch`.
+#[derive(Debug)]
 pub struct WaitQuery {
     wait: Option<String>,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for WaitQuery {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let [wait] = read_params(parts.uri.query().unwrap_or_default(), ["wait"])?;
+        Ok(WaitQuery { wait })
+    }
 }
 
 // ANCHOR: wait_for
@@ -53,8 +62,8 @@ pub fn wait_for(value: &str) -> Result<Duration, ApiError> {
 /// something. After `wait` seconds with nothing, `200` and an empty `msg`.
 pub async fn get_poll<S: Store>(
     State(hub): State<Arc<Hub<S>>>,
-    query: Params<PollQuery>,
-    Params(long): Params<WaitQuery>,
+    query: PollQuery,
+    long: WaitQuery,
     request: Request,
 ) -> Result<Response, PollError> {
     // The request itself, taken apart: its headers and extensions without

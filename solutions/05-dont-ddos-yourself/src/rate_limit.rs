@@ -6,7 +6,7 @@
 use axum::{
     Json,
     extract::{ConnectInfo, Request},
-    http::{Extensions, HeaderMap, StatusCode, header},
+    http::{Extensions, HeaderMap, HeaderName, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use futures_util::future::Either;
@@ -130,8 +130,10 @@ impl<'a> Client<'a> {
     /// The client a request's headers and extensions name. Borrowed, not
     /// copied: the limiter hashes it, and a poll allocates nothing for it.
     pub fn of(headers: &'a HeaderMap, extensions: &Extensions) -> Client<'a> {
+        // A `HeaderName` made once, not parsed from the text on every request.
+        static CLIENT_ID: HeaderName = HeaderName::from_static(CLIENT_ID_HEADER);
         let named = headers
-            .get(CLIENT_ID_HEADER)
+            .get(&CLIENT_ID)
             .and_then(|value| value.to_str().ok())
             .map(str::trim)
             .filter(|id| !id.is_empty() && id.len() <= 64);

@@ -13,7 +13,7 @@ use axum::{
 };
 use dont_ddos_yourself::rate_limit::client_key_of;
 use dont_ddos_yourself::routes::{PollQuery, cursor};
-use poll_endpoint::error::{ApiError, Params};
+use poll_endpoint::error::ApiError;
 use poll_endpoint::message::{Message, NewMessage};
 use serde_json::json;
 use std::sync::Arc;
@@ -62,7 +62,7 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 /// `GET /poll`, as in exercise 05, on any store.
 pub async fn get_poll<S: Store>(
     State(store): State<Arc<S>>,
-    query: Params<PollQuery>,
+    query: PollQuery,
     headers: HeaderMap,
 ) -> Result<Response, PollError> {
     let cursor = cursor(&query)?;
