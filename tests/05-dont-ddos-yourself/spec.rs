@@ -273,6 +273,13 @@ pub async fn s02(server: Server) {
         "since=%2B1",
         "since=",
         "since=18446744073709551616",
+        // The query's own rules: a name percent-encoded is still the name,
+        // `+` is a space, a name alone has an empty value, and other names
+        // and empty pairs are skipped.
+        "sinc%65=abc",
+        "since=+1",
+        "since",
+        "x=1&&since=abc",
         "since=1&epoch=x",
         // Given twice: refused before `cursor` runs, in the same JSON shape.
         "since=1&since=2",

@@ -211,7 +211,10 @@ fn steps() -> Vec<Mode> {
         Router::new().route("/poll", get_route.post(post))
     };
     let around = |poll: Router<Arc<CachedStore>>| {
-        poll.with_state(store.clone()).merge(dont_ddos_yourself::page()).fallback(poll_endpoint::error::not_found)
+        poll.with_state(store.clone())
+            .merge(dont_ddos_yourself::page())
+            .fallback(poll_endpoint::error::not_found)
+            .method_not_allowed_fallback(poll_endpoint::error::method_not_allowed)
     };
     let body_limit = around(with_get(get(get_poll)));
     let clock = governor::clock::DefaultClock::default;
@@ -223,7 +226,8 @@ fn steps() -> Vec<Mode> {
     // taking it.
     let whole_with = |get_route| around(with_get(get_route).route_layer(limit()));
 
-    // 4a: the body limit around the whole router, as the first version had it.
+    // 4a: the body limit around the whole router too, as the first version
+    // had it (the POST route keeps its own: a GET pays for the outer one).
     let limit_around = whole().layer(DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES));
     // 4b: a layer around the whole app that looks at every answer, as the
     // first version's did to turn axum's plain-text refusals into JSON (a
@@ -278,7 +282,7 @@ fn steps() -> Vec<Mode> {
         mode("2. and a router that also serves the page", routed()),
         mode("3. and the body limit, on the POST route", body_limit),
         mode("4. and the rate limit, a tower layer: the whole app", whole()),
-        mode("4a. the whole app, the body limit around the router instead", limit_around),
+        mode("4a. the whole app, with the body limit around the router as well", limit_around),
         mode("4b. the whole app, with a `from_fn` layer that looks at every answer", json_layer),
         mode("4c. the whole app, with a copy of the headers (`HeaderMap`)", copied),
         mode("4d. the whole app, the rate limit written with `from_fn` instead", from_fn),

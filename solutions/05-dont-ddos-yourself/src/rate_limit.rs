@@ -163,10 +163,11 @@ pub fn client_key_of(headers: &HeaderMap, extensions: &Extensions) -> String {
 /// `.route_layer(LimitLayer::new(limit))`. Each request is let through to
 /// the route, or answered 429 at once.
 ///
-/// It is a tower layer written out, not `middleware::from_fn`: `from_fn`
-/// clones the rest of the stack and boxes a future for every request, which
-/// cost a poll more than the limit's own work (chapter 05, "Where the time
-/// goes"). Here a request costs the check and nothing else.
+/// It is a tower layer written out, not `middleware::from_fn`: for every
+/// request `from_fn` clones the rest of the stack, boxes it again, and
+/// boxes two more futures, which cost a poll about 1,700 instructions more
+/// than this (chapter 05, "Where the time goes"). Here a request costs the
+/// check, and the box axum puts around any layered route.
 #[derive(Clone)]
 pub struct LimitLayer<C: Clock> {
     limit: Arc<RateLimit<C>>,

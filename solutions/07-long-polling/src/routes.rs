@@ -93,7 +93,7 @@ pub async fn get_poll<S: Store>(
     let cache = (header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let mut response = ([json, cache], body).into_response();
     // Held until news came, or until a wait of a second or more ran out: say
-    // so to `limit`. (`wait=0` is held for no time at all: it counts.)
+    // so to `LongPollLimit`. (`wait=0` is held for no time at all: it counts.)
     let waited_out = !wait.is_zero() && asked.elapsed() >= wait;
     if *hub.news.subscribe().borrow() != version || waited_out {
         response.extensions_mut().insert(WasHeld);
@@ -108,7 +108,10 @@ pub async fn get_poll<S: Store>(
 pub struct WasHeld;
 
 // ANCHOR: limit
-/// Whether a request is a long poll: its query has a `wait`.
+/// Whether a request is a long poll: its query has a `wait`. (A name
+/// written percent-encoded, `%77ait=25`, is not seen here, though
+/// `WaitQuery` reads it: such a long poll is held, and counted as a plain
+/// poll is, at once. Stricter, and no browser sends it.)
 pub fn asks_to_wait(uri: &axum::http::Uri) -> bool {
     let query = uri.query().unwrap_or_default();
     query.split('&').any(|pair| pair.starts_with("wait="))
