@@ -159,6 +159,33 @@ fn starter_and_solution_differ_only_in_source_files() {
                 Some("rs" | "js")
             );
             if is_source {
+                // A source file the learner has nothing to do in (no TODO
+                // and no `todo!`) is given code: the same as the solution's,
+                // but for the crate's own name (and the line breaks rustfmt
+                // chooses for a name of another length).
+                let starter_text = String::from_utf8_lossy(&a);
+                if !starter_text.contains("TODO") && !starter_text.contains("todo!")
+                {
+                    let crate_name = |package: &str| package.replace('-', "_");
+                    let as_starter = String::from_utf8_lossy(&b)
+                        .replace(&exercise.solution, &exercise.starter)
+                        .replace(
+                            &crate_name(&exercise.solution),
+                            &crate_name(&exercise.starter),
+                        );
+                    let layout_free = |text: &str| {
+                        let text: String =
+                            text.chars().filter(|c| !c.is_whitespace()).collect();
+                        text.replace(",)", ")").replace(",]", "]").replace(",}", "}")
+                    };
+                    assert!(
+                        layout_free(&starter_text) == layout_free(&as_starter),
+                        "{}: {} has no TODO in the starter, so it is given code and should be the same as the \
+                         solution's (but for the crate's name); copy the solution's over it",
+                        exercise.slug,
+                        file.display()
+                    );
+                }
                 continue;
             }
             if file == Path::new("Cargo.toml") {
