@@ -519,7 +519,7 @@ impl Room {
         let from = now.saturating_sub(LANE_SECONDS * 1000);
         let mut learners = Vec::with_capacity(state.learners.len());
         let second = now / 1000;
-        let (mut joined, mut hidden) = (0, 0);
+        let (mut joined, mut hidden, mut refused) = (0, 0, 0);
         for learner in &mut state.learners {
             // A flag is looked at again even with nothing new: it goes when
             // what raised it is older than FLAG_SECONDS.
@@ -534,6 +534,8 @@ impl Room {
             let active = seen_within(LANE_SECONDS) || (learner.hidden && seen_within(RECORD_SECONDS));
             joined += usize::from(active);
             hidden += usize::from(active && learner.hidden);
+            let refused_lately = recent_refused(learner, second);
+            refused += refused_lately;
             let per_minute = learner.requests.iter().rev().take_while(|r| r.sent + 60_000 >= now).count();
             // Held requests may have been sent up to a wait before the lane.
             let changed = learner
@@ -563,7 +565,7 @@ impl Room {
                 active,
                 errors: learner.errors,
                 last_error: learner.last_error.clone(),
-                refused: recent_refused(learner, second),
+                refused: refused_lately,
                 flags: learner.flags.clone(),
                 requests: changed,
                 said,
@@ -574,7 +576,6 @@ impl Room {
         let busiest = counted.iter().copied().max().unwrap_or(0);
         let span = second.clamp(1, LANE_SECONDS) as f64;
         let average = counted.iter().fold(0.0, |sum, n| sum + f64::from(*n)) / span;
-        let refused = state.learners.iter().map(|l| recent_refused(l, second)).sum();
         Feed {
             version: state.version,
             now,
@@ -775,19 +776,25 @@ mod tests {
         assert_eq!(state.held, 0);
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_flag_goes_two_minutes_after_what_raised_it() {
-        let room = Room::new();
-        let ada = Tag { name: "Ada".to_owned(), exercise: 2 };
-        let settled = |n| PageEvent::Settled { n, status: Some(200), aborted: false, retry_after: None };
-        // Two polls in flight at once, as the page logged them.
-        let overlapping = [
+    fn settled(n: usize) -> PageEvent {
+        PageEvent::Settled { n, status: Some(200), aborted: false, retry_after: None }
+    }
+
+    /// Two polls in flight at once, as the page logged them.
+    fn overlapping() -> [(u64, PageEvent); 4] {
+        [
             (0, PageEvent::Sent { n: 1, post: false }),
             (3000, PageEvent::Sent { n: 2, post: false }),
             (5000, settled(1)),
             (8000, settled(2)),
-        ];
-        room.page_log(&ada, "load-1", overlapping);
+        ]
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_flag_goes_two_minutes_after_what_raised_it() {
+        let room = Room::new();
+        let ada = Tag { name: "Ada".to_owned(), exercise: 2 };
+        room.page_log(&ada, "load-1", overlapping());
         let rules = |feed: Feed| feed.learners[0].flags.iter().map(|f| f.rule).collect::<Vec<_>>();
         assert_eq!(rules(room.feed(0)), ["two polls at once"]);
         tokio::time::advance(std::time::Duration::from_secs(FLAG_SECONDS + 2)).await;
@@ -808,15 +815,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn each_page_load_is_judged_by_the_exercise_it_was() {
         let room = Room::new();
-        let settled = |n| PageEvent::Settled { n, status: Some(200), aborted: false, retry_after: None };
-        let overlapping = [
-            (0, PageEvent::Sent { n: 1, post: false }),
-            (3000, PageEvent::Sent { n: 2, post: false }),
-            (5000, settled(1)),
-            (8000, settled(2)),
-        ];
         // Exercise 01's given client overlaps, as it should...
-        room.page_log(&Tag { name: "Ada".to_owned(), exercise: 1 }, "load-1", overlapping);
+        room.page_log(&Tag { name: "Ada".to_owned(), exercise: 1 }, "load-1", overlapping());
         // ...and then the learner moves on to 02, with a right client.
         let chain = [(0, PageEvent::Sent { n: 1, post: false }), (50, settled(1))];
         room.page_log(&Tag { name: "Ada".to_owned(), exercise: 2 }, "load-2", chain);

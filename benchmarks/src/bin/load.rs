@@ -331,11 +331,11 @@ fn count_instructions(only: Option<&str>, out: Option<std::path::PathBuf>) {
         std::process::exit(1);
     }
     let me = std::env::current_exe().expect("this program's path");
-    let collected = |step: &str, polls: usize| -> u64 {
+    let collected = |step: &str| -> u64 {
         let output = Command::new("valgrind")
             .args(["--tool=callgrind", "--callgrind-out-file=/dev/null", "--toggle-collect=load::counted_polls"])
             .arg(&me)
-            .args(["--steps", "--only", step, "--clients", &CLIENTS.to_string(), "--count", &polls.to_string()])
+            .args(["--steps", "--only", step, "--clients", &CLIENTS.to_string(), "--count", &POLLS.to_string()])
             .output()
             .expect("valgrind runs");
         let text = String::from_utf8_lossy(&output.stderr);
@@ -355,7 +355,7 @@ fn count_instructions(only: Option<&str>, out: Option<std::path::PathBuf>) {
         eprint!("[{}/{}] {name}…", i + 1, names.len());
         // A prefix that names only this step (`--only` matches by `contains`).
         let key = name.split(':').next().unwrap_or(name);
-        let mut counts: Vec<u64> = (0..COUNTS).map(|_| collected(key, POLLS) / POLLS as u64).collect();
+        let mut counts: Vec<u64> = (0..COUNTS).map(|_| collected(key) / POLLS as u64).collect();
         counts.sort_unstable();
         let median = counts[COUNTS / 2];
         eprintln!(" {median}");
