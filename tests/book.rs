@@ -585,18 +585,22 @@ fn chapters_unfold_no_code_the_learner_writes() {
             exercise.solution_dir().display()
         );
         total += todos.len();
-        let chapter = root().join(exercise.chapter_path());
-        let page = unfolded(&chapter);
-        for todo in &todos {
-            if let Some(how) = shows(&page, todo) {
-                problems.push(format!(
-                    "{} shows the finished code of `{}` outside <details> ({how}). {} leaves it to the learner: \
-                     explain the idea in the open text, and fold the code at the end of its section under \
-                     <details><summary>Solution: ...</summary>.",
-                    exercise.chapter_path().display(),
-                    todo.name,
-                    todo.starter_file.display()
-                ));
+        // The chapter, and its Going deeper page, which a learner may read first.
+        let mut pages = vec![root().join(exercise.chapter_path())];
+        pages.extend(Some(going_deeper(&exercise)).filter(|path| path.is_file()));
+        for path in pages {
+            let page = unfolded(&path);
+            for todo in &todos {
+                if let Some(how) = shows(&page, todo) {
+                    problems.push(format!(
+                        "{} shows the finished code of `{}` outside <details> ({how}). {} leaves it to the \
+                         learner: explain the idea in the open text, and fold the code at the end of its \
+                         section under <details><summary>Solution: ...</summary>.",
+                        path.strip_prefix(root()).unwrap_or(&path).display(),
+                        todo.name,
+                        todo.starter_file.display()
+                    ));
+                }
             }
         }
     }
@@ -679,7 +683,7 @@ fn includes_are_expanded_like_mdbook() {
     assert_eq!(normalise(&without_details(text)), "a b");
     let dir = root().join("book/src");
     let expanded = expand_includes(
-        "x\n{{#include ../../solutions/05-dont-ddos-yourself/src/store.rs:poll}}\ny",
+        "x\n{{#include ../../solutions/05-dont-ddos-yourself/src/view.rs:poll}}\ny",
         &dir,
     );
     assert!(
@@ -1034,5 +1038,257 @@ fn a_misquoted_figure_fails_the_check() {
             "at 87,801 req/s, ×4.1, 46 B and 29.9 s, in 5 s, p50 of 2"
         ),
         ["87,801 req/s", "×4.1", "46 B", "29.9 s"]
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Reading time
+// ---------------------------------------------------------------------------
+//
+// In class, an exercise chapter is read in the minutes its row of the
+// instructors' timing table gives it ("Read (15)", in book/src/instructors.md).
+// Its running prose must fit them at `WORDS_PER_MINUTE`. Measurement and
+// tuning live on the chapter's Going deeper page (`<slug>-going-deeper.md`),
+// which is read after class, and has no budget.
+//
+// What counts, precisely: the chapter's text without its `<details>` ...
+// `</details>` folds (hints and solutions, opened on demand), without fenced
+// code blocks (listings, traces, commands), and without the lines that are a
+// table row (`|`), a heading (`#`), an image (`![`), an `{{#include}}`, or a
+// link definition (`[name]: url`). In the lines left, HTML tags (`<b>`,
+// `</details>`, an autolink `<http://...>`), link targets (`](url)`) and note
+// markers (`[!NOTE]`) are dropped. A word is then a whitespace-separated piece
+// with at least one letter or digit in it; a code span counts as its words.
+
+/// How fast a chapter is read in class: a careful, technical pace.
+const WORDS_PER_MINUTE: usize = 200;
+
+/// The words of a chapter's running prose, as the comment above says.
+fn running_prose(chapter: &str) -> Vec<String> {
+    let mut words = Vec::new();
+    let mut fenced = false;
+    for line in without_details(chapter).lines() {
+        let trimmed = line.trim();
+        if trimmed.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        let link_definition = trimmed.starts_with('[') && trimmed.contains("]: ");
+        let skipped = fenced
+            || trimmed.starts_with('|')
+            || trimmed.starts_with('#')
+            || trimmed.starts_with("![")
+            || trimmed.starts_with("{{#")
+            || link_definition;
+        if skipped {
+            continue;
+        }
+        let text =
+            without_tags(&without_link_targets(trimmed)).replace("[!NOTE]", "");
+        let text = text.replace("[!WARNING]", "");
+        words.extend(
+            text.split_whitespace()
+                .filter(|word| word.chars().any(char::is_alphanumeric))
+                .map(str::to_owned),
+        );
+    }
+    words
+}
+
+/// `text` without its HTML tags: `<` followed by a letter or `/`, to the next `>`.
+fn without_tags(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find('<') {
+        let after = &rest[at + 1..];
+        let tag = after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/');
+        match after.find('>').filter(|_| tag) {
+            Some(end) => {
+                out.push_str(&rest[..at]);
+                out.push(' ');
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[..=at]);
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `text` with each `[words](target)` kept as `[words]`.
+fn without_link_targets(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("](") {
+        out.push_str(&rest[..=at]);
+        let target = &rest[at + 2..];
+        match target.find(')') {
+            Some(end) => rest = &target[end + 1..],
+            None => {
+                rest = target;
+                break;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The reading minutes of an exercise in the instructors' timing table: the
+/// `N` of `Read (N)` in the row whose first cell starts with `label`
+/// (`05 Don't DDoS yourself`).
+fn read_minutes(instructors: &str, label: &str) -> Option<usize> {
+    instructors.lines().find_map(|line| {
+        let cells: Vec<&str> = line.trim().strip_prefix('|')?.split('|').collect();
+        if !cells.first()?.trim().starts_with(label) {
+            return None;
+        }
+        let after = line.split("Read (").nth(1)?;
+        after.split(')').next()?.trim().parse().ok()
+    })
+}
+
+/// What is wrong with a chapter's length, if anything: a sentence for the
+/// failure message.
+fn over_reading_time(name: &str, chapter: &str, minutes: usize) -> Option<String> {
+    let words = running_prose(chapter).len();
+    let budget = minutes * WORDS_PER_MINUTE;
+    (words > budget).then(|| {
+        format!(
+            "{name} has {words} words of running prose, {} over its budget of {budget}: {minutes} Read \
+             minutes in book/src/instructors.md's timing table, at {WORDS_PER_MINUTE} words a minute. Move \
+             measurement and tuning (load and instruction tables, profiles, capacity, sweeps) to the \
+             chapter's Going deeper page, and tighten the rest. If the chapter truly needs more, raise its \
+             Read minutes in instructors.md and its `minutes` in course.toml by the same amount, keep the \
+             page's totals in step, and say why on the instructors' page.",
+            words - budget
+        )
+    })
+}
+
+/// The Going deeper page of an exercise, if it has one.
+fn going_deeper(exercise: &Exercise) -> PathBuf {
+    root().join("book/src").join(format!("{}-going-deeper.md", exercise.slug))
+}
+
+/// Each exercise chapter's running prose fits the Read minutes the
+/// instructors' timing table gives it.
+#[test]
+fn each_chapter_fits_its_reading_time() {
+    let instructors = read(&root().join("book/src/instructors.md"));
+    let mut problems = Vec::new();
+    for exercise in course().exercises {
+        let label = format!("{:02} {}", exercise.number, exercise.title);
+        let minutes = read_minutes(&instructors, &label).unwrap_or_else(|| {
+            panic!(
+                "book/src/instructors.md's timing table has no row starting `| {label}` with `Read (N)` in it: \
+                 the reading time of {} is what its chapter is held to",
+                exercise.slug
+            )
+        });
+        let name = format!("book/src/{}", exercise.chapter);
+        let chapter = read(&root().join(&name));
+        println!(
+            "{name}: {} words of running prose, budget {} ({minutes} min)",
+            running_prose(&chapter).len(),
+            minutes * WORDS_PER_MINUTE
+        );
+        problems.extend(over_reading_time(&name, &chapter, minutes));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
+}
+
+/// The reading-time check is not blind: prose over the budget fails it, and
+/// what a reader does not read line by line (code, tables, folds, headings,
+/// includes, tags, link targets) does not count.
+#[test]
+fn a_chapter_over_its_reading_time_fails() {
+    let instructors = "| Segment | Minutes | What happens |\n|---|---|---|\n\
+                       | 01 The poll endpoint | 50 | Read (10): the API table. Code (30). |\n\
+                       | 02 Chain setTimeout | 35 | Read (10), code (15), wrap-up (10). |\n";
+    assert_eq!(read_minutes(instructors, "01 The poll endpoint"), Some(10));
+    assert_eq!(read_minutes(instructors, "02 Chain setTimeout"), Some(10));
+    assert_eq!(read_minutes(instructors, "03 Pause while hidden"), None);
+
+    let prose = |words: usize| format!("{}\n", vec!["word"; words].join(" "));
+    let at_budget = prose(2000);
+    assert_eq!(running_prose(&at_budget).len(), 2000);
+    assert_eq!(over_reading_time("ch.md", &at_budget, 10), None);
+    let over = prose(2001);
+    let found = over_reading_time("ch.md", &over, 10)
+        .expect("2,001 words in 10 minutes fail");
+    assert!(
+        found.contains("ch.md has 2001 words") && found.contains("budget of 2000"),
+        "{found}"
+    );
+    assert!(
+        found.contains("Going deeper") && found.contains("course.toml"),
+        "{found}"
+    );
+
+    // None of this is running prose, however long.
+    let many = vec!["measured"; 500].join(" ");
+    let unread = format!(
+        "# A heading of {many}\n\n\
+         ```text\n{many}\n```\n\n\
+         - a list:\n\n   ```console\n   {many}\n   ```\n\n\
+         | Table | {many} |\n|---|---|\n| row | {many} |\n\n\
+         <details>\n<summary>Solution: {many}</summary>\n\n{many}\n\n</details>\n\n\
+         {{{{#include figures/05-load-benchmark.md}}}}\n\n\
+         ![{many}](figures/04-fleet.svg)\n\n\
+         [rfc6202]: https://www.rfc-editor.org/rfc/rfc6202\n"
+    );
+    assert_eq!(running_prose(&unread), ["a", "list:"]);
+    let padded = format!("{at_budget}\n{unread}");
+    assert_eq!(running_prose(&padded).len(), 2002);
+    assert_eq!(
+        over_reading_time("ch.md", &format!("{}\n{unread}", prose(1998)), 10),
+        None
+    );
+    // Tags, link targets and note markers are not words; code spans are.
+    assert_eq!(
+        running_prose(
+            "> [!NOTE]\n> See [the tests](running-the-tests.md#the-virtual-browser), \
+             <b>now</b>: `cargo test` at <http://127.0.0.1:3000> — done.\n"
+        ),
+        ["See", "[the", "tests],", "now", "`cargo", "test`", "at", "done."]
+    );
+}
+
+/// Each Going deeper page belongs to an exercise, and the two link each other:
+/// the chapter ends by pointing at it, and it starts by pointing back.
+#[test]
+fn going_deeper_pages_are_linked_from_their_chapters() {
+    let course = course();
+    let mut found = 0;
+    for file in fs::read_dir(root().join("book/src"))
+        .expect("book/src is readable")
+        .flatten()
+    {
+        let name = file.file_name().to_string_lossy().into_owned();
+        let Some(slug) = name.strip_suffix("-going-deeper.md") else { continue };
+        let exercise = course.exercises.iter().find(|e| e.slug == slug).unwrap_or_else(|| {
+            panic!("book/src/{name} is named for {slug}, which is no exercise in course.toml")
+        });
+        found += 1;
+        let chapter = read(&root().join("book/src").join(&exercise.chapter));
+        assert!(
+            chapter.contains(&format!("]({name})")),
+            "book/src/{} should link to its Going deeper page, {name}, near its end",
+            exercise.chapter
+        );
+        assert!(
+            read(&going_deeper(exercise))
+                .contains(&format!("]({})", exercise.chapter)),
+            "book/src/{name} should link back to its chapter, {}",
+            exercise.chapter
+        );
+    }
+    assert!(
+        found > 0,
+        "found no Going deeper page (book/src/<slug>-going-deeper.md)"
     );
 }

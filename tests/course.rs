@@ -2,7 +2,8 @@
 //!
 //! They hold the course to its own rules. Every exercise in `course.toml` has
 //! a starter, a solution, a chapter and hints; the starter and the solution
-//! differ only in source files and share one spec; the book lists every
+//! differ only in source files and share one spec; a starter's TODOs state
+//! contracts, never code or steps (those are the hints); the book lists every
 //! chapter and its includes point at real code; and, the slow one, every
 //! solution passes its spec while every starter fails it.
 
@@ -690,4 +691,650 @@ fn each_chapter_shows_its_hints_from_the_manifest() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------------------
+// A TODO states the contract; the hints give the steps
+// ---------------------------------------------------------------------------
+
+/// What every TODO that holds code is told.
+const CONTRACT_NOT_CODE: &str =
+    "a TODO states the contract; move the steps to the hints in course.toml";
+
+/// One TODO of a starter: the line it starts on, and its text, one line per
+/// source line, without comment markers. For a `todo!(...)` or a JavaScript
+/// `new Error("TODO ...")`, the text is the string's.
+#[derive(Debug)]
+struct TodoText {
+    line: usize,
+    text: String,
+}
+
+/// A line that is a comment: its marker (`//`, with `///` and `//!`, or
+/// Lua's `--`, in the scripts a Rust file holds) and its text.
+fn line_comment(line: &str) -> Option<(&'static str, &str)> {
+    let trimmed = line.trim_start();
+    ["//", "--"].into_iter().find_map(|marker| {
+        let rest = trimmed.strip_prefix(marker)?;
+        Some((marker, rest.trim_start_matches(['/', '!']).trim()))
+    })
+}
+
+/// The text of the string literals in the parentheses of a call whose
+/// arguments start at `lines[at][from..]`, up to its closing parenthesis.
+fn call_strings(lines: &[&str], at: usize, from: usize) -> String {
+    let mut text = String::new();
+    let (mut depth, mut quote, mut escaped) = (1, None, false);
+    for (n, line) in lines.iter().enumerate().skip(at) {
+        let line = if n == at { &line[from..] } else { line };
+        for c in line.chars() {
+            match quote {
+                Some(_) if escaped => {
+                    text.push(c);
+                    escaped = false;
+                }
+                Some(_) if c == '\\' => escaped = true,
+                Some(q) if c == q => quote = None,
+                Some(_) => text.push(c),
+                None if c == '"' || c == '\'' || c == '`' => quote = Some(c),
+                None if c == '(' => depth += 1,
+                None if c == ')' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return text;
+                    }
+                }
+                None => {}
+            }
+        }
+        if quote.is_some() {
+            text.push('\n');
+        }
+    }
+    text
+}
+
+/// Every TODO of a source file: a comment that starts with `TODO` and the
+/// comment lines that continue it (up to code, another TODO or an anchor),
+/// the string of each `todo!(...)`, and JavaScript's `new Error("TODO ...")`.
+fn todo_texts(source: &str) -> Vec<TodoText> {
+    let lines: Vec<&str> = source.lines().collect();
+    let mut found = Vec::new();
+    let mut at = 0;
+    while at < lines.len() {
+        let line = lines[at];
+        let comment = line_comment(line);
+        let start = match comment {
+            Some((marker, text)) if text.starts_with("TODO") => Some((marker, text)),
+            Some(_) => None,
+            // A TODO after code on the same line.
+            None => line.find("// TODO").map(|i| ("//", line[i + 2..].trim())),
+        };
+        if let Some((marker, first)) = start {
+            let mut text = vec![first.to_owned()];
+            let mut next = at + 1;
+            while let Some((m, more)) = lines.get(next).and_then(|l| line_comment(l))
+            {
+                if m != marker || more.starts_with("TODO") || more.contains("ANCHOR")
+                {
+                    break;
+                }
+                text.push(more.to_owned());
+                next += 1;
+            }
+            found.push(TodoText { line: at + 1, text: text.join("\n") });
+            at = next;
+            continue;
+        }
+        if comment.is_none() {
+            for opener in ["todo!(", "new Error("] {
+                for (i, _) in line.match_indices(opener) {
+                    let text = call_strings(&lines, at, i + opener.len());
+                    if opener == "todo!(" || text.starts_with("TODO") {
+                        found.push(TodoText { line: at + 1, text });
+                    }
+                }
+            }
+        }
+        at += 1;
+    }
+    found
+}
+
+/// The byte ranges of the backticked spans of `text` (what is between the
+/// backticks), as Markdown reads them: a run of n backticks closes at the
+/// next run of n.
+fn backtick_spans(text: &str) -> Vec<std::ops::Range<usize>> {
+    let bytes = text.as_bytes();
+    let run = |at: usize| bytes[at..].iter().take_while(|&&b| b == b'`').count();
+    let mut spans = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        if bytes[at] != b'`' {
+            at += 1;
+            continue;
+        }
+        let n = run(at);
+        let mut close = at + n;
+        let found = loop {
+            match bytes[close..].iter().position(|&b| b == b'`') {
+                None => break None,
+                Some(p) if run(close + p) == n => break Some(close + p),
+                Some(p) => close += p + run(close + p),
+            }
+        };
+        match found {
+            Some(end) => {
+                spans.push(at + n..end);
+                at = end + n;
+            }
+            None => at += n,
+        }
+    }
+    spans
+}
+
+fn is_word(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Why a backticked span is code, if it is: an expression, a call with
+/// arguments, a method chain, an assignment or a statement. Names and paths
+/// (`redis::pipe`, `tokio::select!`, `performance.now()`, `Option<u64>`),
+/// headers, URLs and JSON shapes are not.
+fn span_code(span: &str) -> Option<&'static str> {
+    let s = span.trim();
+    let statements = [
+        "let ", "const ", "var ", "return ", "await ", "if ", "match ", "while ",
+        "for ",
+    ];
+    if statements.iter().any(|k| s.starts_with(k)) {
+        return Some("a statement");
+    }
+    let operators =
+        ["==", "!=", "<=", ">=", "&&", "||", "=>", "+=", "-=", "*=", "/=", "~="];
+    if operators.iter().any(|op| s.contains(op)) {
+        return Some("an operator");
+    }
+    let chars: Vec<char> = s.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1).copied();
+        let spaced = prev.is_some_and(char::is_whitespace)
+            && next.is_some_and(char::is_whitespace);
+        let after_operand = prev.is_some_and(|p| is_word(p) || p == ')' || p == ']');
+        let before_operand = next.is_some_and(|n| is_word(n) || n == '(');
+        let starts_operand =
+            prev.is_none_or(|p| p.is_whitespace() || "([,=".contains(p));
+        let what = match c {
+            '=' if prev.is_some_and(char::is_whitespace)
+                || next.is_some_and(char::is_whitespace) =>
+            {
+                Some("an assignment")
+            }
+            // `+` alone is a character, `U+202E` a code point.
+            '+' if chars.len() > 1
+                && !(prev == Some('U')
+                    && next.is_some_and(|n| n.is_ascii_hexdigit())) =>
+            {
+                Some("an operator")
+            }
+            '-' if spaced
+                || (starts_operand
+                    && next.is_some_and(|n| n.is_alphabetic() || n == '(')) =>
+            {
+                Some("an operator")
+            }
+            // `*` alone is If-None-Match's "any tag".
+            '*' if chars.len() > 1
+                && (spaced || after_operand || before_operand) =>
+            {
+                Some("an operator")
+            }
+            '/' | '<' | '>' | '%' if spaced => Some("an operator"),
+            '!' if starts_operand && before_operand => Some("an operator"),
+            '?' if after_operand
+                && next.is_none_or(|n| n.is_whitespace() || ";.),:".contains(n)) =>
+            {
+                Some("an operator")
+            }
+            '.' if chars[..i].iter().rev().find(|c| !c.is_whitespace())
+                == Some(&')') =>
+            {
+                Some("a method chain")
+            }
+            '(' if prev.is_some_and(|p| is_word(p) || p == '!' || p == '>')
+                && chars[i + 1..].iter().find(|c| !c.is_whitespace())
+                    != Some(&')') =>
+            {
+                Some("a call with arguments")
+            }
+            _ => None,
+        };
+        if what.is_some() {
+            return what;
+        }
+    }
+    None
+}
+
+/// Where a TODO's text holds code: (the line within the text, what, the text
+/// that is code). Backticked spans are checked by [`span_code`]; the prose
+/// around them for calls with arguments, assignments and operators written
+/// out, and for numbered or ordered recipes.
+fn code_in_todo(text: &str) -> Vec<(usize, &'static str, String)> {
+    // Offsets are into `text`, `prose` or `lower`: each counts its own lines.
+    let line_of = |s: &str, at: usize| s[..at].matches('\n').count();
+    let mut found = Vec::new();
+    let spans = backtick_spans(text);
+    // The prose: the text with every span (and its backticks) blanked.
+    let mut prose: Vec<char> = text.chars().collect();
+    let mut blank = vec![false; text.len() + 1];
+    for span in &spans {
+        if let Some(what) = span_code(&text[span.clone()]) {
+            found.push((
+                line_of(text, span.start),
+                what,
+                text[span.clone()].to_owned(),
+            ));
+        }
+        let (mut from, mut to) = (span.start, span.end);
+        while from > 0 && text.as_bytes()[from - 1] == b'`' {
+            from -= 1;
+        }
+        while text.as_bytes().get(to) == Some(&b'`') {
+            to += 1;
+        }
+        blank[from..to].iter_mut().for_each(|b| *b = true);
+    }
+    for ((at, c), p) in text.char_indices().zip(prose.iter_mut()) {
+        if blank[at] && c != '\n' {
+            *p = ' ';
+        }
+    }
+    let prose: String = prose.into_iter().collect();
+    let chars: Vec<(usize, char)> = prose.char_indices().collect();
+    for (i, &(at, c)) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| chars[j].1);
+        let next = chars.get(i + 1).map(|&(_, c)| c);
+        let word_before = |k: usize| {
+            k.checked_sub(1).is_some_and(|j| {
+                let p = chars[j].1;
+                is_word(p) || p == ')' || p == ']'
+            })
+        };
+        let word_after = |k: usize| {
+            chars.get(k + 1).is_some_and(|&(_, n)| is_word(n) || n == '(')
+        };
+        match c {
+            // `name(argument)`, not `name()`, nor a plural's `message(s)`.
+            '(' if prev.is_some_and(is_word) => {
+                let start = chars[..i]
+                    .iter()
+                    .rposition(|&(_, p)| !(is_word(p) || p == '.' || p == ':'))
+                    .map_or(0, |j| j + 1);
+                let close =
+                    chars[i..].iter().position(|&(_, c)| c == ')').map(|p| i + p);
+                let inner: String = chars[i + 1..close.unwrap_or(chars.len())]
+                    .iter()
+                    .map(|&(_, c)| c)
+                    .collect();
+                let named = chars[start].1.is_alphabetic() || chars[start].1 == '_';
+                if named
+                    && !inner.trim().is_empty()
+                    && !["s", "es"].contains(&inner.trim())
+                {
+                    let end = close.map_or(prose.len(), |j| chars[j].0 + 1);
+                    found.push((
+                        line_of(&prose, at),
+                        "a call with arguments",
+                        prose[chars[start].0..end].to_owned(),
+                    ));
+                }
+            }
+            // ` = `, ` + `, ` * `, ` / ` between two operands, and `==` and its kind.
+            '=' | '+' | '*' | '/' | '%'
+                if prev == Some(' ')
+                    && next == Some(' ')
+                    && word_before(i - 1)
+                    && word_after(i + 1) =>
+            {
+                let what = if c == '=' { "an assignment" } else { "an operator" };
+                let from = chars[..i - 1]
+                    .iter()
+                    .rposition(|&(_, p)| p.is_whitespace())
+                    .map_or(0, |j| j + 1);
+                let to = chars[i + 2..]
+                    .iter()
+                    .position(|&(_, n)| n.is_whitespace())
+                    .map_or(chars.len(), |p| i + 2 + p);
+                let snippet: String =
+                    chars[from..to].iter().map(|&(_, c)| c).collect();
+                found.push((line_of(&prose, at), what, snippet));
+            }
+            _ => {}
+        }
+    }
+    for op in ["==", "!=", "<=", ">=", "&&", "||", "=>", "+=", "-=", "~="] {
+        for (at, _) in prose.match_indices(op) {
+            found.push((line_of(&prose, at), "an operator", op.to_owned()));
+        }
+    }
+    // Numbered recipes: `1.`, `2)` or `(1)` opening a line; `(1) ... (2)`
+    // within one; "step 3".
+    for ((n, line), written) in prose.lines().enumerate().zip(text.lines()) {
+        let number = line.trim_start().trim_start_matches('(');
+        let digits = number.chars().take_while(char::is_ascii_digit).count();
+        let opens = digits > 0
+            && matches!(number[digits..].chars().next(), Some('.' | ')'))
+            && number[digits + 1..].starts_with(char::is_whitespace);
+        if opens {
+            found.push((n, "a numbered recipe", written.trim().to_owned()));
+        }
+    }
+    let words: Vec<String> = prose
+        .split(|c: char| !(is_word(c) || c == '(' || c == ')'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect();
+    if words.contains(&"(1)".to_owned()) && words.contains(&"(2)".to_owned()) {
+        found.push((
+            line_of(&prose, prose.find("(1)").unwrap_or(0)),
+            "a numbered recipe",
+            "(1) ... (2)".to_owned(),
+        ));
+    }
+    let lower = prose.to_lowercase();
+    for (at, _) in lower.match_indices("step ") {
+        let numbered = lower[at + 5..].starts_with(|c: char| c.is_ascii_digit());
+        if numbered && !lower[..at].ends_with(is_word) {
+            let number: String =
+                lower[at + 5..].chars().take_while(char::is_ascii_digit).collect();
+            found.push((
+                line_of(&lower, at),
+                "a numbered recipe",
+                format!("step {number}"),
+            ));
+        }
+    }
+    // "first ..., then ..., finally ...": an ordered recipe.
+    let first = words.iter().position(|w| w == "first");
+    let then = first
+        .and_then(|f| words[f..].iter().position(|w| w == "then").map(|t| f + t));
+    let finally = then.and_then(|t| words[t..].iter().position(|w| w == "finally"));
+    if finally.is_some() {
+        found.push((
+            0,
+            "an ordered recipe",
+            "first ... then ... finally".to_owned(),
+        ));
+    }
+    found
+}
+
+/// A learner's TODO says what must hold when the function is done, which
+/// rules pin it and where the chapter explains it. It never gives the code
+/// or the steps: those are the hints, from a nudge to nearly the answer,
+/// which the workshop shows one at a time and counts.
+#[test]
+fn todos_state_the_contract_and_leave_the_steps_to_the_hints() {
+    let mut problems = Vec::new();
+    for exercise in course().exercises.iter().filter(|e| starter_is_pristine(e)) {
+        let dir = exercise.starter_dir();
+        let mut todos = 0;
+        for file in files_below(&root().join(&dir)) {
+            let source = matches!(
+                file.extension().and_then(|e| e.to_str()),
+                Some("rs" | "js")
+            );
+            if !source || file.starts_with("tests") {
+                continue;
+            }
+            let path = dir.join(&file);
+            for todo in todo_texts(&read(&path)) {
+                todos += 1;
+                for (line, what, code) in code_in_todo(&todo.text) {
+                    problems.push(format!(
+                        "{}:{}: the TODO holds {what}, {code:?}: {CONTRACT_NOT_CODE}",
+                        path.display(),
+                        todo.line + line
+                    ));
+                }
+            }
+        }
+        assert!(
+            todos > 0,
+            "found no TODO in {}: this check reads `// TODO` comments, `todo!(...)` and `new Error(\"TODO ...\")`",
+            dir.display()
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// The check above catches each kind of code a TODO could hold, and lets a
+/// contract with API names in it pass.
+#[test]
+fn the_todo_check_catches_code_and_lets_a_contract_pass() {
+    // Each kind of code, planted in a TODO, and what the check must call it.
+    let planted = [
+        ("an operator", "// TODO: set it to `performance.now() + INTERVAL_MS`."),
+        ("an operator", "// TODO: wait at least `step / 2`."),
+        ("an operator", "// TODO: poll only when `now >= nextPollAt`."),
+        ("an operator", "// TODO: answer when `new && ready`."),
+        (
+            "an operator",
+            "// TODO: the select's first branch is `_ = news.changed() => {}`.",
+        ),
+        ("an operator", "// TODO: read the body with `body?`."),
+        ("an operator", "// TODO: refuse it when `!value.is_empty` does not hold."),
+        ("an operator", "// TODO: the version is `*news.borrow_and_update()`."),
+        ("a method chain", "// TODO: use `redis::pipe().get`, in one round trip."),
+        (
+            "a call with arguments",
+            "// TODO: schedule it with `setTimeout(poll, INTERVAL_MS)`.",
+        ),
+        (
+            "a call with arguments",
+            "// TODO: go on with requestAnimationFrame(frame) in every case.",
+        ),
+        (
+            "a call with arguments",
+            "// TODO: start the invocation with `self.append.key(..)`.",
+        ),
+        ("an assignment", "// TODO: afterwards, `waiting = null`."),
+        ("an assignment", "// TODO: keep nextPollAt = 0 until the first answer."),
+        ("an operator", "// TODO: wait step / 2 at least."),
+        ("a statement", "// TODO: start with `let mut news` before you look."),
+        (
+            "a numbered recipe",
+            "// TODO, in this order:\n//   1. lock it;\n//   2. push the message.",
+        ),
+        ("a numbered recipe", "// TODO: (1) lock it, (2) push the message."),
+        ("a numbered recipe", "// TODO:\n//   (1) lock the store"),
+        ("a numbered recipe", "// TODO: if it fails, skip to step 3."),
+        (
+            "an ordered recipe",
+            "// TODO: first lock it, then push, and finally return the message.",
+        ),
+        // On a line that continues the TODO, in a `todo!`, in a JavaScript
+        // error, in a Lua comment, and after code on the TODO's line.
+        (
+            "an operator",
+            "// TODO: what holds when done.\n// More of it.\n// Then `x += 1`.",
+        ),
+        (
+            "a call with arguments",
+            "fn f() {\n    todo!(\n        \"f: call store.push(valid) and answer\"\n    )\n}",
+        ),
+        (
+            "an assignment",
+            "function f() {\n  throw new Error(\"TODO: f, with x = 1 first\");\n}",
+        ),
+        (
+            "a call with arguments",
+            "const S: &str = r#\"\n-- TODO, in Lua: `redis.call('INCR', KEYS[2])`.\nreturn 1\n\"#;",
+        ),
+        ("an operator", "let x = 1; // TODO: `x - 1`, once more"),
+    ];
+    for (kind, source) in planted {
+        let todos = todo_texts(source);
+        assert!(!todos.is_empty(), "the check found no TODO in:\n{source}");
+        let caught: Vec<_> =
+            todos.iter().flat_map(|t| code_in_todo(&t.text)).collect();
+        assert!(
+            caught.iter().any(|(_, what, _)| *what == kind),
+            "the check should find {kind} in this TODO, and found {caught:?}:\n{source}"
+        );
+    }
+
+    let contract = r#"
+/// Not a TODO: every `todo!()` says what its function must do, `x = 1`.
+pub fn poll(&self) -> Result<Poll, StoreError> {
+    // TODO: the answer for `cursor`, from one view of the store: every
+    // message (`{"msg": [...]}`) when there is no cursor, with `ETag` and
+    // `Cache-Control: no-cache`; `304 Not Modified` when `If-None-Match`
+    // names the tag (`W/"..."`, a list, or `*`). The user's name may not hold
+    // U+202E, nor `U+200B`; the path is `/poll?since=<since>&epoch=<epoch>`,
+    // `wait=25`, the header `x-client-id`; the message(s) are stored first,
+    // and the list is trimmed then. Rules R1, R5 (s01, s05); chapter 05,
+    // «Or let HTTP say "not modified"». API: `redis::pipe`, `Mutex::lock`,
+    // `tokio::select!`, `tokio::sync::watch`, `requestAnimationFrame`,
+    // `performance.now()`, `fetch`, `Option<u64>`, `str::parse::<u64>`,
+    // `HeaderMap::get_all`, `Array.prototype.sort`, `self.capacity`.
+    let x = a + b; // not a TODO: code is code
+    // A later comment is not the TODO's: `x = y + 1`.
+    todo!("poll: answer from the cached bodies where you can")
+}
+"#;
+    let todos = todo_texts(contract);
+    assert_eq!(
+        todos.len(),
+        2,
+        "the contract has one TODO comment and one todo!: {todos:?}"
+    );
+    for todo in &todos {
+        assert_eq!(
+            code_in_todo(&todo.text),
+            Vec::new(),
+            "a contract is not code:\n{}",
+            todo.text
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Given code: little to read, so a learner reads the chapter, not the crate
+// ---------------------------------------------------------------------------
+
+/// The most given lines in the files a learner edits (those with a `TODO` or
+/// a `todo!`), Rust and JavaScript together.
+const MAX_GIVEN_IN_EDITED_FILES: usize = 150;
+/// The most given lines of Rust in a whole starter crate.
+const MAX_GIVEN_RUST_IN_CRATE: usize = 300;
+/// What to do past either: code an exercise uses but does not teach lives
+/// outside the learner's crate.
+const MOVE_GIVEN_CODE: &str = "move code the exercise uses but does not teach out of the learner's crate: into an \
+     earlier exercise's solution it depends on, or a small crate under helpers/ (as helpers/limits and \
+     helpers/chat-store are), and let the chapter say where it is; or into a file of its own in the crate, \
+     if only the edited files are over";
+
+/// A source file's lines as a learner reads them: `(given lines, has a
+/// TODO)`. A given line is one that is not blank, not only a comment, and
+/// not part of a `todo!(..)` (what the learner replaces).
+fn given_lines(source: &str) -> (usize, bool) {
+    let (mut given, mut depth, mut has_todo, mut in_block) = (0, 0i32, false, false);
+    for line in source.lines() {
+        let text = line.trim();
+        if in_block {
+            in_block = !text.contains("*/");
+            continue;
+        }
+        if text.starts_with("/*") {
+            in_block = !text.contains("*/");
+            continue;
+        }
+        if text.starts_with("//")
+            && text.trim_start_matches('/').trim_start().starts_with("TODO")
+        {
+            has_todo = true;
+        }
+        if text.is_empty() || text.starts_with("//") || text.starts_with('*') {
+            continue;
+        }
+        if depth > 0 || text.contains("todo!(") {
+            has_todo = true;
+            depth +=
+                text.matches('(').count() as i32 - text.matches(')').count() as i32;
+            continue;
+        }
+        given += 1;
+    }
+    (given, has_todo)
+}
+
+#[test]
+fn starters_give_little_code_to_read() {
+    let mut report = String::new();
+    let mut over = Vec::new();
+    // A starter the learner has worked on holds their lines too: only the
+    // course's own starters are counted.
+    for exercise in course().exercises.iter().filter(|e| starter_is_pristine(e)) {
+        let dir = exercise.starter_dir();
+        let (mut in_crate, mut in_edited, mut edited) = (0, 0, Vec::new());
+        for file in files_below(&dir) {
+            let Some(kind) = file.extension().and_then(|e| e.to_str()) else {
+                continue;
+            };
+            if !matches!(kind, "rs" | "js") || file.starts_with("tests") {
+                continue;
+            }
+            let (given, has_todo) = given_lines(&read(dir.join(&file)));
+            if kind == "rs" {
+                in_crate += given;
+            }
+            if has_todo {
+                in_edited += given;
+                edited.push(format!("{} ({given})", file.display()));
+            }
+        }
+        report.push_str(&format!(
+            "{}: {in_edited} given lines in the files you edit ({}), {in_crate} of Rust in the crate\n",
+            exercise.slug,
+            edited.join(", ")
+        ));
+        if in_edited > MAX_GIVEN_IN_EDITED_FILES {
+            over.push(format!(
+                "{}: {in_edited} given lines in the files a learner edits, more than {MAX_GIVEN_IN_EDITED_FILES}",
+                exercise.slug
+            ));
+        }
+        if in_crate > MAX_GIVEN_RUST_IN_CRATE {
+            over.push(format!(
+                "{}: {in_crate} given lines of Rust in the starter crate, more than {MAX_GIVEN_RUST_IN_CRATE}",
+                exercise.slug
+            ));
+        }
+    }
+    println!("{report}");
+    assert!(
+        over.is_empty(),
+        "{}.\nTo fix it, {MOVE_GIVEN_CODE}.\n\n{report}",
+        over.join(";\n")
+    );
+}
+
+#[test]
+fn the_given_code_count_skips_comments_blanks_and_todos() {
+    let source = "//! A module.\n\n/// Docs.\npub fn given() -> u32 {\n    1\n}\n\npub fn yours() -> u32 {\n    \
+                  // TODO: the contract.\n    todo!(\n        \"yours: what to write\"\n    )\n}\n/* a\n   block */\n";
+    assert_eq!(given_lines(source), (5, true));
+    assert_eq!(given_lines("fn f() {}\n"), (1, false));
+    let js = "// TODO: the contract.\nexport function f() {\n  return 1;\n}\n";
+    assert_eq!(given_lines(js), (3, true));
+    // Over the limit: 151 given lines in an edited file is one too many.
+    let heavy = format!(
+        "// TODO: yours\n{}",
+        "let x = 1;\n".repeat(MAX_GIVEN_IN_EDITED_FILES + 1)
+    );
+    assert!(given_lines(&heavy).0 > MAX_GIVEN_IN_EDITED_FILES);
 }

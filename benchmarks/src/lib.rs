@@ -1,6 +1,8 @@
 //! What the benchmarks share: a server's own CPU time and memory, the open
 //! files limit, and reading an HTTP/1.1 answer off a raw connection.
 
+pub mod tuned;
+
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 

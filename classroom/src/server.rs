@@ -277,7 +277,7 @@ impl Pending {
             let status = response.extensions().get::<CloseConnection>().is_none().then(|| response.status().as_u16());
             let retry_after =
                 response.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
-            let held = response.extensions().get::<long_polling::routes::WasHeld>().is_some();
+            let held = response.extensions().get::<limits::rate_limit::WasHeld>().is_some();
             self.room.finish(ticket, status, retry_after, held);
         }
     }
@@ -308,7 +308,7 @@ async fn chat(State(server): State<Arc<ClassServer>>, request: Request) -> Respo
             server.room.page_log(learner, &load, events);
         }
     }
-    let long = long_polling::routes::asks_to_wait(request.uri());
+    let long = limits::rate_limit::asks_to_wait(request.uri());
     let ticket = match &learner {
         None => None,
         Some(learner) => match server.room.admit(learner, post, long) {

@@ -3,14 +3,14 @@
 //
 // TODO: setInterval starts a request every 3 s whether or not the last one
 // has come back. On a server slower than that, requests pile up (run the
-// spec: s02 shows two polls in flight at once). Poll in a chain instead:
-//   1. keep `refresh()` as it is;
-//   2. turn `pollOnce` into `poll`, which, after its try/catch, in a
-//      `finally`, schedules itself again: setTimeout(poll, INTERVAL_MS);
-//   3. replace the two lines at the bottom that start polling with one
-//      call: poll();
-// The next poll must be scheduled whether this one worked or failed: a
-// client that stops after one failed request has stopped for good.
+// spec: s02 shows two polls in flight at once). Poll in a chain instead.
+// When done: the first poll goes out as the page loads; the next is
+// scheduled only once the answer to the last is in, INTERVAL_MS after it,
+// so two are never in flight; and it is scheduled whether the last poll
+// worked or failed, since a client that stops after one failed request has
+// stopped for good. `refresh()` and sending stay as they are. Rules R1 to
+// R4 (s01 to s04, s06); chapter 02, «Chain the timer instead» and «Keep
+// going when a poll fails». API: `setTimeout`, `try...finally`.
 import { renderMessages, showStatus, onSubmit } from "/static/chat.js";
 
 const INTERVAL_MS = 3000;

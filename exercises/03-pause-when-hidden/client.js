@@ -5,17 +5,15 @@
 //
 // TODO: drive the loop with requestAnimationFrame instead. Browsers run
 // frame callbacks before each paint and stop running them while the page
-// is hidden, so polling pauses by itself.
-//   1. keep `refresh()` as it is;
-//   2. keep a variable `nextPollAt` (start it at 0), on the clock of
-//      performance.now();
-//   3. write `async function frame(now)`: if `now >= nextPollAt`, AWAIT the
-//      poll (refresh() in a try/catch, as below), then set
-//      `nextPollAt = performance.now() + INTERVAL_MS`. In every case, end
-//      with requestAnimationFrame(frame);
-//   4. start it with requestAnimationFrame(frame) instead of poll().
-// Without the `await`, a slow server gets a new request every 3 s while
-// the last one is still on its way (s04).
+// is hidden, so polling pauses by itself. When done: no poll goes out while
+// the page is hidden, not even one already due; once it is shown, an
+// overdue poll goes out with the first frame; while it is visible, the
+// first poll goes with the first frame and each next one INTERVAL_MS after
+// the last answer, never while a poll is in flight (a slow server, s04);
+// a failed poll does not stop the loop. `refresh()` and sending stay as
+// they are. Rules R1 to R5 (s01 to s06); chapter 03, «requestAnimationFrame
+// stops when nobody looks» and «Why the `await` matters». API:
+// `requestAnimationFrame`, `performance.now`.
 import { renderMessages, showStatus, onSubmit } from "/static/chat.js";
 
 const INTERVAL_MS = 3000;

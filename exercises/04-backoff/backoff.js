@@ -6,21 +6,16 @@
 // with no cap, no jitter, and no first retry at once. It also never forgets
 // its failures, and ignores what the server asks for.
 //
-// TODO, in this order (the spec's tests follow it):
-//   1. failed(): keep counting failures in a row, and wait the schedule's
-//      step for that count: RETRY_SCHEDULE_MS[0] after the first failure,
-//      [1] after the second, and the last step (the cap) from then on.
-//   2. failed(): add "equal jitter": wait step / 2 + this.random() * step / 2,
-//      rounded to whole milliseconds (Math.round).
-//   3. succeeded(): reset the count of failures.
-//   4. failed(retryAfterMs): never wait less than retryAfterMs. When it is
-//      longer than the jittered wait, wait retryAfterMs plus a random extra
-//      of this.random() * retryAfterMs * RETRY_AFTER_SPREAD (up to half of
-//      it again), rounded with Math.round; otherwise the jittered wait.
-//   5. retryAfterMs(header, now): read "120" as 120000 ms (digits only:
-//      "120abc" is no number of seconds), an HTTP date as the time from
-//      `now` until then (Date.parse reads it), and anything else, or a time
-//      in the past, as 0.
+// TODO: make it the chapter's backoff. After n failures in a row, wait the
+// schedule's step for n (RETRY_SCHEDULE_MS; its last step, the cap, from
+// then on), with equal jitter, in whole milliseconds; only a success resets
+// the count. A Retry-After is a minimum: one longer than the jittered wait
+// is waited in full, spread by up to RETRY_AFTER_SPREAD of it again.
+// `retryAfterMs` reads whole seconds ("120", and not "120abc") or an HTTP
+// date, and anything else, or a time past, as 0. Rules R1 to R10 (s01 to
+// s13; the spec's numbers are a good order to work in); chapter 04, «The
+// schedule», «Jitter», «When the server says how long: Retry-After» and
+// «Everyone gets the same Retry-After».
 
 // ANCHOR: constants
 /** Between polls while all is well. */

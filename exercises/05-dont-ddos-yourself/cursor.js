@@ -13,7 +13,9 @@ export const MAX_SHOWN = 50;
  * it came in.
  */
 export function pollPath(cursor) {
-  // TODO: "/poll" before the first answer; then "/poll?since=<since>&epoch=<epoch>".
+  // TODO: "/poll" before the first answer; then, from the cursor,
+  // "/poll?since=<since>&epoch=<epoch>". Rule R7 (s10 to s12); chapter 05,
+  // «The page's side».
   throw new Error("TODO: pollPath in cursor.js");
 }
 // ANCHOR_END: path
@@ -24,8 +26,9 @@ export function pollPath(cursor) {
  * `incoming`, each once (by id), oldest first, at most MAX_SHOWN of them.
  */
 export function merge(shown, incoming) {
-  // TODO: put both lists into a Map by id (a message already shown is kept
-  // once), sort by id, and keep the newest MAX_SHOWN (`slice(-MAX_SHOWN)`).
+  // TODO: every message of both lists, each id once, oldest first, and at
+  // most MAX_SHOWN of them, the newest. Rule R8 (s10, s11); chapter 05,
+  // «The page's side». API: `Map`, `Array.prototype.sort`.
   throw new Error("TODO: merge in cursor.js");
 }
 // ANCHOR_END: merge

@@ -81,20 +81,21 @@ const backoff = new Backoff();
 let waiting = null; // the AbortController of the request held at the server
 
 async function pollForever() {
-  // TODO: forever:
-  //   - while the page is hidden, wait: `await pageShown()`;
-  //   - `waiting = new AbortController()`, then `await refresh(waiting.signal)`;
-  //   - on success: `backoff.succeeded()` (it resets the failures; ignore the
-  //     interval it returns: the next request goes at once), `showStatus("")`;
-  //   - on an error named "AbortError": the page hid; not a failure, go round;
-  //   - on any other error: `backoff.failed(error.retryAfterMs ?? 0)` is how
-  //     long to wait; say so with showStatus, and `await sleep(...)` it;
-  //   - in every case, `waiting = null` afterwards.
+  // TODO: long poll for as long as the page is open, one request at a
+  // time, and none while the page is hidden. The request being held can be
+  // aborted through `waiting`, which is null when none is. After an answer,
+  // even an empty one, ask again at once, with the backoff reset; an abort
+  // (the page hid) is not a failure; after any other failure, wait as
+  // `backoff` says, and say so in the status line as s12's snapshot does.
+  // Rules R9 to R12 (s10 to s13); chapter 07, «The client». API:
+  // `AbortController`, `pageShown`, `sleep`.
   throw new Error("TODO: pollForever in client.js");
 }
 
-// TODO: when the page hides (a "visibilitychange" event with document.hidden)
-// and a request is waiting, abort it: `waiting.abort()`.
+// TODO: when the page hides, the request held for it is let go (aborted),
+// so the server can forget it; the cursor catches up once it is shown.
+// Rule R12 (s13); chapter 07, «The client». API: the "visibilitychange"
+// event, `document.hidden`, `AbortController.abort`.
 // ANCHOR_END: loop
 
 function pageShown() {

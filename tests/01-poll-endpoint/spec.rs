@@ -177,7 +177,7 @@ impl Chat {
         let look_at = if reply.status == 422 {
             format!(
                 "`validate` in {}: it refused a message that keeps every rule",
-                file("src/message.rs")
+                file("src/validate.rs")
             )
         } else {
             format!("`post_poll` in {}", file("src/routes.rs"))
@@ -371,7 +371,7 @@ pub async fn s05_user_and_text_are_stored_trimmed() {
         (Some("ada"), Some("hello")),
         "R3 stored trimmed: whitespace around `user` and `text` should be trimmed before the message is stored.\n\
          Look at `validate` in {}.",
-        file("src/message.rs")
+        file("src/validate.rs")
     );
 }
 
@@ -472,7 +472,7 @@ pub async fn s08_limits_are_counted_in_characters_not_bytes() {
         text.len(),
         reply.status,
         reply.body,
-        file("src/message.rs")
+        file("src/validate.rs")
     );
     let stored = reply.json();
     assert_eq!(
@@ -481,7 +481,7 @@ pub async fn s08_limits_are_counted_in_characters_not_bytes() {
         "R6 limits count characters, not bytes: a name of exactly {MAX_USER_CHARS} characters and a text of exactly {MAX_TEXT_CHARS} characters are \
          allowed, whatever their size in bytes. Count with `.chars().count()`, not `.len()`: look at `validate` \
          in {}.",
-        file("src/message.rs")
+        file("src/validate.rs")
     );
 }
 
@@ -553,7 +553,7 @@ fn post_message(user: &str, text: &str) -> Request<Body> {
 const ROUTES: &str =
     "`post_poll` in src/routes.rs (the `?` on the JSON body) and src/error.rs";
 const VALIDATE: &str =
-    "`validate` in src/message.rs, and the `?` after it in `post_poll`";
+    "`validate` in src/validate.rs, and the `?` after it in `post_poll`";
 
 #[tokio::test]
 pub async fn s10_malformed_json_is_refused_with_400() {
@@ -659,7 +659,7 @@ pub async fn s19_a_name_cannot_be_reversed_or_invisible() {
             422,
             "R10 a name may not reverse or hide text: {why} should be refused with 422, but the server \
              answered {status}.\nLook at `validate` (and `disguised`) in {}.",
-            file("src/message.rs")
+            file("src/validate.rs")
         );
         let error =
             assert_refused(post_message(user, "hi"), 422, &why, VALIDATE).await;
@@ -667,7 +667,7 @@ pub async fn s19_a_name_cannot_be_reversed_or_invisible() {
             error.contains("reverses or hides text"),
             "R10 a name may not reverse or hide text: {why} should be refused because it reverses or hides text (see `disguised` in {}), but the \
              error said: {error}",
-            file("src/message.rs")
+            file("src/validate.rs")
         );
     }
     // Joiners beside other characters are fine: emoji and several scripts need them.

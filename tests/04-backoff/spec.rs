@@ -26,6 +26,14 @@
 //! - R9 showing the page does not reset the backoff: only a success does (s10)
 //! - R10 a Retry-After is spread: when it is longer than the jittered wait, wait Retry-After plus a random extra, this.random() × RETRY_AFTER_SPREAD (half) of it, in whole milliseconds, so clients told the same Retry-After do not come back together (s08, s12, s13)
 //!
+//! The snapshots (`snapshots/`) show the solution's run of s06, s07, s08,
+//! s10 and s13, and are compared only when the spec runs the solution. Each
+//! wait is random, and a backoff that keeps every rule may draw its random
+//! numbers in another order than the solution does (one draw for the jitter
+//! and another for a Retry-After's spread, say), and so wait other lengths,
+//! all of them right. So the checks alone decide whether your backoff keeps
+//! the rules, and your run may differ from the snapshot's.
+//!
 //! Each scenario is a function taking the [`ClientSpec`] it runs, so the
 //! course's own tests (`wrong_solutions.rs`, next to this file) run the very
 //! same scenarios with known wrong `backoff.js` modules, and check that each
@@ -563,7 +571,9 @@ pub fn s06(spec: &ClientSpec) {
         },
     );
     spec.check(&trace, checks::no_script_errors(&trace));
-    assert_trace_snapshot!("s06_outage", trace);
+    if spec.runs_the_solution() {
+        assert_trace_snapshot!("s06_outage", trace);
+    }
 }
 
 #[test]
@@ -581,7 +591,9 @@ pub fn s07(spec: &ClientSpec) {
     });
     check_backoff(spec, &trace, 60_000);
     spec.check(&trace, checks::no_script_errors(&trace));
-    assert_trace_snapshot!("s07_intermittent_errors", trace);
+    if spec.runs_the_solution() {
+        assert_trace_snapshot!("s07_intermittent_errors", trace);
+    }
 }
 
 #[test]
@@ -599,7 +611,9 @@ pub fn s08(spec: &ClientSpec) {
     check_backoff(spec, &trace, 40_000);
     check_spread(spec, &trace, 40_000);
     spec.check(&trace, checks::no_script_errors(&trace));
-    assert_trace_snapshot!("s08_retry_after", trace);
+    if spec.runs_the_solution() {
+        assert_trace_snapshot!("s08_retry_after", trace);
+    }
 }
 
 #[test]
@@ -653,7 +667,9 @@ pub fn s10(spec: &ClientSpec) {
     spec.check_rule(EX03_R1, &trace, checks::no_polls_while_hidden(&trace, 120_000));
     check_backoff(spec, &trace, 120_000);
     spec.check(&trace, checks::no_script_errors(&trace));
-    assert_trace_snapshot!("s10_hidden_outage", trace);
+    if spec.runs_the_solution() {
+        assert_trace_snapshot!("s10_hidden_outage", trace);
+    }
 }
 
 #[test]
@@ -831,5 +847,7 @@ pub fn s13(spec: &ClientSpec) {
     check_backoff(spec, &trace, 100_000);
     check_spread(spec, &trace, 100_000);
     spec.check(&trace, checks::no_script_errors(&trace));
-    assert_trace_snapshot!("s13_retry_after_outage", trace);
+    if spec.runs_the_solution() {
+        assert_trace_snapshot!("s13_retry_after_outage", trace);
+    }
 }

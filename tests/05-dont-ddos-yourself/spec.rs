@@ -226,7 +226,7 @@ pub async fn s01(server: Server) {
         "R1 `since`: GET /poll without a cursor should answer every message (ids 1, 2, 3), but it answered {}.\n\
          Look at `poll` in {}.",
         shown(&all),
-        file("src/store.rs")
+        file("src/view.rs")
     );
     for (path, expected) in [
         ("/poll?since=0", vec![1, 2, 3]),
@@ -241,7 +241,7 @@ pub async fn s01(server: Server) {
             "R1 `since`: GET {path} should answer the messages with ids above `since`, {expected:?}, but it \
              answered {}.\nLook at `poll` in {}.",
             shown(&reply),
-            file("src/store.rs")
+            file("src/view.rs")
         );
         let body = reply.json();
         assert_eq!(
@@ -249,7 +249,7 @@ pub async fn s01(server: Server) {
             (Some(EPOCH), Some(false)),
             "R1 `since`: every answer says which life of the store it is from (`\"epoch\": {EPOCH}`) and \
              `\"reset\": false` when the cursor was fine, but GET {path} answered {body}.\nLook at `poll` in {}.",
-            file("src/store.rs")
+            file("src/view.rs")
         );
     }
     let answer = server.get("/poll?since=2").await.json();
@@ -340,7 +340,7 @@ pub async fn s03(server: Server) {
              what the client has. It must answer every message (1 and 2) with `reset: true`, never a partial \
              list, but it answered {}.\nLook at `poll` in {}.",
             shown(&reply),
-            file("src/store.rs")
+            file("src/view.rs")
         );
     }
 }
@@ -366,7 +366,7 @@ pub async fn s04(server: Server) {
          serialized messages {} times. Keep the answers serialized in the store (`everything`, \
          `nothing_new`) and hand out clones of their `Bytes`.\nLook at `poll` in {}.",
         after - before,
-        file("src/store.rs")
+        file("src/view.rs")
     );
     server.post("two").await;
     let full = server.get("/poll").await;
@@ -374,9 +374,9 @@ pub async fn s04(server: Server) {
         full.ids(),
         [1, 2],
         "R4 serialize once per change, on every change: after a new message, GET /poll should answer messages \
-         1 and 2, but it answered {}.\nLook at `push` and `poll` in {}.",
+         1 and 2, but it answered {}.\nLook at `poll` in {}.",
         shown(&full),
-        file("src/store.rs")
+        file("src/view.rs")
     );
 }
 
@@ -703,9 +703,9 @@ async fn s09_the_limiter_forgets_quiet_clients() {
 pub async fn s09() {
     let clock = FakeRelativeClock::default();
     let limit = Arc::new(RateLimit::new(clock.clone()));
-    let app = Router::new()
-        .route("/poll", get(|| async { "ok" }))
-        .route_layer(rate_limit::LimitLayer::new(limit.clone()));
+    let app = Router::new().route("/poll", get(|| async { "ok" })).route_layer(
+        middleware::from_fn_with_state(limit.clone(), rate_limit::limit),
+    );
     let poll = || Request::get("/poll").body(Body::empty()).unwrap();
     for n in 0..3_000 {
         send_as(&app, poll(), Some(&format!("early-{n}"))).await;
@@ -1087,10 +1087,33 @@ pub fn s12(spec: &ClientSpec) {
     }
     // The first poll with the cursor fills the browser's cache; every later
     // one asks for the same URL, and the cache revalidates it.
-    let fresh = polls.iter().skip(2).find(|p| {
+    let fresh = polls.iter().enumerate().skip(2).find(|(_, p)| {
         !matches!(p.outcome, Some(Outcome::Status { code: 304, .. }) | None)
     });
-    if let Some(poll) = fresh {
+    // The same URL as the poll before, and still no 304: the page's `fetch`
+    // kept the cache out (`cache: "no-store"` or `"reload"`).
+    if let Some((_, poll)) =
+        fresh.filter(|(i, p)| polls.get(i - 1).is_some_and(|b| b.path == p.path))
+    {
+        fail(
+            "R10 an idle page asks for one URL",
+            &format!(
+                "while nothing is new the cursor does not move, so every poll asks for the same URL, and the \
+                 browser's cache should revalidate it: it sends `If-None-Match` with the tag it kept, and the \
+                 server answers 304. Poll #{} asked for {}, the URL of the poll before, but got {}: the cache \
+                 was left out. Does the page's `fetch` pass a `cache` option that skips it (\"no-store\" or \
+                 \"reload\")? The default revalidates.",
+                poll.request,
+                poll.path,
+                poll.outcome
+                    .as_ref()
+                    .map_or("no answer".to_owned(), ToString::to_string)
+            ),
+            &trace,
+            &format!("Look at the `fetch` in `refresh` in {}.", file("client.js")),
+        );
+    }
+    if let Some((_, poll)) = fresh {
         fail(
             "R10 an idle page asks for one URL",
             &format!(

@@ -60,7 +60,7 @@ fn app_answering(
     let limit = Arc::new(RateLimit::new(clock));
     let poll = Router::new()
         .route("/poll", poll.post(routes::post_poll))
-        .route_layer(rate_limit::LimitLayer::new(limit))
+        .route_layer(middleware::from_fn_with_state(limit, rate_limit::limit))
         .with_state(store);
     poll.merge(dont_ddos_yourself::page())
         .fallback(poll_endpoint::error::not_found)
@@ -100,7 +100,7 @@ fn get_poll_with(
 ) -> MethodRouter<Arc<CachedStore>> {
     get(
         move |State(store): State<Arc<CachedStore>>,
-              query: PollQuery,
+              Query(query): Query<PollQuery>,
               headers: HeaderMap| async move {
             let cursor = routes::cursor(&query)?;
             Ok::<_, ApiError>(answer(&store, cursor, &headers, body, tag_matches))
@@ -237,7 +237,7 @@ fn r5_tags_compared_as_whole_strings_fail_s05() {
 fn two_views(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
     let poll = get(
         |State(store): State<Arc<CachedStore>>,
-         query: PollQuery,
+         Query(query): Query<PollQuery>,
          headers: HeaderMap| async move {
             let cursor = routes::cursor(&query)?;
             let tag = store.read().etag();
@@ -402,6 +402,31 @@ fn r10_a_cursor_that_busts_the_cache_fails_s12() {
 }
 
 #[test]
+fn r10_a_page_that_keeps_the_cache_out_of_its_polls_fails_s12() {
+    // One URL, but a `fetch` that skips the HTTP cache: "no-store" keeps
+    // nothing, and "reload" keeps each answer but never revalidates one.
+    let no_store = known_clients::EX05_FETCHES_WITH_NO_STORE;
+    let reload: &'static str = Box::leak(
+        no_store
+            .replacen("cache: \"no-store\"", "cache: \"reload\"", 1)
+            .into_boxed_str(),
+    );
+    assert_ne!(
+        reload, no_store,
+        "the no-store client no longer says cache: \"no-store\""
+    );
+    for (what, client) in [("no-store", no_store), ("reload", reload)] {
+        let page = spec::client_with(client, CURSOR_JS);
+        let message =
+            failure_message(&format!("a page that polls with {what}"), || {
+                spec::s12(&page)
+            });
+        assert_names("R10 an idle page asks for one URL", &message);
+        assert!(message.contains("the URL of the poll before"), "{message}");
+    }
+}
+
+#[test]
 fn r11_a_page_that_ignores_retry_after_fails_s13() {
     let page = spec::client_with(known_clients::EX05_IGNORES_RETRY_AFTER, CURSOR_JS);
     let message =
@@ -468,6 +493,12 @@ fn each_wrong_client_passes_the_scenarios_of_the_other_rules() {
     let busts = cursor(known_clients::EX05_CURSOR_BUSTS_THE_CACHE);
     for scenario in [spec::s10, spec::s13, spec::s14, spec::s15, spec::s16] {
         scenario(&busts);
+    }
+    let no_store = client(known_clients::EX05_FETCHES_WITH_NO_STORE);
+    for scenario in
+        [spec::s10, spec::s11, spec::s13, spec::s14, spec::s15, spec::s16]
+    {
+        scenario(&no_store);
     }
     let draws = client(known_clients::EX05_DRAWS_EVERY_ANSWER);
     for scenario in [spec::s10, spec::s13, spec::s14, spec::s15, spec::s16] {

@@ -184,7 +184,7 @@ async fn s01_a_store_that_is_down_gets_503_with_retry_after() {
 /// `app` is the server on a store that is always down.
 pub async fn s01(app: Router) {
     let look =
-        || format!("Look at `store_unavailable` in {}.", file("src/routes.rs"));
+        || format!("Look at `store_unavailable` in {}.", file("src/error.rs"));
     for (what, reply) in [
         ("GET", get(&app, "/poll").await),
         ("POST", post(&app, "hello", None).await),
@@ -249,7 +249,7 @@ pub async fn s02(app: Router) {
          201 Created, but they answered {} and {}.\nLook at `push` in {}.",
         shown(&first),
         shown(&again),
-        file("src/memory.rs")
+        "helpers/chat-store/src/memory.rs (given)"
     );
     assert_eq!(
         first.json(),
@@ -259,7 +259,7 @@ pub async fn s02(app: Router) {
          `push` in {}.",
         shown(&first),
         shown(&again),
-        file("src/memory.rs")
+        "helpers/chat-store/src/memory.rs (given)"
     );
     post(&app, "hello", Some("msg-2")).await;
     let ids = get(&app, "/poll").await.ids();
@@ -268,7 +268,7 @@ pub async fn s02(app: Router) {
         [1, 2],
         "R2 a retried POST stores one message: three POSTs with the keys msg-1, msg-1 and msg-2 should store \
          two messages (ids 1 and 2), but GET /poll lists {ids:?}.\nLook at `push` in {}.",
-        file("src/memory.rs")
+        "helpers/chat-store/src/memory.rs (given)"
     );
     let refused = post(&app, "hello", Some("not a key!")).await;
     assert_eq!(
@@ -502,7 +502,7 @@ pub async fn s06(redis: &mut RedisServer, instance: Instance) {
                  503 with Retry-After (not hang), but it answered {}.\nLook at `store_unavailable` in {} \
                  and at the `?` after each Redis call in {}.",
                 shown(&reply),
-                file("src/routes.rs"),
+                file("src/error.rs"),
                 file("src/redis_store.rs")
             );
         }

@@ -21,8 +21,9 @@
 //! - R9 the page long polls (`wait=25`) and shows a message the moment it is
 //!   posted (s10).
 //! - R10 after an empty answer, the page asks again at once (s11).
-//! - R11 a held request that breaks is retried with exercise 04's backoff
-//!   (s12).
+//! - R11 a held request that breaks is retried with exercise 04's backoff:
+//!   its schedule (s12), a `429` or `503`'s Retry-After (s20), and a fresh
+//!   start after each success (s21).
 //! - R12 a hidden page lets go of its request and catches up when shown
 //!   (s13).
 //! - R13 held long polls are not rate-limited: a long poll the server held
@@ -36,14 +37,14 @@
 //! solution. Each crate's `tests/spec.rs` names its own library
 //! `long_polling` and includes this file.
 //!
-//! s01 to s06 talk to the server (your `src/routes.rs` and `src/hold.rs`) on
+//! s01 to s06 talk to the server (your `src/query.rs` and `src/hold.rs`) on
 //! tokio's paused clock, so 30 s of holding take no real time; s05 and s06
 //! use real sockets. s07 and s08 start a real `redis-server` and two
-//! instances (your `listen` in `src/news.rs`). s09 stores a message in the
+//! instances (your `listen` in `src/listen.rs`). s09 stores a message in the
 //! gap between your `wait`'s look at the store and its wait for news. s14
-//! to s16 and s18 hold the server to its limits (given code in `hold.rs` and
-//! `routes.rs`): caps on held requests, a bounded answer cache, and no
-//! failure kept as an answer. s10 to s13 run the page, with
+//! to s16 and s18 hold the server to its limits (given code in `helpers/limits`
+//! and `helpers/chat-store`): caps on held requests, a bounded answer cache, and no
+//! failure kept as an answer. s10 to s13, s20 and s21 run the page, with
 //! your `client.js`, in the virtual browser. Work in number order.
 
 #[path = "../support/redis_server.rs"]
@@ -288,7 +289,7 @@ pub async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
              most MAX_WAIT_SECONDS = {MAX_WAIT_SECONDS}), with 200 and an empty list.\nLook at `wait` in {} and \
              `wait_for` in {}.",
             file("src/hold.rs"),
-            file("src/routes.rs")
+            file("src/query.rs")
         );
         assert_eq!(
             reply.json(),
@@ -324,7 +325,7 @@ pub async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
             reply.status,
             400,
             "R3 a bad `wait` is a 400: GET /poll?{query} should be refused with 400.\nLook at `wait_for` in {}.",
-            file("src/routes.rs")
+            file("src/query.rs")
         );
         catalogue.push_str(&format!(
             "?{query} -> 400 {}\n",
@@ -687,7 +688,7 @@ async fn a_wakes_b(
              A publishes on the Redis channel `{}`; B's `listen` must subscribe to it and bump the version for each \
              message.\nLook at `listen` in {}.",
             long_polling::news::CHANNEL,
-            file("src/news.rs")
+            file("src/listen.rs")
         )
     });
     let reply = reply.unwrap();
@@ -952,9 +953,9 @@ async fn s15_made_up_cursors_do_not_grow_the_answer_cache() {
         assert_eq!(reply.status, 200);
     }
     assert!(
-        hub.cached_answers() <= MAX_CACHED_ANSWERS,
+        hub.answers.len() <= MAX_CACHED_ANSWERS,
         "1,000 made-up cursors left {} answers in the cache; it must keep at most {MAX_CACHED_ANSWERS}",
-        hub.cached_answers()
+        hub.answers.len()
     );
 }
 
@@ -1075,8 +1076,9 @@ async fn s18_a_reader_who_keeps_up_is_not_refused() {
 
 pub async fn s18(make: MakeApp) {
     let rule = "R13 held long polls are not rate-limited";
-    let look =
-        || format!("Look at `limit` in {} (given code).", file("src/routes.rs"));
+    let look = || {
+        "Look at `limit_long_polls` in helpers/limits/src/rate_limit.rs (given code).".to_owned()
+    };
     let hub = memory_hub();
     // The rate limit's clock never moves here: an allowance spent stays spent.
     let app = make(hub.clone(), FakeRelativeClock::default());
@@ -1139,6 +1141,121 @@ pub async fn s18(make: MakeApp) {
          `wait=0`, each answered at once, should be refused with 429 once past its allowance of 10, but got \
          {statuses:?}.\n{}",
         look()
+    );
+}
+
+// ---------------------------------------------------------------------------
+// The client again: exercise 04's backoff, whole (s20, s21)
+// ---------------------------------------------------------------------------
+//
+// s12 shows the page backs off; these two, that it keeps the rest of
+// exercise 04's backoff: a server's Retry-After, and a fresh start after a
+// success. Each runs the page as s10 to s13 do (see `client_with`, below).
+
+#[test]
+fn s20_a_503_with_retry_after_is_waited_out() {
+    s20(&client());
+}
+
+/// s20's scene and checks, for any client (see `client`).
+pub fn s20(spec: &ClientSpec) {
+    // A post at 5 s answers the page's held request, and its next one goes
+    // out into an outage: until 20 s every request gets 503 with
+    // Retry-After: 5, as the server answers while its Redis is away
+    // (exercise 06).
+    let trace = spec.run(60_000, |browser| {
+        browser
+            .latency(Latency::Fixed(100))
+            .post_at(5_000, "grace", "before")
+            .fail(
+                5_000..20_000,
+                virtual_browser::Failure::RetryAfter { status: 503, seconds: 5 },
+            )
+            .post_at(40_000, "grace", "after");
+    });
+    spec.check(&trace, checks::no_script_errors(&trace));
+    spec.check(&trace, checks::never_two_polls_at_once(&trace));
+    if let Err(problem) = checks::honours_retry_after(&trace) {
+        panic!(
+            "R11 a broken held request is retried with backoff, exercise 04's, which waits at least what \
+             a 429 or 503 asks for with Retry-After: {problem} Pass the wait the answer asked for to the \
+             backoff: `backoff.failed(error.retryAfterMs ?? 0)`.\nWhat happened:\n{trace}Look at the `catch` \
+             in `pollForever` in {}.",
+            spec.client_path()
+        );
+    }
+    assert!(
+        shown_at(&trace, 2).is_some_and(|at| (40_000..=40_100).contains(&at)),
+        "after the outage the page should be long polling again: a message posted at 40000 ms should show by \
+         40100 ms.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
+        spec.client_path()
+    );
+}
+
+#[test]
+fn s21_after_a_success_the_next_outage_is_retried_at_once() {
+    s21(&client());
+}
+
+/// s21's scene and checks, for any client (see `client`).
+pub fn s21(spec: &ClientSpec) {
+    // A first outage takes the backoff up its schedule: the server restarts
+    // at 10 s and is unreachable until 30 s. The page gets through again
+    // and long polls; then the server restarts at 80 s, breaking the held
+    // request, and is unreachable for half a second. The success in between
+    // reset the backoff, so that break is a first failure: retried at once.
+    let network_error = virtual_browser::Failure::NetworkError;
+    let trace = spec.run(100_000, |browser| {
+        browser
+            .latency(Latency::Fixed(100))
+            .restart_at(10_000, scenario_app())
+            .fail(10_000..30_000, network_error.clone())
+            .restart_at(80_000, scenario_app())
+            .fail(80_000..80_500, network_error)
+            .post_at(95_000, "grace", "after");
+    });
+    spec.check(&trace, checks::no_script_errors(&trace));
+    spec.check(&trace, checks::never_two_polls_at_once(&trace));
+    let polls = trace.spans_to("/poll");
+    let first_failures =
+        polls.iter().filter(|p| p.failed() && p.sent < 30_000).count();
+    let got_through =
+        polls.iter().any(|p| (30_000..80_000).contains(&p.sent) && !p.failed());
+    assert!(
+        first_failures >= 3 && got_through,
+        "R11 a broken held request is retried with backoff: the first outage (10 s to 30 s) should take \
+         the page through several failures ({first_failures} here), and the page should get through again \
+         before 80 s.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
+        spec.client_path()
+    );
+    let broke = polls
+        .iter()
+        .position(|p| p.failed() && p.answered.is_some_and(|at| at >= 80_000));
+    let retry = broke.and_then(|i| polls.get(i + 1));
+    let (Some(broke), Some(answered)) =
+        (broke.map(|i| &polls[i]), broke.and_then(|i| polls[i].answered))
+    else {
+        panic!(
+            "the server restarts at 80 s, which should break the page's held request, but no request \
+             failed after 80 s.\nWhat happened:\n{trace}"
+        );
+    };
+    assert!(
+        retry.is_some_and(|r| r.sent < answered + 1_000),
+        "R11 a broken held request is retried with backoff, exercise 04's, which one success resets: \
+         the page got through after the first outage, so #{} breaking at {answered} ms is a first failure \
+         again, retried at once, but the next request went out {}. Tell the backoff each success \
+         (`backoff.succeeded()`), or the failures of an outage long gone make every later one start at a \
+         long wait.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
+        broke.request,
+        retry.map_or("never".to_owned(), |r| format!("at {} ms", r.sent)),
+        spec.client_path()
+    );
+    assert!(
+        shown_at(&trace, 1).is_some_and(|at| (95_000..=95_100).contains(&at)),
+        "after the second outage the page should be long polling again: a message posted at 95000 ms \
+         should show by 95100 ms.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
+        spec.client_path()
     );
 }
 

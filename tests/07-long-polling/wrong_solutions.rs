@@ -137,6 +137,38 @@ fn r11_a_client_that_retries_at_once_forever_fails_s12() {
 }
 
 #[test]
+fn r11_a_client_that_ignores_retry_after_fails_s20() {
+    // The schedule, but not what the server asked for.
+    let client = client_with(
+        "const wait = backoff.failed(error.retryAfterMs ?? 0);",
+        "const wait = backoff.failed();",
+    );
+    let message = failure_message("a client that ignores Retry-After", || {
+        spec::s20(&spec::client_with(client))
+    });
+    assert_names("R11 a broken held request is retried with backoff", &message);
+    // That is all it gets wrong: the other client scenes pass it.
+    for scene in [spec::s10, spec::s11, spec::s12, spec::s13, spec::s21] {
+        scene(&spec::client_with(client));
+    }
+}
+
+#[test]
+fn r11_a_client_that_never_resets_its_backoff_fails_s21() {
+    // It never tells the backoff a request succeeded, so the failures of
+    // the first outage still count in the second.
+    let client = client_with("backoff.succeeded(); // reset", "// reset");
+    let message = failure_message("a client that never resets its backoff", || {
+        spec::s21(&spec::client_with(client))
+    });
+    assert_names("R11 a broken held request is retried with backoff", &message);
+    // That is all it gets wrong: the other client scenes pass it.
+    for scene in [spec::s10, spec::s11, spec::s12, spec::s13, spec::s20] {
+        scene(&spec::client_with(client));
+    }
+}
+
+#[test]
 fn r12_a_client_that_keeps_its_request_while_hidden_fails_s13() {
     let client =
         client_with("if (document.hidden && waiting !== null) waiting.abort();", "");
@@ -154,6 +186,8 @@ fn the_solution_passes_each_client_scene() {
     spec::s11(&solution);
     spec::s12(&solution);
     spec::s13(&solution);
+    spec::s20(&solution);
+    spec::s21(&solution);
 }
 
 // ---------------------------------------------------------------------------
@@ -397,7 +431,11 @@ fn counts_every_long_poll(
     clock: governor::clock::FakeRelativeClock,
 ) -> Router {
     use dont_ddos_yourself::rate_limit::{self, RateLimit};
-    app_with_limit(hub, rate_limit::LimitLayer::new(Arc::new(RateLimit::new(clock))))
+    let limit = Arc::new(RateLimit::new(clock));
+    app_with_limit(
+        hub,
+        axum::middleware::from_fn_with_state(limit, rate_limit::limit),
+    )
 }
 
 /// The solution's app with no rate limit on long polls at all: a client

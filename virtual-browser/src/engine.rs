@@ -28,7 +28,8 @@ pub enum HostCall {
     /// `requestAnimationFrame`: run the frame callbacks before the next paint.
     WantFrame,
     /// `fetch`: send a request; settle promise `id` with the answer.
-    Fetch { id: u32, method: String, url: String, headers: Vec<(String, String)>, body: Option<String> },
+    /// `cache` is its `cache` option (`"default"` when not given).
+    Fetch { id: u32, method: String, url: String, headers: Vec<(String, String)>, body: Option<String>, cache: String },
     /// `console.log` and friends.
     Console { level: String, text: String },
     /// An uncaught exception or an unhandled rejection, with its location.
@@ -279,9 +280,9 @@ fn install_host(
         "fetch",
         Function::new(
             ctx.clone(),
-            move |id: u32, method: String, url: String, headers: String, body: Option<String>| {
+            move |id: u32, method: String, url: String, headers: String, body: Option<String>, cache: String| {
                 let headers = serde_json::from_str(&headers).unwrap_or_default();
-                record(HostCall::Fetch { id, method, url, headers, body })
+                record(HostCall::Fetch { id, method, url, headers, body, cache })
             },
         )?,
     )?;

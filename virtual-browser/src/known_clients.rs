@@ -59,6 +59,11 @@ pub const BACKOFF_PARSEINT_RETRY_AFTER: &str = include_str!("../clients/backoff-
 /// reset the backoff.
 pub const BACKOFF_RESETS_WHEN_SHOWN: &str = include_str!("../clients/backoff-resets-when-shown.js");
 
+/// `backoff-two-draws.js`: Right: exercise 04's backoff as the starter's TODOs read, word for word: one
+/// this.random() for the jitter, and another for a Retry-After's spread. Each draw is in [0, 1), so every wait
+/// keeps the rules; it only uses the page's random numbers in another order than the solution.
+pub const BACKOFF_TWO_DRAWS: &str = include_str!("../clients/backoff-two-draws.js");
+
 /// `backoff-unrounded.js`: Wrong: equal jitter, but not rounded to whole milliseconds: failed() returns waits
 /// like 1685.184 ms.
 pub const BACKOFF_UNROUNDED: &str = include_str!("../clients/backoff-unrounded.js");
@@ -158,6 +163,11 @@ pub const EX05_CURSOR_WITHOUT_EPOCH: &str = include_str!("../clients/ex05-cursor
 /// `ex05-draws-every-answer.js`: Wrong client.js for exercise 05: it draws the messages after every answer, so
 /// an idle page redraws the same list every 3 s.
 pub const EX05_DRAWS_EVERY_ANSWER: &str = include_str!("../clients/ex05-draws-every-answer.js");
+
+/// `ex05-fetches-with-no-store.js`: Wrong client.js for exercise 05: it polls with `cache: "no-store"`, which keeps
+/// the browser's HTTP cache out of it: no answer is kept, no poll asks `If-None-Match`, and every idle poll comes
+/// back a whole 200, never a 304.
+pub const EX05_FETCHES_WITH_NO_STORE: &str = include_str!("../clients/ex05-fetches-with-no-store.js");
 
 /// `ex05-ignores-reset.js`: Wrong client.js for exercise 05: it merges every answer into what it shows, even one
 /// that says `reset: true`, so after a server restart it keeps messages the new server never had.

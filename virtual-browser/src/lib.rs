@@ -31,6 +31,12 @@
 //!   answered at once. A [`Failure`] window makes requests sent in it fail.
 //!   An answer that carries `chat_page::serve::CloseConnection` reaches the
 //!   page as a network error, as the real server closes the connection.
+//! - **The HTTP cache, as Chromium's.** A GET waits in the browser while
+//!   the same GET is in flight (the cache lock), for 20 s at most, then goes
+//!   without the cache. With [`Browser::http_cache`] on, answers with an
+//!   `ETag` are kept and revalidated (`If-None-Match`, `304`). `fetch`'s
+//!   `cache` option is honoured: `"no-store"` passes the cache by, lock and
+//!   all, and the other modes do as the Fetch standard says.
 //! - **The server has a clock too**: tokio's, paused, and moved only with the
 //!   virtual clock. A request the server *holds* (a long poll waiting for
 //!   news) is delivered at the virtual moment the server answers it, so 30

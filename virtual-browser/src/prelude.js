@@ -120,10 +120,30 @@
     return Object.entries(headers).map(([name, value]) => [name, String(value)]);
   }
 
+  // `cache` asks the HTTP cache one of these ways (the Fetch standard's
+  // RequestCache); the browser's network does what each says.
+  const CACHE_MODES = ["default", "no-store", "reload", "no-cache", "force-cache", "only-if-cached"];
+
   globalThis.fetch = (input, init = {}) =>
     new Promise((resolve, reject) => {
       const id = nextRequestId++;
       const method = String(init.method || "GET").toUpperCase();
+      // As Chromium words it: new Request() throws, so fetch rejects.
+      const cache = init.cache === undefined ? "default" : String(init.cache);
+      if (!CACHE_MODES.includes(cache)) {
+        reject(
+          new TypeError(
+            "Failed to execute 'fetch' on 'Window': Failed to read the 'cache' property from 'RequestInit': " +
+              `The provided value '${cache}' is not a valid enum value of type RequestCache.`,
+          ),
+        );
+        return;
+      }
+      const mode = init.mode === undefined ? "cors" : String(init.mode);
+      if (cache === "only-if-cached" && mode !== "same-origin") {
+        reject(new TypeError("Failed to execute 'fetch' on 'Window': 'only-if-cached' can be set only with 'same-origin' mode"));
+        return;
+      }
       const signal = init.signal;
       if (signal && signal.aborted) {
         reject(signal.reason);
@@ -138,7 +158,8 @@
           reject(signal.reason);
         });
       }
-      host.fetch(id, method, String(input), JSON.stringify(headerPairs(init.headers)), init.body == null ? null : String(init.body));
+      const body = init.body == null ? null : String(init.body);
+      host.fetch(id, method, String(input), JSON.stringify(headerPairs(init.headers)), body, cache);
     });
 
   class AbortSignal {

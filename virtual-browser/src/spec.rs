@@ -59,6 +59,8 @@ pub struct ClientSpec {
     modules: Vec<(&'static str, &'static str)>,
     crate_path: String,
     learner_file: &'static str,
+    /// A client or module was put in the place of the crate's own.
+    replaced: bool,
 }
 
 impl ClientSpec {
@@ -69,13 +71,15 @@ impl ClientSpec {
         let dir = Path::new(crate_dir);
         let name = |p: &Path| p.file_name().unwrap_or_default().to_string_lossy().into_owned();
         let crate_path = format!("{}/{}", name(dir.parent().unwrap_or(dir)), name(dir));
-        ClientSpec { app, client, modules: Vec::new(), crate_path, learner_file: "client.js" }
+        ClientSpec { app, client, modules: Vec::new(), crate_path, learner_file: "client.js", replaced: false }
     }
 
     /// The page also imports `source` as `name` (e.g. `/backoff.js`),
     /// instead of the module of that name it had, if any.
     pub fn with_module(mut self, name: &'static str, source: &'static str) -> ClientSpec {
+        let before = self.modules.len();
         self.modules.retain(|(kept, _)| *kept != name);
+        self.replaced |= self.modules.len() < before;
         self.modules.push((name, source));
         self
     }
@@ -85,7 +89,18 @@ impl ClientSpec {
     /// right one written another way.
     pub fn with_client(mut self, client: &'static str) -> ClientSpec {
         self.client = client;
+        self.replaced = true;
         self
+    }
+
+    /// Whether the page runs the course's solution as shipped: the crate
+    /// under test is in `solutions/`, and no client or module was put in the
+    /// place of its own. A spec whose traces depend on more than its rules
+    /// (the page's random numbers, drawn in whatever order the client likes)
+    /// asserts its snapshots only then: they show the solution's run, and the
+    /// checks alone decide for every other client.
+    pub fn runs_the_solution(&self) -> bool {
+        self.crate_path.starts_with("solutions/") && !self.replaced
     }
 
     /// The file the learner edits, next to the crate's Cargo.toml, when it

@@ -552,6 +552,198 @@ fn an_aborted_get_lets_the_next_one_leave() {
 }
 
 #[test]
+fn a_no_store_get_neither_waits_for_the_cache_lock_nor_holds_it() {
+    // `cache: "no-store"` passes Chromium's HTTP cache by (LOAD_DISABLE_CACHE),
+    // lock and all: it leaves at once beside a GET in flight, and the next
+    // GET waits only for the one that holds the lock.
+    let scene = |browser: &mut Browser| {
+        browser.latency(Latency::Fixed(1000));
+    };
+    let trace = run_with(
+        r#"const done = (name) => () => console.log(name);
+           fetch("/poll").then(done("first"));
+           fetch("/poll", { cache: "no-store" }).then(done("no-store, same URL"));
+           fetch("/poll").then(done("second"));"#,
+        10_000,
+        scene,
+    );
+    assert_eq!(logs(&trace), ["1000: first", "1000: no-store, same URL", "2000: second"], "{trace}");
+    assert!(!trace.contains("GET /poll #2 waits"), "{trace}");
+    let trace = run_with(
+        r#"const done = (name) => () => console.log(name);
+           fetch("/poll", { cache: "no-store" }).then(done("no-store"));
+           fetch("/poll").then(done("default, same URL"));"#,
+        10_000,
+        scene,
+    );
+    assert_eq!(logs(&trace), ["1000: no-store", "1000: default, same URL"], "{trace}");
+}
+
+#[test]
+fn a_reload_get_writes_a_new_cache_entry_at_once_and_the_next_get_waits_for_it() {
+    // `cache: "reload"` (LOAD_BYPASS_CACHE) dooms the entry the first GET is
+    // writing and writes a new one, without waiting; the GET after it waits
+    // for the new entry, so for the reload, not for the first.
+    let trace = run_with(
+        r#"const done = (name) => () => console.log(name);
+           fetch("/poll").then(done("first, slow"));
+           fetch("/poll", { cache: "reload" }).then(done("reload"));
+           fetch("/poll").then(done("after the reload"));"#,
+        10_000,
+        |browser| {
+            browser.latency(Latency::Scripted(vec![3000, 1000, 1000]));
+        },
+    );
+    assert_eq!(logs(&trace), ["1000: reload", "2000: after the reload", "3000: first, slow"], "{trace}");
+}
+
+/// What a server saw of each request's cache headers, in order.
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+/// `/tagged`: each call answers `ETag: "v<call>"`, `Cache-Control: no-cache`
+/// and `call <n>`, or `304` to any `If-None-Match`; its second call is held
+/// for 30 s. It notes the cache headers of each request in `seen`.
+fn noting_server(seen: Seen) -> axum::Router {
+    use axum::http::{HeaderMap, StatusCode, header};
+    use axum::response::IntoResponse;
+    axum::Router::new().route(
+        "/tagged",
+        axum::routing::get(move |headers: HeaderMap| async move {
+            let noted: Vec<String> = ["if-none-match", "cache-control", "pragma"]
+                .into_iter()
+                .filter_map(|name| Some(format!("{name}: {}", headers.get(name)?.to_str().ok()?)))
+                .collect();
+            let call = {
+                let mut seen = seen.lock().unwrap();
+                seen.push(if noted.is_empty() { "plain".to_owned() } else { noted.join(", ") });
+                seen.len()
+            };
+            if call == 2 {
+                tokio::time::sleep(std::time::Duration::from_secs(30)).await;
+            }
+            let tag = [(header::ETAG, format!("\"v{call}\"")), (header::CACHE_CONTROL, "no-cache".to_owned())];
+            if headers.contains_key(header::IF_NONE_MATCH) {
+                (StatusCode::NOT_MODIFIED, tag).into_response()
+            } else {
+                (tag, format!("call {call}")).into_response()
+            }
+        }),
+    )
+}
+
+#[test]
+fn fetch_asks_the_http_cache_as_its_cache_option_says() {
+    // The Fetch standard's cache modes, as Chromium passes the web-platform
+    // tests of them (fetch/api/request/request-cache-*.html).
+    let seen = Seen::default();
+    let mut browser = Browser::new(noting_server(seen.clone()));
+    browser.http_cache(true).open(Page::client(
+        "/client.js",
+        r#"async function ask(cache, init = {}) {
+             try {
+               const r = await fetch("/tagged", { cache, ...init });
+               console.log(cache, r.status, await r.text());
+             } catch (e) {
+               console.log(cache, e.name, e.message);
+             }
+           }
+           const sameOrigin = { mode: "same-origin" };
+           (async () => {
+             await ask("only-if-cached", sameOrigin); // nothing kept: it fails, and asks no server
+             await ask("no-store"); // call 1, kept nowhere
+             await ask("force-cache"); // nothing kept: call 2 (held 30 s), kept
+             await ask("force-cache"); // kept: the cache answers
+             await ask("only-if-cached", sameOrigin); // the same
+             await ask("default"); // call 3 revalidates: 304, the page gets the kept 200
+             await ask("no-cache"); // call 4 revalidates, and says max-age=0
+             await ask("reload"); // call 5, without the kept tag, and kept
+             await ask("default"); // call 6 revalidates what reload kept
+             await ask("default", { headers: { "If-None-Match": '"mine"' } }); // call 7: the page's own 304
+             await ask("only-if-cached"); // not same-origin: refused
+             await ask("nonsense");
+           })();"#,
+    ));
+    let trace = browser.run_until(60_000).to_string();
+    assert_eq!(
+        logs(&trace),
+        [
+            "0: only-if-cached TypeError Failed to fetch",
+            "50: no-store 200 call 1",
+            "30100: force-cache 200 call 2",
+            "30100: force-cache 200 call 2",
+            "30100: only-if-cached 200 call 2",
+            "30150: default 200 call 2",
+            "30200: no-cache 200 call 2",
+            "30250: reload 200 call 5",
+            "30300: default 200 call 5",
+            "30350: default 304 ",
+            "30350: only-if-cached TypeError Failed to execute 'fetch' on 'Window': 'only-if-cached' can be set only \
+             with 'same-origin' mode",
+            "30350: nonsense TypeError Failed to execute 'fetch' on 'Window': Failed to read the 'cache' property from \
+             'RequestInit': The provided value 'nonsense' is not a valid enum value of type RequestCache.",
+        ],
+        "{trace}"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            "cache-control: no-cache, pragma: no-cache",
+            "plain",
+            "if-none-match: \"v2\"",
+            "if-none-match: \"v2\", cache-control: max-age=0",
+            "cache-control: no-cache, pragma: no-cache",
+            "if-none-match: \"v5\"",
+            "if-none-match: \"mine\", cache-control: no-cache, pragma: no-cache",
+        ],
+        "what the server saw of each request\n{trace}"
+    );
+    // The cache answered #4 and #5 at once: the server saw nothing of them.
+    assert!(trace.contains("  30100 ms  GET /tagged #4 sent\n  30100 ms  GET /tagged #4 -> 200\n"), "{trace}");
+}
+
+#[test]
+fn a_get_waits_for_the_cache_lock_20_s_at_most_then_goes_without_the_cache() {
+    // Chromium's cache lock times out after 20 s (net/http/
+    // http_cache_transaction.cc), and the request then bypasses the cache:
+    // it does not revalidate the kept answer, and its own is not kept.
+    let seen = Seen::default();
+    let mut browser = Browser::new(noting_server(seen.clone()));
+    browser.http_cache(true).open(Page::client(
+        "/client.js",
+        r#"const show = (name) => (r) => r.text().then((t) => console.log(name, r.status, t));
+           const failed = (name) => (e) => console.log(name, e.name, e.message);
+           (async () => {
+             await fetch("/tagged").then(show("first")); // call 1: kept
+             fetch("/tagged").then(show("held")); // call 2 revalidates, and is held 30 s
+           })();
+           setTimeout(() => {
+             fetch("/tagged").then(show("behind the held one")); // waits, then goes at 21 s as call 3
+             fetch("/tagged", { cache: "only-if-cached", mode: "same-origin" }).catch(failed("only-if-cached"));
+           }, 1000);
+           setTimeout(() => fetch("/tagged").then(show("later")), 40000); // call 4 revalidates call 1's"#,
+    ));
+    let trace = browser.run_until(60_000).to_string();
+    assert_eq!(
+        logs(&trace),
+        [
+            "50: first 200 call 1",
+            "21000: only-if-cached TypeError Failed to fetch",
+            "21050: behind the held one 200 call 3",
+            "30100: held 200 call 1",
+            "40050: later 200 call 1",
+        ],
+        "{trace}"
+    );
+    assert_eq!(
+        *seen.lock().unwrap(),
+        ["plain", "if-none-match: \"v1\"", "plain", "if-none-match: \"v1\""],
+        "the request that timed out neither revalidated nor kept its answer\n{trace}"
+    );
+    assert!(trace.contains("   1000 ms  GET /tagged #3 waits in the browser"), "{trace}");
+    assert!(trace.contains("  21000 ms  GET /tagged #3 leaves the browser"), "{trace}");
+}
+
+#[test]
 fn session_storage_keeps_strings_for_the_tab_across_a_reload() {
     let first = r#"console.log(sessionStorage.getItem("id"), sessionStorage.length);
                    sessionStorage.setItem("id", "page-1");

@@ -14,7 +14,7 @@
 //! - **every long poll counted**: exercise 05's rate limit (2 a second, 10 at
 //!   once, per client) in front of every request, as exercise 07 had it
 //!   before;
-//! - **held long polls not counted**: exercise 07's `routes::LongPollLimit`, which
+//! - **held long polls not counted**: exercise 07's `routes::limit`, which
 //!   counts a long poll only when it is answered at once.
 //!
 //! Each reader is a client of its own (`x-client-id`). The server is served
@@ -49,7 +49,10 @@ fn serve(policy: &str) {
                 use long_polling::routes;
                 Router::new()
                     .route("/poll", get(routes::get_poll::<MemoryStore>).post(routes::post_poll::<MemoryStore>))
-                    .route_layer(rate_limit::LimitLayer::new(Arc::new(RateLimit::new(clock))))
+                    .route_layer(axum::middleware::from_fn_with_state(
+                        Arc::new(RateLimit::new(clock)),
+                        rate_limit::limit,
+                    ))
                     .with_state(hub)
             }
             _ => long_polling::app_with(hub, clock),
@@ -193,7 +196,7 @@ fn main() {
     let cores = benchmarks::cores();
     let policies = [
         ("counted", "every long poll counted (exercise 05's limit)"),
-        ("fitted", "held long polls not counted (exercise 07's `LongPollLimit`)"),
+        ("fitted", "held long polls not counted (exercise 07's `routes::limit`)"),
     ];
     let mut rows = Vec::new();
     let started = Instant::now();

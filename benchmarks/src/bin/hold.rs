@@ -135,7 +135,7 @@ async fn serve_hub<S: redis_chat::store::Store>(store: Arc<S>, news: long_pollin
             get(|State(hub): State<Arc<long_polling::hold::Hub<S>>>| async move {
                 let (cpu, rss) = usage();
                 let heap = LIVE_BYTES.load(Ordering::Relaxed) / 1024;
-                format!("{} {cpu} {rss} {} {heap}", hub.held(), hub.store_reads())
+                format!("{} {cpu} {rss} {} {heap}", hub.held(), hub.answers.store_reads())
             }),
         )
         .with_state(hub.clone());

@@ -183,15 +183,16 @@ fn modes(runtime: &tokio::runtime::Runtime) -> Vec<Mode> {
 }
 
 /// Exercise 05's whole answer taken apart, one step at a time from the
-/// floor, to find where the time goes (`--steps`); then the choices the
-/// first version of the app made, each put back into the whole app on its
-/// own, to show what each cost. A row named `4b.` builds on row `4.`; a
-/// row named `5.` on row `4.` ([`base_of`]).
+/// floor, to find where the time goes (`--steps`); then hand-tuned versions
+/// of its given code ([`benchmarks::tuned`]), each put into the whole app on
+/// its own, to show what the idiomatic code costs. A row named `4b.` builds
+/// on row `4.`; a row named `5.` on row `4.` ([`base_of`]).
 fn steps() -> Vec<Mode> {
-    use axum::extract::{DefaultBodyLimit, Query, Request, State};
-    use axum::http::HeaderMap;
-    use dont_ddos_yourself::rate_limit::RateLimit;
-    use dont_ddos_yourself::routes::{PollQuery, get_poll};
+    use axum::extract::DefaultBodyLimit;
+    use axum::handler::Handler;
+    use benchmarks::tuned;
+    use dont_ddos_yourself::rate_limit::{self, RateLimit};
+    use dont_ddos_yourself::routes::get_poll;
     let store = Arc::new(CachedStore::new(MESSAGES));
     for n in 0..MESSAGES {
         store.push(text(n).validate().expect("a valid message"));
@@ -200,12 +201,11 @@ fn steps() -> Vec<Mode> {
     let handler = || Router::new().route("/poll", get(get_poll)).with_state(store.clone());
     // `app_with` taken apart: the router with the page's routes, then the
     // body limit (on the POST route, as `app_with` has it), then the rate
-    // limit, a tower layer (the whole app).
+    // limit (the whole app).
     let routed = || handler().merge(dont_ddos_yourself::page()).fallback(poll_endpoint::error::not_found);
     // The `/poll` routes with the body limit on the POST, and the rest of the
     // app around them.
     let with_get = |get_route: axum::routing::MethodRouter<Arc<CachedStore>>| {
-        use axum::handler::Handler;
         let post =
             dont_ddos_yourself::routes::post_poll.layer(DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES));
         Router::new().route("/poll", get_route.post(post))
@@ -219,61 +219,17 @@ fn steps() -> Vec<Mode> {
     let body_limit = around(with_get(get(get_poll)));
     let clock = governor::clock::DefaultClock::default;
     let whole = || dont_ddos_yourself::app_with(store.clone(), clock());
-    let limit = || dont_ddos_yourself::rate_limit::LimitLayer::new(Arc::new(RateLimit::new(clock())));
-    // The whole app, with `get_poll` in another handler that takes
-    // something more first (a copy of the headers, or the query read by
-    // serde) and leaves it unused: the row's cost over row 4 is the cost of
-    // taking it.
-    let whole_with = |get_route| around(with_get(get_route).route_layer(limit()));
-
-    // 4a: the body limit around the whole router too, as the first version
-    // had it (the POST route keeps its own: a GET pays for the outer one).
-    let limit_around = whole().layer(DefaultBodyLimit::max(dont_ddos_yourself::MAX_BODY_BYTES));
-    // 4b: a layer around the whole app that looks at every answer, as the
-    // first version's did to turn axum's plain-text refusals into JSON (a
-    // poll is answered in JSON already, so it goes no further than this).
-    async fn looks_at_each_answer(request: Request, next: axum::middleware::Next) -> axum::response::Response {
-        let response = next.run(request).await;
-        let kind = response.headers().get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok());
-        let is_json = kind.is_some_and(|kind| kind.starts_with("application/json"));
-        if is_json || !(response.status().is_client_error() || response.status().is_server_error()) {
-            return response;
-        }
-        unreachable!("a poll is answered in JSON")
-    }
-    let json_layer = whole().layer(axum::middleware::from_fn(looks_at_each_answer));
-    // 4c: a `headers: HeaderMap` argument, which axum fills with a copy.
-    let copied = whole_with(get(|state: State<Arc<CachedStore>>, query: PollQuery, _: HeaderMap, request: Request| {
-        get_poll(state, query, request)
-    }));
-    // 4d: the rate limit written with `middleware::from_fn`: the same check.
-    type Limit = Arc<RateLimit<governor::clock::DefaultClock>>;
-    async fn limit_from_fn(
-        State(limit): State<Limit>,
-        request: Request,
-        next: axum::middleware::Next,
-    ) -> axum::response::Response {
-        use axum::response::IntoResponse;
-        match limit.check(limit.who(&request)) {
-            Ok(()) => next.run(request).await,
-            Err(refused) => refused.into_response(),
-        }
-    }
-    let limit_state: Limit = Arc::new(RateLimit::new(clock()));
-    let from_fn =
-        around(with_get(get(get_poll)).route_layer(axum::middleware::from_fn_with_state(limit_state, limit_from_fn)));
-    // 5a: the query read by serde too, through axum's `Query`, as the first
-    // version read it (its fields, as `PollQuery`'s, are strings).
-    #[derive(serde::Deserialize)]
-    #[allow(dead_code)]
-    struct SerdeQuery {
-        since: Option<String>,
-        epoch: Option<String>,
-    }
-    let by_serde =
-        whole_with(get(|state: State<Arc<CachedStore>>, _: Query<SerdeQuery>, query: PollQuery, request: Request| {
-            get_poll(state, query, request)
-        }));
+    let limit = || Arc::new(RateLimit::new(clock()));
+    // The whole app with `get_poll` answered by another handler.
+    let whole_with = |get_route| {
+        around(with_get(get_route).route_layer(axum::middleware::from_fn_with_state(limit(), rate_limit::limit)))
+    };
+    // 4a: the rate limit as a tower layer written out, instead of `from_fn`.
+    let layer = around(with_get(get(get_poll)).route_layer(tuned::LimitLayer::new(limit())));
+    // 4b: the headers read from the request, instead of a `HeaderMap` copy.
+    let from_request = whole_with(get(tuned::get_poll_from_request));
+    // 5a: the query read by hand, instead of by serde through `Query`.
+    let by_hand = whole_with(get(tuned::get_poll_read_by_hand));
     let since = format!("/poll?since={MESSAGES}&epoch={}", store.epoch());
     let mode = |name, app| Mode { name, app, path: "/poll".to_owned(), header: None };
     vec![
@@ -281,11 +237,9 @@ fn steps() -> Vec<Mode> {
         mode("1. exercise 05's `get_poll` alone", handler()),
         mode("2. and a router that also serves the page", routed()),
         mode("3. and the body limit, on the POST route", body_limit),
-        mode("4. and the rate limit, a tower layer: the whole app", whole()),
-        mode("4a. the whole app, with the body limit around the router as well", limit_around),
-        mode("4b. the whole app, with a `from_fn` layer that looks at every answer", json_layer),
-        mode("4c. the whole app, with a copy of the headers (`HeaderMap`)", copied),
-        mode("4d. the whole app, the rate limit written with `from_fn` instead", from_fn),
+        mode("4. and the rate limit, with `from_fn`: the whole app", whole()),
+        mode("4a. the whole app, the rate limit as a hand-written tower layer instead", layer),
+        mode("4b. the whole app, the headers taken from the request, not a `HeaderMap` copy", from_request),
         Mode {
             name: "5. the whole app, asked `?since=` with nothing new",
             app: whole(),
@@ -293,8 +247,8 @@ fn steps() -> Vec<Mode> {
             header: None,
         },
         Mode {
-            name: "5a. the same, with the query read by serde too (`Query`)",
-            app: by_serde,
+            name: "5a. the same, with the query read by hand instead of by serde",
+            app: by_hand,
             path: since,
             header: None,
         },

@@ -68,7 +68,7 @@ fn serve() {
                 "/stats",
                 get(|State(hub): State<Arc<MemoryHub>>| async move {
                     let (_, rss) = usage();
-                    format!("{} {rss} {}", hub.held(), hub.cached_answers())
+                    format!("{} {rss} {}", hub.held(), hub.answers.len())
                 }),
             )
             .with_state(hub.clone());

@@ -5,7 +5,7 @@ use crate::message::Invalid;
 use crate::{MAX_BODY_BYTES, message::MAX_TEXT_CHARS};
 use axum::{
     Json,
-    extract::rejection::JsonRejection,
+    extract::rejection::{JsonRejection, QueryRejection},
     http::{Method, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
@@ -77,6 +77,19 @@ fn detail(rejection: &JsonRejection) -> String {
     }
 }
 // ANCHOR_END: rejection
+
+/// axum's `Query` extractor (exercise 05 on) refuses a query it cannot
+/// read, such as `?since=1&since=2`: the same shape, in serde's words.
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        let text = rejection.body_text();
+        let detail = text.split_once(": ").map_or(&text[..], |(_, detail)| detail);
+        let advice =
+            if detail.starts_with("duplicate") { "; send it once" } else { "" };
+        let message = format!("the query cannot be read: {detail}{advice}");
+        ApiError { status: rejection.status(), message }
+    }
+}
 
 /// Any path the app does not serve: `404` in the same JSON shape.
 pub async fn not_found(method: Method, uri: Uri) -> ApiError {

@@ -1,12 +1,13 @@
 //! Exercise 01: the poll endpoint.
 //!
-//! Your work is in `store.rs`, `message.rs` and `routes.rs`: every `todo!()`
+//! Your work is in `store.rs`, `validate.rs` and `routes.rs`: every `todo!()`
 //! says what its function must do. Run `cargo test -p ex01-poll-endpoint` and
 //! make the spec pass in number order (s01 first).
 //!
-//! A chat server in five small modules:
+//! A chat server in six small modules:
 //!
-//! - [`message`]: what a message is, and which messages we accept;
+//! - [`message`]: what a message is;
+//! - [`validate`]: which messages we accept;
 //! - [`store`]: the last [`MAX_MESSAGES`] messages, kept in memory;
 //! - [`routes`]: `GET /poll` and `POST /poll`;
 //! - [`error`]: every "no" the server says, as `{"error": "..."}`;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod message;
 pub mod routes;
 pub mod store;
+pub mod validate;
 
 use axum::{Router, extract::DefaultBodyLimit, routing::get};
 use std::sync::Arc;

@@ -22,10 +22,10 @@ pub struct Poll {
 /// `GET /poll`: every stored message, oldest first, as
 /// `200 {"msg": [...]}` with `Cache-Control: no-store`.
 pub async fn get_poll(State(store): State<Arc<MemoryStore>>) -> Response {
-    // TODO: build a `Poll` from `store.messages()` and answer it as JSON.
-    // Also send the header `Cache-Control: no-store`: a tuple
-    // `([(header::CACHE_CONTROL, "no-store")], Json(poll))` is one; finish
-    // with `.into_response()`.
+    // TODO: `200` with every stored message, oldest first, as a `Poll` in
+    // JSON, and `Cache-Control: no-store`, so that no cache answers a later
+    // poll in the server's place. Rule R1 (s01, s02, s04); chapter 01, «The
+    // handlers» and «Why `Cache-Control: no-store`».
     todo!("GET /poll: answer 200 with every stored message as {{\"msg\": [...]}}")
 }
 // ANCHOR_END: get_poll
@@ -37,13 +37,12 @@ pub async fn post_poll(
     State(store): State<Arc<MemoryStore>>,
     body: Result<Json<NewMessage>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Message>), ApiError> {
-    // TODO:
-    //   1. `body` is `Err` when it was not JSON, had the wrong Content-Type or
-    //      shape, or was too big. `?` turns that into the right 4xx (see
-    //      `From<JsonRejection> for ApiError` in error.rs).
-    //   2. `validate()` the message; `?` again turns `Invalid` into a 422.
-    //   3. Only then push it into the store, and answer 201 Created with the
-    //      stored message: `Ok((StatusCode::CREATED, Json(stored)))`.
+    // TODO: a body that cannot be read, or a message that does not validate,
+    // is answered with its own 4xx and leaves no trace in the store; a good
+    // message is stored once and answered `201 Created` with the message as
+    // the store returned it, its id and time included. Rules R2, R7, R8 (s03,
+    // s10 to s16); chapter 01, «Status codes that say what went wrong». The
+    // conversions into `ApiError` are given in error.rs.
     todo!("POST /poll: check the body, validate it, store it, answer 201")
 }
 // ANCHOR_END: post_poll

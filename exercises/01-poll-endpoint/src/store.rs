@@ -48,12 +48,12 @@ impl MemoryStore {
     /// Store `message` with the next id and the current time, dropping the
     /// oldest message if the store is full. Returns what was stored.
     pub fn push(&self, message: ValidMessage) -> Message {
-        // TODO: lock `self.inner` (`.lock().expect("...")`) and, while you hold it:
-        //   1. take `next_id` as this message's id, then add one to `next_id`;
-        //   2. make the stored message: `message.into_message(id, now_ms())`;
-        //   3. if `messages` already holds `self.capacity` messages, drop the
-        //      oldest (the front of the deque);
-        //   4. push a clone onto the back, and return the message.
+        // TODO: all under one lock of `self.inner` (see `Mutex::lock`): the
+        // message gets the next id, which no other message ever had or will
+        // have, even posted at the same moment, and the current time; the
+        // store then keeps at most `self.capacity` messages, the newest; the
+        // stored message is returned. Rules R4, R5 (s03, s06, s07); chapter
+        // 01, «The store».
         todo!(
             "MemoryStore::push: give the message the next id and the time, keep at most `capacity`"
         )
@@ -63,9 +63,9 @@ impl MemoryStore {
     // ANCHOR: messages
     /// A copy of every stored message, oldest first.
     pub fn messages(&self) -> Vec<Message> {
-        // TODO: lock `self.inner` and return a copy of `messages`, oldest first
-        // (`.iter().cloned().collect()`). Copy under the lock; let the caller
-        // serialize after it is released.
+        // TODO: a copy of every stored message, oldest first, taken under the
+        // lock, which is released before the caller serializes it. Rule R1
+        // (s01, s04); chapter 01, «The store».
         todo!("MemoryStore::messages: copy every stored message, oldest first")
     }
     // ANCHOR_END: messages

@@ -3,86 +3,40 @@
 use crate::store::{CachedStore, Cursor};
 use axum::{
     Json,
-    extract::{FromRequestParts, Request, State, rejection::JsonRejection},
-    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
+    extract::{
+        Query, State,
+        rejection::{JsonRejection, QueryRejection},
+    },
+    http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use percent_encoding::percent_decode_str;
 use poll_endpoint::error::ApiError;
 use poll_endpoint::message::{Message, NewMessage};
-use std::borrow::Cow;
+use serde::Deserialize;
 use std::sync::Arc;
 
 // ANCHOR: poll_query
 /// The query of `GET /poll`: `since` and `epoch`, both optional, as sent.
-/// [`cursor`] checks them, so a bad value gets a sentence that says what to
-/// send instead. A handler takes it as an argument, `query: PollQuery`.
-#[derive(Debug, Default)]
+/// Strings, not numbers: [`cursor`] checks them, so a bad value gets a
+/// sentence that says what to send instead. A handler reads it with axum's
+/// `Query` extractor, which refuses a parameter given twice.
+#[derive(Debug, Default, Deserialize)]
 pub struct PollQuery {
-    since: Option<String>,
-    epoch: Option<String>,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for PollQuery {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or_default();
-        let [since, epoch] = read_params(query, ["since", "epoch"])?;
-        Ok(PollQuery { since, epoch })
-    }
-}
-
-/// The values of `names` in a query string such as `since=41&epoch=17`,
-/// percent-decoded, in the order of `names`. Other parameters are left
-/// alone; a name given twice is refused with `400`.
-///
-/// Written out rather than derived with serde (axum's `Query`): for two
-/// numbers, serde's general machinery cost more than the whole rest of
-/// `get_poll` (chapter 05, "Where the time goes").
-pub fn read_params<const N: usize>(
-    query: &str,
-    names: [&str; N],
-) -> Result<[Option<String>; N], ApiError> {
-    let mut values = [const { None }; N];
-    for pair in query.split('&').filter(|pair| !pair.is_empty()) {
-        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
-        let name = decoded(name);
-        let Some(i) = names.iter().position(|known| *known == name) else {
-            continue;
-        };
-        if values[i].is_some() {
-            return Err(ApiError {
-                status: StatusCode::BAD_REQUEST,
-                message: format!("`{name}` is given twice; send it once"),
-            });
-        }
-        values[i] = Some(decoded(value).into_owned());
-    }
-    Ok(values)
-}
-
-/// `text` percent-decoded, with `+` for a space, as a form encodes it; not
-/// copied when there is nothing to decode, as in a poll's own numbers.
-fn decoded(text: &str) -> Cow<'_, str> {
-    if !text.contains(['%', '+']) {
-        return Cow::Borrowed(text);
-    }
-    let spaced = text.replace('+', " ");
-    Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
+    pub since: Option<String>,
+    pub epoch: Option<String>,
 }
 // ANCHOR_END: poll_query
 
 // ANCHOR: cursor
 /// Read `?since=41&epoch=1767225600000`. No `since`: no cursor.
 pub fn cursor(query: &PollQuery) -> Result<Option<Cursor>, ApiError> {
-    // TODO: no `since`: Ok(None). Otherwise both `since` and `epoch` (if
-    // present) must be plain whole numbers: only the digits 0-9, at least one,
-    // and small enough for a u64 (`str::parse::<u64>` checks that, but it also
-    // accepts a leading `+`, so check the digits yourself). Anything else is an
-    // `ApiError` with `StatusCode::BAD_REQUEST` and a message that names the
-    // parameter and shows what was sent, e.g. `since` must be the id of the
-    // newest message you have (0 for none), a whole number like 41; got "abc".
+    // TODO: no `since` is no cursor. Otherwise `since`, and `epoch` when it
+    // is there, are each one or more of the digits 0-9 and nothing else (not
+    // even a leading `+`), small enough for a u64; anything else is a `400`
+    // `ApiError` whose sentence names the parameter and shows the value sent,
+    // as s02's snapshot has it, e.g. `since` must be the id of the newest
+    // message you have (0 for none), a whole number like 41; got "abc".
+    // Rule R2 (s02); chapter 05, «Refusing a bad cursor».
     todo!("cursor: read `since` and `epoch`, or refuse them with 400")
 }
 // ANCHOR_END: cursor
@@ -90,22 +44,23 @@ pub fn cursor(query: &PollQuery) -> Result<Option<Cursor>, ApiError> {
 // ANCHOR: get_poll
 /// `GET /poll[?since=..&epoch=..]`: what is new, with an `ETag`; `304 Not
 /// Modified` when the client already has this state (`If-None-Match`).
-/// It takes the request itself for its headers: a `HeaderMap` argument
-/// would be a copy of them, made on every poll.
+/// A query axum cannot read is refused in the course's JSON, through
+/// `From<QueryRejection> for ApiError` (exercise 01's `error.rs`).
 pub async fn get_poll(
     State(store): State<Arc<CachedStore>>,
-    query: PollQuery,
-    request: Request,
+    query: Result<Query<PollQuery>, QueryRejection>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query?;
     let cursor = cursor(&query)?;
-    // TODO: entity tags. Take ONE view of the store, `store.read()`, and take
-    // both the tag (`view.etag()`) and the body (`view.poll(cursor)`) from it:
-    // see the chapter for why. Send the tag as the `ETag` header on every
-    // answer, with `Cache-Control: no-cache`. If the request's `If-None-Match`
-    // names that tag (or is `*`; a weak tag `W/"..."` counts as the same tag;
-    // the header may list several, separated by commas), answer
-    // `StatusCode::NOT_MODIFIED` with those two headers and no body, without
-    // calling `view.poll`.
+    // TODO: entity tags. The tag and the body come from ONE view of the
+    // store, so they describe the same state; every answer carries the tag as
+    // `ETag`, with `Cache-Control: no-cache`; when `If-None-Match` names the
+    // tag (weak `W/"..."` or not, in a comma-separated list, in any of the
+    // headers, or `*`), the answer is `304 Not Modified` with those headers,
+    // no body, and no body made. Rules R5, R16 (s05, s08); chapter 05, «Or
+    // let HTTP say "not modified"». API: `CachedStore::read`, `View::etag`,
+    // `HeaderMap::get_all`.
     let body = store.read().poll(cursor);
     let json = (header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     Ok(([json], body).into_response())

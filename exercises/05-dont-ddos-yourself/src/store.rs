@@ -8,8 +8,11 @@ use poll_endpoint::message::{Message, ValidMessage};
 use poll_endpoint::store::now_ms;
 use serde::Serialize;
 use std::collections::VecDeque;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard};
+
+/// What one read of the store sees, and the answer it gives (your part).
+pub use crate::view::View;
 
 /// Where a client is: the newest message it has, in which life of the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,17 +54,17 @@ pub struct CachedStore {
 }
 
 #[derive(Debug)]
-struct Inner {
-    messages: VecDeque<Message>,
-    next_id: u64,
+pub(crate) struct Inner {
+    pub(crate) messages: VecDeque<Message>,
+    pub(crate) next_id: u64,
     /// `{"msg": [every message], "epoch": .., "reset": false}`, made once
     /// per change.
-    everything: Bytes,
+    pub(crate) everything: Bytes,
     /// `{"msg": [], "epoch": .., "reset": false}`: what "nothing new" always is.
-    nothing_new: Bytes,
+    pub(crate) nothing_new: Bytes,
     /// `"<epoch>-<newest id>"`: the entity tag of this state, made once per
     /// change too.
-    etag: HeaderValue,
+    pub(crate) etag: HeaderValue,
 }
 // ANCHOR_END: store
 
@@ -143,7 +146,7 @@ impl CachedStore {
     }
     // ANCHOR_END: read
 
-    fn serialize(&self, msg: Vec<&Message>, reset: bool) -> Bytes {
+    pub(crate) fn serialize(&self, msg: Vec<&Message>, reset: bool) -> Bytes {
         self.serializations.fetch_add(1, Ordering::Relaxed);
         let answer = Answer { msg, epoch: self.epoch, reset };
         Bytes::from(serde_json::to_vec(&answer).expect("messages serialize"))
@@ -174,45 +177,4 @@ impl CachedStore {
 fn entity_tag(epoch: u64, newest: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{epoch}-{newest}\""))
         .expect("an entity tag is ASCII")
-}
-
-/// The store as one [`CachedStore::read`] saw it. Drop it before anything
-/// that waits: while a view lives, no message can be stored.
-pub struct View<'a> {
-    store: &'a CachedStore,
-    inner: RwLockReadGuard<'a, Inner>,
-}
-
-impl View<'_> {
-    /// The entity tag of this state (a shared copy: nothing is formatted).
-    pub fn etag(&self) -> HeaderValue {
-        self.inner.etag.clone()
-    }
-
-    /// The id of the newest message (0 while there is none).
-    pub fn newest(&self) -> u64 {
-        self.inner.next_id - 1
-    }
-
-    /// Which life of the store this is.
-    pub fn epoch(&self) -> u64 {
-        self.store.epoch
-    }
-
-    // ANCHOR: poll
-    /// The answer for a client at `cursor` (none: a client that has nothing).
-    pub fn poll(&self, cursor: Option<Cursor>) -> Bytes {
-        // TODO: the view already holds the read lock (`self.inner` is the
-        // state). Answer, serializing only when you must:
-        //   - no cursor: the cached `everything` (`self.inner.everything.clone()`
-        //     copies no bytes: `Bytes` is shared);
-        //   - a cursor from another epoch (`cursor.epoch` is Some and differs
-        //     from `self.epoch()`), or whose `since` is beyond `self.newest()`:
-        //     every message with `reset: true`, made with
-        //     `self.store.serialize(self.inner.messages.iter().collect(), true)`;
-        //   - `since` is the newest id: the cached `nothing_new`;
-        //   - otherwise: the messages with ids above `since`, `reset: false`.
-        todo!("View::poll: answer a cursor from the cached bodies where you can")
-    }
-    // ANCHOR_END: poll
 }

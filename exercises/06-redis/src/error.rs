@@ -1,13 +1,17 @@
 //! Every way a request to this server can fail, as one type that handlers
 //! return with `?`: a request that is wrong (exercise 01's `ApiError`, a 4xx)
-//! or a store that cannot answer (`503`, see `routes::store_unavailable`).
+//! or a store that cannot answer (`503`, see [`store_unavailable`]).
 
-use crate::routes::store_unavailable;
 use crate::store::StoreError;
-use axum::extract::rejection::JsonRejection;
-use axum::response::{IntoResponse, Response};
+use axum::{
+    Json,
+    extract::rejection::JsonRejection,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+};
 use poll_endpoint::error::ApiError;
 use poll_endpoint::message::Invalid;
+use serde_json::json;
 
 // ANCHOR: poll_error
 /// Why a request got no answer of its own.
@@ -75,3 +79,23 @@ impl From<Invalid> for PollError {
         PollError::Request(invalid.into())
     }
 }
+
+// ANCHOR: unavailable
+/// How long a client should wait when the store is down: long enough for a
+/// restart, short enough not to lose readers.
+pub const RETRY_AFTER_SECONDS: u64 = 5;
+
+/// The store is down: `503 Service Unavailable`, `Retry-After`, and the
+/// reason in plain words; the server keeps serving. A 503 to a POST does not
+/// always mean "not stored": when Redis ran the script but its answer came
+/// after the 1 s timeout, the message is there. A retry with the same
+/// idempotency key then gets it back instead of storing it twice.
+pub fn store_unavailable(error: StoreError) -> Response {
+    // TODO: `503 Service Unavailable`, with `Retry-After` saying
+    // RETRY_AFTER_SECONDS and the JSON body
+    // `{"error": "<error>; try again in 5 s"}` (`error` displays as
+    // "the message store is unavailable"). Rule R1 (s01, s06); chapter 06,
+    // «When Redis is down».
+    todo!("store_unavailable: 503, Retry-After and a JSON error")
+}
+// ANCHOR_END: unavailable

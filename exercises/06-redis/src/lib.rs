@@ -1,6 +1,6 @@
 //! Exercise 06: one chat, several servers, through Redis.
 //!
-//! Your work: `store_unavailable` in `src/routes.rs`, and the APPEND script,
+//! Your work: `store_unavailable` in `src/error.rs`, and the APPEND script,
 //! `push` and `poll` in `src/redis_store.rs`. Run `cargo test -p ex06-redis`;
 //! its Redis tests need `redis-server` installed.
 //!
@@ -19,40 +19,22 @@
 #![allow(unused_imports, unused_variables, dead_code)]
 
 pub mod error;
-pub mod memory;
 pub mod redis_store;
 pub mod routes;
-pub mod store;
 
-use axum::{Router, extract::DefaultBodyLimit, handler::Handler, routing::get};
-use dont_ddos_yourself::rate_limit::{LimitLayer, RateLimit};
+/// The store's interface, and the in-memory store (given code, in the
+/// `chat-store` crate: `helpers/chat-store/src/`).
+pub use chat_store::{memory, redacted, store, store_choice};
+
+use axum::{
+    Router, extract::DefaultBodyLimit, handler::Handler, middleware, routing::get,
+};
+use dont_ddos_yourself::rate_limit::{self, RateLimit};
 use governor::clock::{Clock, DefaultClock};
 use std::sync::Arc;
 use store::Store;
 
 pub use poll_endpoint::{MAX_BODY_BYTES, MAX_MESSAGES};
-
-/// A Redis URL fit to print: its password, if it has one, as `***`.
-pub fn redacted(url: &str) -> String {
-    match redis::parse_redis_url(url) {
-        Some(mut parsed) if parsed.password().is_some() => {
-            let _ = parsed.set_password(Some("***"));
-            parsed.to_string()
-        }
-        Some(parsed) => parsed.to_string(),
-        None => "(a URL that is not a Redis URL)".to_owned(),
-    }
-}
-
-/// Which store `REDIS_URL` asks for, in words, for the start-up line.
-pub fn store_choice() -> String {
-    match std::env::var("REDIS_URL") {
-        Ok(url) => format!("Redis at {}", redacted(&url)),
-        Err(_) => {
-            "in memory (set REDIS_URL to share the chat through Redis)".to_owned()
-        }
-    }
-}
 
 /// The app on the store `REDIS_URL` names, or in memory when it is unset.
 pub fn app() -> Result<Router, String> {
@@ -78,13 +60,11 @@ where
     C::Instant: Send + Sync,
 {
     let limit = Arc::new(RateLimit::new(clock));
-    // Only a POST has a body to limit, so the limit goes on that route
-    // alone: around the whole router it was one more layer for every
-    // poll to pass (chapter 05, "where the time goes").
+    // Only a POST has a body to limit, so the limit goes on its route.
     let post = routes::post_poll::<S>.layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let poll = Router::new()
         .route("/poll", get(routes::get_poll::<S>).post(post))
-        .route_layer(LimitLayer::new(limit))
+        .route_layer(middleware::from_fn_with_state(limit, rate_limit::limit::<C>))
         .with_state(store);
     poll.merge(dont_ddos_yourself::page())
         .fallback(poll_endpoint::error::not_found)

@@ -31,15 +31,14 @@ const APPEND: &str = r#"
 -- KEYS: epoch, last, messages, posted (or "" for no idempotency key)
 -- ARGV: user, text, time, max messages, key TTL in seconds, a new epoch
 --
--- TODO, in Lua (redis.call('COMMAND', key, ...) runs a command):
---   1. if KEYS[4] is not "" and GET KEYS[4] finds a message, return it;
---   2. SET KEYS[1] ARGV[6] NX: the first message sets the epoch, once;
---   3. local id = INCR KEYS[2];
---   4. local message = cjson.encode({ id = id, user = ARGV[1], text = ARGV[2],
---      time = tonumber(ARGV[3]) });
---   5. RPUSH KEYS[3] message, then LTRIM KEYS[3] -tonumber(ARGV[4]) -1;
---   6. if KEYS[4] is not "", SET KEYS[4] message EX ARGV[5];
---   7. return message.
+-- TODO, in Lua: a key (KEYS[4] not "") that already holds a message gets
+-- that message back, and nothing changes. Otherwise one message is stored:
+-- the chat's first message sets its epoch to ARGV[6], once; each message
+-- gets the next id from KEYS[2], unique across every instance; the list
+-- KEYS[3] keeps the newest ARGV[4] messages, oldest first; a key remembers
+-- its message for ARGV[5] seconds. The script returns the message as JSON:
+-- id, user, text, time. Rules R2 to R5 (s02 to s05); chapter 06,
+-- «Appending atomically». API: `redis.call`, `cjson.encode`, `tonumber`.
 return redis.error_reply('the APPEND script is not written yet (src/redis_store.rs)')
 "#;
 // ANCHOR_END: script
@@ -57,62 +56,8 @@ pub struct RedisStore {
     mirror: RwLock<(u64, u64, Arc<CachedStore>)>,
 }
 
-/// The chat a Redis URL names when it names none: keys `{chat}:epoch`, ...
-pub const DEFAULT_CHAT: &str = "chat";
-
-/// The names of one chat's keys in Redis. All start with the hash tag
-/// `{<chat>}`, so they live in one slot of a Redis Cluster, where one script
-/// may touch them all.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keys {
-    /// `{chat}`: the hash tag every key starts with.
-    pub prefix: String,
-    /// `{chat}:epoch`: this life of the chat.
-    pub epoch: String,
-    /// `{chat}:last`: the newest id.
-    pub last: String,
-    /// `{chat}:messages`: the newest messages, oldest first.
-    pub messages: String,
-}
-
-impl Keys {
-    /// The keys of the chat named `chat`: `{chat}:epoch`, `{chat}:last`, ...
-    pub fn of_chat(chat: &str) -> Keys {
-        let prefix = format!("{{{chat}}}");
-        let key = |name: &str| format!("{prefix}:{name}");
-        let (epoch, last, messages) = (key("epoch"), key("last"), key("messages"));
-        Keys { prefix, epoch, last, messages }
-    }
-
-    /// The key that remembers the message stored under an idempotency key:
-    /// `{chat}:posted:<key>`.
-    pub fn posted(&self, key: &str) -> String {
-        format!("{}:posted:{key}", self.prefix)
-    }
-
-    /// The keys of the chat a Redis URL names with `?chat=<name>` (letters,
-    /// digits, `-`, `_`, `.` and `:`), or of [`DEFAULT_CHAT`]. The redis crate
-    /// ignores query parameters it does not know, so the URL stays usable as
-    /// it is.
-    pub fn of_url(url: &str) -> Result<Keys, StoreError> {
-        let Some(parsed) = redis::parse_redis_url(url) else {
-            return Ok(Keys::of_chat(DEFAULT_CHAT));
-        };
-        let named = parsed.query_pairs().find(|(name, _)| name == "chat");
-        let Some((_, chat)) = named else { return Ok(Keys::of_chat(DEFAULT_CHAT)) };
-        let fine = (1..=64).contains(&chat.len())
-            && chat
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b));
-        if !fine {
-            return Err(StoreError(format!(
-                "`chat` in the Redis URL must be 1 to 64 letters, digits, `-`, `_`, \
-                 `.` or `:`; got {chat:?}"
-            )));
-        }
-        Ok(Keys::of_chat(&chat))
-    }
-}
+/// Which keys one chat uses in Redis (given: `helpers/chat-store/src/keys.rs`).
+pub use chat_store::keys::{DEFAULT_CHAT, Keys};
 
 fn unavailable(error: redis::RedisError) -> StoreError {
     StoreError(error.to_string())
@@ -159,32 +104,26 @@ impl Store for RedisStore {
         message: ValidMessage,
         key: Option<String>,
     ) -> Result<Message, StoreError> {
-        // TODO: run the APPEND script with its four keys (`self.keys.epoch`,
-        // `self.keys.last`, `self.keys.messages`, and `self.keys.posted(&key)`,
-        // or "" without a key) and six arguments (user, text, now_ms(),
-        // self.capacity, IDEMPOTENCY_TTL_SECONDS, now_ms() as the new epoch):
-        // `self.append.key(..)` starts an invocation; `.key(..)` and `.arg(..)`
-        // add to it; `invoke_async(&mut self.redis.clone())` runs it and gives
-        // the JSON string it returned. Turn that into a `Message` with
-        // serde_json. Any Redis error becomes a `StoreError` (the `unavailable`
-        // function does that).
+        // TODO: the message is stored by the APPEND script, in one round
+        // trip, given the keys and arguments its first two lines name (for
+        // an idempotency key, its `Keys::posted` name; "" without one), and
+        // the answer is the `Message` its JSON says. A Redis error is a
+        // `StoreError` (see `unavailable`). Rules R2, R4, R5 (s02 to s05);
+        // chapter 06, «Appending atomically». API: `redis::Script`,
+        // `ScriptInvocation`.
         todo!("RedisStore::push: run the APPEND script")
     }
     // ANCHOR_END: push
 
     // ANCHOR: poll
     async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
-        // TODO:
-        //   1. in one round trip, `redis::pipe().get(&self.keys.epoch)
-        //      .get(&self.keys.last)`, read `(Option<u64>, Option<u64>)` (None
-        //      for a key not there yet: 0);
-        //   2. if they are what `self.mirror` holds, answer from its store,
-        //      without reading the list;
-        //   3. otherwise LRANGE `self.keys.messages` 0 -1, parse each JSON
-        //      string into a `Message`, make `CachedStore::from_messages(
-        //      self.capacity, epoch, messages)`, and keep it in `self.mirror`
-        //      with epoch and last;
-        //   4. answer `PollAnswer::read(&store, cursor)`.
+        // TODO: exercise 05's answer for `cursor`, for the chat in Redis. A
+        // poll reads the epoch and the newest id in one round trip (a key not
+        // there yet counts as 0), and reads the list only when either differs
+        // from what `self.mirror` saw last; the mirror then holds the two
+        // numbers and a store made from that list. Rules R4, R6, R7 (s03,
+        // s06, s08, s14); chapter 06, «Answering a poll». API: `redis::pipe`,
+        // `CachedStore::from_messages`, `PollAnswer::read`.
         todo!(
             "RedisStore::poll: answer from Redis, reading the list only when it changed"
         )

@@ -1,13 +1,17 @@
 //! `GET /poll` and `POST /poll` on any [`Store`]: exercise 05's answers, with
 //! idempotent posts, and `503` when the store is down. The handlers return
-//! [`PollError`] and use `?`: each failure knows its own answer.
+//! [`PollError`] and use `?`: each failure knows its own answer
+//! (`error.rs`).
 
 use crate::error::PollError;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use axum::http::Extensions;
 use axum::{
     Json,
-    extract::{State, rejection::JsonRejection},
+    extract::{
+        Query, State,
+        rejection::{JsonRejection, QueryRejection},
+    },
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -15,27 +19,7 @@ use dont_ddos_yourself::rate_limit::client_key_of;
 use dont_ddos_yourself::routes::{PollQuery, cursor};
 use poll_endpoint::error::ApiError;
 use poll_endpoint::message::{Message, NewMessage};
-use serde_json::json;
 use std::sync::Arc;
-
-// ANCHOR: unavailable
-/// How long a client should wait when the store is down: long enough for a
-/// restart, short enough not to lose readers.
-pub const RETRY_AFTER_SECONDS: u64 = 5;
-
-/// The store is down: `503 Service Unavailable`, `Retry-After`, and the
-/// reason in plain words; the server keeps serving. A 503 to a POST does not
-/// always mean "not stored": when Redis ran the script but its answer came
-/// after the 1 s timeout, the message is there. A retry with the same
-/// idempotency key then gets it back instead of storing it twice.
-pub fn store_unavailable(error: StoreError) -> Response {
-    // TODO: answer StatusCode::SERVICE_UNAVAILABLE with the header
-    // `Retry-After: RETRY_AFTER_SECONDS` and the JSON body
-    // `{"error": "<error>; try again in 5 s"}` (`error` displays as
-    // "the message store is unavailable").
-    todo!("store_unavailable: 503, Retry-After and a JSON error")
-}
-// ANCHOR_END: unavailable
 
 /// The header a client sends with a POST to make retrying it safe.
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
@@ -62,9 +46,10 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 /// `GET /poll`, as in exercise 05, on any store.
 pub async fn get_poll<S: Store>(
     State(store): State<Arc<S>>,
-    query: PollQuery,
+    query: Result<Query<PollQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Result<Response, PollError> {
+    let Query(query) = query.map_err(ApiError::from)?;
     let cursor = cursor(&query)?;
     // After Redis restarts, the first command on the old connection fails
     // while the connection manager reconnects: one more try, at once.

@@ -5,7 +5,10 @@
 //!
 //! - [`news`]: the version every held request watches, and Redis pub/sub to
 //!   move it on every instance;
-//! - [`hold`]: holding a request, and one shared answer per new state;
+//! - [`hold`]: holding a request, with one shared answer per new state
+//!   (`chat_store::answers`, given);
+//! - [`listen`]: Redis pub/sub messages turned into new versions;
+//! - [`query`]: the long poll's `wait`;
 //! - [`routes`]: the hanging `GET /poll`, and a `POST /poll` that wakes it.
 //!
 //! The stores are exercise 06's. `REDIS_URL` chooses one: unset, memory;
@@ -16,11 +19,15 @@
 #![allow(unused_imports, unused_variables, dead_code, unreachable_code)]
 
 pub mod hold;
+pub mod listen;
 pub mod news;
+pub mod query;
 pub mod routes;
 
-use axum::{Router, extract::DefaultBodyLimit, handler::Handler, routing::get};
-use dont_ddos_yourself::rate_limit::RateLimit;
+use axum::{
+    Router, extract::DefaultBodyLimit, handler::Handler, middleware, routing::get,
+};
+use dont_ddos_yourself::rate_limit::{RateLimit, limit_long_polls};
 use governor::clock::{Clock, DefaultClock};
 use hold::Hub;
 use news::News;
@@ -49,7 +56,7 @@ pub fn page() -> Router {
 
 // ANCHOR: app
 /// The app on `hub`, with exercise 05's rate limit, fitted to long polls
-/// ([`routes::LongPollLimit`]), reading `clock`.
+/// (`limit_long_polls`, in `helpers/limits`), reading `clock`.
 pub fn app_with<S, C>(hub: Arc<Hub<S>>, clock: C) -> Router
 where
     S: Store,
@@ -57,13 +64,11 @@ where
     C::Instant: Send + Sync,
 {
     let limit = Arc::new(RateLimit::new(clock));
-    // Only a POST has a body to limit, so the limit goes on that route
-    // alone: around the whole router it was one more layer for every
-    // poll to pass (chapter 05, "where the time goes").
+    // Only a POST has a body to limit, so the limit goes on its route.
     let post = routes::post_poll::<S>.layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let poll = Router::new()
         .route("/poll", get(routes::get_poll::<S>).post(post))
-        .route_layer(routes::LongPollLimit::new(limit))
+        .route_layer(middleware::from_fn_with_state(limit, limit_long_polls::<C>))
         .with_state(hub);
     poll.merge(page())
         .fallback(poll_endpoint::error::not_found)

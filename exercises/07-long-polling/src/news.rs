@@ -12,7 +12,7 @@
 //! client's cursor say that. So a wake-up that comes twice, or late, costs a
 //! look at the store and loses nothing.
 
-use futures_util::StreamExt;
+use crate::listen::listen;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis_chat::redis_store::Keys;
 use redis_chat::store::StoreError;
@@ -132,28 +132,3 @@ impl Drop for News {
         }
     }
 }
-
-// ANCHOR: listen
-/// Subscribe to `channel` (the chat's: [`CHANNEL`] by default) and bump
-/// `version` for each message, for as long as the instance runs. When Redis
-/// goes away, subscribe again, and bump once on each new subscription:
-/// messages published while we were not listening are lost to pub/sub (it
-/// keeps nothing), so every held request looks again.
-async fn listen(
-    client: redis::Client,
-    channel: String,
-    version: Arc<watch::Sender<u64>>,
-) {
-    // TODO: forever:
-    //   1. `client.get_async_pubsub().await`, then
-    //      `pubsub.subscribe(&channel).await` (the chat's channel, `{chat}:news`
-    //      unless the Redis URL names another chat; if either fails, Redis is
-    //      away: skip to step 3);
-    //   2. bump the version once (`version.send_modify(|v| *v += 1)`), then
-    //      once more for every message of `pubsub.on_message()` (a `Stream`:
-    //      `while messages.next().await.is_some()`); the stream ends when
-    //      the connection does;
-    //   3. `tokio::time::sleep(RESUBSCRIBE_AFTER).await`, and start again.
-    todo!("listen: turn Redis pub/sub messages into new versions")
-}
-// ANCHOR_END: listen

@@ -1,8 +1,9 @@
 //! Exercise 01: the poll endpoint.
 //!
-//! A chat server in five small modules:
+//! A chat server in six small modules:
 //!
-//! - [`message`]: what a message is, and which messages we accept;
+//! - [`message`]: what a message is;
+//! - [`validate`]: which messages we accept;
 //! - [`store`]: the last [`MAX_MESSAGES`] messages, kept in memory;
 //! - [`routes`]: `GET /poll` and `POST /poll`;
 //! - [`error`]: every "no" the server says, as `{"error": "..."}`;
@@ -12,6 +13,7 @@ pub mod error;
 pub mod message;
 pub mod routes;
 pub mod store;
+pub mod validate;
 
 use axum::{Router, extract::DefaultBodyLimit, routing::get};
 use std::sync::Arc;

@@ -3,22 +3,29 @@
 //! Exercise 01's chat server, made cheap to poll:
 //!
 //! - [`store`]: answers are serialized once per change, not once per poll;
+//! - [`view`]: one read of the store, and the answer it gives a cursor;
 //! - [`routes`]: `GET /poll?since=..` sends only what is new, with an `ETag`
 //!   for `304 Not Modified`;
-//! - [`rate_limit`]: a client that asks too often gets `429` and `Retry-After`.
+//! - [`rate_limit`]: a client that asks too often gets `429` and `Retry-After`
+//!   (given code, in the `limits` crate: `helpers/limits/src/rate_limit.rs`).
 //!
 //! The client keeps a cursor (`cursor.js`) and backs off with exercise 04's
 //! `backoff.js` when the server says no.
 
-pub mod rate_limit;
 pub mod routes;
 pub mod store;
+pub mod view;
 
-use axum::{Router, extract::DefaultBodyLimit, handler::Handler, routing::get};
+use axum::{
+    Router, extract::DefaultBodyLimit, handler::Handler, middleware, routing::get,
+};
 use governor::clock::{Clock, DefaultClock};
-use rate_limit::{LimitLayer, RateLimit};
+use rate_limit::RateLimit;
 use std::sync::Arc;
 use store::CachedStore;
+
+/// The rate limit, given: `helpers/limits/src/rate_limit.rs`.
+pub use limits::rate_limit;
 
 pub use poll_endpoint::{MAX_BODY_BYTES, MAX_MESSAGES};
 
@@ -67,13 +74,11 @@ where
     C::Instant: Send + Sync,
 {
     let limit = Arc::new(RateLimit::new(clock));
-    // Only a POST has a body to limit, so the limit goes on that route
-    // alone: around the whole router it was one more layer for every
-    // poll to pass (chapter 05, "where the time goes").
+    // Only a POST has a body to limit, so the limit goes on its route.
     let post = routes::post_poll.layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
     let poll = Router::new()
         .route("/poll", get(routes::get_poll).post(post))
-        .route_layer(LimitLayer::new(limit))
+        .route_layer(middleware::from_fn_with_state(limit, rate_limit::limit::<C>))
         .with_state(store);
     poll.merge(page())
         .fallback(poll_endpoint::error::not_found)

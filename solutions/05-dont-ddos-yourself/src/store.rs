@@ -8,8 +8,11 @@ use poll_endpoint::message::{Message, ValidMessage};
 use poll_endpoint::store::now_ms;
 use serde::Serialize;
 use std::collections::VecDeque;
+use std::sync::RwLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{RwLock, RwLockReadGuard};
+
+/// What one read of the store sees, and the answer it gives (your part).
+pub use crate::view::View;
 
 /// Where a client is: the newest message it has, in which life of the store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,17 +54,17 @@ pub struct CachedStore {
 }
 
 #[derive(Debug)]
-struct Inner {
-    messages: VecDeque<Message>,
-    next_id: u64,
+pub(crate) struct Inner {
+    pub(crate) messages: VecDeque<Message>,
+    pub(crate) next_id: u64,
     /// `{"msg": [every message], "epoch": .., "reset": false}`, made once
     /// per change.
-    everything: Bytes,
+    pub(crate) everything: Bytes,
     /// `{"msg": [], "epoch": .., "reset": false}`: what "nothing new" always is.
-    nothing_new: Bytes,
+    pub(crate) nothing_new: Bytes,
     /// `"<epoch>-<newest id>"`: the entity tag of this state, made once per
     /// change too.
-    etag: HeaderValue,
+    pub(crate) etag: HeaderValue,
 }
 // ANCHOR_END: store
 
@@ -143,7 +146,7 @@ impl CachedStore {
     }
     // ANCHOR_END: read
 
-    fn serialize(&self, msg: Vec<&Message>, reset: bool) -> Bytes {
+    pub(crate) fn serialize(&self, msg: Vec<&Message>, reset: bool) -> Bytes {
         self.serializations.fetch_add(1, Ordering::Relaxed);
         let answer = Answer { msg, epoch: self.epoch, reset };
         Bytes::from(serde_json::to_vec(&answer).expect("messages serialize"))
@@ -174,51 +177,4 @@ impl CachedStore {
 fn entity_tag(epoch: u64, newest: u64) -> HeaderValue {
     HeaderValue::from_str(&format!("\"{epoch}-{newest}\""))
         .expect("an entity tag is ASCII")
-}
-
-/// The store as one [`CachedStore::read`] saw it. Drop it before anything
-/// that waits: while a view lives, no message can be stored.
-pub struct View<'a> {
-    store: &'a CachedStore,
-    inner: RwLockReadGuard<'a, Inner>,
-}
-
-impl View<'_> {
-    /// The entity tag of this state (a shared copy: nothing is formatted).
-    pub fn etag(&self) -> HeaderValue {
-        self.inner.etag.clone()
-    }
-
-    /// The id of the newest message (0 while there is none).
-    pub fn newest(&self) -> u64 {
-        self.inner.next_id - 1
-    }
-
-    /// Which life of the store this is.
-    pub fn epoch(&self) -> u64 {
-        self.store.epoch
-    }
-
-    // ANCHOR: poll
-    /// The answer for a client at `cursor` (none: a client that has nothing).
-    pub fn poll(&self, cursor: Option<Cursor>) -> Bytes {
-        let inner = &self.inner;
-        let newest = self.newest();
-        let Some(cursor) = cursor else {
-            return inner.everything.clone(); // no copy: `Bytes` is shared
-        };
-        let other_life = cursor.epoch.is_some_and(|epoch| epoch != self.epoch());
-        if other_life || cursor.since > newest {
-            // The client's ids mean nothing here: send everything, and say so.
-            return self.store.serialize(inner.messages.iter().collect(), true);
-        }
-        if cursor.since == newest {
-            return inner.nothing_new.clone();
-        }
-        self.store.serialize(
-            inner.messages.iter().filter(|m| m.id > cursor.since).collect(),
-            false,
-        )
-    }
-    // ANCHOR_END: poll
 }

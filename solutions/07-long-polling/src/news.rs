@@ -12,7 +12,7 @@
 //! client's cursor say that. So a wake-up that comes twice, or late, costs a
 //! look at the store and loses nothing.
 
-use futures_util::StreamExt;
+use crate::listen::listen;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis_chat::redis_store::Keys;
 use redis_chat::store::StoreError;
@@ -132,29 +132,3 @@ impl Drop for News {
         }
     }
 }
-
-// ANCHOR: listen
-/// Subscribe to `channel` (the chat's: [`CHANNEL`] by default) and bump
-/// `version` for each message, for as long as the instance runs. When Redis
-/// goes away, subscribe again, and bump once on each new subscription:
-/// messages published while we were not listening are lost to pub/sub (it
-/// keeps nothing), so every held request looks again.
-async fn listen(
-    client: redis::Client,
-    channel: String,
-    version: Arc<watch::Sender<u64>>,
-) {
-    loop {
-        if let Ok(mut pubsub) = client.get_async_pubsub().await
-            && pubsub.subscribe(&channel).await.is_ok()
-        {
-            version.send_modify(|version| *version += 1);
-            let mut messages = pubsub.on_message();
-            while messages.next().await.is_some() {
-                version.send_modify(|version| *version += 1);
-            }
-        }
-        tokio::time::sleep(RESUBSCRIBE_AFTER).await;
-    }
-}
-// ANCHOR_END: listen

@@ -71,6 +71,12 @@ pub(super) enum Job {
     Answer(usize),
     /// The server's answer reaches the page (`None`: the network failed).
     Deliver { index: usize, cached: Option<Kept>, answer: Option<Answer> },
+    /// The HTTP cache answers the request with what it kept, without the
+    /// network (`force-cache`, `only-if-cached`).
+    FromCache { index: usize, kept: Kept },
+    /// The request has waited for the cache lock as long as Chromium lets
+    /// it (see `network.rs`).
+    CacheLockTimeout(usize),
     /// Another user posts to the chat (see `chat.rs`).
     OtherUserPosts { user: String, text: String },
     /// The user sends from the page's form (see `chat.rs`).

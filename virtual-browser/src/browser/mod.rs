@@ -14,7 +14,8 @@
 //!   virtual time, timers (with HTML's nesting clamp and a hidden page's
 //!   throttling), animation frames and visibility;
 //! - `network.rs` ([`Network`]): requests as the page sees them: latency,
-//!   injected failures, one GET per URL at a time, the HTTP cache;
+//!   injected failures, Chromium's cache lock (one GET per URL at a time,
+//!   for up to 20 s), the HTTP cache and `fetch`'s `cache` modes;
 //! - `server.rs` ([`ServerBridge`]): the server under test on a paused
 //!   tokio clock, the requests it holds, and restarts;
 //! - `chat.rs` ([`Chat`]): the chat page's stand-in modules, other users'
@@ -121,7 +122,9 @@ impl Browser {
     /// Keep answers the way a browser's HTTP cache does: a GET answer with an
     /// `ETag` (and no `Cache-Control: no-store`) is kept, and the next GET of
     /// the same URL asks `If-None-Match`; on `304 Not Modified` the page gets
-    /// the kept answer as a 200, as in a browser. Off unless asked for.
+    /// the kept answer as a 200, as in a browser. Each `fetch` asks the cache
+    /// as its `cache` option says (`network.rs`, `CacheMode`). Off unless
+    /// asked for: then nothing is kept (the cache lock still holds).
     pub fn http_cache(&mut self, on: bool) -> &mut Self {
         self.network.cache = on.then(HashMap::new);
         self
@@ -289,6 +292,8 @@ impl Browser {
             Job::Visibility(hidden) => self.set_hidden(hidden),
             Job::Answer(index) => self.answer(index),
             Job::Deliver { index, cached, answer } => self.arrive(index, cached, answer),
+            Job::FromCache { index, kept } => self.answer_from_cache(index, kept),
+            Job::CacheLockTimeout(index) => self.cache_lock_timed_out(index),
             Job::Restart(app) => self.restart(app),
             Job::OtherUserPosts { user, text } => self.other_user_posts(user, text),
             Job::UserSends { user, text } => self.user_sends(user, text),
@@ -302,7 +307,9 @@ impl Browser {
             HostCall::Timer { id, delay, repeat } => self.event_loop.set_timer(self.now, id, delay, repeat),
             HostCall::ClearTimer { id } => self.event_loop.clear_timer(id),
             HostCall::WantFrame => self.event_loop.want_frame(self.now),
-            HostCall::Fetch { id, method, url, headers, body } => self.fetch(id, method, url, headers, body),
+            HostCall::Fetch { id, method, url, headers, body, cache } => {
+                self.fetch(id, method, url, headers, body, &cache);
+            }
             HostCall::Abort { id } => self.abort(id),
             HostCall::Console { level, text } => self.trace.push(self.now, Event::Console { level, text }),
             HostCall::Error { text } => self.trace.push(self.now, Event::ScriptError { text }),

@@ -1,11 +1,14 @@
 //! The network as the page sees it: each request's way there and back
 //! ([`Latency`]), the failures a scenario injects ([`Failure`]), Chromium's
-//! one GET per URL at a time, and the HTTP cache's `ETag` revalidation.
+//! cache lock (one GET per URL at a time, for up to 20 s), and the HTTP
+//! cache: `ETag` revalidation, and `fetch`'s `cache` option ([`CacheMode`]).
 //!
 //! A request goes through three jobs: `fetch` sends it (or queues it behind
 //! an earlier GET to the same URL), [`Job::Answer`] is its arrival at the
 //! server (`server.rs` takes it from there), and [`Job::Deliver`] is its
-//! answer's arrival back in the page.
+//! answer's arrival back in the page. The cache is asked when the request
+//! leaves the browser: it may answer at once ([`Job::FromCache`]), or add
+//! `If-None-Match` to what goes to the server.
 
 use super::Browser;
 use super::chat::poll_messages;
@@ -61,6 +64,66 @@ pub(super) struct Kept {
     body: String,
 }
 
+/// How long a GET waits in the browser for the cache lock before it goes to
+/// the network without the cache. Why 20 s: Chromium's
+/// `HttpCache::Transaction::AddCacheLockTimeoutHandler`
+/// (net/http/http_cache_transaction.cc) sets `int timeout_milliseconds = 20
+/// * 1000;`, and on `ERR_CACHE_LOCK_TIMEOUT` `DoAddToEntryComplete` says "The
+/// cache is busy, bypass it for this transaction": `mode_ = NONE`, so the
+/// request neither revalidates a kept answer nor keeps its own (and an
+/// `only-if-cached` one, which may not use the network, fails).
+pub(super) const CACHE_LOCK_TIMEOUT_MS: u64 = 20_000;
+
+/// A `fetch`'s `cache` option: how the request asks the HTTP cache, as the
+/// Fetch standard's cache modes say and Chromium does (the web-platform
+/// tests' `fetch/api/request/request-cache-*.html` check each):
+///
+/// | mode | reads a kept answer | stores the answer | cache lock |
+/// |---|---|---|---|
+/// | `default` | revalidates it (`If-None-Match`) | yes | waits |
+/// | `no-store` | no | no | none |
+/// | `reload` | no | yes | takes it, never waits |
+/// | `no-cache` | revalidates it, always | yes | waits |
+/// | `force-cache` | uses it as it is, without the network | yes | waits |
+/// | `only-if-cached` | uses it as it is; without one, fails | no | waits |
+///
+/// `no-store` and `reload` also send `Pragma: no-cache` and `Cache-Control:
+/// no-cache`, and `no-cache` sends `Cache-Control: max-age=0` (each unless
+/// the page set that header). A `default` request that carries a
+/// conditional header of the page's own (`If-None-Match`, say) is a
+/// `no-store` one. Freshness (`max-age`, `Expires`) is not modelled: every
+/// kept answer is revalidated, as the course's `Cache-Control: no-cache`
+/// answers ask.
+///
+/// The lock is Chromium's (an `HttpCache::Transaction` adds itself to the
+/// URL's cache entry and waits while another one writes it): `no-store`
+/// (`LOAD_DISABLE_CACHE`) passes the cache by, so it neither takes the lock
+/// nor waits for it; `reload` (`LOAD_BYPASS_CACHE`) dooms the entry and
+/// writes a new one at once, and the GETs after it wait for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CacheMode {
+    Default,
+    NoStore,
+    Reload,
+    NoCache,
+    ForceCache,
+    OnlyIfCached,
+}
+
+impl CacheMode {
+    /// The mode `fetch` was given (the page's prelude has refused any other).
+    fn named(name: &str) -> CacheMode {
+        match name {
+            "no-store" => CacheMode::NoStore,
+            "reload" => CacheMode::Reload,
+            "no-cache" => CacheMode::NoCache,
+            "force-cache" => CacheMode::ForceCache,
+            "only-if-cached" => CacheMode::OnlyIfCached,
+            _ => CacheMode::Default,
+        }
+    }
+}
+
 /// One `fetch` of the page, numbered by its place in `Network::requests`.
 #[derive(Debug)]
 pub(super) struct Request {
@@ -79,6 +142,39 @@ pub(super) struct Request {
     waiting: bool,
     /// Its answer (or failure) has arrived, or the page aborted it.
     done: bool,
+    /// How it asks the HTTP cache.
+    cache: CacheMode,
+    /// The URL's cache entry it writes or waits for (see `Network::entries`);
+    /// `None` for a request that passes the cache by, and takes no lock.
+    entry: Option<u32>,
+    /// It waited for the cache lock too long, and went without the cache.
+    bypassed: bool,
+    /// The kept answer it revalidates (`If-None-Match`), chosen as it left.
+    revalidating: Option<Kept>,
+}
+
+impl Request {
+    /// It holds the lock of `path`'s cache entry `entry`, or waits for it.
+    fn locks(&self, path: &str, entry: Option<u32>) -> bool {
+        entry.is_some() && self.entry == entry && self.path == path && !self.done && !self.aborted && !self.bypassed
+    }
+
+    /// It may use a kept answer: revalidate it, or take it as it is.
+    fn reads_the_cache(&self) -> bool {
+        self.method == "GET"
+            && !self.bypassed
+            && matches!(
+                self.cache,
+                CacheMode::Default | CacheMode::NoCache | CacheMode::ForceCache | CacheMode::OnlyIfCached
+            )
+    }
+
+    /// The cache may keep its answer.
+    fn stores(&self) -> bool {
+        self.method == "GET"
+            && !self.bypassed
+            && matches!(self.cache, CacheMode::Default | CacheMode::NoCache | CacheMode::Reload | CacheMode::ForceCache)
+    }
 }
 
 /// The scenario's network and every request the page made on it.
@@ -88,25 +184,49 @@ pub(super) struct Network {
     pub(super) requests: Vec<Request>,
     /// Answers a browser cache may keep, by URL (see [`Browser::http_cache`]).
     pub(super) cache: Option<HashMap<String, Kept>>,
+    /// Each URL's current cache entry, by number: a `reload` request dooms
+    /// the one there was and writes a new one, and the GETs after it wait
+    /// for that one (those already waiting go on waiting for theirs).
+    entries: HashMap<String, u32>,
 }
 
 impl Network {
     /// A 50 ms network that never fails, and no cache.
     pub(super) fn new() -> Network {
-        Network { latency: Latency::Fixed(50), failures: Vec::new(), requests: Vec::new(), cache: None }
+        Network {
+            latency: Latency::Fixed(50),
+            failures: Vec::new(),
+            requests: Vec::new(),
+            cache: None,
+            entries: HashMap::new(),
+        }
+    }
+}
+
+/// Request headers that make a request conditional: the page revalidates
+/// for itself, and the Fetch standard turns a `default` request with one
+/// into a `no-store` one.
+const CONDITIONAL_HEADERS: [&str; 5] =
+    ["if-modified-since", "if-none-match", "if-unmodified-since", "if-match", "if-range"];
+
+/// `headers` with `name: value` added, unless the page set `name` itself.
+fn add_unless_set(headers: &mut Vec<(String, String)>, name: &str, value: &str) {
+    if !headers.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+        headers.push((name.to_owned(), value.to_owned()));
     }
 }
 
 impl Browser {
-    /// The page calls `fetch`: the request leaves now, or waits in the
-    /// browser behind a GET to the same URL.
+    /// The page calls `fetch` (`cache` is its `cache` option): the request
+    /// leaves now, or waits in the browser behind a GET to the same URL.
     pub(super) fn fetch(
         &mut self,
         id: u32,
         method: String,
         url: String,
-        headers: Vec<(String, String)>,
+        mut headers: Vec<(String, String)>,
         body: Option<String>,
+        cache: &str,
     ) {
         let number = self.network.requests.len() + 1;
         let path = url.strip_prefix(ORIGIN).unwrap_or(&url).to_owned();
@@ -118,23 +238,120 @@ impl Browser {
         // the latency after the server let it go.
         let latency = self.network.latency.for_request(number);
         let back = latency - latency / 2;
-        // Chromium sends one GET per URL at a time: its HTTP cache
-        // lets one request fill an entry, and a second GET to the same
-        // URL waits in the browser until the first's answer is in.
-        // (Measured in the real-browser tier: a setInterval client's
-        // polls reach the server back to back, never two at once.)
-        let waiting = method == "GET"
-            && self.network.requests.iter().any(|r| r.method == "GET" && r.path == path && !r.done && !r.aborted);
+        let mut cache = CacheMode::named(cache);
+        let conditional = headers.iter().any(|(n, _)| CONDITIONAL_HEADERS.contains(&n.to_ascii_lowercase().as_str()));
+        if cache == CacheMode::Default && conditional {
+            cache = CacheMode::NoStore;
+        }
+        match cache {
+            CacheMode::NoStore | CacheMode::Reload => {
+                add_unless_set(&mut headers, "pragma", "no-cache");
+                add_unless_set(&mut headers, "cache-control", "no-cache");
+            }
+            CacheMode::NoCache => add_unless_set(&mut headers, "cache-control", "max-age=0"),
+            _ => {}
+        }
+        // Chromium sends one GET per URL at a time: its HTTP cache lets
+        // one request fill an entry, and a second GET to the same URL
+        // waits in the browser until the first's answer is in (measured
+        // in the real-browser tier: a setInterval client's polls reach
+        // the server back to back, never two at once), or for 20 s at
+        // most. `no-store` passes the cache by, lock and all; `reload`
+        // writes a new entry at once (see `CacheMode`).
+        let entry = (method == "GET" && cache != CacheMode::NoStore).then(|| {
+            let current = self.network.entries.entry(path.clone()).or_insert(0);
+            if cache == CacheMode::Reload {
+                *current += 1;
+            }
+            *current
+        });
+        let waiting = cache != CacheMode::Reload && self.network.requests.iter().any(|r| r.locks(&path, entry));
         if waiting {
             let (method, path) = (method.clone(), path.clone());
             self.trace.push(self.now, Event::Queued { request: number, method, path });
-        } else {
-            self.event_loop.schedule(self.now + latency / 2, Job::Answer(number - 1));
+            self.event_loop.schedule(self.now + CACHE_LOCK_TIMEOUT_MS, Job::CacheLockTimeout(number - 1));
         }
-        let (aborted, done) = (false, false);
-        let request =
-            Request { aborted, js_id: id, method, path, headers, body, failure, back, latency, waiting, done };
+        let (aborted, done, bypassed, revalidating) = (false, false, false, None);
+        let request = Request {
+            aborted,
+            js_id: id,
+            method,
+            path,
+            headers,
+            body,
+            failure,
+            back,
+            latency,
+            waiting,
+            done,
+            cache,
+            entry,
+            bypassed,
+            revalidating,
+        };
         self.network.requests.push(request);
+        if !waiting {
+            self.leave(number - 1);
+        }
+    }
+
+    /// Request `index` leaves the browser, and asks the HTTP cache first as
+    /// its mode says: the cache answers it at once, or it goes to the server
+    /// (with `If-None-Match` if it revalidates a kept answer).
+    fn leave(&mut self, index: usize) {
+        let request = &self.network.requests[index];
+        let kept = match &self.network.cache {
+            Some(cache) if request.reads_the_cache() => cache.get(&request.path).cloned(),
+            _ => None,
+        };
+        let leaves_at = self.now + request.latency / 2;
+        match (request.cache, kept) {
+            (CacheMode::ForceCache | CacheMode::OnlyIfCached, Some(kept)) => {
+                self.event_loop.schedule(self.now, Job::FromCache { index, kept });
+            }
+            (CacheMode::OnlyIfCached, None) => {
+                // Nothing kept, and it may not use the network: it fails.
+                self.event_loop.schedule(self.now, Job::Deliver { index, cached: None, answer: None });
+            }
+            (_, kept) => {
+                self.network.requests[index].revalidating = kept;
+                self.event_loop.schedule(leaves_at, Job::Answer(index));
+            }
+        }
+    }
+
+    /// Request `index` has waited [`CACHE_LOCK_TIMEOUT_MS`] for the cache
+    /// lock: unless it has left already, it goes now, without the cache.
+    pub(super) fn cache_lock_timed_out(&mut self, index: usize) {
+        let request = &mut self.network.requests[index];
+        if !request.waiting || request.aborted || request.done {
+            return;
+        }
+        request.waiting = false;
+        request.bypassed = true;
+        if request.cache == CacheMode::OnlyIfCached {
+            // It may not use the network, and could not use the cache: it fails.
+            self.event_loop.schedule(self.now, Job::Deliver { index, cached: None, answer: None });
+            return;
+        }
+        let (method, path) = (request.method.clone(), request.path.clone());
+        self.trace.push(self.now, Event::LeftBrowser { request: index + 1, method, path });
+        self.leave(index);
+    }
+
+    /// The HTTP cache answers request `index` with what it kept, as a `200`,
+    /// without the network (nothing crosses it: 0 bytes).
+    pub(super) fn answer_from_cache(&mut self, index: usize, kept: Kept) {
+        if self.network.requests[index].aborted {
+            return; // the page gave up on it
+        }
+        self.finished(index);
+        let request = &self.network.requests[index];
+        let (js_id, method, path) = (request.js_id, request.method.clone(), request.path.clone());
+        let Kept { headers, body, .. } = kept;
+        let outcome = Outcome::Status { code: 200, messages: poll_messages(&body), retry_after: None, bytes: 0 };
+        self.trace.push(self.now, Event::Answered { request: index + 1, method, path, outcome });
+        self.run_task(Task::FetchDone { id: js_id, status: 200, headers, body });
     }
 
     /// An `AbortController` aborted the page's fetch `id`.
@@ -176,18 +393,25 @@ impl Browser {
         self.trace.push(self.now, Event::Answered { request: index + 1, method, path, outcome });
     }
 
-    /// Request `index` is over (answered, failed or aborted): the next GET
-    /// waiting in the browser for the same URL, if any, leaves now.
+    /// Request `index` is over (answered, failed or aborted): if it held
+    /// its URL's cache lock, the next GET waiting in the browser for that
+    /// entry, if any, leaves now.
     pub(super) fn finished(&mut self, index: usize) {
         let requests = &mut self.network.requests;
+        let request = &requests[index];
+        // (An aborted one held it too, until now.)
+        let held = request.entry.is_some() && !request.bypassed && !request.waiting && !request.done;
         requests[index].done = true;
-        let (method, path) = (requests[index].method.clone(), requests[index].path.clone());
-        let next = requests.iter().position(|r| r.waiting && !r.aborted && r.method == method && r.path == path);
+        if !held {
+            return; // it took no lock, or went without it
+        }
+        let (entry, method, path) =
+            (requests[index].entry, requests[index].method.clone(), requests[index].path.clone());
+        let next = requests.iter().position(|r| r.waiting && r.locks(&path, entry));
         if let Some(next) = next {
             requests[next].waiting = false;
-            let latency = requests[next].latency;
             self.trace.push(self.now, Event::LeftBrowser { request: next + 1, method, path });
-            self.event_loop.schedule(self.now + latency / 2, Job::Answer(next));
+            self.leave(next);
         }
     }
 
@@ -212,8 +436,7 @@ impl Browser {
                     return; // the page gave up on it before it arrived
                 }
                 let (mut headers, body) = (request.headers.clone(), request.body.clone());
-                let cache = self.network.cache.as_ref();
-                let cached = cache.and_then(|c| c.get(&path)).filter(|_| method == "GET").cloned();
+                let cached = request.revalidating.clone();
                 if let Some(kept) = &cached {
                     headers.push(("if-none-match".to_owned(), kept.etag.clone()));
                 }
@@ -251,9 +474,9 @@ impl Browser {
             return;
         }
         let header = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone());
-        let storable = !header("cache-control").is_some_and(|c| c.contains("no-store"));
-        if let (Some(cache), Some(etag), true, true, "GET") =
-            (self.network.cache.as_mut(), header("etag"), storable, status == 200, method.as_str())
+        let storable = request.stores() && !header("cache-control").is_some_and(|c| c.contains("no-store"));
+        if let (Some(cache), Some(etag), true, true) =
+            (self.network.cache.as_mut(), header("etag"), storable, status == 200)
         {
             cache.insert(path.clone(), Kept { etag, headers: headers.clone(), body: body.clone() });
         }

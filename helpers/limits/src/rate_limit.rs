@@ -1,29 +1,29 @@
 //! A rate limit per client, and a larger one per address for all its
 //! clients together, with the `governor` crate: past either, a client gets
 //! `429 Too Many Requests` with `Retry-After` and a JSON error that says
-//! which limit it was.
+//! which limit it was. Exercise 05 puts [`limit`] in front of `/poll`;
+//! exercise 07 puts [`limit_long_polls`], which does not count a long poll
+//! the server held.
 
 use axum::{
     Json,
-    extract::{ConnectInfo, Request},
-    http::{Extensions, HeaderMap, HeaderName, StatusCode, header},
+    extract::{ConnectInfo, Query, Request, State},
+    http::{Extensions, HeaderMap, HeaderName, StatusCode, Uri, header},
+    middleware::Next,
     response::{IntoResponse, Response},
 };
-use futures_util::future::Either;
 use governor::{
     Quota, RateLimiter, clock::Clock, middleware::NoOpMiddleware,
     state::keyed::DashMapStateStore,
 };
+use serde::Deserialize;
 use serde_json::json;
-use std::future::{Ready, ready};
 use std::hash::{BuildHasher, RandomState};
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::task::{Context, Poll};
 use std::time::Duration;
-use tower::{Layer, Service};
 
 // ANCHOR: limits
 /// How many requests a second one client may send, on average. A client
@@ -159,81 +159,63 @@ pub fn client_key_of(headers: &HeaderMap, extensions: &Extensions) -> String {
 // ANCHOR_END: key
 
 // ANCHOR: layer
-/// The rate limit in front of the routes it wraps:
-/// `.route_layer(LimitLayer::new(limit))`. Each request is let through to
-/// the route, or answered 429 at once.
-///
-/// It is a tower layer written out, not `middleware::from_fn`: for every
-/// request `from_fn` clones the rest of the stack, boxes it again, and
-/// boxes two more futures, which cost a poll about 1,700 instructions more
-/// than this (chapter 05, "Where the time goes"). Here a request costs the
-/// check, and the box axum puts around any layered route.
-#[derive(Clone)]
-pub struct LimitLayer<C: Clock> {
-    limit: Arc<RateLimit<C>>,
-}
-
-impl<C: Clock> LimitLayer<C> {
-    pub fn new(limit: Arc<RateLimit<C>>) -> LimitLayer<C> {
-        LimitLayer { limit }
-    }
-}
-
-impl<S, C: Clock> Layer<S> for LimitLayer<C> {
-    type Service = Limited<S, C>;
-
-    fn layer(&self, route: S) -> Limited<S, C> {
-        Limited { route, limit: self.limit.clone() }
-    }
-}
-
-/// A route behind the rate limit.
-#[derive(Clone)]
-pub struct Limited<S, C: Clock> {
-    route: S,
-    limit: Arc<RateLimit<C>>,
-}
-
-impl<S, C> Service<Request> for Limited<S, C>
-where
-    S: Service<Request, Response = Response>,
-    C: Clock,
-{
-    type Response = Response;
-    type Error = S::Error;
-    type Future = Admitted<S::Future, S::Error>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
-        self.route.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: Request) -> Self::Future {
-        self.limit.admit(request, &mut self.route)
-    }
-}
-
-/// The answer to a request the limit has seen: the route's own, still to
-/// come, or the 429, ready now.
-pub type Admitted<F, E> = Either<F, Ready<Result<Response, E>>>;
-
-impl<C: Clock> RateLimit<C> {
-    /// Count `request`: pass it on to `route` if its client may send it now,
-    /// else answer 429 without calling the route at all.
-    pub fn admit<S>(
-        &self,
-        request: Request,
-        route: &mut S,
-    ) -> Admitted<S::Future, S::Error>
-    where
-        S: Service<Request, Response = Response>,
-    {
-        match self.check(self.who(&request)) {
-            Ok(()) => Either::Left(route.call(request)),
-            Err(refused) => Either::Right(ready(Ok(refused.into_response()))),
-        }
+/// The rate limit in front of the routes it wraps, as axum middleware:
+/// `.route_layer(middleware::from_fn_with_state(limit, rate_limit::limit))`.
+/// Each request is let through to the route, or answered 429 at once,
+/// without calling the route at all.
+pub async fn limit<C: Clock>(
+    State(limit): State<Arc<RateLimit<C>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match limit.check(limit.who(&request)) {
+        Ok(()) => next.run(request).await,
+        Err(refused) => refused.into_response(),
     }
 }
 // ANCHOR_END: layer
+
+// ANCHOR: long_polls
+/// Marks the answer to a long poll that the server held, until news came
+/// or the wait ran out: [`limit_long_polls`] does not count it.
+#[derive(Debug, Clone, Copy)]
+pub struct WasHeld;
+
+/// Whether a request is a long poll: its query has a `wait` (a query that
+/// cannot be read is not one).
+pub fn asks_to_wait(uri: &Uri) -> bool {
+    #[derive(Deserialize)]
+    struct Wait {
+        wait: Option<String>,
+    }
+    Query::<Wait>::try_from_uri(uri).is_ok_and(|Query(query)| query.wait.is_some())
+}
+
+/// [`limit`], fitted to long polls. A plain poll, a post, and a long poll
+/// answered at once (the client lacked something when it asked) count as
+/// in exercise 05. A long poll that the server held ([`WasHeld`]) does
+/// not: the held caps limit those (`held::MAX_HELD_PER_CLIENT` at once per
+/// client), and each piece of news wakes it once. In a busy chat a reader
+/// asks again after every message, more often than 2 a second, and is not
+/// refused for keeping up; a client that asks with a stale cursor again and
+/// again is.
+pub async fn limit_long_polls<C: Clock>(
+    State(limit): State<Arc<RateLimit<C>>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !asks_to_wait(request.uri()) {
+        return self::limit(State(limit), request, next).await;
+    }
+    // Counted after the answer, when it is known whether it was held.
+    let who = limit.who(&request);
+    let response = next.run(request).await;
+    if response.extensions().get::<WasHeld>().is_some() {
+        return response;
+    }
+    limit.check(who).map_or_else(IntoResponse::into_response, |()| response)
+}
+// ANCHOR_END: long_polls
 
 // ANCHOR: check
 

@@ -1,5 +1,5 @@
 //! What the server needs from a store, whichever it is: the in-memory one
-//! ([`crate::memory::MemoryStore`]) or Redis ([`crate::redis_store::RedisStore`]).
+//! ([`crate::memory::MemoryStore`]) or Redis (exercise 06's `RedisStore`).
 
 use axum::body::Bytes;
 use axum::http::HeaderValue;
