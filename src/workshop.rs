@@ -204,8 +204,11 @@ impl Workshop {
 
     /// The progress table.
     pub fn list(&self, paint: Paint) -> String {
-        let mut text =
-            format!("{}\n", paint.bold("  #   Exercise                     Minutes   Status         Hints seen"));
+        // The title column is as wide as the longest title, so every row's
+        // columns line up whatever the course's titles are.
+        let width = self.course.exercises.iter().map(|e| e.title.chars().count()).max().unwrap_or(0).max(28);
+        let header = format!("  #   {:<width$} Minutes   Status         Hints seen", "Exercise");
+        let mut text = format!("{}\n", paint.bold(&header));
         for exercise in &self.course.exercises {
             let entry = self.progress.entry(&exercise.slug);
             let status = match (entry.status, &entry.needs) {
@@ -215,7 +218,7 @@ impl Workshop {
                 (Status::NotStarted, _) => paint.dim("not started"),
             };
             text.push_str(&format!(
-                "  {:02}  {:<28} {:>7}   {status}    {} of {}\n",
+                "  {:02}  {:<width$} {:>7}   {status}    {} of {}\n",
                 exercise.number,
                 exercise.title,
                 exercise.minutes,

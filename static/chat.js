@@ -40,6 +40,18 @@ export function showStatus(text) {
   document.getElementById("status").textContent = text;
 }
 
+/** The page's own name for the server (`x-client-id`), once it has one. */
+let clientId = null;
+
+/**
+ * Name this page on its posts too, with the same `x-client-id` its polls
+ * send (exercise 05 on): the server's rate limit and idempotency keys are
+ * each page's own, not shared by every tab behind one address.
+ */
+export function nameThisPage(id) {
+  clientId = id;
+}
+
 /**
  * POST one message. Resolves to `null` when the server stored it, or to the
  * server's error sentence (`{"error": "..."}`) when it refused it or could
@@ -56,7 +68,11 @@ export async function sendMessage(user, text) {
     try {
       response = await fetch("/poll", {
         method: "POST",
-        headers: { "content-type": "application/json", "idempotency-key": key },
+        headers: {
+          "content-type": "application/json",
+          "idempotency-key": key,
+          ...(clientId === null ? {} : { "x-client-id": clientId }),
+        },
         body: JSON.stringify({ user, text }),
       });
     } catch {

@@ -1338,3 +1338,59 @@ fn the_given_code_count_skips_comments_blanks_and_todos() {
     );
     assert!(given_lines(&heavy).0 > MAX_GIVEN_IN_EDITED_FILES);
 }
+
+// ---------------------------------------------------------------------------
+// The figures in exercise 01's comments on its limits
+// ---------------------------------------------------------------------------
+
+#[test]
+fn the_limits_comments_hold_their_figures() {
+    use poll_endpoint::message::{MAX_TEXT_CHARS, MAX_USER_CHARS, Message};
+    // The widest character in UTF-8 takes 4 bytes, and serde_json writes it
+    // as it is; the longest id and time have 20 and 13 digits.
+    let widest = |n: usize| "\u{1F600}".repeat(n);
+    let largest = Message {
+        id: u64::MAX,
+        user: widest(MAX_USER_CHARS),
+        text: widest(MAX_TEXT_CHARS),
+        time: 9_999_999_999_999,
+    };
+    let one = serde_json::to_vec(&largest).unwrap().len();
+    let answer = serde_json::to_vec(
+        &serde_json::json!({ "msg": vec![&largest; poll_endpoint::MAX_MESSAGES] }),
+    )
+    .unwrap()
+    .len();
+    // The largest valid body: every character escaped as a surrogate pair.
+    let escaped = |n: usize| "\\ud83d\\ude00".repeat(n);
+    let body = format!(
+        r#"{{"user":"{}","text":"{}"}}"#,
+        escaped(MAX_USER_CHARS),
+        escaped(MAX_TEXT_CHARS)
+    )
+    .len();
+    assert!(body <= poll_endpoint::MAX_BODY_BYTES, "{body}");
+    let lib = read("solutions/01-poll-endpoint/src/lib.rs");
+    let with_commas = |n: usize| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    for (what, figure) in [
+        ("the largest stored message", with_commas(one)),
+        ("the largest poll answer", with_commas(answer)),
+        ("about KiB", format!("about {} KiB", answer / 1024)),
+        ("the largest valid body", with_commas(body)),
+    ] {
+        assert!(
+            lib.contains(&figure),
+            "exercise 01's lib.rs should give {what} as {figure}, which is what serde_json makes of it"
+        );
+    }
+}

@@ -506,3 +506,33 @@ async fn the_home_page_serves_the_book_the_progress_and_the_chat() {
         "and its page's client asks to wait"
     );
 }
+
+#[test]
+fn list_columns_line_up_whatever_the_titles() {
+    // The course's own titles, one of them wider than the others.
+    let workshop =
+        Workshop::open(Path::new(env!("CARGO_MANIFEST_DIR"))).unwrap().quiet();
+    let list = workshop.list(Paint::plain());
+    let status_at: Vec<usize> = list
+        .lines()
+        .skip(1)
+        .take_while(|row| !row.is_empty())
+        .map(|row| {
+            ["done", "incomplete", "in progress", "not started"]
+                .iter()
+                .filter_map(|status| row.find(status))
+                .min()
+                .unwrap_or_else(|| panic!("a row with no status: {row}"))
+        })
+        .collect();
+    assert!(status_at.len() >= 7, "{list}");
+    assert!(
+        status_at.windows(2).all(|pair| pair[0] == pair[1]),
+        "the status column moves between rows:\n{list}"
+    );
+    let header_at = list.lines().next().unwrap().find("Status").unwrap();
+    assert_eq!(
+        header_at, status_at[0],
+        "the header's Status is not above the statuses:\n{list}"
+    );
+}

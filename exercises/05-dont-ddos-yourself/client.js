@@ -1,29 +1,36 @@
 // Exercise 05's client, given complete: exercise 04's animation-frame loop
 // with its backoff, which now polls with a cursor, so that an answer carries
 // only what is new, and names itself so the server can rate-limit it fairly.
-import { renderMessages, showStatus, onSubmit } from "/static/chat.js";
+import { renderMessages, showStatus, onSubmit, nameThisPage } from "/static/chat.js";
 import { Backoff, retryAfterMs } from "/backoff.js";
 import { pollPath, merge, nextCursor } from "/cursor.js";
 
 // ANCHOR: client_id
 /**
- * This page's name for the rate limit: random, and kept in the tab's
- * sessionStorage, so reloading the tab keeps it (and its allowance) while
- * a new tab gets its own. Where storage is refused (it throws), the id is
- * new on every load, and the server's per-address ceiling still counts it.
+ * This page's name for the server: random, and kept in the tab's
+ * sessionStorage, so reloading the tab keeps it (and its allowance). While
+ * the page is open the id is out of storage, and goes back only as the page
+ * goes (`pagehide`): a tab duplicated from this one, or opened from it,
+ * starts with a copy of its sessionStorage, and must not take this id with
+ * it. Where storage is refused (it throws), the id is new on every load, and
+ * the server's per-address ceiling still counts it.
  */
 const CLIENT_ID = (() => {
   const fresh = () => `page-${Math.random().toString(36).slice(2, 12)}`;
   try {
-    const kept = sessionStorage.getItem("client-id");
-    if (kept !== null) return kept;
-    const id = fresh();
-    sessionStorage.setItem("client-id", id);
+    const id = sessionStorage.getItem("client-id") ?? fresh();
+    sessionStorage.removeItem("client-id");
+    addEventListener("pagehide", () => sessionStorage.setItem("client-id", id));
+    // Back from the back/forward cache, the page is open again.
+    addEventListener("pageshow", (event) => {
+      if (event.persisted) sessionStorage.removeItem("client-id");
+    });
     return id;
   } catch {
     return fresh(); // storage refused: an id for this load only
   }
 })();
+nameThisPage(CLIENT_ID); // its posts name it too
 // ANCHOR_END: client_id
 
 class PollFailed extends Error {

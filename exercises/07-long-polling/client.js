@@ -3,7 +3,7 @@
 // something new. There is no polling interval any more: the answers set the
 // pace. Exercise 04's backoff is for failures only, and exercise 05's cursor
 // makes sure nothing falls between two requests.
-import { renderMessages, showStatus, onSubmit } from "/static/chat.js";
+import { renderMessages, showStatus, onSubmit, nameThisPage } from "/static/chat.js";
 import { Backoff, retryAfterMs } from "/backoff.js";
 import { pollPath, merge, nextCursor } from "/cursor.js";
 
@@ -22,22 +22,30 @@ export function longPollPath(cursor) {
 // ANCHOR_END: path
 
 /**
- * This page's name for the rate limit: random, and kept in the tab's
- * sessionStorage, so reloading the tab keeps it, as exercise 05's page does.
- * Where storage is refused (it throws), the id is new on every load.
+ * This page's name for the server: random, and kept in the tab's
+ * sessionStorage, so reloading the tab keeps it (and its allowance). While
+ * the page is open the id is out of storage, and goes back only as the page
+ * goes (`pagehide`): a tab duplicated from this one, or opened from it,
+ * starts with a copy of its sessionStorage, and must not take this id with
+ * it. Where storage is refused (it throws), the id is new on every load, and
+ * the server's per-address ceiling still counts it.
  */
 const CLIENT_ID = (() => {
   const fresh = () => `page-${Math.random().toString(36).slice(2, 12)}`;
   try {
-    const kept = sessionStorage.getItem("client-id");
-    if (kept !== null) return kept;
-    const id = fresh();
-    sessionStorage.setItem("client-id", id);
+    const id = sessionStorage.getItem("client-id") ?? fresh();
+    sessionStorage.removeItem("client-id");
+    addEventListener("pagehide", () => sessionStorage.setItem("client-id", id));
+    // Back from the back/forward cache, the page is open again.
+    addEventListener("pageshow", (event) => {
+      if (event.persisted) sessionStorage.removeItem("client-id");
+    });
     return id;
   } catch {
     return fresh(); // storage refused: an id for this load only
   }
 })();
+nameThisPage(CLIENT_ID); // its posts name it too
 
 class PollFailed extends Error {
   constructor(message, retryAfterMs) {
@@ -87,7 +95,7 @@ async function pollForever() {
   // even an empty one, ask again at once, with the backoff reset; an abort
   // (the page hid) is not a failure; after any other failure, wait as
   // `backoff` says, and say so in the status line as s12's snapshot does.
-  // Rules R9 to R12 (s10 to s13); chapter 07, «The client». API:
+  // Rules R9 to R12 (s10 to s13, s20, s21); chapter 07, «The client». API:
   // `AbortController`, `pageShown`, `sleep`.
   throw new Error("TODO: pollForever in client.js");
 }

@@ -18,9 +18,9 @@
 //!   take every slot; past either, a new one gets `503` with `Retry-After`
 //!   and is closed, and the server says so in its log (once in a while).
 //!
-//! A held long poll is neither: its header and body came long ago, and the
-//! connection is busy answering it, so none of these timers runs while the
-//! server holds it.
+//! A held long poll is cut by neither: the header timer does not run while
+//! a request is being answered, and the body timer runs only while the
+//! handler reads a body, which a long poll does not have.
 
 use axum::Router;
 use axum::extract::ConnectInfo;
@@ -40,13 +40,14 @@ use tower::ServiceExt;
 /// or, on a kept-alive connection, from the end of the last answer.
 pub const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// How long a client has to send a request's body, once its header is in.
-/// A chat message is a few hundred bytes: 10 s is plenty on any network.
+/// How long a client has to send a request's body, counted from when the
+/// handler starts to read it. A chat message is a few hundred bytes: 10 s
+/// is plenty on any network.
 pub const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How many connections may be open at once. Each costs a file descriptor
-/// and some memory; most systems allow a process 1,024 open files unless
-/// told otherwise, and a classroom of 300 needs two or three each.
+/// and some memory (Linux lets a process open 1,024 files unless told
+/// otherwise, macOS 256), and a classroom of 300 needs two or three each.
 pub const MAX_CONNECTIONS: usize = 1_000;
 
 /// How many connections one address may have open at once. A browser opens

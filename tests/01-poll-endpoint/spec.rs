@@ -24,7 +24,8 @@
 //! - R7 bad input gets its own 4xx: 400, 413, 415 or 422 (s10 to s16).
 //! - R8 a refusal stores nothing, and the server keeps serving (s10 to s16).
 //! - R9 every refusal is JSON that says what to fix (s10 to s18).
-//! - R10 a name may not reverse or hide text (s19).
+//! - R10 a name may not reverse or hide text, and is checked whole before
+//!   the text is looked at (s19).
 
 use axum::{
     Router,
@@ -245,6 +246,7 @@ fn assert_strictly_increasing(ids: &[u64], context: &str) {
 /// runs, so they are replaced by placeholders before comparing.
 macro_rules! assert_message_snapshot {
     ($name:literal, $value:expr) => {
+        virtual_browser::spec::snapshot_failures_point_at(file!());
         insta::with_settings!({ prepend_module_to_snapshot => false }, {
             insta::assert_json_snapshot!($name, $value, {
                 ".id" => "[id]", ".time" => "[time]",
@@ -670,6 +672,18 @@ pub async fn s19_a_name_cannot_be_reversed_or_invisible() {
             file("src/validate.rs")
         );
     }
+    // The whole name is checked before the text is looked at: with a
+    // disguised name and an empty text, the refusal is about the name.
+    let why = "the user name \"ada\\u{202E}adA\" with an empty text";
+    let error =
+        assert_refused(post_message("ada\u{202E}adA", " "), 422, why, VALIDATE)
+            .await;
+    assert!(
+        error.contains("reverses or hides text"),
+        "R10 a name may not reverse or hide text, and the name is checked whole before the text: {why} should \
+         be refused for the name, but the error said: {error}\nLook at the order of the checks in `validate` in {}.",
+        file("src/validate.rs")
+    );
     // Joiners beside other characters are fine: emoji and several scripts need them.
     let chat = Chat::new();
     let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
@@ -768,6 +782,7 @@ pub async fn s18_every_refusal_says_what_to_fix() {
             reply.request, reply.status, reply.body
         ));
     }
+    virtual_browser::spec::snapshot_failures_point_at(file!());
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("s18_refusals", catalogue);
     });

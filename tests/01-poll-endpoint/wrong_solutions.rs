@@ -354,3 +354,50 @@ fn r10_a_name_check_that_lets_disguises_through_fails_s19() {
         ),
     );
 }
+
+// R10: a validate that looks at the text before it checks the name for
+// disguises (each check is right; the order is not).
+
+fn checks_the_text_before_the_disguise() -> Router {
+    poll_endpoint::app().layer(middleware::from_fn(
+        |request: Request, next: Next| async move {
+            let (parts, body) = request.into_parts();
+            let bytes = to_bytes(body, 1 << 20).await.unwrap_or_default();
+            let mut json: Value =
+                serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+            let user = json["user"].as_str().unwrap_or_default().to_owned();
+            let text = json["text"].as_str().unwrap_or_default().to_owned();
+            let cleaned: String = user
+                .chars()
+                .filter(|c| {
+                    poll_endpoint::message::disguised(&c.to_string()).is_none()
+                })
+                .collect();
+            let new = |user: &str| poll_endpoint::message::NewMessage {
+                user: user.to_owned(),
+                text: text.clone(),
+            };
+            // The text's own refusal wins when the text is wrong too.
+            let text_is_wrong = new("ada").validate().is_err();
+            if poll_endpoint::message::disguised(user.trim()).is_some()
+                && text_is_wrong
+                && !cleaned.trim().is_empty()
+            {
+                json["user"] = Value::String(cleaned);
+                let body = Body::from(json.to_string());
+                return next.run(Request::from_parts(parts, body)).await;
+            }
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        },
+    ))
+}
+
+#[test]
+fn r10_a_validate_that_looks_at_the_text_first_fails_s19() {
+    let message = failure_of(
+        checks_the_text_before_the_disguise,
+        spec::s19_a_name_cannot_be_reversed_or_invisible,
+    );
+    assert_names("R10", &message);
+    assert!(message.contains("checked whole before the text"), "{message}");
+}

@@ -44,7 +44,8 @@
 //!   `sessionStorage`, so every load of one tab names the same client and a
 //!   reload loop runs out of one allowance; where the browser refuses
 //!   storage (reading it throws), the page still runs, with an id for that
-//!   load (s16).
+//!   load (s16); a duplicated tab, which starts with a copy of the tab's
+//!   storage, is a client of its own (s17).
 //! - R16 one view per answer: `get_poll` takes one view of the store
 //!   (`store.read()`) and reads both the tag and the body from it, so the
 //!   two describe the same state (s08).
@@ -52,6 +53,8 @@
 //!   whole again it is the same as new, and the limiter drops it, so it
 //!   holds at most twice the clients active at its last sweep (s09; the
 //!   limiter is given code).
+//! - R18 a page names itself on every request: its posts send the
+//!   `x-client-id` its polls send (s17).
 //!
 //! Taught but not pinned here:
 //! - the connection limits ("a server one laptop cannot take down") are
@@ -65,7 +68,7 @@
 //! file.
 //!
 //! Tests s01 to s09 send requests straight into the server (your `store.rs`
-//! and `routes.rs`; the rate limit of s06, s07 and s09 is given); s10 to s16 run
+//! and `routes.rs`; the rate limit of s06, s07 and s09 is given); s10 to s17 run
 //! the page, with your `cursor.js`, in the virtual browser. Work in number
 //! order.
 
@@ -253,6 +256,7 @@ pub async fn s01(server: Server) {
         );
     }
     let answer = server.get("/poll?since=2").await.json();
+    virtual_browser::spec::snapshot_failures_point_at(file!());
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_json_snapshot!("s01_answer", answer, { ".msg[].time" => "[time]" });
     });
@@ -313,6 +317,7 @@ pub async fn s02(server: Server) {
         shown(&after),
         file("src/routes.rs")
     );
+    virtual_browser::spec::snapshot_failures_point_at(file!());
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("s02_refusals", catalogue);
     });
@@ -454,7 +459,7 @@ async fn s06_each_client_is_rate_limited_and_told_when_to_come_back() {
 
 pub async fn s06(server: Server) {
     let look = || {
-        format!("Look at `limit` and `Client::of` in {}.", file("src/rate_limit.rs"))
+        "Look at `limit` and `Client::of` in helpers/limits/src/rate_limit.rs (given code).".to_owned()
     };
     let poll = || Request::get("/poll").body(Body::empty()).unwrap();
     for n in 1..=BURST {
@@ -566,7 +571,10 @@ async fn s07_one_address_has_a_ceiling_that_a_new_id_cannot_escape() {
 
 pub async fn s07(server: Server) {
     let rule = "R14 one address, one ceiling";
-    let look = || format!("Look at `limit` in {}.", file("src/rate_limit.rs"));
+    let look = || {
+        "Look at `limit` in helpers/limits/src/rate_limit.rs (given code)."
+            .to_owned()
+    };
     // A page that names itself anew on every load, reloaded in a loop: to
     // the limit, each request is a client it has never seen.
     let looping = [192, 0, 2, 1];
@@ -723,7 +731,7 @@ pub async fn s09() {
          {tracked}. A limiter that never forgets grows with every client there ever was.\nLook at \
          `forget_quiet` and `FORGET_FROM` in {} (given code: you should not need to change it, so undo \
          any change you made there).",
-        file("src/rate_limit.rs")
+        "helpers/limits/src/rate_limit.rs"
     );
 }
 
@@ -736,6 +744,9 @@ thread_local! {
     /// server, in order (s16 reads it). The virtual browser runs the server
     /// on the test's own thread.
     static POLLED_AS: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    /// Each `/poll` request that reached the server: when (virtual ms), its
+    /// method and its `x-client-id` (s17 reads it).
+    static ASKED_AS: RefCell<Vec<(u64, Method, String)>> = const { RefCell::new(Vec::new()) };
 }
 
 /// The app for client scenarios: a fixed epoch, and the rate limit on the
@@ -743,16 +754,24 @@ thread_local! {
 /// It notes who each poll says it is, in [`POLLED_AS`].
 fn scenario_app() -> Router {
     POLLED_AS.with_borrow_mut(Vec::clear);
+    ASKED_AS.with_borrow_mut(Vec::clear);
     let app = app_with(
         Arc::new(CachedStore::with_epoch(MAX_MESSAGES, EPOCH)),
         VirtualClock,
     );
     app.layer(middleware::from_fn(
         |request: axum::extract::Request, next: Next| async move {
+            let id = request.headers().get(CLIENT_ID_HEADER);
+            let id =
+                id.and_then(|id| id.to_str().ok()).unwrap_or_default().to_owned();
+            if request.uri().path() == "/poll" {
+                let at = virtual_browser::virtual_now();
+                ASKED_AS.with_borrow_mut(|asked| {
+                    asked.push((at, request.method().clone(), id.clone()))
+                });
+            }
             if request.method() == Method::GET && request.uri().path() == "/poll" {
-                let id = request.headers().get(CLIENT_ID_HEADER);
-                let id = id.and_then(|id| id.to_str().ok()).unwrap_or_default();
-                POLLED_AS.with_borrow_mut(|ids| ids.push(id.to_owned()));
+                POLLED_AS.with_borrow_mut(|ids| ids.push(id));
             }
             next.run(request).await
         },
@@ -1387,5 +1406,70 @@ pub fn s16(spec: &ClientSpec) {
             &trace,
             &look,
         );
+    }
+}
+
+#[test]
+fn s17_a_duplicated_tab_is_a_client_of_its_own_and_posts_name_the_page() {
+    s17(&client());
+}
+
+/// The user posts, duplicates the tab at 6 s (the duplicate starts with a
+/// copy of the tab's `sessionStorage`), and posts again from the copy.
+pub fn s17(spec: &ClientSpec) {
+    const DUPLICATED_AT: u64 = 6_000;
+    let look = format!("Look at `CLIENT_ID` in {}.", file("client.js"));
+    let trace = spec.run(12_000, |browser| {
+        browser
+            .latency(Latency::Fixed(100))
+            .send_at(2_000, "ada", "from the first tab")
+            .duplicate_at(DUPLICATED_AT)
+            .send_at(9_000, "ada", "from the copy");
+    });
+    check_the_page_runs(spec, "R15 a tab keeps its client id", &trace);
+    let asked = ASKED_AS.with_borrow(Clone::clone);
+    let names = |from: u64, to: u64, method: &Method| -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for (at, m, id) in &asked {
+            if (from..to).contains(at) && m == method && !names.contains(id) {
+                names.push(id.clone());
+            }
+        }
+        names
+    };
+    let (first, copy) = (
+        names(0, DUPLICATED_AT, &Method::GET),
+        names(DUPLICATED_AT, u64::MAX, &Method::GET),
+    );
+    if first.len() != 1 || copy.len() != 1 || first == copy {
+        fail(
+            "R15 a tab keeps its client id, and a duplicated tab gets its own",
+            &format!(
+                "the tab was duplicated at {DUPLICATED_AT} ms, and a duplicate starts with a copy of the tab's \
+                 sessionStorage. Its polls must name a client of its own, or the two tabs share one allowance \
+                 (and, in exercise 07, one client's held requests). The first tab's polls named {first:?}, the \
+                 copy's {copy:?}. Keep the id out of sessionStorage while the page is open, and put it back as \
+                 the page goes (`pagehide`), so a reload finds it and a copy does not."
+            ),
+            &trace,
+            &look,
+        );
+    }
+    for (from, to, polls) in
+        [(0, DUPLICATED_AT, &first), (DUPLICATED_AT, u64::MAX, &copy)]
+    {
+        let posts = names(from, to, &Method::POST);
+        if posts.is_empty() || posts != **polls {
+            fail(
+                "R18 a page names itself on every request",
+                &format!(
+                    "the page's polls name it {polls:?}, but its posts from the form named {posts:?}: a post \
+                     must send the same `x-client-id`, or the server counts it against the address and keys its \
+                     idempotency key to another client. Tell the chat module the id (`nameThisPage`)."
+                ),
+                &trace,
+                &look,
+            );
+        }
     }
 }

@@ -546,3 +546,45 @@ fn a_cursor_written_another_way_passes() {
     spec::s15(&page);
     spec::s16(&page);
 }
+
+// ---------------------------------------------------------------------------
+// R15 and R18 in a duplicated tab: the solution's client.js with one change
+// ---------------------------------------------------------------------------
+
+/// The solution's `client.js` with `from` replaced by `to` (which must be there).
+fn client_js_with(from: &str, to: &str) -> &'static str {
+    assert!(
+        CLIENT_JS.contains(from),
+        "the solution's client.js no longer has {from:?}"
+    );
+    Box::leak(CLIENT_JS.replacen(from, to, 1).into_boxed_str())
+}
+
+#[test]
+fn r15_a_page_that_leaves_its_id_in_storage_fails_s17() {
+    // The id stays in sessionStorage while the page is open, so a copy of
+    // the tab takes it along.
+    let js = client_js_with(
+        "    sessionStorage.removeItem(\"client-id\");\n",
+        "    sessionStorage.setItem(\"client-id\", id);\n",
+    );
+    let page = spec::client_with(js, CURSOR_JS);
+    let message =
+        failure_message("a page that leaves its id in storage", || spec::s17(&page));
+    assert_names(
+        "R15 a tab keeps its client id, and a duplicated tab gets its own",
+        &message,
+    );
+    // It keeps every other client rule, the reload loop's included.
+    spec::s16(&page);
+}
+
+#[test]
+fn r18_a_page_whose_posts_do_not_name_it_fails_s17() {
+    let js = client_js_with("nameThisPage(CLIENT_ID);", "");
+    let page = spec::client_with(js, CURSOR_JS);
+    let message =
+        failure_message("a page whose posts do not name it", || spec::s17(&page));
+    assert_names("R18 a page names itself on every request", &message);
+    spec::s16(&page);
+}

@@ -8,7 +8,8 @@
 //!   is stored (s02).
 //! - R3 after `wait` seconds with nothing new, an empty `200`; `wait` is
 //!   capped at MAX_WAIT_SECONDS, and one that is not a whole number is a
-//!   `400` (s03).
+//!   `400` (s03); a wake-up that brings nothing new does not start the wait
+//!   again (s19).
 //! - R4 subscribe before you look: a message stored between the look at the
 //!   store and the wait for news is not lost (s09).
 //! - R5 one read of the store per version and cursor, shared by every
@@ -333,6 +334,7 @@ pub async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
         ));
     }
     assert_eq!(hub.held(), 0, "a refused request is not held");
+    virtual_browser::spec::snapshot_failures_point_at(file!());
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("s03_refusals", catalogue);
     });
@@ -875,6 +877,58 @@ async fn s09_a_message_stored_while_the_server_looks_is_not_lost() {
     .await;
 }
 
+/// s19's hub: the solution's, over an in-memory store the scene can post to.
+fn hub_and_store() -> (Arc<Hub<MemoryStore>>, Arc<MemoryStore>) {
+    let store = Arc::new(MemoryStore::with_epoch(MAX_MESSAGES, EPOCH));
+    (Arc::new(Hub::new(store.clone(), News::local())), store)
+}
+
+#[tokio::test(start_paused = true)]
+async fn s19_a_wake_up_with_nothing_new_does_not_restart_the_wait() {
+    let (hub, store) = hub_and_store();
+    s19(hub, store).await;
+}
+
+/// s19's scene, for any hub on `store`: a request held with a 10 s wait is
+/// woken at 4 s by news that brings it nothing new (the version moves, as
+/// it does when an instance subscribes to Redis again), and must still be
+/// answered at 10 s, not 10 s after the wake-up.
+pub async fn s19<H: Holds>(hub: Arc<H>, store: Arc<MemoryStore>) {
+    let one = poll_endpoint::message::NewMessage {
+        user: "ada".to_owned(),
+        text: "one".to_owned(),
+    };
+    store.push(one.validate().unwrap(), None).await.unwrap();
+    let cursor = Some(Cursor { since: 1, epoch: Some(EPOCH) });
+    let started = Instant::now();
+    let held = hub.clone();
+    let answer =
+        tokio::spawn(
+            async move { held.wait(cursor, Duration::from_secs(10)).await },
+        );
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    hub.tell().await; // the version moves; nothing is new for this cursor
+    let body = match answer.await {
+        Ok(body) => body.expect("the in-memory store always answers"),
+        Err(panic) => panic!(
+            "`Hub::wait` panicked ({panic}): look at `wait` in {}",
+            file("src/hold.rs")
+        ),
+    };
+    let took = started.elapsed();
+    assert_eq!(
+        took,
+        Duration::from_secs(10),
+        "R3 after the wait, an empty 200: a request held with a 10 s wait was woken at 4 s by news that brought \
+         it nothing new (the version moved, as it does when an instance subscribes to Redis again), and was \
+         answered after {took:?} instead of 10 s. The wait is from when the request came, not from the last \
+         wake-up: take its deadline once.\nLook at `wait` in {}.",
+        file("src/hold.rs")
+    );
+    let body: Value = serde_json::from_slice(&body).expect("an answer in JSON");
+    assert_eq!(body["msg"], json!([]), "R3: after the wait, nothing new");
+}
+
 // ---------------------------------------------------------------------------
 // Limits: what no single client may take from the others
 // ---------------------------------------------------------------------------
@@ -1041,8 +1095,8 @@ async fn s17_a_long_poll_is_answered_within_a_second_of_redis_coming_back() {
         assert!(
             back.elapsed() < Duration::from_secs(1),
             "a second after Redis came back, a long poll at the cursor that failed should be held again, \
-             not answered from a kept failure (look at `answer` in {})",
-            file("src/hold.rs")
+             not answered from a kept failure (look at `get` in {}, given code)",
+            "helpers/chat-store/src/answers.rs"
         );
         if held.is_finished() {
             let early = held.await.unwrap();
@@ -1398,7 +1452,12 @@ pub fn s12(spec: &ClientSpec) {
         "after the failures the page should be long polling again: a message posted at 40000 ms should show by \
          40100 ms.\nWhat happened:\n{trace}"
     );
-    assert_trace_snapshot!("s12_breaks", trace);
+    // The waits are random and the status line is the page's own words: a
+    // right client may draw and say them otherwise, so only the solution's
+    // run is held to the snapshot; the checks above decide.
+    if spec.runs_the_solution() {
+        assert_trace_snapshot!("s12_breaks", trace);
+    }
 }
 
 #[test]

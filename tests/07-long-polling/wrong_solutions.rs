@@ -90,6 +90,64 @@ fn r4_a_hub_that_looks_before_it_subscribes_fails_s09() {
 }
 
 // ---------------------------------------------------------------------------
+// R3: the wait runs from when the request came
+// ---------------------------------------------------------------------------
+
+/// The solution's `Hub::wait` with the mistake the chapter names: a fresh
+/// `sleep(wait)` in every round of the loop instead of one deadline, so each
+/// wake-up that brings nothing new starts the wait again.
+struct RestartsTheWait {
+    store: Arc<redis_chat::memory::MemoryStore>,
+    news: News,
+}
+
+impl spec::Holds for RestartsTheWait {
+    async fn wait(
+        &self,
+        cursor: Option<Cursor>,
+        wait: Duration,
+    ) -> Result<Bytes, StoreError> {
+        let mut news = self.news.subscribe();
+        loop {
+            news.borrow_and_update();
+            let answer = self.store.poll(cursor).await?;
+            if answer.news {
+                return Ok(answer.body);
+            }
+            tokio::select! {
+                _ = news.changed() => {}
+                () = tokio::time::sleep(wait) => return Ok(answer.body), // again each round
+            }
+        }
+    }
+    fn held(&self) -> usize {
+        0
+    }
+    async fn tell(&self) {
+        self.news.tell().await;
+    }
+}
+
+#[test]
+fn r3_a_wait_that_starts_again_at_each_wake_up_fails_s19() {
+    let message =
+        failure_message("a wait that starts again at each wake-up", || {
+            paused(async {
+                let store = Arc::new(redis_chat::memory::MemoryStore::with_epoch(
+                    long_polling::MAX_MESSAGES,
+                    1_000,
+                ));
+                let hub = Arc::new(RestartsTheWait {
+                    store: store.clone(),
+                    news: News::local(),
+                });
+                spec::s19(hub, store).await;
+            });
+        });
+    assert_names("R3 after the wait, an empty 200", &message);
+}
+
+// ---------------------------------------------------------------------------
 // R9 to R12: the client, one change at a time
 // ---------------------------------------------------------------------------
 

@@ -2,7 +2,7 @@
 // module. It exports the same functions, but instead of building DOM nodes
 // it records what the page would show, so a spec can see "the page showed
 // message 7 at 3080 ms". Sending is the real module's, over the virtual fetch.
-import { sendMessage } from "/static/real-chat.js";
+import { nameThisPage, sendMessage } from "/static/real-chat.js";
 
 const host = globalThis.__chat;
 delete globalThis.__chat;
@@ -16,7 +16,7 @@ export function showStatus(text) {
 }
 
 // Sending is the real module's, unchanged: it needs only fetch and setTimeout.
-export { sendMessage };
+export { nameThisPage, sendMessage };
 
 export function onSubmit(afterSend) {
   // Kept here, in JavaScript; the virtual browser's `send` scenario calls it.

@@ -64,6 +64,11 @@ pub enum Task {
         user: String,
         text: String,
     },
+    /// An event on `window` with no more to it than its type: `pagehide`,
+    /// which a document gets as it goes (a reload, a navigation).
+    WindowEvent {
+        kind: &'static str,
+    },
 }
 
 /// The page's code is broken beyond one failed task: it does not parse, or
@@ -402,6 +407,7 @@ impl Engine for QuickJs {
                 }
                 Task::FetchFailed { id } => call("fetchFailed")?.call::<_, ()>((t, id)),
                 Task::Submit { user, text } => call("submit")?.call::<_, ()>((t, user, text)),
+                Task::WindowEvent { kind } => call("windowEvent")?.call::<_, ()>((t, kind)),
             };
             result.catch(&ctx).map_err(caught)
         });

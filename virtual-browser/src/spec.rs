@@ -272,6 +272,40 @@ pub fn traces_match(reference: &str, actual: &str, tolerance: u64, end: u64) -> 
     true
 }
 
+/// Make a failed snapshot point at the spec rather than into insta's
+/// source: insta panics inside its own runtime, so the test's `panicked at`
+/// line would name a file in the cargo registry that no learner should
+/// open. Call it before a snapshot assertion, with `file!()` (the macros
+/// here do); the first call installs a panic hook for the whole test
+/// binary, which leaves every other panic as it was.
+pub fn snapshot_failures_point_at(spec: &'static str) {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    // `exercises/07-long-polling/tests/../../../tests/07-long-polling/spec.rs`
+    // is the spec at `tests/07-long-polling/spec.rs`.
+    let spec = spec.rsplit("../").next().unwrap_or(spec);
+    HOOK.call_once(|| {
+        let before = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let in_insta = info.location().is_some_and(|at| at.file().contains("/insta-"));
+            if !in_insta {
+                return before(info);
+            }
+            let what = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("a snapshot assertion failed");
+            let thread = std::thread::current();
+            eprintln!(
+                "\nthread '{}' panicked at {spec}: {what}\nThe diff above shows where your run differs \
+                 from the solution's; the scenario is in {spec}, at the line named.",
+                thread.name().unwrap_or("<unnamed>")
+            );
+        }));
+    });
+}
+
 /// Compare a trace with the named snapshot next to the spec (the spec's
 /// crate needs `insta` as a dev-dependency). On a mismatch, insta prints the
 /// description first, so the diff reads in plain words.
@@ -304,6 +338,7 @@ macro_rules! assert_trace_snapshot {
             }
         }
         let (tolerance, end): (u64, u64) = ($tolerance, $end);
+        $crate::spec::snapshot_failures_point_at(file!());
         ::insta::with_settings!({
             prepend_module_to_snapshot => false,
             omit_expression => true,
@@ -318,7 +353,8 @@ macro_rules! assert_trace_snapshot {
             ::insta::assert_snapshot!($name, $trace.to_string());
         })
     }};
-    ($name:literal, $trace:expr) => {
+    ($name:literal, $trace:expr) => {{
+        $crate::spec::snapshot_failures_point_at(file!());
         ::insta::with_settings!({
             prepend_module_to_snapshot => false,
             omit_expression => true,
@@ -328,7 +364,7 @@ macro_rules! assert_trace_snapshot {
         }, {
             ::insta::assert_snapshot!($name, $trace.to_string());
         })
-    };
+    }};
 }
 
 /// A spec's scenarios with the names the spec gives them (`("s02", s02)`).

@@ -14,7 +14,7 @@
 //! - **every long poll counted**: exercise 05's rate limit (2 a second, 10 at
 //!   once, per client) in front of every request, as exercise 07 had it
 //!   before;
-//! - **held long polls not counted**: exercise 07's `routes::limit`, which
+//! - **held long polls not counted**: exercise 07's `limit_long_polls`, which
 //!   counts a long poll only when it is answered at once.
 //!
 //! Each reader is a client of its own (`x-client-id`). The server is served
@@ -196,7 +196,7 @@ fn main() {
     let cores = benchmarks::cores();
     let policies = [
         ("counted", "every long poll counted (exercise 05's limit)"),
-        ("fitted", "held long polls not counted (exercise 07's `routes::limit`)"),
+        ("fitted", "held long polls not counted (exercise 07's `limit_long_polls`)"),
     ];
     let mut rows = Vec::new();
     let started = Instant::now();

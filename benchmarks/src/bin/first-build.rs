@@ -8,11 +8,12 @@
 //!
 //! It clones the committed workshop (HEAD of this checkout) into a
 //! temporary folder with a `target/` of its own, so nothing is shared with
-//! the build you have; crates already downloaded to cargo's registry are
-//! reused, as on a learner's laptop after `cargo fetch`. The results go to
+//! the build you have, twice: first with an empty cargo home, so every crate
+//! is downloaded as on a new laptop, then with this machine's, whose crates
+//! are already downloaded, as on a learner's laptop after `cargo fetch`. The results go to
 //! `book/src/figures/first-build.md` (or `--out`), the one place the README
-//! and the instructors' page take them from. It takes several minutes: it
-//! is two cold builds.
+//! and the instructors' page take them from. It takes a quarter of an hour
+//! or so: it is four cold builds.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -68,29 +69,43 @@ fn home_page_answers(port: u16) -> bool {
         && answer.starts_with("HTTP/1.1 200")
 }
 
-fn main() {
-    let Args { out, port } = clap::Parser::parse();
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
-    let out = out.unwrap_or_else(|| root.join("book/src/figures/first-build.md"));
+/// What one pass of the README's two commands cost.
+struct Pass {
+    run_seconds: f64,
+    after_run: u64,
+    test_seconds: f64,
+    after_test: u64,
+}
+
+/// The README's two commands in a fresh clone of `root`, with its own
+/// `target/`; with `cargo_home`, in a cargo home of its own (an empty one:
+/// every crate is downloaded, as on a new laptop).
+fn pass(root: &Path, port: u16, cargo_home: Option<&Path>) -> Pass {
     let clone = std::env::temp_dir().join(format!("polling-workshop-first-build-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&clone);
-    let cloned = Command::new("git").args(["clone", "-q"]).arg(&root).arg(&clone).status();
+    let cloned = Command::new("git").args(["clone", "-q"]).arg(root).arg(&clone).status();
     assert!(cloned.is_ok_and(|s| s.success()), "git clone of {} failed", root.display());
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     // The clone's own target folder, whatever this shell says.
     let target = clone.join("target");
+    let command = |args: &[&str]| {
+        let mut command = Command::new(&cargo);
+        command
+            .args(args)
+            .current_dir(&clone)
+            .env("CARGO_TARGET_DIR", &target)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(home) = cargo_home {
+            command.env("CARGO_HOME", home);
+        }
+        command
+    };
 
-    eprintln!("[1/2] cargo run in a fresh clone, until the home page answers…");
+    eprintln!("  cargo run in a fresh clone, until the home page answers…");
     let started = Instant::now();
-    let mut run = Command::new(&cargo)
-        .args(["run", "--", "--port", &port.to_string()])
-        .current_dir(&clone)
-        .env("CARGO_TARGET_DIR", &target)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("cargo runs");
+    let mut run = command(&["run", "--", "--port", &port.to_string()]).spawn().expect("cargo runs");
     let mut last_said = Instant::now();
     while !home_page_answers(port) {
         if let Ok(Some(status)) = run.try_wait() {
@@ -108,35 +123,48 @@ fn main() {
     let after_run = size_of(&target);
     eprintln!("  answered after {run_seconds:.0} s; target/ is {}", gigabytes(after_run));
 
-    eprintln!("[2/2] cargo test…");
+    eprintln!("  cargo test…");
     let started = Instant::now();
-    let tested = Command::new(&cargo)
-        .arg("test")
-        .current_dir(&clone)
-        .env("CARGO_TARGET_DIR", &target)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("cargo runs");
+    let tested = command(&["test"]).status().expect("cargo runs");
     let test_seconds = started.elapsed().as_secs_f64();
     assert!(tested.success(), "`cargo test` failed in the fresh clone at {}", clone.display());
     let after_test = size_of(&target);
     eprintln!("  passed after {test_seconds:.0} s; target/ is {}", gigabytes(after_test));
     let _ = std::fs::remove_dir_all(&clone);
+    Pass { run_seconds, after_run, test_seconds, after_test }
+}
+
+fn main() {
+    let Args { out, port } = clap::Parser::parse();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_owned();
+    let out = out.unwrap_or_else(|| root.join("book/src/figures/first-build.md"));
+
+    eprintln!("[1/2] with nothing downloaded (an empty cargo home)…");
+    let home = std::env::temp_dir().join(format!("polling-workshop-cargo-home-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&home);
+    std::fs::create_dir_all(&home).expect("a cargo home");
+    let new = pass(&root, port, Some(&home));
+    let _ = std::fs::remove_dir_all(&home);
+    eprintln!("[2/2] with the crates already downloaded (this machine's cargo home)…");
+    let fetched = pass(&root, port, None);
 
     let cores = benchmarks::cores();
     let table = format!(
-        "| The README's commands, on a fresh clone | Time | `target/` after it |\n|---|---|---|\n\
-         | `cargo run`, until the home page answers | {} s | {} |\n\
-         | then `cargo test` | {} s more | {} |\n\n\
-         Measured with `cargo run --release -p benchmarks --bin first-build` on a machine with {cores} cores, \
-         with the crates already downloaded (`cargo fetch`).\n",
-        run_seconds.round(),
-        gigabytes(after_run),
-        test_seconds.round(),
-        gigabytes(after_test),
+        "| The README's commands, on a fresh clone | Nothing downloaded yet | Crates already downloaded (`cargo fetch`) | `target/` after it |\n\
+         |---|---|---|---|\n\
+         | `cargo run`, until the home page answers | {} s | {} s | {} |\n\
+         | then `cargo test` | {} s more | {} s more | {} |\n\n\
+         Measured with `cargo run --release -p benchmarks --bin first-build` on a machine with {cores} cores: \
+         each column is a fresh clone with a `target/` of its own, the first with an empty cargo home (every \
+         crate downloaded from crates.io), the second with this machine's.\n",
+        new.run_seconds.round(),
+        fetched.run_seconds.round(),
+        gigabytes(fetched.after_run),
+        new.test_seconds.round(),
+        fetched.test_seconds.round(),
+        gigabytes(fetched.after_test),
     );
+    let _ = (new.after_run, new.after_test); // the same build: target/ is the same size
     std::fs::write(&out, &table).unwrap_or_else(|e| panic!("cannot write {}: {e}", out.display()));
     print!("{table}");
     eprintln!("wrote {}", out.display());

@@ -31,16 +31,21 @@ use store::MemoryStore;
 /// How many messages the server keeps. Older ones fall off the front.
 ///
 /// Every `GET /poll` sends all of them, so this bounds both the memory the
-/// store can take and the size of every poll answer: at most
-/// 50 × ~600 bytes ≈ 30 KB, however long the chat runs.
+/// store can take and the size of every poll answer, however long the chat
+/// runs. The largest message, 32 + 500 characters of 4 bytes each in UTF-8
+/// with the largest id and time, serializes to 2,196 bytes, so an answer is
+/// at most 109,859 bytes (about 107 KiB); a chat of short lines is a few KB.
 pub const MAX_MESSAGES: usize = 50;
 
 /// The largest request body `POST /poll` reads, in bytes. A bigger one gets
 /// `413 Payload Too Large` before any of it is parsed.
 ///
-/// The longest valid message is 32 + 500 characters. Even written entirely
-/// as JSON escapes (`\ud83d\ude00` is 12 bytes for one emoji) that is
-/// under 6.4 KiB, so 8 KiB never turns away a valid message.
+/// A message whose fields are within their limits as sent, 32 + 500
+/// characters, is at most 6,405 bytes as a body, even written entirely as
+/// JSON escapes (`\ud83d\ude00` is 12 bytes for one emoji), so 8 KiB never
+/// turns it away. The limit counts the body as sent: whitespace around the
+/// fields (trimmed only after it is read) and fields the server ignores
+/// count too, and can take a body past it.
 pub const MAX_BODY_BYTES: usize = 8 * 1024;
 // ANCHOR_END: limits
 

@@ -78,7 +78,7 @@ impl<S: Store> Hub<S> {
         // the server stops, whichever comes first. A message stored while
         // you look at the store must still wake the request: be watching for
         // news before the first look. Every look is `self.answer` (given).
-        // Rules R1 to R7 (s01 to s06, s09); chapter 07, «Holding a request
+        // Rules R1 to R7 (s01 to s06, s09, s19); chapter 07, «Holding a request
         // without holding anything else». API: `tokio::sync::watch`,
         // `tokio::select!`, `tokio::time::sleep_until`.
         todo!(

@@ -7,11 +7,12 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 // ANCHOR: listen
-/// Subscribe to `channel` (the chat's: [`crate::news::CHANNEL`] by default) and bump
-/// `version` for each message, for as long as the instance runs. When Redis
-/// goes away, subscribe again, and bump once on each new subscription:
-/// messages published while we were not listening are lost to pub/sub (it
-/// keeps nothing), so every held request looks again.
+/// Subscribe to `channel` (the chat's: [`crate::news::CHANNEL`] by
+/// default) and bump `version` for each message, for as long as the
+/// instance runs. When Redis goes away, subscribe again, and bump once on
+/// each new subscription: messages published while we were not listening
+/// are lost to pub/sub (it keeps nothing), so every held request looks
+/// again.
 pub async fn listen(
     client: redis::Client,
     channel: String,

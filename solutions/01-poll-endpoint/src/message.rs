@@ -4,7 +4,9 @@ use serde::{Deserialize, Deserializer, Serialize, de::Error as _};
 use serde_json::{Map, Value};
 
 /// Which messages the server accepts: `validate.rs`.
-pub use crate::validate::{Invalid, MAX_TEXT_CHARS, MAX_USER_CHARS, disguised};
+pub use crate::validate::{
+    Invalid, MAX_TEXT_CHARS, MAX_USER_CHARS, ValidMessage, disguised,
+};
 
 // ANCHOR: message
 /// A stored message, as `GET /poll` and `POST /poll` send it:
@@ -30,14 +32,6 @@ pub struct NewMessage {
     pub text: String,
 }
 
-/// A message that passed every check. Its fields are private and
-/// [`NewMessage::validate`] is the only way to make one, so the store can
-/// only ever be handed valid messages.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ValidMessage {
-    pub(crate) user: String,
-    pub(crate) text: String,
-}
 // ANCHOR_END: message
 
 // ANCHOR: deserialize
@@ -71,18 +65,3 @@ fn kind(value: &Value) -> &'static str {
     }
 }
 // ANCHOR_END: deserialize
-
-impl ValidMessage {
-    pub fn user(&self) -> &str {
-        &self.user
-    }
-
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// Turn it into a stored [`Message`] with the id and time the store gives.
-    pub fn into_message(self, id: u64, time: u64) -> Message {
-        Message { id, user: self.user, text: self.text, time }
-    }
-}

@@ -1,8 +1,19 @@
 //! Which messages the server accepts: the rules, and the check that
 //! applies them in order.
 
-use crate::message::{NewMessage, ValidMessage};
+use crate::message::{Message, NewMessage};
 use std::fmt;
+
+// ANCHOR: valid_message
+/// A message that passed every check. Its fields are private, and
+/// [`NewMessage::validate`], in this module, is the only way to make one, so
+/// the store can only ever be handed valid messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValidMessage {
+    user: String,
+    text: String,
+}
+// ANCHOR_END: valid_message
 
 // ANCHOR: rules
 /// The longest name, in characters (not bytes: "Zoë" is 3).
@@ -105,3 +116,18 @@ fn checked(field: &'static str, value: &str, max: usize) -> Result<String, Inval
     Ok(value.to_owned())
 }
 // ANCHOR_END: checked
+
+impl ValidMessage {
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Turn it into a stored [`Message`] with the id and time the store gives.
+    pub fn into_message(self, id: u64, time: u64) -> Message {
+        Message { id, user: self.user, text: self.text, time }
+    }
+}

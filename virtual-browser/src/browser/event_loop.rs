@@ -83,6 +83,9 @@ pub(super) enum Job {
     UserSends { user: String, text: String },
     /// The user reloads the page (see [`Browser::reload_at`]).
     Reload,
+    /// The user duplicates the tab, and the scene follows the copy (see
+    /// [`Browser::duplicate_at`]).
+    Duplicate,
 }
 
 /// A timer the page set and has not cleared.

@@ -177,6 +177,17 @@ impl Browser {
         self
     }
 
+    /// The user duplicates the tab at `at` ms (Chromium's "Duplicate", or a
+    /// link opened in a new tab), and from then on the scene follows the
+    /// copy: a new document of the same page, with a copy of the tab's
+    /// `sessionStorage` as it is now. The original goes on elsewhere, so it
+    /// gets no `pagehide`; the scene stops following it, and its requests
+    /// still on their way are dropped, as if that tab had closed.
+    pub fn duplicate_at(&mut self, at: u64) -> &mut Self {
+        self.event_loop.schedule(at, Job::Duplicate);
+        self
+    }
+
     /// Whether the page may use `sessionStorage` (it may unless told). When
     /// not, reading `sessionStorage` throws a `SecurityError`, as in a
     /// browser whose user blocks sites from keeping data.
@@ -244,6 +255,17 @@ impl Browser {
     /// and frame callbacks are forgotten, and the engine starts a new
     /// document. The tab's `sessionStorage`, HTTP cache and visibility stay.
     fn unload(&mut self) {
+        // The document hears that it goes (`pagehide`), as in Chromium, before
+        // anything of it is torn down: what it writes to `sessionStorage`
+        // then is there for the next document of the tab.
+        self.run_task(Task::WindowEvent { kind: "pagehide" });
+        self.leave_the_page();
+    }
+
+    /// The open page is no longer followed: its requests are cancelled, its
+    /// timers and frame callbacks forgotten, and the engine starts a new
+    /// document with the tab's `sessionStorage` as it is.
+    fn leave_the_page(&mut self) {
         self.cancel_requests();
         self.event_loop.forget_the_page();
         self.chat = Chat::default();
@@ -253,6 +275,16 @@ impl Browser {
             // The new document starts as hidden as its tab.
             self.run_task(Task::Visibility { hidden: true });
         }
+    }
+
+    /// A scene's duplicate: the page last opened, in a copy of the tab.
+    fn duplicate(&mut self) {
+        let Some(page) = self.page.clone() else { return };
+        set_virtual_now(self.now);
+        self.leave_the_page();
+        self.trace.push(self.now, Event::Loaded { page: format!("{} (in a duplicated tab)", page.name) });
+        let loaded = self.engine.load(&page.name, &page.source, &page.modules);
+        self.after_task(loaded);
     }
 
     /// A scene's reload: the page last opened, again.
@@ -298,6 +330,7 @@ impl Browser {
             Job::OtherUserPosts { user, text } => self.other_user_posts(user, text),
             Job::UserSends { user, text } => self.user_sends(user, text),
             Job::Reload => self.reload(),
+            Job::Duplicate => self.duplicate(),
         }
     }
 
