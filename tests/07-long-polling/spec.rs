@@ -43,7 +43,7 @@
 //! use real sockets. s07 and s08 start a real `redis-server` and two
 //! instances (your `listen` in `src/listen.rs`). s09 stores a message in the
 //! gap between your `wait`'s look at the store and its wait for news. s14
-//! to s16 and s18 hold the server to its limits (given code in `helpers/limits`
+//! to s18 hold the server to its limits (given code in `helpers/limits`
 //! and `helpers/chat-store`): caps on held requests, a bounded answer cache, and no
 //! failure kept as an answer. s10 to s13, s20 and s21 run the page, with
 //! your `client.js`, in the virtual browser. Work in number order.
