@@ -8,9 +8,10 @@
 //
 // TODO: make it the chapter's backoff. After n failures in a row, wait the
 // schedule's step for n (RETRY_SCHEDULE_MS; its last step, the cap, from
-// then on), with equal jitter, in whole milliseconds; only a success resets
-// the count. A Retry-After is a minimum: one longer than the jittered wait
-// is waited in full, spread by up to RETRY_AFTER_SPREAD of it again.
+// then on), with equal jitter, rounded to whole milliseconds; only a
+// success resets the count. A Retry-After is a minimum: one longer than the
+// jittered wait is waited in full, spread by up to RETRY_AFTER_SPREAD of
+// it again.
 // `retryAfterMs` reads whole seconds ("120", and not "120abc") or an HTTP
 // date, and anything else, or a time past, as 0. Rules R1 to R10 (s01 to
 // s13; the spec's numbers are a good order to work in); chapter 04, «The

@@ -445,6 +445,19 @@ pub fn s03(spec: &ClientSpec) {
            console.log(b.succeeded());
            console.log(Math.round(b.failed()), Math.round(b.failed()));"#,
     );
+    // The schedule started again, but one millisecond short: the wait was
+    // rounded down, not to the nearest millisecond (R6), and R5 is kept.
+    if logs == ["3000", "0 2999"] {
+        spec.require(
+            &[R6],
+            "failed",
+            Err(format!(
+                "after a success the schedule starts again (0, then the 3000 ms step), but with random() just \
+                 below 1 the second wait was 2999 ms, not 3000: round each wait to the nearest millisecond \
+                 (`Math.round`), so that the largest draw gives the whole step. The script logged {logs:?}."
+            )),
+        );
+    }
     spec.require(
         &[R5],
         "succeeded",

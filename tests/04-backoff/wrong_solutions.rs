@@ -168,3 +168,25 @@ fn the_retry_after_mistakes_pass_every_scenario_but_the_ones_that_pin_them() {
     passes_all_but(known_clients::BACKOFF_EXACT_RETRY_AFTER, &["s08", "s12", "s13"]);
     passes_all_but(known_clients::BACKOFF_ADDS_RETRY_AFTER, &["s04", "s13"]);
 }
+
+/// The solution's backoff with its waits rounded down instead of to the
+/// nearest millisecond: every rule's shape is right, but the largest draw
+/// falls one millisecond short of the step (R6).
+#[test]
+fn r6_a_backoff_that_rounds_its_waits_down_fails_s03() {
+    let from = "const jittered = Math.round(step / 2 + r * (step / 2));";
+    assert!(
+        backoff::BACKOFF_JS.contains(from),
+        "the solution's backoff.js no longer has {from:?}"
+    );
+    let floored = backoff::BACKOFF_JS.replacen(
+        from,
+        &from.replace("Math.round", "Math.floor"),
+        1,
+    );
+    let module: &'static str = Box::leak(
+        format!("// Wrong: rounds its waits down\n{floored}").into_boxed_str(),
+    );
+    let name = "a backoff that rounds its waits down";
+    assert_breaks(&with_backoff(module), name, &SCENARIOS, spec::R6, &["s03"]);
+}

@@ -105,8 +105,9 @@ impl Store for RedisStore {
         key: Option<String>,
     ) -> Result<Message, StoreError> {
         // TODO: the message is stored by the APPEND script, in one round
-        // trip, given the keys and arguments its first two lines name (for
-        // an idempotency key, its `Keys::posted` name; "" without one), and
+        // trip, given the keys and arguments the script's own first two
+        // comment lines name (for an idempotency key, its `Keys::posted`
+        // name; "" without one), and
         // the answer is the `Message` its JSON says. A Redis error is a
         // `StoreError` (see `unavailable`). Rules R2, R4, R5 (s02 to s05);
         // chapter 06, «Appending atomically». API: `redis::Script`,
