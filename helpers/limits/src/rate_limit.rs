@@ -4,6 +4,13 @@
 //! which limit it was. Exercise 05 puts [`limit`] in front of `/poll`;
 //! exercise 07 puts [`limit_long_polls`], which does not count a long poll
 //! the server held.
+//!
+//! Why not the `tower_governor` crate, which wraps the same `governor`: its
+//! limiter is fixed to governor's real clock (`DefaultClock`), so the specs
+//! could not move time by hand (`FakeRelativeClock`), and it keys one limit
+//! per layer, where this checks a client's allowance and its address's in
+//! one step, so that a request the first refuses is not counted by the
+//! second.
 
 use axum::{
     Json,
