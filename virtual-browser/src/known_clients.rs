@@ -164,11 +164,6 @@ pub const EX05_CURSOR_WITHOUT_EPOCH: &str = include_str!("../clients/ex05-cursor
 /// an idle page redraws the same list every 3 s.
 pub const EX05_DRAWS_EVERY_ANSWER: &str = include_str!("../clients/ex05-draws-every-answer.js");
 
-/// `ex05-fetches-with-no-store.js`: Wrong client.js for exercise 05: it polls with `cache: "no-store"`, which keeps
-/// the browser's HTTP cache out of it: no answer is kept, no poll asks `If-None-Match`, and every idle poll comes
-/// back a whole 200, never a 304.
-pub const EX05_FETCHES_WITH_NO_STORE: &str = include_str!("../clients/ex05-fetches-with-no-store.js");
-
 /// `ex05-ignores-reset.js`: Wrong client.js for exercise 05: it merges every answer into what it shows, even one
 /// that says `reset: true`, so after a server restart it keeps messages the new server never had.
 pub const EX05_IGNORES_RESET: &str = include_str!("../clients/ex05-ignores-reset.js");
