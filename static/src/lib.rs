@@ -109,6 +109,33 @@ pub async fn run(
     serve::serve_with(listener, app, serve::Limits::default(), ctrl_c, stopping).await
 }
 
+/// The whole of an exercise's `main`: run `serving` (a server, until
+/// Ctrl-C) on a Tokio runtime, and report how it ended. A server that could
+/// not start says why on stderr and the process exits with a failure, so a
+/// script or the workshop's runner can tell.
+///
+/// ```no_run
+/// fn main() -> std::process::ExitCode {
+///     chat_page::main(chat_page::serve("Exercise 01", axum::Router::new()))
+/// }
+/// ```
+pub fn main(serving: impl Future<Output = Result<(), String>>) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: could not start the async runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serving) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(problem) => {
+            eprintln!("error: {problem}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 /// Serve `app` on 127.0.0.1 (the port from [`port_from_env`]) until Ctrl-C,
 /// after printing the address to open. `name` says what is being served.
 pub async fn serve(name: &str, app: Router) -> Result<(), String> {

@@ -1,15 +1,9 @@
 //! `cargo run -p ex03-pause-when-hidden` serves the chat on
 //! http://127.0.0.1:3000 (set `PORT` to use another port).
 
-#[tokio::main]
-async fn main() {
-    if let Err(problem) = chat_page::serve(
+fn main() -> std::process::ExitCode {
+    chat_page::main(chat_page::serve(
         "Exercise 03, pause while hidden",
         ex03_pause_when_hidden::app(),
-    )
-    .await
-    {
-        eprintln!("error: {problem}");
-        std::process::exit(1);
-    }
+    ))
 }

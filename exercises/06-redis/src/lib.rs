@@ -51,6 +51,13 @@ pub fn app() -> Result<Router, String> {
     })
 }
 
+/// Serve the chat on the store `REDIS_URL` names (saying which), until
+/// Ctrl-C: what `cargo run` does.
+pub async fn serve(name: &str) -> Result<(), String> {
+    println!("Messages: {}", store_choice());
+    chat_page::serve(name, app()?).await
+}
+
 // ANCHOR: app
 /// The app on `store`, with exercise 05's rate limit reading `clock`.
 pub fn app_with<S, C>(store: Arc<S>, clock: C) -> Router

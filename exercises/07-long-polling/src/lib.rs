@@ -91,9 +91,11 @@ pub fn redis_hub(url: &str) -> Result<Arc<Hub<RedisStore>>, String> {
     Ok(Arc::new(Hub::new(Arc::new(store), news)))
 }
 
-/// Serve the chat on the store `REDIS_URL` names, until Ctrl-C. On Ctrl-C
-/// the held requests are answered at once, so the server stops promptly.
+/// Serve the chat on the store `REDIS_URL` names (saying which), until
+/// Ctrl-C. On Ctrl-C the held requests are answered at once, so the server
+/// stops promptly.
 pub async fn serve(name: &str) -> Result<(), String> {
+    println!("Messages: {}", redis_chat::store_choice());
     async fn on<S: Store>(name: &str, hub: Arc<Hub<S>>) -> Result<(), String> {
         let app = app_with(hub.clone(), DefaultClock::default());
         chat_page::serve_until_stopped(name, app, move || hub.stop()).await

@@ -3,12 +3,6 @@
 //! `REDIS_URL=redis://127.0.0.1:6379` it keeps the chat in Redis; start two
 //! on different ports, and a message posted to one wakes the readers of both.
 
-#[tokio::main]
-async fn main() {
-    println!("Messages: {}", redis_chat::store_choice());
-    if let Err(problem) = ex07_long_polling::serve("Exercise 07, long polling").await
-    {
-        eprintln!("error: {problem}");
-        std::process::exit(1);
-    }
+fn main() -> std::process::ExitCode {
+    chat_page::main(ex07_long_polling::serve("Exercise 07, long polling"))
 }

@@ -1,15 +1,9 @@
 //! `cargo run -p ex02-settimeout-chain-solution` serves the chat on
 //! http://127.0.0.1:3000 (set `PORT` to use another port).
 
-#[tokio::main]
-async fn main() {
-    if let Err(problem) = chat_page::serve(
+fn main() -> std::process::ExitCode {
+    chat_page::main(chat_page::serve(
         "Exercise 02, chain setTimeout",
         ex02_settimeout_chain_solution::app(),
-    )
-    .await
-    {
-        eprintln!("error: {problem}");
-        std::process::exit(1);
-    }
+    ))
 }
