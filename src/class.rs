@@ -5,7 +5,7 @@
 
 use crate::course::Exercise;
 use crate::paint::Paint;
-use crate::workshop::Workshop;
+use crate::workshop::{Check, Tally, Workshop};
 use classroom::control::{Control, Key};
 use classroom::join::{Join, Page as JoinedPage, PageFile, Pages, Upstream};
 use classroom::room::Tag;
@@ -315,9 +315,11 @@ impl Reporting {
     }
 }
 
-/// Report a check of `exercise` to the class, if joined. Sent from a thread
-/// of its own, so the check does not wait for it.
-pub fn report_check(root: &Path, exercise: u32, passed: usize, run: usize, done: bool) -> Reporting {
+/// Report `check` to the class, if joined. Sent from a thread of its own,
+/// so the learner does not wait for it.
+pub fn report_check(root: &Path, check: &Check) -> Reporting {
+    let (exercise, done) = (check.exercise, check.passed());
+    let Tally { passed, run } = check.tally;
     let Some(joined) = joined(root) else {
         return Reporting(None);
     };

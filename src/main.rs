@@ -11,7 +11,7 @@ use polling_workshop::{
     class, home,
     paint::Paint,
     watch,
-    workshop::{Checked, Workshop, report},
+    workshop::{Workshop, report},
 };
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
@@ -191,12 +191,11 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
                 exercise.title,
                 exercise.test_command()
             );
-            let checked = workshop.check(number, &mut std::io::stdout())?;
-            let tally = workshop.tally();
-            let reporting =
-                class::report_check(root, exercise.number, tally.passed, tally.run, checked == Checked::Passed);
-            println!("\n{}", report(&checked, &exercise, paint));
-            if checked == Checked::Passed {
+            let check = workshop.check(number, &mut std::io::stdout())?;
+            let reporting = class::report_check(root, &check);
+            workshop.record(&check)?;
+            println!("\n{}", report(&check.checked, &exercise, paint));
+            if check.passed() {
                 print!("\n{}", workshop.next_step(paint));
             }
             reporting.finish();

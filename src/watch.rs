@@ -106,14 +106,13 @@ pub fn watch(workshop: &mut Workshop, number: Option<u32>, manual: bool, paint: 
         };
         loop {
             println!("\n{} {:02} {}", paint.bold("Checking"), exercise.number, exercise.title);
-            let checked = workshop.check(Some(exercise.number), &mut std::io::stdout())?;
+            let check = workshop.check(Some(exercise.number), &mut std::io::stdout())?;
             // Joined to a class: the result goes to its dashboard too, on
             // a thread of its own, while this goes on watching.
-            let tally = workshop.tally();
-            let passed = checked == Checked::Passed;
-            let reporting =
-                crate::class::report_check(workshop.root(), exercise.number, tally.passed, tally.run, passed);
-            if passed {
+            let reporting = crate::class::report_check(workshop.root(), &check);
+            workshop.record(&check)?;
+            let checked = check.checked;
+            if checked == Checked::Passed {
                 println!("\n{}", report(&Checked::Passed, &exercise, paint));
                 reporting.finish();
                 break;

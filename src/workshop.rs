@@ -27,7 +27,7 @@ pub enum Checked {
 
 /// The environment variable that names a file where a spec's tests write
 /// one line, `<test>\t<what it needs>`, when they skip for want of a service
-/// (see tests/support/redis_server.rs). The runner sets it for each check.
+/// (see `spec_support::redis_server`). The runner sets it for each check.
 pub const SKIPPED_FILE_ENV: &str = "WORKSHOP_SKIPPED_FILE";
 
 /// A workshop checkout: its course and your progress in it.
@@ -37,8 +37,24 @@ pub struct Workshop {
     progress: Progress,
     /// Pass cargo's own messages (compiling, progress) on to standard error.
     echo_cargo: bool,
-    /// How many of its checks the last check ran, and how many passed.
-    tally: Tally,
+}
+
+/// What one check of an exercise found. [`Workshop::check`] makes it; the
+/// progress file ([`Workshop::record`]) and, in a class, the report to the
+/// class server each take it from there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// The exercise checked.
+    pub exercise: u32,
+    pub checked: Checked,
+    pub tally: Tally,
+}
+
+impl Check {
+    /// Whether the spec passed, every test run.
+    pub fn passed(&self) -> bool {
+        self.checked == Checked::Passed
+    }
 }
 
 /// How many tests a check ran, and how many of them passed.
@@ -60,7 +76,6 @@ impl Workshop {
             course: Course::parse(&text)?,
             progress: Progress::load(root)?,
             echo_cargo: true,
-            tally: Tally::default(),
         })
     }
 
@@ -126,27 +141,26 @@ impl Workshop {
     }
 
     /// Run exercise `number`'s spec, passing its output on (test output to
-    /// `out`, cargo's progress to standard error), and record the result.
-    pub fn check(&mut self, number: Option<u32>, out: &mut dyn Write) -> Result<Checked, String> {
+    /// `out`, cargo's progress to standard error), and say what it found.
+    pub fn check(&self, number: Option<u32>, out: &mut dyn Write) -> Result<Check, String> {
         let exercise = self.exercise(number)?;
-        let (slug, starter) = (exercise.slug.clone(), exercise.starter.clone());
-        let (checked, tally) = run_spec(&self.root, &starter, self.echo_cargo, out)?;
-        self.tally = tally;
-        let status = if checked == Checked::Passed { Status::Done } else { Status::Tried };
-        let needs = match &checked {
+        let (checked, tally) = run_spec(&self.root, &exercise.starter, self.echo_cargo, out)?;
+        Ok(Check { exercise: exercise.number, checked, tally })
+    }
+
+    /// Write what `check` found to the progress file: done when it passed,
+    /// tried otherwise, and what an incomplete run needs.
+    pub fn record(&mut self, check: &Check) -> Result<(), String> {
+        let slug = self.exercise(Some(check.exercise))?.slug.clone();
+        let status = if check.passed() { Status::Done } else { Status::Tried };
+        let needs = match &check.checked {
             Checked::Incomplete { needs, .. } => Some(needs.clone()),
             _ => None,
         };
         self.progress.update(&slug, |entry| {
             entry.status = status;
             entry.needs = needs;
-        })?;
-        Ok(checked)
-    }
-
-    /// How many checks the last [`check`](Self::check) ran and passed.
-    pub fn tally(&self) -> Tally {
-        self.tally
+        })
     }
 
     /// The next hint for exercise `number`: (which, how many there are, text).

@@ -10,6 +10,7 @@
 use axum::body::Body;
 use axum::http::Request;
 use classroom::join::Upstream;
+use polling_workshop::workshop::{Check, Checked, Tally};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -202,7 +203,7 @@ async fn a_class_server_and_a_joined_learner_in_two_processes() {
     let joined = polling_workshop::class::joined(&root)
         .expect("join says which class it joined");
     assert_eq!(joined.name, "Ada <b>");
-    polling_workshop::class::report_check(&root, 7, 12, 15, false).finish();
+    polling_workshop::class::report_check(&root, &failed_check(7, 12, 15)).finish();
     let (_, feed) = send(&class_server, get("/class/feed?since=0")).await.unwrap();
     let feed: serde_json::Value = serde_json::from_str(&feed).unwrap();
     let progress =
@@ -218,7 +219,7 @@ async fn a_class_server_and_a_joined_learner_in_two_processes() {
     // `join` still runs: the check waits for the report at most its timeout.
     std::fs::write(&file, joined_file(page)).unwrap();
     let started = Instant::now();
-    polling_workshop::class::report_check(&root, 7, 1, 15, false).finish();
+    polling_workshop::class::report_check(&root, &failed_check(7, 1, 15)).finish();
     let waited = started.elapsed();
     assert!(
         waited
@@ -235,7 +236,7 @@ async fn a_class_server_and_a_joined_learner_in_two_processes() {
     std::fs::write(&file, joined_file(&nobody)).unwrap();
     assert_eq!(polling_workshop::class::joined(&root), None);
     let started = Instant::now();
-    polling_workshop::class::report_check(&root, 7, 1, 15, false).finish();
+    polling_workshop::class::report_check(&root, &failed_check(7, 1, 15)).finish();
     assert!(started.elapsed() < Duration::from_millis(250));
     // Nor when another server took its port since (an exercise's own).
     let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -251,4 +252,13 @@ async fn a_class_server_and_a_joined_learner_in_two_processes() {
     std::fs::write(&file, joined_file(&address)).unwrap();
     assert_eq!(polling_workshop::class::joined(&root), None);
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// A check of `exercise` that passed `passed` of `run` tests: a failure.
+fn failed_check(exercise: u32, passed: usize, run: usize) -> Check {
+    Check {
+        exercise,
+        checked: Checked::Failed { first: None },
+        tally: Tally { passed, run },
+    }
 }

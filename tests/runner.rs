@@ -58,7 +58,7 @@ fn answers_42() {
 "#;
 
 /// A spec with a test that skips for want of a service, and says so as the
-/// Redis specs do (tests/support/redis_server.rs).
+/// Redis specs do (spec_support::redis_server).
 const SPEC_THAT_SKIPS: &str = r#"
 #[test]
 fn answers_42() {
@@ -163,10 +163,14 @@ fn fixture() -> Fixture {
     Fixture(root)
 }
 
+/// Check exercise `number` and record the result, as `cargo run -- check` does.
 fn check(workshop: &mut Workshop, number: u32) -> (Result<Checked, String>, String) {
     let mut out = Vec::new();
-    let checked = workshop.check(Some(number), &mut out);
-    (checked, String::from_utf8(out).unwrap())
+    let check = workshop.check(Some(number), &mut out);
+    if let Ok(check) = &check {
+        workshop.record(check).unwrap();
+    }
+    (check.map(|check| check.checked), String::from_utf8(out).unwrap())
 }
 
 #[test]
