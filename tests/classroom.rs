@@ -25,8 +25,7 @@ use virtual_browser::{
     Browser, Event, Outcome, Page, VirtualClock, checks, known_clients,
 };
 
-#[path = "support/redis_server.rs"]
-mod redis_server;
+use spec_support::redis_server;
 
 const KEY: &str = "0123456789abcdef0123456789abcdef";
 
@@ -345,14 +344,18 @@ fn the_room() -> Vec<Learner> {
             known_clients::BACKOFF_IGNORES_RETRY_AFTER,
             RETRY_AFTER.0,
         ),
-        wrong(
-            "Cy (05)",
-            5,
-            "/client.js",
-            known_clients::EX05_IGNORES_RETRY_AFTER,
-            RETRY_AFTER.0,
-        ),
+        wrong("Cy (05)", 5, "/client.js", ex05_ignores_retry_after(), RETRY_AFTER.0),
     ]
+}
+
+/// Exercise 05's client with one change, as its wrong solutions derive it:
+/// a 429 is a failure like any other, and its Retry-After is ignored.
+fn ex05_ignores_retry_after() -> &'static str {
+    spec_support::replaced(
+        dont_ddos_yourself::CLIENT_JS,
+        "const wait = asks ? retryAfterMs(response.headers.get(\"retry-after\")) : 0;",
+        "const wait = 0;",
+    )
 }
 
 /// The phases of the simulated class (ms): each fault, then long enough

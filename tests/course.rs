@@ -64,20 +64,37 @@ fn package_name(manifest: &str) -> Option<String> {
 }
 
 /// What a crate's `tests/spec.rs` must say: alias the crate's own library to
-/// the name the shared spec uses, and include the shared spec.
+/// the name the shared spec uses, and include the shared spec; the
+/// solution's also includes the known wrong solutions, which run beside the
+/// spec, once, in the root `cargo test` (a learner's run of the starter has
+/// only the spec).
 fn spec_shim(exercise: &Exercise, package: &str) -> String {
     let lib_name = exercise.spec_alias();
-    format!(
-        "//! Runs exercise {:02}'s spec against this crate. The spec itself is shared with\n\
-         //! the solution and lives at the workspace root: tests/{slug}/spec.rs.\n\
-         extern crate {crate_name} as {lib_name};\n\
-         \n\
-         #[path = \"../../../tests/{slug}/spec.rs\"]\n\
-         mod spec;\n",
-        exercise.number,
-        slug = exercise.slug,
-        crate_name = package.replace('-', "_"),
-    )
+    let (slug, crate_name) = (&exercise.slug, package.replace('-', "_"));
+    if package == exercise.solution {
+        format!(
+            "//! Runs exercise {:02}'s spec against this crate, and its known wrong\n\
+             //! solutions against the spec. Both live at the workspace root, shared\n\
+             //! with the starter, which runs the spec alone: tests/{slug}/.\n\
+             extern crate {crate_name} as {lib_name};\n\
+             \n\
+             #[path = \"../../../tests/{slug}/spec.rs\"]\n\
+             mod spec;\n\
+             #[path = \"../../../tests/{slug}/wrong_solutions.rs\"]\n\
+             mod wrong_solutions;\n",
+            exercise.number,
+        )
+    } else {
+        format!(
+            "//! Runs exercise {:02}'s spec against this crate. The spec itself is shared with\n\
+             //! the solution and lives at the workspace root: tests/{slug}/spec.rs.\n\
+             extern crate {crate_name} as {lib_name};\n\
+             \n\
+             #[path = \"../../../tests/{slug}/spec.rs\"]\n\
+             mod spec;\n",
+            exercise.number,
+        )
+    }
 }
 
 #[test]
@@ -123,16 +140,6 @@ fn manifest_entries_are_complete_and_in_order() {
                 dir.display()
             );
         }
-        assert!(
-            root().join(exercise.spec_dir()).join("spec.rs").is_file(),
-            "{at}: no tests/{}/spec.rs",
-            exercise.slug
-        );
-        assert!(
-            root().join(exercise.chapter_path()).is_file(),
-            "{at}: no chapter {}",
-            exercise.chapter_path().display()
-        );
     }
 }
 
@@ -222,7 +229,8 @@ fn starter_and_solution_run_the_one_shared_spec() {
             assert_eq!(
                 read(dir.join("tests/spec.rs")),
                 spec_shim(&exercise, package),
-                "{}/tests/spec.rs should only include the shared spec, tests/{}/spec.rs",
+                "{}/tests/spec.rs should only include the shared spec, tests/{}/spec.rs (and, in the \
+                 solution, the wrong solutions beside it)",
                 dir.display(),
                 exercise.slug
             );
@@ -574,20 +582,14 @@ fn insta_guard_probe() {
     );
 }
 
-/// The slow check: build and run each exercise's spec against the solution
-/// (it must pass) and against the starter (it must compile, run, and fail:
-/// a starter that passes teaches nothing).
+/// The slow check: build and run each exercise's spec against the starter
+/// (it must compile, run, and fail: a starter that passes teaches nothing).
+/// The solution's spec is not run again here: it runs once, as the
+/// solution's own test target, in this same `cargo test`
+/// (`the_root_cargo_test_runs_solutions_and_never_starters`).
 #[test]
-fn every_solution_passes_and_every_starter_fails_its_spec() {
+fn every_starter_fails_its_spec() {
     for exercise in course().exercises {
-        let solution = run_spec(&exercise.solution);
-        assert!(
-            solution.passed && solution.log.contains("test result: ok."),
-            "the solution {} should pass its spec:\n{}",
-            exercise.solution,
-            solution.log
-        );
-
         if !starter_is_pristine(&exercise) {
             continue;
         }
@@ -672,24 +674,6 @@ fn run_spec(package: &str) -> SpecRun {
         passed: output.status.success(),
         log: String::from_utf8_lossy(&output.stdout).into_owned()
             + &String::from_utf8_lossy(&output.stderr),
-    }
-}
-
-/// The chapter shows the manifest's hints word for word, so the two can
-/// never drift apart (line breaks may differ).
-#[test]
-fn each_chapter_shows_its_hints_from_the_manifest() {
-    let words = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
-    for exercise in course().exercises {
-        let chapter = words(&read(exercise.chapter_path()));
-        for (n, hint) in exercise.hints.iter().enumerate() {
-            assert!(
-                chapter.contains(&words(hint)),
-                "{} should show hint {} from course.toml word for word:\n{hint}",
-                exercise.chapter_path().display(),
-                n + 1
-            );
-        }
     }
 }
 
@@ -1393,4 +1377,222 @@ fn the_limits_comments_hold_their_figures() {
             "exercise 01's lib.rs should give {what} as {figure}, which is what serde_json makes of it"
         );
     }
+}
+
+/// The `sNN` numbers of a spec's scenarios (`fn s03_...`), in file order.
+fn scenario_numbers(spec: &str) -> Vec<u32> {
+    spec.lines()
+        .filter_map(|line| {
+            let name = line
+                .trim_start()
+                .strip_prefix("async fn s")
+                .or_else(|| line.trim_start().strip_prefix("fn s"))?;
+            let (digits, rest) = name.split_at_checked(2)?;
+            rest.starts_with('_').then(|| digits.parse().ok())?
+        })
+        .collect()
+}
+
+/// Each spec's scenarios are numbered in the order to make them pass: the
+/// file lists s01, s02, ... without a gap, and a learner reads the lowest
+/// failing number first.
+#[test]
+fn scenarios_are_numbered_in_file_order_without_gaps() {
+    for exercise in course().exercises {
+        let spec = read(exercise.spec_dir().join("spec.rs"));
+        let numbers = scenario_numbers(&spec);
+        let expected: Vec<u32> = (1..=numbers.len() as u32).collect();
+        assert_eq!(
+            numbers, expected,
+            "tests/{}/spec.rs: its scenarios should be s01, s02, ... in the order they appear, the order \
+             to make them pass; rename them (and their snapshots) to match",
+            exercise.slug
+        );
+    }
+    assert_eq!(
+        scenario_numbers(
+            "fn s01_a() {}\nasync fn s02_b() {}\npub fn s02(spec: &X) {}\nfn s04_c() {}"
+        ),
+        [1, 2, 4]
+    );
+}
+
+/// The rules a spec names as `Rule` constants: `R3` for `const R3: Rule`.
+fn rules_of(spec: &str) -> Vec<String> {
+    spec.lines()
+        .filter_map(|line| {
+            let rest = line.trim_start().strip_prefix("pub const ")?;
+            let (name, rest) = rest.split_once(':')?;
+            let is_rule = rest.trim_start().starts_with("Rule")
+                && name.starts_with('R')
+                && name[1..].chars().all(|c| c.is_ascii_digit());
+            is_rule.then(|| name.to_owned())
+        })
+        .collect()
+}
+
+/// Whether `text` uses the identifier `name` (`R1` in `R1,` but not in `R10`).
+fn uses_name(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(at, _)| {
+        let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+        let before = text[..at].chars().next_back().is_none_or(|c| !ident(c));
+        let after = text[at + name.len()..].chars().next().is_none_or(|c| !ident(c));
+        before && after
+    })
+}
+
+/// What `exercise` lacks of the five places an exercise takes, each named
+/// as CONTRIBUTING.md's "Adding an exercise" names it. (Its entry in
+/// `course.toml`, the first place, is how it is found.)
+fn missing_places(exercise: &Exercise) -> Vec<String> {
+    let mut missing = Vec::new();
+    let mut lacks =
+        |place: &str, what: String| missing.push(format!("{place}: {what}"));
+    // 2. The crates.
+    for dir in [exercise.solution_dir(), exercise.starter_dir()] {
+        if !root().join(&dir).join("Cargo.toml").is_file() {
+            lacks("the crates", format!("no {}/Cargo.toml", dir.display()));
+        }
+    }
+    // 3. The spec and its wrong solutions.
+    let tests = root().join(exercise.spec_dir());
+    let spec = fs::read_to_string(tests.join("spec.rs")).unwrap_or_default();
+    let wrong =
+        fs::read_to_string(tests.join("wrong_solutions.rs")).unwrap_or_default();
+    if spec.is_empty() {
+        lacks("the spec", format!("no tests/{}/spec.rs", exercise.slug));
+    } else if rules_of(&spec).is_empty() {
+        lacks(
+            "the spec",
+            format!(
+                "tests/{}/spec.rs names no rule (`pub const R1: Rule = ...`)",
+                exercise.slug
+            ),
+        );
+    }
+    if wrong.is_empty() {
+        lacks(
+            "the wrong solutions",
+            format!("no tests/{}/wrong_solutions.rs", exercise.slug),
+        );
+    }
+    for rule in rules_of(&spec) {
+        if !wrong.is_empty() && !uses_name(&wrong, &rule) {
+            lacks(
+                "the wrong solutions",
+                format!(
+                    "no wrong solution in tests/{}/wrong_solutions.rs breaks {rule}",
+                    exercise.slug
+                ),
+            );
+        }
+    }
+    // 4. The chapter, in the book, with the hints.
+    let chapter =
+        fs::read_to_string(root().join(exercise.chapter_path())).unwrap_or_default();
+    let summary = read("book/src/SUMMARY.md");
+    if chapter.is_empty() {
+        lacks("the chapter", format!("no {}", exercise.chapter_path().display()));
+    } else if !summary.contains(&format!("]({})", exercise.chapter)) {
+        lacks(
+            "the chapter",
+            format!("book/src/SUMMARY.md does not list {}", exercise.chapter),
+        );
+    }
+    let flat = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat_chapter = flat(&chapter);
+    for (n, hint) in exercise.hints.iter().enumerate() {
+        if !chapter.is_empty() && !flat_chapter.contains(&flat(hint)) {
+            lacks(
+                "the hints in the chapter",
+                format!("hint {} is not in {}", n + 1, exercise.chapter),
+            );
+        }
+    }
+    // 5. The rows of the tables that list the exercises.
+    let label = format!("| {:02} {}", exercise.number, exercise.title);
+    let package = format!("`{}`", exercise.starter);
+    for (file, row) in [
+        ("book/src/instructors.md", label.clone()),
+        ("book/src/introduction.md", format!("| {:02} ", exercise.number)),
+        ("README.md", package),
+    ] {
+        if !read(file)
+            .lines()
+            .any(|line| line.starts_with('|') && line.contains(&row))
+        {
+            lacks(
+                "the rows",
+                format!("{file} has no row for {} ({row})", exercise.slug),
+            );
+        }
+    }
+    missing
+}
+
+/// Every exercise is in the five places CONTRIBUTING.md lists, and nothing
+/// else is needed: the workspace finds the crates by `exercises/*` and
+/// `solutions/*`, and the solution's `tests/spec.rs` runs the spec and the
+/// wrong solutions. A failure names each missing piece.
+#[test]
+fn every_exercise_is_in_its_five_places() {
+    let course = course();
+    let mut problems: Vec<String> = Vec::new();
+    for exercise in &course.exercises {
+        problems.extend(
+            missing_places(exercise)
+                .into_iter()
+                .map(|p| format!("{}: {p}", exercise.slug)),
+        );
+    }
+    // The other way round: a folder of an exercise course.toml does not list.
+    for folder in ["exercises", "solutions", "tests"] {
+        for entry in fs::read_dir(root().join(folder)).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let numbered =
+                name.len() > 3 && name[..2].chars().all(|c| c.is_ascii_digit());
+            if entry.path().is_dir()
+                && numbered
+                && !course.exercises.iter().any(|e| e.slug == name)
+            {
+                problems.push(format!("{folder}/{name} is an exercise's folder, but course.toml has no entry for it"));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "an exercise lacks a place (see CONTRIBUTING.md, \"Adding an exercise\"):\n{}",
+        problems.join("\n")
+    );
+}
+
+/// The check names what a half-added exercise lacks, place by place.
+#[test]
+fn a_half_added_exercise_is_named_piece_by_piece() {
+    let mut exercise = course().exercises.last().unwrap().clone();
+    exercise.slug = "99-not-written".to_owned();
+    exercise.number = 99;
+    exercise.chapter = "99-not-written.md".to_owned();
+    exercise.starter = "ex99-not-written".to_owned();
+    exercise.solution = "ex99-not-written-solution".to_owned();
+    let missing = missing_places(&exercise).join("\n");
+    for piece in [
+        "the crates: no solutions/99-not-written/Cargo.toml",
+        "the spec: no tests/99-not-written/spec.rs",
+        "the wrong solutions: no tests/99-not-written/wrong_solutions.rs",
+        "the chapter: no book/src/99-not-written.md",
+        "the rows: book/src/instructors.md has no row",
+    ] {
+        assert!(
+            missing.contains(piece),
+            "should name {piece:?}, but says:\n{missing}"
+        );
+    }
+    assert!(uses_name("breaks(X, R1, &[])", "R1") && !uses_name("R10", "R1"));
+    assert_eq!(
+        rules_of(
+            "pub const R2: Rule = Rule::new(\"R2\", \"x\");\npub const EX02_R6: Rule = x;"
+        ),
+        ["R2"]
+    );
 }

@@ -21,26 +21,41 @@
 //!   (s06).
 //! - R5 every message gets its own id, even posted at once (s07).
 //! - R6 limits count characters, not bytes (s08).
-//! - R7 bad input gets its own 4xx: 400, 413, 415 or 422 (s10 to s16).
-//! - R8 a refusal stores nothing, and the server keeps serving (s10 to s16).
-//! - R9 every refusal is JSON that says what to fix (s10 to s18).
+//! - R7 bad input gets its own 4xx: 400, 413, 415 or 422 (s09 to s16).
+//! - R8 a refusal stores nothing, and the server keeps serving (s09 to s16).
+//! - R9 every refusal is JSON that says what to fix (s09 to s18).
 //! - R10 a name may not reverse or hide text, and is checked whole before
-//!   the text is looked at (s19).
+//!   the text is looked at (s15).
 
 use axum::{
     Router,
     body::Body,
     http::{Request, header},
 };
-use http_body_util::BodyExt;
 use poll_endpoint::{
     MAX_BODY_BYTES, MAX_MESSAGES, app,
     message::{MAX_TEXT_CHARS, MAX_USER_CHARS},
 };
 use serde_json::{Value, json};
-use std::path::Path;
+use spec_support::{Rule, learner_file, requests};
 use std::time::{SystemTime, UNIX_EPOCH};
-use tower::ServiceExt;
+
+pub const R1: Rule =
+    Rule::new("R1", "GET /poll lists every message, oldest first, never cached");
+pub const R2: Rule =
+    Rule::new("R2", "POST /poll stores the message and answers 201 with it");
+pub const R3: Rule = Rule::new("R3", "`user` and `text` are stored trimmed");
+pub const R4: Rule = Rule::new("R4", "the store keeps only the newest MAX_MESSAGES");
+pub const R5: Rule = Rule::new("R5", "every message gets its own id");
+pub const R6: Rule = Rule::new("R6", "limits count characters, not bytes");
+pub const R7: Rule = Rule::new("R7", "bad input gets its own 4xx");
+pub const R8: Rule = Rule::new("R8", "a refusal stores nothing");
+pub const R9: Rule = Rule::new("R9", "every refusal is JSON that says what to fix");
+pub const R10: Rule = Rule::new("R10", "a name may not reverse or hide text");
+
+/// How a scenario makes its server: the crate's own `app`, or (in
+/// `wrong_solutions.rs`) a known wrong one.
+pub type App = fn() -> axum::Router;
 
 // ---------------------------------------------------------------------------
 // The spec's tools: a chat server in memory, and answers that are easy to check.
@@ -48,15 +63,7 @@ use tower::ServiceExt;
 
 /// Where to look, as a path a learner can open: `exercises/01-poll-endpoint/src/routes.rs`.
 fn file(name: &str) -> String {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let parent = manifest.parent().and_then(Path::file_name).unwrap_or_default();
-    // Run from the workspace (the course's checks), the crate is the solution.
-    let solution = manifest.join("solutions/01-poll-endpoint");
-    let under_course = parent == "exercises" || parent == "solutions";
-    let crate_dir = if under_course { manifest } else { solution.as_path() };
-    let parent = crate_dir.parent().and_then(Path::file_name).unwrap_or_default();
-    let this = crate_dir.file_name().unwrap_or_default();
-    format!("{}/{}/{name}", parent.to_string_lossy(), this.to_string_lossy())
+    learner_file(env!("CARGO_MANIFEST_DIR"), name)
 }
 
 /// One fresh server (its own empty store) per test.
@@ -87,65 +94,25 @@ impl Reply {
     }
 }
 
-thread_local! {
-    /// The app the scenarios run against: the crate's own `app()`, unless
-    /// the course checks that prove each known wrong server fails this spec
-    /// (tests/01-poll-endpoint/wrong_solutions.rs) put another one here.
-    pub static APP_UNDER_TEST: std::cell::Cell<fn() -> Router> = const { std::cell::Cell::new(app) };
-}
-
 impl Chat {
-    fn new() -> Self {
-        Chat { app: APP_UNDER_TEST.with(|app| app.get())() }
+    /// A fresh server from `app`: the crate's own, or (in
+    /// `wrong_solutions.rs`) a known wrong one.
+    fn new(app: App) -> Self {
+        Chat { app: app() }
     }
 
     /// Send one request. If the server panics (a `todo!()` still in the
     /// code, say), fail with a message that says so instead of a stack trace.
     async fn send(&self, request: Request<Body>) -> Reply {
         let what = format!("{} {}", request.method(), request.uri());
-        let app = self.app.clone();
-        let outcome = tokio::spawn(async move { app.oneshot(request).await }).await;
-        let response = match outcome {
-            Ok(Ok(response)) => response,
-            Ok(Err(never)) => match never {},
-            Err(join_error) => {
-                let reason = join_error
-                    .try_into_panic()
-                    .ok()
-                    .and_then(|payload| {
-                        payload.downcast_ref::<String>().cloned().or_else(|| {
-                            payload.downcast_ref::<&str>().map(|s| s.to_string())
-                        })
-                    })
-                    .unwrap_or_else(|| "an unknown panic".to_owned());
-                let todo = if reason.starts_with("not yet implemented") {
-                    "\nThat is a `todo!()` you have not replaced yet."
-                } else {
-                    ""
-                };
-                panic!(
-                    "{what} did not answer: the server panicked with\n  {reason}{todo}\n\
-                     The line above this message that starts with \"thread ... panicked at\" names the file \
-                     and line. Start in {}.",
-                    file("src/routes.rs")
-                );
-            }
-        };
-        let (parts, body) = response.into_parts();
-        let header_text = |name| {
-            parts
-                .headers
-                .get(name)
-                .map(|value: &axum::http::HeaderValue| {
-                    value.to_str().unwrap_or("(not text)").to_owned()
-                })
-                .unwrap_or_default()
-        };
+        let reply =
+            requests::answer(&self.app, request).await.unwrap_or_else(|panicked| {
+                panic!("{}", panicked.start_in(file("src/routes.rs")))
+            });
+        let header_text = |name| reply.header(name).unwrap_or_default().to_owned();
         let content_type = header_text(header::CONTENT_TYPE);
         let cache_control = header_text(header::CACHE_CONTROL);
-        let status = parts.status.as_u16();
-        let bytes =
-            body.collect().await.expect("the body could not be read").to_bytes();
+        let (status, bytes) = (reply.status, reply.body);
         Reply {
             request: what,
             status,
@@ -232,7 +199,7 @@ fn assert_strictly_increasing(ids: &[u64], context: &str) {
     for pair in ids.windows(2) {
         assert!(
             pair[0] < pair[1],
-            "R5 every message gets its own id: {context}: ids must grow strictly, one message after another, \
+            "{R5:#}: {context}: ids must grow strictly, one message after another, \
              but {} is followed by {}.\n\
              ids: {ids:?}\nGive each message `next_id` and then increase it, under the lock: look at `push` in {}.",
             pair[0],
@@ -246,7 +213,7 @@ fn assert_strictly_increasing(ids: &[u64], context: &str) {
 /// runs, so they are replaced by placeholders before comparing.
 macro_rules! assert_message_snapshot {
     ($name:literal, $value:expr) => {
-        virtual_browser::spec::snapshot_failures_point_at(file!());
+        spec_support::snapshot_failures_point_at(file!());
         insta::with_settings!({ prepend_module_to_snapshot => false }, {
             insta::assert_json_snapshot!($name, $value, {
                 ".id" => "[id]", ".time" => "[time]",
@@ -261,8 +228,13 @@ macro_rules! assert_message_snapshot {
 // ---------------------------------------------------------------------------
 
 #[tokio::test]
-pub async fn s01_get_poll_answers_an_empty_list_at_first() {
-    let chat = Chat::new();
+async fn s01_get_poll_answers_an_empty_list_at_first() {
+    s01(app).await;
+}
+
+/// s01's scene, on the server `app` makes.
+pub async fn s01(app: App) {
+    let chat = Chat::new(app);
     let reply = chat.get("/poll").await;
     assert_eq!(
         reply.status,
@@ -289,13 +261,18 @@ pub async fn s01_get_poll_answers_an_empty_list_at_first() {
 }
 
 #[tokio::test]
-pub async fn s02_get_poll_tells_caches_not_to_store_it() {
-    let chat = Chat::new();
+async fn s02_get_poll_tells_caches_not_to_store_it() {
+    s02(app).await;
+}
+
+/// s02's scene, on the server `app` makes.
+pub async fn s02(app: App) {
+    let chat = Chat::new(app);
     let reply = chat.get("/poll").await;
     assert_eq!(
         reply.cache_control,
         "no-store",
-        "R1 GET /poll lists every message, oldest first, never cached: GET /poll should send `Cache-Control: no-store`, but it sent {:?}.\nA poll answer is out of date as soon \
+        "{R1:#}: GET /poll should send `Cache-Control: no-store`, but it sent {:?}.\nA poll answer is out of date as soon \
          as someone posts; without this header a browser or proxy cache may keep it and answer the next poll \
          itself. Add the header in `get_poll` in {} (a tuple `([(header::CACHE_CONTROL, \"no-store\")], Json(...))` \
          with `.into_response()` is a `Response`).",
@@ -305,8 +282,13 @@ pub async fn s02_get_poll_tells_caches_not_to_store_it() {
 }
 
 #[tokio::test]
-pub async fn s03_post_poll_stores_a_message_and_answers_201() {
-    let chat = Chat::new();
+async fn s03_post_poll_stores_a_message_and_answers_201() {
+    s03(app).await;
+}
+
+/// s03's scene, on the server `app` makes.
+pub async fn s03(app: App) {
+    let chat = Chat::new(app);
     let before = now_ms();
     let stored = chat.posted("ada", "hello, world").await;
     let after = now_ms();
@@ -331,15 +313,20 @@ pub async fn s03_post_poll_stores_a_message_and_answers_201() {
     assert_eq!(
         chat.messages().await,
         vec![stored.clone()],
-        "R2 POST /poll stores the message and answers 201 with it: after one POST, GET /poll should list exactly the stored message, as the POST answered it.\n\
+        "{R2:#}: after one POST, GET /poll should list exactly the stored message, as the POST answered it.\n\
          Look at `push` and `messages` in {}.",
         file("src/store.rs")
     );
 }
 
 #[tokio::test]
-pub async fn s04_get_poll_lists_messages_oldest_first() {
-    let chat = Chat::new();
+async fn s04_get_poll_lists_messages_oldest_first() {
+    s04(app).await;
+}
+
+/// s04's scene, on the server `app` makes.
+pub async fn s04(app: App) {
+    let chat = Chat::new(app);
     let first = chat.posted("ada", "first").await;
     let second = chat.posted("grace", "second").await;
     let third = chat.posted("ada", "third").await;
@@ -348,7 +335,7 @@ pub async fn s04_get_poll_lists_messages_oldest_first() {
     assert_eq!(
         texts(&messages),
         ["first", "second", "third"],
-        "R1 GET /poll lists every message, oldest first, never cached: GET /poll should list messages oldest first (the order they were posted), so a page can show them top \
+        "{R1:#}: GET /poll should list messages oldest first (the order they were posted), so a page can show them top \
          to bottom and later exercises can ask for \"everything after id N\".\nLook at `messages` in {}.",
         file("src/store.rs")
     );
@@ -365,21 +352,31 @@ pub async fn s04_get_poll_lists_messages_oldest_first() {
 }
 
 #[tokio::test]
-pub async fn s05_user_and_text_are_stored_trimmed() {
-    let chat = Chat::new();
+async fn s05_user_and_text_are_stored_trimmed() {
+    s05(app).await;
+}
+
+/// s05's scene, on the server `app` makes.
+pub async fn s05(app: App) {
+    let chat = Chat::new(app);
     let stored = chat.posted("  ada ", "\t hello  ").await;
     assert_eq!(
         (stored["user"].as_str(), stored["text"].as_str()),
         (Some("ada"), Some("hello")),
-        "R3 stored trimmed: whitespace around `user` and `text` should be trimmed before the message is stored.\n\
+        "{R3:#}: whitespace around `user` and `text` should be trimmed before the message is stored.\n\
          Look at `validate` in {}.",
         file("src/validate.rs")
     );
 }
 
 #[tokio::test]
-pub async fn s06_the_store_keeps_only_the_newest_messages() {
-    let chat = Chat::new();
+async fn s06_the_store_keeps_only_the_newest_messages() {
+    s06(app).await;
+}
+
+/// s06's scene, on the server `app` makes.
+pub async fn s06(app: App) {
+    let chat = Chat::new(app);
     let total = MAX_MESSAGES + 10;
     let mut last_id = 0;
     for n in 1..=total {
@@ -391,7 +388,7 @@ pub async fn s06_the_store_keeps_only_the_newest_messages() {
     assert_eq!(
         messages.len(),
         MAX_MESSAGES,
-        "R4 the store keeps only the newest MAX_MESSAGES: after {total} posts the server should keep only the newest MAX_MESSAGES = {MAX_MESSAGES}, but GET /poll \
+        "{R4:#}: after {total} posts the server should keep only the newest MAX_MESSAGES = {MAX_MESSAGES}, but GET /poll \
          listed {}.\nDrop the oldest message when the store is full: look at `push` in {}.",
         messages.len(),
         file("src/store.rs")
@@ -422,8 +419,13 @@ pub async fn s06_the_store_keeps_only_the_newest_messages() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub async fn s07_concurrent_posts_get_distinct_ids() {
-    let chat = std::sync::Arc::new(Chat::new());
+async fn s07_concurrent_posts_get_distinct_ids() {
+    s07(app).await;
+}
+
+/// s07's scene, on the server `app` makes.
+pub async fn s07(app: App) {
+    let chat = std::sync::Arc::new(Chat::new(app));
     let mut tasks = Vec::new();
     for task in 0..4 {
         let chat = chat.clone();
@@ -446,7 +448,7 @@ pub async fn s07_concurrent_posts_get_distinct_ids() {
     assert_eq!(
         all.len(),
         100,
-        "R5 every message gets its own id: 100 posts sent at the same time from 4 tasks should get 100 different ids, but only {} were different.\n\
+        "{R5:#}: 100 posts sent at the same time from 4 tasks should get 100 different ids, but only {} were different.\n\
          Read and increase `next_id` while holding the lock, in one step: look at `push` in {}.",
         all.len(),
         file("src/store.rs")
@@ -458,8 +460,13 @@ pub async fn s07_concurrent_posts_get_distinct_ids() {
 }
 
 #[tokio::test]
-pub async fn s08_limits_are_counted_in_characters_not_bytes() {
-    let chat = Chat::new();
+async fn s08_limits_are_counted_in_characters_not_bytes() {
+    s08(app).await;
+}
+
+/// s08's scene, on the server `app` makes.
+pub async fn s08(app: App) {
+    let chat = Chat::new(app);
     // "é" is 2 bytes in UTF-8 and "😀" is 4: both are one character.
     let user = "é".repeat(MAX_USER_CHARS);
     let text = "😀".repeat(MAX_TEXT_CHARS);
@@ -467,7 +474,7 @@ pub async fn s08_limits_are_counted_in_characters_not_bytes() {
     assert_eq!(
         reply.status,
         201,
-        "R6 limits count characters, not bytes: {MAX_USER_CHARS} × \"é\" ({} bytes) and {MAX_TEXT_CHARS} × \"😀\" ({} \
+        "{R6:#}: {MAX_USER_CHARS} × \"é\" ({} bytes) and {MAX_TEXT_CHARS} × \"😀\" ({} \
          bytes) are exactly at the limits, in characters, and must be stored, but the server answered {}:\n  {}\n\
          Count with `.chars().count()`, not `.len()`: look at `validate` in {}.",
         user.len(),
@@ -480,7 +487,7 @@ pub async fn s08_limits_are_counted_in_characters_not_bytes() {
     assert_eq!(
         (stored["user"].as_str(), stored["text"].as_str()),
         (Some(user.as_str()), Some(text.as_str())),
-        "R6 limits count characters, not bytes: a name of exactly {MAX_USER_CHARS} characters and a text of exactly {MAX_TEXT_CHARS} characters are \
+        "{R6:#}: a name of exactly {MAX_USER_CHARS} characters and a text of exactly {MAX_TEXT_CHARS} characters are \
          allowed, whatever their size in bytes. Count with `.chars().count()`, not `.len()`: look at `validate` \
          in {}.",
         file("src/validate.rs")
@@ -495,22 +502,23 @@ pub async fn s08_limits_are_counted_in_characters_not_bytes() {
 /// refused with `status` and a JSON `{"error": "..."}`, that nothing was
 /// stored, and that the server still takes a good message afterwards.
 async fn assert_refused(
+    app: App,
     request: Request<Body>,
     status: u16,
     why: &str,
     where_to_look: &str,
 ) -> String {
-    let chat = Chat::new();
+    let chat = Chat::new(app);
     let existing = chat.posted("ada", "already here").await;
     let reply = chat.send(request).await;
     assert_eq!(
         reply.status, status,
-        "R7 bad input gets its own 4xx: {} with {why} should be refused with {status}, but the server answered {}:\n  {}\nLook at {where_to_look}.",
+        "{R7:#}: {} with {why} should be refused with {status}, but the server answered {}:\n  {}\nLook at {where_to_look}.",
         reply.request, reply.status, reply.body
     );
     assert!(
         reply.content_type.starts_with("application/json"),
-        "R9 every refusal is JSON that says what to fix: {} with {why}: the {status} should be JSON, `{{\"error\": \"...\"}}`, but its Content-Type was {:?}.\n\
+        "{R9:#}: {} with {why}: the {status} should be JSON, `{{\"error\": \"...\"}}`, but its Content-Type was {:?}.\n\
          Return the error as `ApiError` (see {}): `?` converts it for you.",
         reply.request,
         reply.content_type,
@@ -520,14 +528,14 @@ async fn assert_refused(
         reply.json()["error"].as_str().map(str::to_owned).unwrap_or_default();
     assert!(
         !error.trim().is_empty(),
-        "R9 every refusal is JSON that says what to fix: {} with {why}: the {status} should say what is wrong in `error`, but the body was\n  {}",
+        "{R9:#}: {} with {why}: the {status} should say what is wrong in `error`, but the body was\n  {}",
         reply.request,
         reply.body
     );
     assert_eq!(
         chat.messages().await,
         vec![existing],
-        "R8 a refusal stores nothing: {} with {why} was refused, so nothing may be stored, but GET /poll changed.\n\
+        "{R8:#}: {} with {why} was refused, so nothing may be stored, but GET /poll changed.\n\
          Validate before you push: look at `post_poll` in {}.",
         reply.request,
         file("src/routes.rs")
@@ -558,17 +566,33 @@ const VALIDATE: &str =
     "`validate` in src/validate.rs, and the `?` after it in `post_poll`";
 
 #[tokio::test]
-pub async fn s10_malformed_json_is_refused_with_400() {
+async fn s09_malformed_json_is_refused_with_400() {
+    s09(app).await;
+}
+
+/// s09's scene, on the server `app` makes.
+pub async fn s09(app: App) {
     for body in
         [r#"{"user": "ada", "text": "hi""#, "not json", "", r#"{"user": "ada",}"#]
     {
-        assert_refused(post_json(body), 400, &format!("the body {body:?}"), ROUTES)
-            .await;
+        assert_refused(
+            app,
+            post_json(body),
+            400,
+            &format!("the body {body:?}"),
+            ROUTES,
+        )
+        .await;
     }
 }
 
 #[tokio::test]
-pub async fn s11_a_missing_or_wrong_content_type_is_refused_with_415() {
+async fn s10_a_missing_or_wrong_content_type_is_refused_with_415() {
+    s10(app).await;
+}
+
+/// s10's scene, on the server `app` makes.
+pub async fn s10(app: App) {
     let body = r#"{"user": "ada", "text": "hi"}"#;
     for content_type in
         [None, Some("text/plain"), Some("application/x-www-form-urlencoded")]
@@ -577,12 +601,18 @@ pub async fn s11_a_missing_or_wrong_content_type_is_refused_with_415() {
             None => "a JSON body but no Content-Type".to_owned(),
             Some(kind) => format!("a JSON body but `Content-Type: {kind}`"),
         };
-        assert_refused(post_with_type(content_type, body), 415, &why, ROUTES).await;
+        assert_refused(app, post_with_type(content_type, body), 415, &why, ROUTES)
+            .await;
     }
 }
 
 #[tokio::test]
-pub async fn s12_missing_or_mistyped_fields_are_refused_with_422() {
+async fn s11_missing_or_mistyped_fields_are_refused_with_422() {
+    s11(app).await;
+}
+
+/// s11's scene, on the server `app` makes.
+pub async fn s11(app: App) {
     for body in [
         r#"{"user": "ada"}"#,
         r#"{"text": "hi"}"#,
@@ -592,23 +622,39 @@ pub async fn s12_missing_or_mistyped_fields_are_refused_with_422() {
         r#"["ada", "hi"]"#,
         r#""hi""#,
     ] {
-        assert_refused(post_json(body), 422, &format!("the body {body}"), ROUTES)
-            .await;
+        assert_refused(
+            app,
+            post_json(body),
+            422,
+            &format!("the body {body}"),
+            ROUTES,
+        )
+        .await;
     }
 }
 
 #[tokio::test]
-pub async fn s13_blank_text_or_user_is_refused_with_422() {
+async fn s12_blank_text_or_user_is_refused_with_422() {
+    s12(app).await;
+}
+
+/// s12's scene, on the server `app` makes.
+pub async fn s12(app: App) {
     for (user, text) in
         [("ada", ""), ("ada", "   "), ("ada", "\t \n "), ("", "hi"), (" ", "hi")]
     {
         let why = format!("user {user:?} and text {text:?}");
-        assert_refused(post_message(user, text), 422, &why, VALIDATE).await;
+        assert_refused(app, post_message(user, text), 422, &why, VALIDATE).await;
     }
 }
 
 #[tokio::test]
-pub async fn s14_a_too_long_user_or_text_is_refused_with_422() {
+async fn s13_a_too_long_user_or_text_is_refused_with_422() {
+    s13(app).await;
+}
+
+/// s13's scene, on the server `app` makes.
+pub async fn s13(app: App) {
     let long_user = "a".repeat(MAX_USER_CHARS + 1);
     let long_text = "a".repeat(MAX_TEXT_CHARS + 1);
     let long_emoji = "😀".repeat(MAX_TEXT_CHARS + 1);
@@ -629,12 +675,17 @@ pub async fn s14_a_too_long_user_or_text_is_refused_with_422() {
             format!("a text of {} emoji", MAX_TEXT_CHARS + 1),
         ),
     ] {
-        assert_refused(post_message(user, text), 422, &why, VALIDATE).await;
+        assert_refused(app, post_message(user, text), 422, &why, VALIDATE).await;
     }
 }
 
 #[tokio::test]
-pub async fn s15_control_characters_are_refused_with_422() {
+async fn s14_control_characters_are_refused_with_422() {
+    s14(app).await;
+}
+
+/// s14's scene, on the server `app` makes.
+pub async fn s14(app: App) {
     for (user, text) in [
         ("ada", "nul \u{0} byte"),
         ("ada", "two\nlines"),
@@ -643,31 +694,36 @@ pub async fn s15_control_characters_are_refused_with_422() {
         ("a\u{7}da", "hi"),
     ] {
         let why = format!("user {user:?} and text {text:?}");
-        assert_refused(post_message(user, text), 422, &why, VALIDATE).await;
+        assert_refused(app, post_message(user, text), 422, &why, VALIDATE).await;
     }
 }
 
 #[tokio::test]
-pub async fn s19_a_name_cannot_be_reversed_or_invisible() {
+async fn s15_a_name_cannot_be_reversed_or_invisible() {
+    s15(app).await;
+}
+
+/// s15's scene, on the server `app` makes.
+pub async fn s15(app: App) {
     // A right-to-left override makes one name look like another; a zero-width
     // space or a Hangul filler makes a name that shows as nothing.
     for user in
         ["ada\u{202E}adA", "\u{200B}", "\u{3164}", "gr\u{200B}ace", "\u{200D}"]
     {
         let why = format!("the user name {user:?}");
-        let status = Chat::new().send(post_message(user, "hi")).await.status;
+        let status = Chat::new(app).send(post_message(user, "hi")).await.status;
         assert_eq!(
             status,
             422,
-            "R10 a name may not reverse or hide text: {why} should be refused with 422, but the server \
+            "{R10:#}: {why} should be refused with 422, but the server \
              answered {status}.\nLook at `validate` (and `disguised`) in {}.",
             file("src/validate.rs")
         );
         let error =
-            assert_refused(post_message(user, "hi"), 422, &why, VALIDATE).await;
+            assert_refused(app, post_message(user, "hi"), 422, &why, VALIDATE).await;
         assert!(
             error.contains("reverses or hides text"),
-            "R10 a name may not reverse or hide text: {why} should be refused because it reverses or hides text (see `disguised` in {}), but the \
+            "{R10:#}: {why} should be refused because it reverses or hides text (see `disguised` in {}), but the \
              error said: {error}",
             file("src/validate.rs")
         );
@@ -676,16 +732,16 @@ pub async fn s19_a_name_cannot_be_reversed_or_invisible() {
     // disguised name and an empty text, the refusal is about the name.
     let why = "the user name \"ada\\u{202E}adA\" with an empty text";
     let error =
-        assert_refused(post_message("ada\u{202E}adA", " "), 422, why, VALIDATE)
+        assert_refused(app, post_message("ada\u{202E}adA", " "), 422, why, VALIDATE)
             .await;
     assert!(
         error.contains("reverses or hides text"),
-        "R10 a name may not reverse or hide text, and the name is checked whole before the text: {why} should \
+        "{R10:#}, and the name is checked whole before the text: {why} should \
          be refused for the name, but the error said: {error}\nLook at the order of the checks in `validate` in {}.",
         file("src/validate.rs")
     );
     // Joiners beside other characters are fine: emoji and several scripts need them.
-    let chat = Chat::new();
+    let chat = Chat::new(app);
     let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}";
     let stored = chat.posted(family, "hi").await;
     assert_eq!(
@@ -695,7 +751,12 @@ pub async fn s19_a_name_cannot_be_reversed_or_invisible() {
 }
 
 #[tokio::test]
-pub async fn s16_a_body_over_the_size_limit_is_refused_with_413() {
+async fn s16_a_body_over_the_size_limit_is_refused_with_413() {
+    s16(app).await;
+}
+
+/// s16's scene, on the server `app` makes.
+pub async fn s16(app: App) {
     let huge_text =
         json!({ "user": "ada", "text": "a".repeat(MAX_BODY_BYTES) }).to_string();
     // A short, valid message padded with spaces: the limit is on bytes read.
@@ -706,6 +767,7 @@ pub async fn s16_a_body_over_the_size_limit_is_refused_with_413() {
         (padded, "a valid message padded past MAX_BODY_BYTES"),
     ] {
         assert_refused(
+            app,
             post_json(&body),
             413,
             why,
@@ -716,12 +778,18 @@ pub async fn s16_a_body_over_the_size_limit_is_refused_with_413() {
 }
 
 #[tokio::test]
-pub async fn s17_unknown_routes_and_methods_get_json_errors() {
+async fn s17_unknown_routes_and_methods_get_json_errors() {
+    s17(app).await;
+}
+
+/// s17's scene, on the server `app` makes.
+pub async fn s17(app: App) {
     let errors = "the fallbacks in src/error.rs, wired up in `app` in src/lib.rs";
     for (method, path) in [("GET", "/nope"), ("POST", "/polls")] {
         let request =
             Request::builder().method(method).uri(path).body(Body::empty()).unwrap();
-        assert_refused(request, 404, "a path the app does not serve", errors).await;
+        assert_refused(app, request, 404, "a path the app does not serve", errors)
+            .await;
     }
     for method in ["DELETE", "PUT"] {
         let request = Request::builder()
@@ -729,15 +797,13 @@ pub async fn s17_unknown_routes_and_methods_get_json_errors() {
             .uri("/poll")
             .body(Body::empty())
             .unwrap();
-        assert_refused(request, 405, "a method /poll does not take", errors).await;
+        assert_refused(app, request, 405, "a method /poll does not take", errors)
+            .await;
     }
     // HTTP requires a 405 to say which methods the path does take.
     let request = Request::delete("/poll").body(Body::empty()).unwrap();
-    let response = app().oneshot(request).await.unwrap();
-    let allow = response
-        .headers()
-        .get(header::ALLOW)
-        .map(|v| v.to_str().unwrap_or("").to_owned());
+    let response = requests::send(&app(), request).await;
+    let allow = response.header(header::ALLOW).map(str::to_owned);
     assert_eq!(
         allow.as_deref(),
         Some("GET,HEAD,POST"),
@@ -746,7 +812,12 @@ pub async fn s17_unknown_routes_and_methods_get_json_errors() {
 }
 
 #[tokio::test]
-pub async fn s18_every_refusal_says_what_to_fix() {
+async fn s18_every_refusal_says_what_to_fix() {
+    s18(app).await;
+}
+
+/// s18's scene, on the server `app` makes.
+pub async fn s18(app: App) {
     // One snapshot of every refusal: status and sentence. Read it as the
     // server's error catalogue.
     let cases: Vec<(&str, Request<Body>)> = vec![
@@ -773,7 +844,7 @@ pub async fn s18_every_refusal_says_what_to_fix() {
         ("unknown path", Request::get("/nope").body(Body::empty()).unwrap()),
         ("wrong method", Request::delete("/poll").body(Body::empty()).unwrap()),
     ];
-    let chat = Chat::new();
+    let chat = Chat::new(app);
     let mut catalogue = String::new();
     for (case, request) in cases {
         let reply = chat.send(request).await;
@@ -782,7 +853,7 @@ pub async fn s18_every_refusal_says_what_to_fix() {
             reply.request, reply.status, reply.body
         ));
     }
-    virtual_browser::spec::snapshot_failures_point_at(file!());
+    spec_support::snapshot_failures_point_at(file!());
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("s18_refusals", catalogue);
     });

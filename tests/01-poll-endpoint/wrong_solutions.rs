@@ -3,12 +3,10 @@
 //!
 //! Each is the solution's app with one behaviour changed, as a layer around
 //! it: what a client sees is exactly what a server with that one mistake
-//! would answer. The spec is included as it is, so its own tests run here
-//! too, against the solution (which the root package depends on as
-//! `poll_endpoint`).
+//! would answer. They run in the solution's test target, beside the spec,
+//! once: each scenario takes the app it runs on.
 
-#[path = "spec.rs"]
-mod spec;
+use crate::spec;
 
 use axum::Router;
 use axum::body::{Body, to_bytes};
@@ -17,14 +15,13 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
-use virtual_browser::spec::{assert_names, failure_message};
+use spec::{App, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10};
+use spec_support::{assert_names, block_on, failure_message};
+use std::future::Future;
 
 /// Run `scene` on the wrong server `app`, and return its failure message.
-fn failure_of(app: fn() -> Router, scene: fn()) -> String {
-    spec::APP_UNDER_TEST.with(|under_test| under_test.set(app));
-    let message = failure_message("a wrong server", scene);
-    spec::APP_UNDER_TEST.with(|under_test| under_test.set(poll_endpoint::app));
-    message
+fn failure_of<F: Future<Output = ()>>(app: App, scene: fn(App) -> F) -> String {
+    failure_message("a wrong server", || block_on(scene(app)))
 }
 
 /// Rewrite each answer's JSON body with `change` (other answers pass as they are).
@@ -72,21 +69,12 @@ fn newest_first() -> Router {
 
 #[test]
 fn r1_a_poll_answer_a_cache_may_keep_fails_s02() {
-    assert_names(
-        "R1",
-        &failure_of(
-            without_no_store,
-            spec::s02_get_poll_tells_caches_not_to_store_it,
-        ),
-    );
+    assert_names(R1, &failure_of(without_no_store, spec::s02));
 }
 
 #[test]
 fn r1_newest_first_fails_s04() {
-    assert_names(
-        "R1",
-        &failure_of(newest_first, spec::s04_get_poll_lists_messages_oldest_first),
-    );
+    assert_names(R1, &failure_of(newest_first, spec::s04));
 }
 
 // R2: a POST answered 201 with the message, which is then not kept.
@@ -110,13 +98,7 @@ fn forgets_what_it_stores() -> Router {
 
 #[test]
 fn r2_a_post_that_is_not_kept_fails_s03() {
-    assert_names(
-        "R2",
-        &failure_of(
-            forgets_what_it_stores,
-            spec::s03_post_poll_stores_a_message_and_answers_201,
-        ),
-    );
+    assert_names(R2, &failure_of(forgets_what_it_stores, spec::s03));
 }
 
 // R3: the message stored as sent, untrimmed (seen as padded names and texts).
@@ -139,10 +121,7 @@ fn untrimmed() -> Router {
 
 #[test]
 fn r3_an_untrimmed_store_fails_s05() {
-    assert_names(
-        "R3",
-        &failure_of(untrimmed, spec::s05_user_and_text_are_stored_trimmed),
-    );
+    assert_names(R3, &failure_of(untrimmed, spec::s05));
 }
 
 // R4: a store that keeps everything.
@@ -164,13 +143,7 @@ fn keeps_everything() -> Router {
 
 #[test]
 fn r4_a_store_without_a_bound_fails_s06() {
-    assert_names(
-        "R4",
-        &failure_of(
-            keeps_everything,
-            spec::s06_the_store_keeps_only_the_newest_messages,
-        ),
-    );
+    assert_names(R4, &failure_of(keeps_everything, spec::s06));
 }
 
 // R5: every message answered with id 1.
@@ -185,10 +158,7 @@ fn one_id_for_all() -> Router {
 
 #[test]
 fn r5_ids_that_repeat_fail_s07() {
-    assert_names(
-        "R5",
-        &failure_of(one_id_for_all, spec::s07_concurrent_posts_get_distinct_ids),
-    );
+    assert_names(R5, &failure_of(one_id_for_all, spec::s07));
 }
 
 // R6: limits counted in bytes (`.len()`).
@@ -225,13 +195,7 @@ fn counts_bytes() -> Router {
 
 #[test]
 fn r6_a_limit_in_bytes_fails_s08() {
-    assert_names(
-        "R6",
-        &failure_of(
-            counts_bytes,
-            spec::s08_limits_are_counted_in_characters_not_bytes,
-        ),
-    );
+    assert_names(R6, &failure_of(counts_bytes, spec::s08));
 }
 
 // R7: every refusal a plain 400.
@@ -251,14 +215,8 @@ fn always_400() -> Router {
 }
 
 #[test]
-fn r7_one_status_for_every_refusal_fails_s11() {
-    assert_names(
-        "R7",
-        &failure_of(
-            always_400,
-            spec::s11_a_missing_or_wrong_content_type_is_refused_with_415,
-        ),
-    );
+fn r7_one_status_for_every_refusal_fails_s10() {
+    assert_names(R7, &failure_of(always_400, spec::s10));
 }
 
 // R8: a refused message stored anyway.
@@ -289,14 +247,8 @@ fn stores_what_it_refuses() -> Router {
 }
 
 #[test]
-fn r8_a_refusal_that_stores_fails_s13() {
-    assert_names(
-        "R8",
-        &failure_of(
-            stores_what_it_refuses,
-            spec::s13_blank_text_or_user_is_refused_with_422,
-        ),
-    );
+fn r8_a_refusal_that_stores_fails_s12() {
+    assert_names(R8, &failure_of(stores_what_it_refuses, spec::s12));
 }
 
 // R9: refusals in plain text.
@@ -320,14 +272,8 @@ fn plain_text_refusals() -> Router {
 }
 
 #[test]
-fn r9_plain_text_refusals_fail_s10() {
-    assert_names(
-        "R9",
-        &failure_of(
-            plain_text_refusals,
-            spec::s10_malformed_json_is_refused_with_400,
-        ),
-    );
+fn r9_plain_text_refusals_fail_s09() {
+    assert_names(R9, &failure_of(plain_text_refusals, spec::s09));
 }
 
 // R10: a validate that lets a right-to-left override through (it strips it).
@@ -345,14 +291,8 @@ fn lets_overrides_through() -> Router {
 }
 
 #[test]
-fn r10_a_name_check_that_lets_disguises_through_fails_s19() {
-    assert_names(
-        "R10",
-        &failure_of(
-            lets_overrides_through,
-            spec::s19_a_name_cannot_be_reversed_or_invisible,
-        ),
-    );
+fn r10_a_name_check_that_lets_disguises_through_fails_s15() {
+    assert_names(R10, &failure_of(lets_overrides_through, spec::s15));
 }
 
 // R10: a validate that looks at the text before it checks the name for
@@ -393,11 +333,8 @@ fn checks_the_text_before_the_disguise() -> Router {
 }
 
 #[test]
-fn r10_a_validate_that_looks_at_the_text_first_fails_s19() {
-    let message = failure_of(
-        checks_the_text_before_the_disguise,
-        spec::s19_a_name_cannot_be_reversed_or_invisible,
-    );
-    assert_names("R10", &message);
+fn r10_a_validate_that_looks_at_the_text_first_fails_s15() {
+    let message = failure_of(checks_the_text_before_the_disguise, spec::s15);
+    assert_names(R10, &message);
     assert!(message.contains("checked whole before the text"), "{message}");
 }

@@ -31,10 +31,8 @@
 //! naming the rule it breaks.
 
 use settimeout_chain::{CLIENT_JS, INTERVAL_MS, app};
-use virtual_browser::{
-    Failure, Latency, assert_trace_snapshot, checks,
-    spec::{ClientSpec, Rule},
-};
+use spec_support::{ClientSpec, Rule, assert_trace_snapshot};
+use virtual_browser::{Failure, Latency, checks};
 
 pub const R1: Rule = Rule::new("R1", "poll at once");
 pub const R2: Rule = Rule::new("R2", "one poll at a time");

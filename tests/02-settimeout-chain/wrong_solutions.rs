@@ -4,15 +4,13 @@
 //! clients written another way pass every scenario. The clients are files
 //! in `virtual-browser/clients/`, each breaking one rule.
 //!
-//! The spec is included as it is, so its own tests run here too, against
-//! the solution (which the root package depends on as `settimeout_chain`).
+//! They run in the solution's test target, beside the spec, once.
 
-#[path = "spec.rs"]
-mod spec;
+use crate::spec;
 
 use spec::{R1, R2, R3, R4, R5, R6, R7};
+use spec_support::{ClientSpec, KnownClients, Scenario};
 use virtual_browser::known_clients;
-use virtual_browser::spec::{Rule, Scenario, assert_breaks, assert_passes};
 
 /// The scenarios, by name, as the spec numbers them.
 const SCENARIOS: [(&str, Scenario); 7] = [
@@ -25,91 +23,73 @@ const SCENARIOS: [(&str, Scenario); 7] = [
     ("s07", spec::s07),
 ];
 
-/// `client` fails each of `scenarios` with a message naming `rule`.
-#[track_caller]
-fn breaks(client: &'static str, rule: Rule, scenarios: &[&str]) {
-    let name = client.lines().next().unwrap_or_default();
-    assert_breaks(
-        &spec::spec().with_client(client),
-        name,
-        &SCENARIOS,
-        rule,
-        scenarios,
-    );
-}
+/// The spec's scenarios, run with a known client in place of `client.js`.
+const CLIENTS: KnownClients<'static> =
+    KnownClients { page: with_client, scenarios: &SCENARIOS };
 
-/// `client` passes every scenario of the spec.
-#[track_caller]
-fn passes_every_scenario(client: &'static str) {
-    let name = client.lines().next().unwrap_or_default();
-    assert_passes(&spec::spec().with_client(client), name, &SCENARIOS, &[]);
-}
-
-/// `client` passes every scenario but `failing` (which `breaks` checks).
-#[track_caller]
-fn passes_all_but(client: &'static str, failing: &[&str]) {
-    let name = client.lines().next().unwrap_or_default();
-    assert_passes(&spec::spec().with_client(client), name, &SCENARIOS, failing);
+/// The exercise's page running `client`.
+fn with_client(client: &'static str) -> ClientSpec {
+    spec::spec().with_client(client)
 }
 
 #[test]
 fn r1_a_chain_started_with_a_timer_fails_s01() {
-    breaks(known_clients::WAITS_BEFORE_THE_FIRST_POLL, R1, &["s01"]);
+    CLIENTS.breaks(known_clients::WAITS_BEFORE_THE_FIRST_POLL, R1, &["s01"]);
 }
 
 #[test]
 fn r2_set_interval_fails_s02() {
-    breaks(known_clients::SET_INTERVAL, R2, &["s02"]);
+    CLIENTS.breaks(known_clients::SET_INTERVAL, R2, &["s02"]);
 }
 
 #[test]
 fn r3_a_poller_that_wakes_every_100_ms_fails_s06() {
-    breaks(known_clients::TICKS_EVERY_100_MS, R3, &["s06"]);
+    CLIENTS.breaks(known_clients::TICKS_EVERY_100_MS, R3, &["s06"]);
 }
 
 #[test]
 fn r3_a_chain_that_takes_the_latency_off_the_wait_fails_s03_and_s06() {
-    breaks(known_clients::SUBTRACTS_THE_LATENCY, R3, &["s03", "s06"]);
+    CLIENTS.breaks(known_clients::SUBTRACTS_THE_LATENCY, R3, &["s03", "s06"]);
 }
 
 #[test]
 fn r4_the_original_course_client_that_stops_after_a_failure_fails_s04() {
-    breaks(known_clients::STOPS_AFTER_A_FAILURE, R4, &["s04"]);
+    CLIENTS.breaks(known_clients::STOPS_AFTER_A_FAILURE, R4, &["s04"]);
 }
 
 #[test]
 fn r5_a_client_that_reads_an_error_answer_as_messages_fails_s04() {
-    breaks(known_clients::RENDERS_ERROR_ANSWERS, R5, &["s04"]);
+    CLIENTS.breaks(known_clients::RENDERS_ERROR_ANSWERS, R5, &["s04"]);
 }
 
 #[test]
 fn r6_a_client_that_renders_the_whole_answer_fails_s05() {
-    breaks(known_clients::RENDERS_THE_WHOLE_ANSWER, R6, &["s05"]);
+    CLIENTS.breaks(known_clients::RENDERS_THE_WHOLE_ANSWER, R6, &["s05"]);
 }
 
 #[test]
 fn r7_a_client_that_calls_poll_after_sending_fails_s07() {
-    breaks(known_clients::SECOND_CHAIN_AFTER_SENDING, R7, &["s07"]);
+    CLIENTS.breaks(known_clients::SECOND_CHAIN_AFTER_SENDING, R7, &["s07"]);
 }
 
 #[test]
 fn r7_a_client_that_does_not_refresh_after_sending_fails_s07() {
-    breaks(known_clients::NO_REFRESH_AFTER_SENDING, R7, &["s07"]);
+    CLIENTS.breaks(known_clients::NO_REFRESH_AFTER_SENDING, R7, &["s07"]);
 }
 
 #[test]
 fn the_solution_passes_every_scenario() {
-    passes_every_scenario(settimeout_chain::CLIENT_JS);
+    CLIENTS.passes_every_scenario(settimeout_chain::CLIENT_JS);
 }
 
 #[test]
 fn a_right_client_written_as_one_loop_with_a_sleep_passes_every_scenario() {
-    passes_every_scenario(known_clients::SLEEP_LOOP);
+    CLIENTS.passes_every_scenario(known_clients::SLEEP_LOOP);
 }
 
 #[test]
 fn the_100_ms_poller_passes_every_scenario_but_s06() {
     // Before s06, the spec's answers all landed on whole tenths of a second,
     // and this client passed it all.
-    passes_all_but(known_clients::TICKS_EVERY_100_MS, &["s06"]);
+    CLIENTS.passes_all_but(known_clients::TICKS_EVERY_100_MS, &["s06"]);
 }

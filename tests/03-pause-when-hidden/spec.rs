@@ -34,10 +34,8 @@
 //! same scenarios against known wrong clients and right alternatives.
 
 use pause_when_hidden::{CLIENT_JS, INTERVAL_MS, app};
-use virtual_browser::{
-    FRAME_MS, Failure, Latency, assert_trace_snapshot, checks,
-    spec::{ClientSpec, Rule},
-};
+use spec_support::{ClientSpec, Rule, assert_trace_snapshot};
+use virtual_browser::{FRAME_MS, Failure, Latency, checks};
 
 pub const R1: Rule = Rule::new("R1", "nothing while hidden");
 pub const R2: Rule = Rule::new("R2", "resume at once when shown");

@@ -5,15 +5,13 @@
 //! shows among them, pass every scenario. The clients are files in
 //! `virtual-browser/clients/`, each breaking one rule.
 //!
-//! The spec is included as it is, so its own tests run here too, against
-//! the solution (which the root package depends on as `pause_when_hidden`).
+//! They run in the solution's test target, beside the spec, once.
 
-#[path = "spec.rs"]
-mod spec;
+use crate::spec;
 
 use spec::{R1, R2, R3, R4, R5};
+use spec_support::{ClientSpec, KnownClients, Scenario};
 use virtual_browser::known_clients;
-use virtual_browser::spec::{Rule, Scenario, assert_breaks, assert_passes};
 
 /// The scenarios, by name, as the spec numbers them.
 const SCENARIOS: [(&str, Scenario); 7] = [
@@ -26,63 +24,52 @@ const SCENARIOS: [(&str, Scenario); 7] = [
     ("s07", spec::s07),
 ];
 
-/// `client` fails each of `scenarios` with a message naming `rule`.
-#[track_caller]
-fn breaks(client: &'static str, rule: Rule, scenarios: &[&str]) {
-    let name = client.lines().next().unwrap_or_default();
-    assert_breaks(
-        &spec::spec().with_client(client),
-        name,
-        &SCENARIOS,
-        rule,
-        scenarios,
-    );
-}
+/// The spec's scenarios, run with a known client in place of `client.js`.
+const CLIENTS: KnownClients<'static> =
+    KnownClients { page: with_client, scenarios: &SCENARIOS };
 
-/// `client` passes every scenario of the spec.
-#[track_caller]
-fn passes_every_scenario(client: &'static str) {
-    let name = client.lines().next().unwrap_or_default();
-    assert_passes(&spec::spec().with_client(client), name, &SCENARIOS, &[]);
+/// The exercise's page running `client`.
+fn with_client(client: &'static str) -> ClientSpec {
+    spec::spec().with_client(client)
 }
 
 #[test]
 fn r1_a_timer_chain_that_ignores_hidden_fails_s02_s03_and_s05() {
-    breaks(known_clients::IGNORES_HIDDEN, R1, &["s02", "s03", "s05"]);
+    CLIENTS.breaks(known_clients::IGNORES_HIDDEN, R1, &["s02", "s03", "s05"]);
 }
 
 #[test]
 fn r1_the_visibility_version_without_cancelling_its_timer_fails_s02_and_s03() {
-    breaks(known_clients::VISIBILITY_KEEPS_ITS_TIMER, R1, &["s02", "s03"]);
+    CLIENTS.breaks(known_clients::VISIBILITY_KEEPS_ITS_TIMER, R1, &["s02", "s03"]);
 }
 
 #[test]
 fn r2_the_visibility_version_that_waits_an_interval_when_shown_fails_s03_and_s05() {
-    breaks(known_clients::VISIBILITY_WAITS_WHEN_SHOWN, R2, &["s03", "s05"]);
+    CLIENTS.breaks(known_clients::VISIBILITY_WAITS_WHEN_SHOWN, R2, &["s03", "s05"]);
 }
 
 #[test]
 fn r3_the_original_course_frame_loop_without_await_fails_s04() {
-    breaks(known_clients::RAF_WITHOUT_AWAIT, R3, &["s04"]);
+    CLIENTS.breaks(known_clients::RAF_WITHOUT_AWAIT, R3, &["s04"]);
 }
 
 #[test]
 fn r4_a_frame_loop_that_counts_from_the_frame_fails_s01() {
-    breaks(known_clients::RAF_COUNTS_FROM_THE_FRAME, R4, &["s01"]);
+    CLIENTS.breaks(known_clients::RAF_COUNTS_FROM_THE_FRAME, R4, &["s01"]);
 }
 
 #[test]
 fn r5_a_frame_loop_without_try_catch_fails_s06() {
-    breaks(known_clients::RAF_STOPS_AFTER_A_FAILURE, R5, &["s06"]);
+    CLIENTS.breaks(known_clients::RAF_STOPS_AFTER_A_FAILURE, R5, &["s06"]);
 }
 
 #[test]
 fn the_solution_passes_every_scenario() {
-    passes_every_scenario(pause_when_hidden::CLIENT_JS);
+    CLIENTS.passes_every_scenario(pause_when_hidden::CLIENT_JS);
 }
 
 /// Chapter 03: "Both versions pass the same checks in the virtual browser."
 #[test]
 fn the_page_visibility_version_passes_every_scenario() {
-    passes_every_scenario(known_clients::VISIBILITY);
+    CLIENTS.passes_every_scenario(known_clients::VISIBILITY);
 }

@@ -42,10 +42,10 @@
 use backoff::{
     BACKOFF_JS, CLIENT_JS, INTERVAL_MS, RETRY_AFTER_SPREAD, RETRY_SCHEDULE_MS, app,
 };
+use spec_support::{ClientSpec, Rule, assert_trace_snapshot};
 use virtual_browser::{
-    Event, FRAME_MS, Failure, Latency, Outcome, Trace, assert_trace_snapshot,
+    Event, FRAME_MS, Failure, Latency, Outcome, Trace,
     checks::{self, BackoffPart},
-    spec::{ClientSpec, Rule},
 };
 
 pub const R1: Rule = Rule::new("R1", "the first retry goes out at once");

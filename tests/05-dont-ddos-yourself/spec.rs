@@ -72,11 +72,6 @@
 //! the page, with your `cursor.js`, in the virtual browser. Work in number
 //! order.
 
-#![allow(dead_code)] // the wrong solutions use what the tests here do not
-
-#[path = "../support/requests.rs"]
-pub mod requests;
-
 use axum::{
     Router,
     body::Body,
@@ -92,41 +87,44 @@ use dont_ddos_yourself::rate_limit::{
 use dont_ddos_yourself::store::CachedStore;
 use dont_ddos_yourself::{BACKOFF_JS, CLIENT_JS, CURSOR_JS, MAX_MESSAGES, app_with};
 use governor::clock::FakeRelativeClock;
-use requests::{Reply, send, send_as};
 use serde_json::{Value, json};
+use spec_support::requests::{Reply, send, send_as};
+use spec_support::{ClientSpec, Rule, assert_trace_snapshot};
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use virtual_browser::{
-    Event, Failure, Latency, Outcome, Trace, VirtualClock, assert_trace_snapshot,
-    checks, spec::ClientSpec,
+    Event, Failure, Latency, Outcome, Trace, VirtualClock, checks,
 };
+
+// The rules, as a failure names them (see the list above).
+pub const R1: Rule = Rule::new("R1", "`since`");
+pub const R2: Rule = Rule::new("R2", "a bad cursor is a 400");
+pub const R3: Rule = Rule::new("R3", "a cursor from another life starts over");
+pub const R4: Rule = Rule::new("R4", "serialize once per change");
+pub const R5: Rule = Rule::new("R5", "entity tags");
+pub const R6: Rule = Rule::new("R6", "each client has its own allowance");
+pub const R7: Rule = Rule::new("R7", "`pollPath` sends the cursor");
+pub const R8: Rule = Rule::new("R8", "`merge` keeps each message once");
+pub const R9: Rule = Rule::new("R9", "an idle page draws nothing new");
+pub const R10: Rule = Rule::new("R10", "an idle page asks for one URL");
+pub const R11: Rule = Rule::new("R11", "the page honours 429 and Retry-After");
+pub const R12: Rule = Rule::new("R12", "`reset: true` starts the list over");
+pub const R13: Rule = Rule::new("R13", "one poll at a time");
+pub const R14: Rule = Rule::new("R14", "one address, one ceiling");
+pub const R15: Rule = Rule::new("R15", "a tab keeps its client id");
+pub const R16: Rule = Rule::new("R16", "one view per answer");
+pub const R17: Rule = Rule::new("R17", "the limiter forgets quiet clients");
+pub const R18: Rule = Rule::new("R18", "a page names itself on every request");
 
 /// The epoch the spec's stores use, so answers are predictable.
 pub const EPOCH: u64 = 1_000;
 
-/// The crate under test's folder: this exercise's starter or solution (the
-/// solution's, when the course's checks run the spec from the workspace).
-fn crate_dir() -> String {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let parent = dir.parent().and_then(|p| p.file_name()).unwrap_or_default();
-    if parent == "exercises" || parent == "solutions" {
-        dir.display().to_string()
-    } else {
-        dir.join("solutions/05-dont-ddos-yourself").display().to_string()
-    }
-}
-
 /// `name` in the crate under test, as a learner finds it:
 /// `exercises/05-dont-ddos-yourself/src/store.rs`.
 pub fn file(name: &str) -> String {
-    let dir = crate_dir();
-    let dir = std::path::Path::new(&dir);
-    let name_of = |p: &std::path::Path| {
-        p.file_name().unwrap_or_default().to_string_lossy().into_owned()
-    };
-    format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
+    spec_support::learner_file(env!("CARGO_MANIFEST_DIR"), name)
 }
 
 /// How the server scenarios make the app on a store and a rate-limit clock:
@@ -226,7 +224,7 @@ pub async fn s01(server: Server) {
     assert_eq!(
         (all.status, all.ids()),
         (200, vec![1, 2, 3]),
-        "R1 `since`: GET /poll without a cursor should answer every message (ids 1, 2, 3), but it answered {}.\n\
+        "{R1:#}: GET /poll without a cursor should answer every message (ids 1, 2, 3), but it answered {}.\n\
          Look at `poll` in {}.",
         shown(&all),
         file("src/view.rs")
@@ -241,7 +239,7 @@ pub async fn s01(server: Server) {
         assert_eq!(
             (reply.status, reply.ids()),
             (200, expected.clone()),
-            "R1 `since`: GET {path} should answer the messages with ids above `since`, {expected:?}, but it \
+            "{R1:#}: GET {path} should answer the messages with ids above `since`, {expected:?}, but it \
              answered {}.\nLook at `poll` in {}.",
             shown(&reply),
             file("src/view.rs")
@@ -250,13 +248,13 @@ pub async fn s01(server: Server) {
         assert_eq!(
             (body["epoch"].as_u64(), body["reset"].as_bool()),
             (Some(EPOCH), Some(false)),
-            "R1 `since`: every answer says which life of the store it is from (`\"epoch\": {EPOCH}`) and \
+            "{R1:#}: every answer says which life of the store it is from (`\"epoch\": {EPOCH}`) and \
              `\"reset\": false` when the cursor was fine, but GET {path} answered {body}.\nLook at `poll` in {}.",
             file("src/view.rs")
         );
     }
     let answer = server.get("/poll?since=2").await.json();
-    virtual_browser::spec::snapshot_failures_point_at(file!());
+    spec_support::snapshot_failures_point_at(file!());
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_json_snapshot!("s01_answer", answer, { ".msg[].time" => "[time]" });
     });
@@ -292,7 +290,7 @@ pub async fn s02(server: Server) {
         assert_eq!(
             reply.status,
             400,
-            "R2 a bad cursor is a 400: GET /poll?{query} should be refused with 400, because `since` and \
+            "{R2:#}: GET /poll?{query} should be refused with 400, because `since` and \
              `epoch` are whole numbers (digits only, small enough for a u64), but it answered {}.\nLook at \
              `cursor` in {}.",
             shown(&reply),
@@ -301,7 +299,7 @@ pub async fn s02(server: Server) {
         let error = reply.json()["error"].as_str().unwrap_or_default().to_owned();
         assert!(
             !error.is_empty(),
-            "R2 a bad cursor is a 400 with a sentence: the 400 to GET /poll?{query} should say what is wrong \
+            "{R2:#} with a sentence: the 400 to GET /poll?{query} should say what is wrong \
              in `error`, but it answered {}.\nLook at `cursor` in {}.",
             shown(&reply),
             file("src/routes.rs")
@@ -312,12 +310,12 @@ pub async fn s02(server: Server) {
     assert_eq!(
         after.ids(),
         [1],
-        "R2 a bad cursor is a 400, and only that: after the refusals, GET /poll should still answer message 1, \
+        "{R2:#}, and only that: after the refusals, GET /poll should still answer message 1, \
          but it answered {}.\nLook at `cursor` in {}.",
         shown(&after),
         file("src/routes.rs")
     );
-    virtual_browser::spec::snapshot_failures_point_at(file!());
+    spec_support::snapshot_failures_point_at(file!());
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("s02_refusals", catalogue);
     });
@@ -340,7 +338,7 @@ pub async fn s03(server: Server) {
         assert_eq!(
             (reply.ids(), body["reset"].as_bool()),
             (vec![1, 2], Some(true)),
-            "R3 a cursor from another life starts over: GET {path} carries a cursor that is not from this \
+            "{R3:#}: GET {path} carries a cursor that is not from this \
              store's life (another epoch: the server restarted) or is ahead of it, so the server cannot know \
              what the client has. It must answer every message (1 and 2) with `reset: true`, never a partial \
              list, but it answered {}.\nLook at `poll` in {}.",
@@ -367,7 +365,7 @@ pub async fn s04(server: Server) {
     assert_eq!(
         after,
         before,
-        "R4 serialize once per change: 100 polls that found nothing new should serialize nothing, but they \
+        "{R4:#}: 100 polls that found nothing new should serialize nothing, but they \
          serialized messages {} times. Keep the answers serialized in the store (`everything`, \
          `nothing_new`) and hand out clones of their `Bytes`.\nLook at `poll` in {}.",
         after - before,
@@ -378,7 +376,7 @@ pub async fn s04(server: Server) {
     assert_eq!(
         full.ids(),
         [1, 2],
-        "R4 serialize once per change, on every change: after a new message, GET /poll should answer messages \
+        "{R4:#}, on every change: after a new message, GET /poll should answer messages \
          1 and 2, but it answered {}.\nLook at `poll` in {}.",
         shown(&full),
         file("src/view.rs")
@@ -397,14 +395,14 @@ pub async fn s05(server: Server) {
     let etag = first.header(header::ETAG).map(str::to_owned);
     assert!(
         etag.as_deref() == Some("\"1000-1\""),
-        "R5 entity tags: GET /poll should send `ETag: \"<epoch>-<newest id>\"`, here \"1000-1\" (with the \
+        "{R5:#}: GET /poll should send `ETag: \"<epoch>-<newest id>\"`, here \"1000-1\" (with the \
          quotes), but it sent {}.\n{}",
         etag.as_deref().map_or("no ETag".to_owned(), |tag| format!("`ETag: {tag}`")),
         look()
     );
     assert!(
         first.header(header::CACHE_CONTROL) == Some("no-cache"),
-        "R5 entity tags: GET /poll should send `Cache-Control: no-cache` (keep, but ask each time), but it \
+        "{R5:#}: GET /poll should send `Cache-Control: no-cache` (keep, but ask each time), but it \
          sent {}.\n{}",
         first
             .header(header::CACHE_CONTROL)
@@ -426,7 +424,7 @@ pub async fn s05(server: Server) {
         assert_eq!(
             (reply.status, reply.body.len(), reply.header(header::ETAG)),
             (304, 0, Some(etag.as_str())),
-            "R5 entity tags: GET /poll with `If-None-Match: {tag}` names the current tag, so it should answer \
+            "{R5:#}: GET /poll with `If-None-Match: {tag}` names the current tag, so it should answer \
              `304 Not Modified` with no body and `ETag: {etag}`, but it answered {} with {}. (A weak \
              tag `W/\"...\"` counts as the same tag; the header may list several, separated by commas; `*` \
              matches any.)\n{}",
@@ -444,7 +442,7 @@ pub async fn s05(server: Server) {
     assert_eq!(
         (reply.status, reply.header(header::ETAG)),
         (200, Some("\"1000-2\"")),
-        "R5 entity tags: after a new message the state has a new tag, so `If-None-Match: {etag}` should get \
+        "{R5:#}: after a new message the state has a new tag, so `If-None-Match: {etag}` should get \
          200, the messages and `ETag: \"1000-2\"`, but it got {} with {}.\n{}",
         shown(&reply),
         header_of(&reply, header::ETAG),
@@ -467,7 +465,7 @@ pub async fn s06(server: Server) {
         assert_eq!(
             reply.status,
             200,
-            "R6 each client has its own allowance: request {n} of {BURST} at once from client `ada` is within \
+            "{R6:#}: request {n} of {BURST} at once from client `ada` is within \
              its burst and should answer 200, but it answered {}.\n{}",
             shown(&reply),
             look()
@@ -477,7 +475,7 @@ pub async fn s06(server: Server) {
     assert_eq!(
         refused.status,
         429,
-        "R6 each client has its own allowance: request {} of one client in one instant is over its limit and \
+        "{R6:#}: request {} of one client in one instant is over its limit and \
          should answer 429 Too Many Requests, but it answered {}.\n{}",
         BURST + 1,
         shown(&refused),
@@ -486,7 +484,7 @@ pub async fn s06(server: Server) {
     assert_eq!(
         refused.header(header::RETRY_AFTER),
         Some("1"),
-        "R6 each client has its own allowance, and a 429 says when to come back: `Retry-After: 1` (whole \
+        "{R6:#}, and a 429 says when to come back: `Retry-After: 1` (whole \
          seconds, rounded up), but it sent {}.\n{}",
         header_of(&refused, header::RETRY_AFTER),
         look()
@@ -494,7 +492,7 @@ pub async fn s06(server: Server) {
     let error = refused.json()["error"].as_str().unwrap_or_default().to_owned();
     assert!(
         error.contains("too many requests"),
-        "R6 each client has its own allowance, and a 429 says why in a JSON `error` (\"too many requests from \
+        "{R6:#}, and a 429 says why in a JSON `error` (\"too many requests from \
          this client...\"), but it answered {}.\n{}",
         shown(&refused),
         look()
@@ -502,7 +500,7 @@ pub async fn s06(server: Server) {
     assert_eq!(
         refused.json()["limit"].as_str(),
         Some("client"),
-        "R6 each client has its own allowance, and a 429 says which limit it was: `\"limit\": \"client\"` for \
+        "{R6:#}, and a 429 says which limit it was: `\"limit\": \"client\"` for \
          the client's own (`\"address\"` is the ceiling of a whole address, R14), but it answered {}.\n{}",
         shown(&refused),
         look()
@@ -511,7 +509,7 @@ pub async fn s06(server: Server) {
     assert_eq!(
         other.status,
         200,
-        "R6 each client has its own allowance: client `grace` has sent nothing yet, so its first request should \
+        "{R6:#}: client `grace` has sent nothing yet, so its first request should \
          answer 200 while `ada` is over her limit, but it answered {}.\n{}",
         shown(&other),
         look()
@@ -521,7 +519,7 @@ pub async fn s06(server: Server) {
     assert_eq!(
         later.status,
         200,
-        "R6 each client has its own allowance, and it comes back: half a second later (2 a second), one more \
+        "{R6:#}, and it comes back: half a second later (2 a second), one more \
          request of `ada` should answer 200, but it answered {}.\n{}",
         shown(&later),
         look()
@@ -536,7 +534,7 @@ pub async fn s06(server: Server) {
     assert_eq!(
         same.status,
         429,
-        "R6 each client has its own allowance, by address when it sends no id: request {} from 127.0.0.2 \
+        "{R6:#}, by address when it sends no id: request {} from 127.0.0.2 \
          should answer 429, but it answered {}.\n{}",
         BURST + 1,
         shown(&same),
@@ -546,7 +544,7 @@ pub async fn s06(server: Server) {
     assert_eq!(
         another.status,
         200,
-        "R6 each client has its own allowance, by address when it sends no id: the first request from \
+        "{R6:#}, by address when it sends no id: the first request from \
          127.0.0.3 should answer 200, but it answered {}.\n{}",
         shown(&another),
         look()
@@ -557,8 +555,9 @@ pub async fn s06(server: Server) {
     assert_eq!(
         script.status,
         200,
-        "R6 only /poll is rate-limited: GET /client.js from `ada`, who is over her limit, should still answer \
+        "{} only /poll is rate-limited: GET /client.js from `ada`, who is over her limit, should still answer \
          200, but it answered {}.\nLook at `app_with` in {}.",
+        R6.id,
         script.status,
         file("src/lib.rs")
     );
@@ -570,7 +569,7 @@ async fn s07_one_address_has_a_ceiling_that_a_new_id_cannot_escape() {
 }
 
 pub async fn s07(server: Server) {
-    let rule = "R14 one address, one ceiling";
+    let rule = R14;
     let look = || {
         "Look at `limit` in helpers/limits/src/rate_limit.rs (given code)."
             .to_owned()
@@ -584,7 +583,7 @@ pub async fn s07(server: Server) {
         assert_eq!(
             reply.status,
             200,
-            "{rule}: request {n} of {ADDRESS_BURST} at once from 192.0.2.1, each with a client id of its own, is \
+            "{rule:#}: request {n} of {ADDRESS_BURST} at once from 192.0.2.1, each with a client id of its own, is \
              within the address's allowance (ADDRESS_BURST) and should answer 200, but it answered {}.\n{}",
             shown(&reply),
             look()
@@ -596,7 +595,7 @@ pub async fn s07(server: Server) {
     assert_eq!(
         refused.status,
         429,
-        "{rule}: 192.0.2.1 has sent {ADDRESS_BURST} requests in one instant, each naming a client never seen \
+        "{rule:#}: 192.0.2.1 has sent {ADDRESS_BURST} requests in one instant, each naming a client never seen \
          before (a page that makes a new id on every load, reloaded in a loop). Each id is within its own \
          allowance, but the address is past its ceiling, so request {} should answer 429 Too Many Requests, \
          but it answered {}. Count every request from one address (`ConnectInfo`) against \
@@ -608,7 +607,7 @@ pub async fn s07(server: Server) {
     assert_eq!(
         refused.header(header::RETRY_AFTER),
         Some("1"),
-        "{rule}: the address's 429 says when to come back: `Retry-After: 1` (at \
+        "{rule:#}: the address's 429 says when to come back: `Retry-After: 1` (at \
          {ADDRESS_REQUESTS_PER_SECOND} a second the next request may come in 50 ms, rounded up to a whole \
          second), but it sent {}.\n{}",
         header_of(&refused, header::RETRY_AFTER),
@@ -618,7 +617,7 @@ pub async fn s07(server: Server) {
     assert!(
         body["limit"].as_str() == Some("address")
             && body["error"].as_str().is_some_and(|e| e.contains("address")),
-        "{rule}: the address's 429 says which limit it was, `\"limit\": \"address\"`, and an `error` that \
+        "{rule:#}: the address's 429 says which limit it was, `\"limit\": \"address\"`, and an `error` that \
          names the address, but it answered {}.\n{}",
         shown(&refused),
         look()
@@ -627,7 +626,7 @@ pub async fn s07(server: Server) {
     assert_eq!(
         neighbour.status,
         200,
-        "{rule}: each address has its own ceiling: while 192.0.2.1 is past its own, the first request from \
+        "{rule:#}: each address has its own ceiling: while 192.0.2.1 is past its own, the first request from \
          192.0.2.2 should answer 200, but it answered {}.\n{}",
         shown(&neighbour),
         look()
@@ -637,7 +636,7 @@ pub async fn s07(server: Server) {
     assert_eq!(
         later.status,
         200,
-        "{rule}: the ceiling comes back at {ADDRESS_REQUESTS_PER_SECOND} a second: 50 ms later, one more request \
+        "{rule:#}: the ceiling comes back at {ADDRESS_REQUESTS_PER_SECOND} a second: 50 ms later, one more request \
          from 192.0.2.1 should answer 200, but it answered {}.\n{}",
         shown(&later),
         look()
@@ -651,7 +650,7 @@ pub async fn s07(server: Server) {
         assert_eq!(
             reply.status,
             200,
-            "{rule}: a request from no known address (no `ConnectInfo`, as when the app is called in-process) \
+            "{rule:#}: a request from no known address (no `ConnectInfo`, as when the app is called in-process) \
              counts only by its client id, but request {n} of {} at once, each with an id of its own, answered \
              {}.\n{}",
             ADDRESS_BURST + 1,
@@ -691,7 +690,7 @@ pub async fn s08(server: Server) {
         assert_eq!(
             views,
             1,
-            "R16 one view per answer: {what} answered {} after taking {views} views of the store \
+            "{R16:#}: {what} answered {} after taking {views} views of the store \
              (`store.read()`); it should take exactly one and read both the tag (`view.etag()`) and the \
              body (`view.poll(..)`) from it. Two views can fall on either side of a new message, and the \
              client then keeps an old body under the new tag, and never fetches the message.\nLook at \
@@ -704,13 +703,16 @@ pub async fn s08(server: Server) {
 
 #[tokio::test]
 async fn s09_the_limiter_forgets_quiet_clients() {
-    s09().await;
+    let clock = FakeRelativeClock::default();
+    s09(Arc::new(RateLimit::new(clock.clone())), clock).await;
 }
 
-/// The given limiter on its own, in front of a route that says "ok".
-pub async fn s09() {
-    let clock = FakeRelativeClock::default();
-    let limit = Arc::new(RateLimit::new(clock.clone()));
+/// The given limiter, `limit` on `clock`, on its own, in front of a route
+/// that says "ok".
+pub async fn s09(
+    limit: Arc<RateLimit<FakeRelativeClock>>,
+    clock: FakeRelativeClock,
+) {
     let app = Router::new().route("/poll", get(|| async { "ok" })).route_layer(
         middleware::from_fn_with_state(limit.clone(), rate_limit::limit),
     );
@@ -725,7 +727,7 @@ pub async fn s09() {
     let tracked = limit.tracked();
     assert!(
         tracked <= 2 * 2_000,
-        "R17 the limiter forgets quiet clients: 3,000 clients polled once and went quiet for a minute, then \
+        "{R17:#}: 3,000 clients polled once and went quiet for a minute, then \
          2,000 new ones came; the limiter should have forgotten the quiet ones (their allowance is whole \
          again, so they are the same as new) and remember at most twice the 2,000, but it remembers \
          {tracked}. A limiter that never forgets grows with every client there ever was.\nLook at \
@@ -791,17 +793,25 @@ pub fn client() -> ClientSpec {
 /// The page with `client_js` and `cursor_js` (the course's known wrong ones
 /// in `wrong_solutions.rs`), on the crate's server and `backoff.js`.
 pub fn client_with(client_js: &'static str, cursor_js: &'static str) -> ClientSpec {
-    ClientSpec::new(scenario_app, client_js, &crate_dir())
+    ClientSpec::new(scenario_app, client_js, env!("CARGO_MANIFEST_DIR"))
         .with_module("/backoff.js", BACKOFF_JS)
         .with_module("/cursor.js", cursor_js)
         .learner_edits("cursor.js")
 }
 
-/// Fail with `problem`, which breaks `rule` (`R7 pollPath sends the cursor`),
-/// then the trace and where to look.
+/// Fail with `problem`, which breaks `rule` (the message begins with its id
+/// and words, `R7 ...: `, as a server scenario's does), then the trace and
+/// where to look.
 #[track_caller]
-fn fail(rule: &str, problem: &str, trace: &Trace, look: &str) -> ! {
-    panic!("{rule}: {problem}\nWhat happened:\n{trace}{look}")
+fn fail(rule: Rule, problem: &str, trace: &Trace, look: &str) -> ! {
+    fail_as(&format!("{rule:#}"), problem, trace, look)
+}
+
+/// [`fail`], with the rule named in a `title` of its own: a rule and what
+/// more it says here (`R15 a tab keeps its client id, and ...`).
+#[track_caller]
+fn fail_as(title: &str, problem: &str, trace: &Trace, look: &str) -> ! {
+    panic!("{title}: {problem}\nWhat happened:\n{trace}{look}")
 }
 
 /// The page's script must not have failed (which breaks `rule`, the
@@ -811,7 +821,7 @@ fn fail(rule: &str, problem: &str, trace: &Trace, look: &str) -> ! {
 /// one threw shows in the trace: `pollPath` throws before the page asks the
 /// server anything, `merge` after an answer; the failure names its rule.
 #[track_caller]
-fn check_the_page_runs(spec: &ClientSpec, rule: &str, trace: &Trace) {
+fn check_the_page_runs(spec: &ClientSpec, rule: Rule, trace: &Trace) {
     if let Err(problem) = checks::no_script_errors(trace) {
         fail(rule, &problem, trace, &format!("Look at {}.", spec.client_path()));
     }
@@ -836,12 +846,12 @@ fn check_the_page_runs(spec: &ClientSpec, rule: &str, trace: &Trace) {
                 }
                 let (rule, what, function) = match answered_at {
                     Some((when, true)) if when == *at => (
-                        "R8 `merge` keeps each message once",
+                        R8,
                         "after a successful answer: `merge` threw (or `nextCursor`, given)",
                         "merge",
                     ),
                     _ => (
-                        "R7 `pollPath` sends the cursor",
+                        R7,
                         "before the page asked the server anything: `pollPath` threw",
                         "pollPath",
                     ),
@@ -948,7 +958,7 @@ pub fn s10(spec: &ClientSpec) {
     ] {
         assert!(
             log(n) == expected,
-            "R8 `merge` keeps each message once, by id, oldest first, and at most MAX_SHOWN: {call} should give \
+            "{R8:#}, by id, oldest first, and at most MAX_SHOWN: {call} should give \
              {expected:?} ({why}), but {}.\n{merge_look}",
             gave(&log(n))
         );
@@ -957,7 +967,7 @@ pub fn s10(spec: &ClientSpec) {
     let first = log(4);
     assert!(
         first.split('?').next() == Some("/poll") && param(&first, "since").is_none(),
-        "R7 `pollPath` sends the cursor: before the first answer there is no cursor, so pollPath(null) should be \
+        "{R7:#}: before the first answer there is no cursor, so pollPath(null) should be \
          \"/poll\", but {}.\n{path_look}",
         gave(&first)
     );
@@ -966,7 +976,7 @@ pub fn s10(spec: &ClientSpec) {
         later.split('?').next() == Some("/poll")
             && param(&later, "since").as_deref() == Some("41")
             && param(&later, "epoch").as_deref() == Some("7"),
-        "R7 `pollPath` sends the cursor: pollPath({{ since: 41, epoch: 7 }}) should be \
+        "{R7:#}: pollPath({{ since: 41, epoch: 7 }}) should be \
          \"/poll?since=41&epoch=7\", both parts of the cursor, but {}.\n{path_look}",
         gave(&later)
     );
@@ -985,7 +995,7 @@ pub fn s11(spec: &ClientSpec) {
             .post_at(9_000, "grace", "two")
             .post_at(9_500, "grace", "three");
     });
-    check_the_page_runs(spec, "R7 `pollPath` sends the cursor", &trace);
+    check_the_page_runs(spec, R7, &trace);
     let polls = trace.spans_to("/poll");
     let plain = polls.iter().skip(1).find(|p| {
         param(&p.path, "since").is_none()
@@ -993,7 +1003,7 @@ pub fn s11(spec: &ClientSpec) {
     });
     if let Some(plain) = plain {
         fail(
-            "R7 `pollPath` sends the cursor",
+            R7,
             &format!(
                 "after the first answer (epoch {EPOCH}), every poll should carry the cursor, \
                  `/poll?since=<newest id>&epoch={EPOCH}`, but #{} asked {}.",
@@ -1017,7 +1027,7 @@ pub fn s11(spec: &ClientSpec) {
             Some(ids) => format!("it last showed the ids {ids:?}"),
         };
         fail(
-            "R8 `merge` keeps each message once",
+            R8,
             &format!(
                 "three messages were posted (at 4 s, 9 s and 9.5 s), so the page should end up showing messages \
                  1, 2 and 3, once each, in order, but {last}."
@@ -1042,7 +1052,7 @@ pub fn s12(spec: &ClientSpec) {
         }
     });
     let path_look = format!("Look at `pollPath` in {}.", spec.client_path());
-    check_the_page_runs(spec, "R7 `pollPath` sends the cursor", &trace);
+    check_the_page_runs(spec, R7, &trace);
     let polls = trace.spans_to("/poll");
     let first = polls.first().map(|p| (p.path.clone(), p.outcome.clone()));
     let all_fifty = |o: &Option<Outcome>| {
@@ -1051,7 +1061,7 @@ pub fn s12(spec: &ClientSpec) {
     match &first {
         Some((path, outcome)) if all_fifty(outcome) && path == "/poll" => {}
         Some((path, outcome)) => fail(
-            "R7 `pollPath` sends the cursor",
+            R7,
             &format!(
                 "the page's first poll should ask for /poll (no cursor yet) and get all {MAX_MESSAGES} \
                  messages in the chat, but it asked for {path} and {}.",
@@ -1063,7 +1073,7 @@ pub fn s12(spec: &ClientSpec) {
             &path_look,
         ),
         None => fail(
-            "R7 `pollPath` sends the cursor",
+            R7,
             &format!(
                 "the page should poll at once and get all {MAX_MESSAGES} messages in the chat, but it sent no \
                  poll at all."
@@ -1078,7 +1088,7 @@ pub fn s12(spec: &ClientSpec) {
     });
     if let Some((poll, bytes)) = big {
         fail(
-            "R7 `pollPath` sends the cursor",
+            R7,
             &format!(
                 "while nothing is new, each poll's answer should be a few dozen bytes (`{{\"msg\":[],...}}`), \
                  because the cursor says the page has every message, but poll #{} ({}) got {bytes} bytes.",
@@ -1095,7 +1105,7 @@ pub fn s12(spec: &ClientSpec) {
         .count();
     if draws != 1 {
         fail(
-            "R9 an idle page draws nothing new",
+            R9,
             &format!(
                 "the page should draw the {MAX_MESSAGES} messages once, and not again while nothing changes, \
                  but it drew {draws} times: draw only an answer with a message or a reset."
@@ -1115,7 +1125,7 @@ pub fn s12(spec: &ClientSpec) {
         fresh.filter(|(i, p)| polls.get(i - 1).is_some_and(|b| b.path == p.path))
     {
         fail(
-            "R10 an idle page asks for one URL",
+            R10,
             &format!(
                 "while nothing is new the cursor does not move, so every poll asks for the same URL, and the \
                  browser's cache should revalidate it: it sends `If-None-Match` with the tag it kept, and the \
@@ -1134,7 +1144,7 @@ pub fn s12(spec: &ClientSpec) {
     }
     if let Some((_, poll)) = fresh {
         fail(
-            "R10 an idle page asks for one URL",
+            R10,
             &format!(
                 "while nothing is new the cursor does not move, so every poll should ask for the same URL; the \
                  browser's cache then sends `If-None-Match` with the tag it kept and the server answers 304. But \
@@ -1162,7 +1172,7 @@ pub fn s13(spec: &ClientSpec) {
             .latency(Latency::Fixed(100))
             .fail(3_000..3_500, Failure::RetryAfter { status: 429, seconds: 20 });
     });
-    let rule = "R11 the page honours 429 and Retry-After";
+    let rule = R11;
     let look = format!(
         "Look at `refresh` in {}, which hands Retry-After to backoff.js.",
         file("client.js")
@@ -1219,7 +1229,7 @@ pub fn s14(spec: &ClientSpec) {
             .post_at(12_000, "grace", "after the restart")
             .post_at(12_001, "grace", "and another");
     });
-    check_the_page_runs(spec, "R12 `reset: true` starts the list over", &trace);
+    check_the_page_runs(spec, R12, &trace);
     let after_restart = trace.spans_to("/poll").into_iter().find(|p| {
         p.sent > 10_000
             && param(&p.path, "since").is_some()
@@ -1227,7 +1237,7 @@ pub fn s14(spec: &ClientSpec) {
     });
     if after_restart.is_none() {
         fail(
-            "R7 `pollPath` sends the cursor",
+            R7,
             &format!(
                 "after the server restarted (10 s) with the epoch {}, the page's polls should carry that epoch \
                  (`&epoch={}`), taken from the answers, but none did.",
@@ -1252,7 +1262,7 @@ pub fn s14(spec: &ClientSpec) {
             Some((at, ids)) => format!("at {at} ms it last showed the ids {ids:?}"),
         };
         fail(
-            "R12 `reset: true` starts the list over",
+            R12,
             &format!(
                 "three messages were posted before the server restarted (10 s), and two to the new server (12 \
                  s), so the page should end up showing exactly those two (ids 1 and 2 of the new server), but \
@@ -1273,7 +1283,7 @@ pub fn s15(spec: &ClientSpec) {
     let trace = spec.run(30_000, |browser| {
         browser.latency(Latency::Fixed(5_000));
     });
-    let rule = "R13 one poll at a time";
+    let rule = R13;
     check_the_page_runs(spec, rule, &trace);
     if let Err(problem) = checks::never_two_polls_at_once(&trace) {
         fail(
@@ -1311,7 +1321,7 @@ fn s16_a_tab_keeps_its_client_id_when_it_reloads() {
 }
 
 pub fn s16(spec: &ClientSpec) {
-    let rule = "R15 a tab keeps its client id";
+    let rule = R15;
     let look = format!("Look at `CLIENT_ID` in {}.", file("client.js"));
     let trace = spec.run(10_000, |browser| {
         browser.latency(Latency::Fixed(100));
@@ -1426,7 +1436,7 @@ pub fn s17(spec: &ClientSpec) {
             .duplicate_at(DUPLICATED_AT)
             .send_at(9_000, "ada", "from the copy");
     });
-    check_the_page_runs(spec, "R15 a tab keeps its client id", &trace);
+    check_the_page_runs(spec, R15, &trace);
     let asked = ASKED_AS.with_borrow(Clone::clone);
     let names = |from: u64, to: u64, method: &Method| -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
@@ -1442,8 +1452,8 @@ pub fn s17(spec: &ClientSpec) {
         names(DUPLICATED_AT, u64::MAX, &Method::GET),
     );
     if first.len() != 1 || copy.len() != 1 || first == copy {
-        fail(
-            "R15 a tab keeps its client id, and a duplicated tab gets its own",
+        fail_as(
+            &format!("{R15:#}, and a duplicated tab gets its own"),
             &format!(
                 "the tab was duplicated at {DUPLICATED_AT} ms, and a duplicate starts with a copy of the tab's \
                  sessionStorage. Its polls must name a client of its own, or the two tabs share one allowance \
@@ -1461,7 +1471,7 @@ pub fn s17(spec: &ClientSpec) {
         let posts = names(from, to, &Method::POST);
         if posts.is_empty() || posts != **polls {
             fail(
-                "R18 a page names itself on every request",
+                R18,
                 &format!(
                     "the page's polls name it {polls:?}, but its posts from the form named {posts:?}: a post \
                      must send the same `x-client-id`, or the server counts it against the address and keys its \

@@ -3,18 +3,16 @@
 //! `spec.rs`). Each is the solution with one rule broken and nothing else:
 //!
 //! - server variants: the solution's app with one step of `GET /poll`
-//!   changed (R1 to R5), or one thing done to the rate limit (R6, R14);
+//!   changed (R1 to R5, R16), or one thing done to the rate limit (R6, R14, R17);
 //! - client variants: the solution's `cursor.js` or `client.js` with one
-//!   change, kept in `virtual-browser/clients/ex05-*.js` (R7 to R13, R15).
+//!   change, derived here from the solution's file (R7 to R13, R15, R18).
 //!
 //! Each runs the spec's own scenario, through the same function its test
-//! calls. A cursor written another way passes every client scenario. The
-//! spec is included as it is, so its own tests run here too, against the
-//! solution (which the root package depends on as `dont_ddos_yourself`).
+//! calls. A cursor written another way passes every client scenario. They
+//! run in the solution's test target, beside the spec, once.
 //! `--nocapture` shows each failure message.
 
-#[path = "spec.rs"]
-mod spec;
+use crate::spec;
 
 use axum::{
     Router,
@@ -31,21 +29,14 @@ use dont_ddos_yourself::store::{CachedStore, Cursor, View};
 use dont_ddos_yourself::{CLIENT_JS, CURSOR_JS, MAX_BODY_BYTES, app_with};
 use governor::clock::FakeRelativeClock;
 use poll_endpoint::error::ApiError;
-use spec::Server;
-use std::future::Future;
+use spec::{
+    R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14, R15, R16, R17, R18,
+    Server,
+};
+use spec_support::{assert_names, block_on, failure_message, replaced};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use virtual_browser::known_clients;
-use virtual_browser::spec::{assert_names, failure_message};
-
-/// Run an async scenario to its end.
-fn block_on(scene: impl Future<Output = ()>) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(scene);
-}
 
 // ---------------------------------------------------------------------------
 // Server variants: the solution's app with one step changed
@@ -119,7 +110,7 @@ fn r1_a_poll_that_ignores_since_fails_s01() {
     let message = failure_message("a poll that ignores `since`", || {
         block_on(spec::s01(Server::on(ignores_since)));
     });
-    assert_names("R1 `since`", &message);
+    assert_names(R1, &message);
 }
 
 /// R2: `cursor` with `str::parse` alone, which takes `+1` for 1.
@@ -171,7 +162,7 @@ fn r2_a_cursor_read_with_parse_alone_fails_s02() {
     let message = failure_message("a cursor read with `parse` alone", || {
         block_on(spec::s02(Server::on(parses_with_parse_alone)));
     });
-    assert_names("R2 a bad cursor is a 400", &message);
+    assert_names(R2, &message);
     assert!(message.contains("since=%2B1"), "{message}");
 }
 
@@ -188,7 +179,7 @@ fn r3_a_poll_that_ignores_the_epoch_fails_s03() {
     let message = failure_message("a poll that ignores the epoch", || {
         block_on(spec::s03(Server::on(ignores_epoch)));
     });
-    assert_names("R3 a cursor from another life starts over", &message);
+    assert_names(R3, &message);
     assert!(message.contains("epoch=999"), "{message}");
 }
 
@@ -209,7 +200,7 @@ fn r4_a_poll_that_serializes_every_answer_fails_s04() {
     let message = failure_message("a poll that serializes every answer", || {
         block_on(spec::s04(Server::on(serializes_every_time)));
     });
-    assert_names("R4 serialize once per change", &message);
+    assert_names(R4, &message);
 }
 
 /// R5: `If-None-Match` compared as one whole string: no weak tags, lists or `*`.
@@ -229,7 +220,7 @@ fn r5_tags_compared_as_whole_strings_fail_s05() {
     let message = failure_message("tags compared as whole strings", || {
         block_on(spec::s05(Server::on(compares_tags_as_strings)));
     });
-    assert_names("R5 entity tags", &message);
+    assert_names(R5, &message);
     assert!(message.contains("W/"), "{message}");
 }
 
@@ -263,7 +254,7 @@ fn r16_a_tag_and_a_body_from_two_views_fail_s08() {
     let message = failure_message("a tag and a body from two views", || {
         block_on(spec::s08(Server::on(two_views)));
     });
-    assert_names("R16 one view per answer", &message);
+    assert_names(R16, &message);
 }
 
 /// R6: one allowance for every client: the limit never sees who asks.
@@ -282,7 +273,7 @@ fn r6_one_allowance_for_every_client_fails_s06() {
     let message = failure_message("one allowance for every client", || {
         block_on(spec::s06(Server::on(one_bucket_for_all)));
     });
-    assert_names("R6 each client has its own allowance", &message);
+    assert_names(R6, &message);
     assert!(message.contains("`grace`"), "{message}");
 }
 
@@ -301,7 +292,7 @@ fn r6_a_429_without_retry_after_fails_s06() {
     let message = failure_message("a 429 without Retry-After", || {
         block_on(spec::s06(Server::on(no_retry_after)));
     });
-    assert_names("R6 each client has its own allowance", &message);
+    assert_names(R6, &message);
     assert!(message.contains("Retry-After"), "{message}");
 }
 
@@ -327,7 +318,7 @@ fn r14_a_limit_without_an_address_ceiling_fails_s07() {
     let message = failure_message("a limit without an address ceiling", || {
         block_on(spec::s07(Server::on(address_only_without_an_id)));
     });
-    assert_names("R14 one address, one ceiling", &message);
+    assert_names(R14, &message);
     assert!(message.contains("should answer 429"), "{message}");
 }
 
@@ -353,52 +344,192 @@ fn r14_one_ceiling_for_every_unknown_address_fails_s07() {
     let message = failure_message("one ceiling for every unknown address", || {
         block_on(spec::s07(Server::on(unknown_is_one_address)));
     });
-    assert_names("R14 one address, one ceiling", &message);
+    assert_names(R14, &message);
     assert!(message.contains("no known address"), "{message}");
+}
+
+/// R17: a limiter whose clock never moves. Every client it has seen still
+/// looks busy to it, so its sweep forgets no one: the same as a limiter
+/// that never sweeps, and a map that grows with every client there ever was.
+#[test]
+fn r17_a_limiter_that_never_forgets_fails_s09() {
+    let message = failure_message("a limiter that never forgets", || {
+        let stands_still = FakeRelativeClock::default();
+        let limit = Arc::new(RateLimit::new(stands_still));
+        block_on(spec::s09(limit, FakeRelativeClock::default()));
+    });
+    assert_names(R17, &message);
 }
 
 // ---------------------------------------------------------------------------
 // Client variants: the solution's cursor.js or client.js with one change
 // ---------------------------------------------------------------------------
 
+/// R7: `pollPath` sends `since` but not `epoch`, so after a server restart
+/// the server cannot tell an old cursor from a new one.
+fn cursor_without_epoch() -> &'static str {
+    replaced(
+        CURSOR_JS,
+        "return `/poll?since=${cursor.since}&epoch=${cursor.epoch}`;",
+        "return `/poll?since=${cursor.since}`;",
+    )
+}
+
+/// R8: `merge` appends what came to what is shown and sorts it, so a
+/// message that comes twice is shown twice.
+fn merge_keeps_duplicates() -> &'static str {
+    replaced(
+        CURSOR_JS,
+        "  const byId = new Map(shown.map((message) => [message.id, message]));\n  \
+         for (const message of incoming) byId.set(message.id, message);\n  \
+         return [...byId.values()]",
+        "  return [...shown, ...incoming]",
+    )
+}
+
+/// R9: the page draws the messages after every answer, so an idle page
+/// redraws the same list every 3 s.
+fn draws_every_answer() -> &'static str {
+    replaced(
+        CLIENT_JS,
+        "  if (answer.reset || answer.msg.length > 0) {\n    shown = next;\n    \
+         renderMessages(shown); // only when something changed\n  }",
+        "  shown = next;\n  renderMessages(shown); // every time",
+    )
+}
+
+/// R10: `pollPath` adds the time to every URL ("so no cache can answer
+/// with something stale"), so no two polls ask for the same URL and the
+/// browser's cache can never revalidate one into a 304.
+fn cursor_busts_the_cache() -> &'static str {
+    replaced(
+        CURSOR_JS,
+        "&epoch=${cursor.epoch}`;",
+        "&epoch=${cursor.epoch}&t=${Date.now()}`;",
+    )
+}
+
+/// R10: one URL, but a `fetch` that skips the HTTP cache (`cache: mode`).
+fn polls_with_cache(mode: &str) -> &'static str {
+    replaced(
+        CLIENT_JS,
+        "fetch(pollPath(cursor), { headers })",
+        &format!("fetch(pollPath(cursor), {{ headers, cache: \"{mode}\" }})"),
+    )
+}
+
+/// R11: a 429 is a failure like any other, and its Retry-After is ignored,
+/// so the page asks again before the server said it may.
+fn ignores_retry_after() -> &'static str {
+    replaced(
+        CLIENT_JS,
+        "const wait = asks ? retryAfterMs(response.headers.get(\"retry-after\")) : 0;",
+        "const wait = 0;",
+    )
+}
+
+/// R12: the page merges every answer into what it shows, even one that
+/// says `reset: true`, so after a server restart it keeps messages the new
+/// server never had.
+fn ignores_reset() -> &'static str {
+    replaced(
+        CLIENT_JS,
+        "merge(answer.reset ? [] : shown, answer.msg)",
+        "merge(shown, answer.msg)",
+    )
+}
+
+/// R13: the frame loop starts a poll and goes on without waiting for it,
+/// so on a slow server a new poll goes out every 3 s while the last is
+/// still on its way.
+fn polls_without_waiting() -> &'static str {
+    replaced(
+        CLIENT_JS,
+        "      await refresh();\n      wait = backoff.succeeded();\n      showStatus(\"\");\n",
+        "      refresh().then(\n        () => showStatus(\"\"),\n        \
+         (error) => showStatus(`polling failed (${error.message})`),\n      );\n      \
+         wait = backoff.succeeded(); // not waiting for the answer\n",
+    )
+}
+
+/// R15: the page names itself with a new random id on every load, so each
+/// reload of the tab is a client the rate limit has never seen, with a
+/// whole allowance of its own: a reload loop is never held to one.
+fn new_id_per_load() -> &'static str {
+    replaced(
+        CLIENT_JS,
+        "sessionStorage.getItem(\"client-id\") ?? fresh()",
+        "fresh()",
+    )
+}
+
+/// R15: the page keeps its id in sessionStorage but trusts the storage to
+/// be there, so where the browser refuses it (reading `sessionStorage`
+/// throws) the script stops at its first line and never polls.
+fn trusts_session_storage() -> &'static str {
+    let without_try = replaced(
+        CLIENT_JS,
+        "  try {\n    const id = sessionStorage",
+        "    const id = sessionStorage",
+    );
+    replaced(
+        without_try,
+        "  } catch {\n    return fresh(); // storage refused: an id for this load only\n  }\n",
+        "",
+    )
+}
+
+/// R15: the id stays in sessionStorage while the page is open, so a copy
+/// of the tab takes it along.
+fn leaves_its_id_in_storage() -> &'static str {
+    replaced(
+        CLIENT_JS,
+        "    sessionStorage.removeItem(\"client-id\");\n",
+        "    sessionStorage.setItem(\"client-id\", id);\n",
+    )
+}
+
+/// R18: the page's posts do not name it: the chat module is never told
+/// the id.
+fn posts_do_not_name_it() -> &'static str {
+    replaced(CLIENT_JS, "nameThisPage(CLIENT_ID);", "")
+}
+
 #[test]
 fn r7_a_cursor_without_epoch_fails_s10_and_s11() {
-    let page =
-        spec::client_with(CLIENT_JS, known_clients::EX05_CURSOR_WITHOUT_EPOCH);
+    let page = spec::client_with(CLIENT_JS, cursor_without_epoch());
     assert_names(
-        "R7 `pollPath` sends the cursor",
+        R7,
         &failure_message("a cursor without epoch", || spec::s10(&page)),
     );
     let message = failure_message("a cursor without epoch", || spec::s11(&page));
-    assert_names("R7 `pollPath` sends the cursor", &message);
+    assert_names(R7, &message);
     assert!(message.contains("asked /poll?since=0."), "{message}");
 }
 
 #[test]
 fn r8_a_merge_that_keeps_duplicates_fails_s10() {
-    let page =
-        spec::client_with(CLIENT_JS, known_clients::EX05_MERGE_KEEPS_DUPLICATES);
+    let page = spec::client_with(CLIENT_JS, merge_keeps_duplicates());
     let message =
         failure_message("a merge that keeps duplicates", || spec::s10(&page));
-    assert_names("R8 `merge` keeps each message once", &message);
+    assert_names(R8, &message);
     assert!(message.contains("\"1,2,3,3,4\""), "{message}");
 }
 
 #[test]
 fn r9_a_page_that_draws_every_answer_fails_s12() {
-    let page = spec::client_with(known_clients::EX05_DRAWS_EVERY_ANSWER, CURSOR_JS);
+    let page = spec::client_with(draws_every_answer(), CURSOR_JS);
     let message =
         failure_message("a page that draws every answer", || spec::s12(&page));
-    assert_names("R9 an idle page draws nothing new", &message);
+    assert_names(R9, &message);
 }
 
 #[test]
 fn r10_a_cursor_that_busts_the_cache_fails_s12() {
-    let page =
-        spec::client_with(CLIENT_JS, known_clients::EX05_CURSOR_BUSTS_THE_CACHE);
+    let page = spec::client_with(CLIENT_JS, cursor_busts_the_cache());
     let message =
         failure_message("a cursor that busts the cache", || spec::s12(&page));
-    assert_names("R10 an idle page asks for one URL", &message);
+    assert_names(R10, &message);
 }
 
 #[test]
@@ -412,55 +543,73 @@ fn r10_a_page_that_keeps_the_cache_out_of_its_polls_fails_s12() {
             failure_message(&format!("a page that polls with {what}"), || {
                 spec::s12(&page)
             });
-        assert_names("R10 an idle page asks for one URL", &message);
+        assert_names(R10, &message);
         assert!(message.contains("the URL of the poll before"), "{message}");
     }
 }
 
 #[test]
 fn r11_a_page_that_ignores_retry_after_fails_s13() {
-    let page = spec::client_with(known_clients::EX05_IGNORES_RETRY_AFTER, CURSOR_JS);
+    let page = spec::client_with(ignores_retry_after(), CURSOR_JS);
     let message =
         failure_message("a page that ignores Retry-After", || spec::s13(&page));
-    assert_names("R11 the page honours 429 and Retry-After", &message);
+    assert_names(R11, &message);
 }
 
 #[test]
 fn r12_a_page_that_ignores_reset_fails_s14() {
-    let page = spec::client_with(known_clients::EX05_IGNORES_RESET, CURSOR_JS);
+    let page = spec::client_with(ignores_reset(), CURSOR_JS);
     let message =
         failure_message("a page that ignores `reset`", || spec::s14(&page));
-    assert_names("R12 `reset: true` starts the list over", &message);
+    assert_names(R12, &message);
 }
 
 #[test]
 fn r13_a_page_that_polls_without_waiting_fails_s15() {
-    let page =
-        spec::client_with(known_clients::EX05_POLLS_WITHOUT_WAITING, CURSOR_JS);
+    let page = spec::client_with(polls_without_waiting(), CURSOR_JS);
     let message =
         failure_message("a page that polls without waiting", || spec::s15(&page));
-    assert_names("R13 one poll at a time", &message);
+    assert_names(R13, &message);
 }
 
 #[test]
 fn r15_a_page_that_makes_a_new_id_on_every_load_fails_s16() {
-    let page = spec::client_with(known_clients::EX05_NEW_ID_PER_LOAD, CURSOR_JS);
+    let page = spec::client_with(new_id_per_load(), CURSOR_JS);
     let message =
         failure_message("a page that makes a new id on every load", || {
             spec::s16(&page)
         });
-    assert_names("R15 a tab keeps its client id", &message);
+    assert_names(R15, &message);
     assert!(message.contains("different clients"), "{message}");
 }
 
 #[test]
 fn r15_a_page_that_trusts_session_storage_fails_s16() {
-    let page =
-        spec::client_with(known_clients::EX05_TRUSTS_SESSION_STORAGE, CURSOR_JS);
+    let page = spec::client_with(trusts_session_storage(), CURSOR_JS);
     let message =
         failure_message("a page that trusts sessionStorage", || spec::s16(&page));
-    assert_names("R15 a tab keeps its client id", &message);
+    assert_names(R15, &message);
     assert!(message.contains("SecurityError"), "{message}");
+}
+
+#[test]
+fn r15_a_page_that_leaves_its_id_in_storage_fails_s17() {
+    let page = spec::client_with(leaves_its_id_in_storage(), CURSOR_JS);
+    let message =
+        failure_message("a page that leaves its id in storage", || spec::s17(&page));
+    assert_names(R15, &message);
+    assert!(message.contains("a duplicated tab gets its own"), "{message}");
+    // It keeps every other client rule, the reload loop's included.
+    spec::s16(&page);
+}
+
+#[test]
+fn r18_a_page_whose_posts_do_not_name_it_fails_s17() {
+    let page = spec::client_with(posts_do_not_name_it(), CURSOR_JS);
+    let message =
+        failure_message("a page whose posts do not name it", || spec::s17(&page));
+    assert_names(R18, &message);
+    spec::s16(&page);
 }
 
 /// Each wrong client breaks its rule only: the scenarios of the other client
@@ -471,17 +620,17 @@ fn r15_a_page_that_trusts_session_storage_fails_s16() {
 fn each_wrong_client_passes_the_scenarios_of_the_other_rules() {
     let cursor = |js| spec::client_with(CLIENT_JS, js);
     let client = |js| spec::client_with(js, CURSOR_JS);
-    let without_epoch = cursor(known_clients::EX05_CURSOR_WITHOUT_EPOCH);
+    let without_epoch = cursor(cursor_without_epoch());
     for scenario in [spec::s12, spec::s13, spec::s15, spec::s16] {
         scenario(&without_epoch);
     }
-    let duplicates = cursor(known_clients::EX05_MERGE_KEEPS_DUPLICATES);
+    let duplicates = cursor(merge_keeps_duplicates());
     for scenario in
         [spec::s11, spec::s12, spec::s13, spec::s14, spec::s15, spec::s16]
     {
         scenario(&duplicates);
     }
-    let busts = cursor(known_clients::EX05_CURSOR_BUSTS_THE_CACHE);
+    let busts = cursor(cursor_busts_the_cache());
     for scenario in [spec::s10, spec::s13, spec::s14, spec::s15, spec::s16] {
         scenario(&busts);
     }
@@ -491,17 +640,17 @@ fn each_wrong_client_passes_the_scenarios_of_the_other_rules() {
     {
         scenario(&no_store);
     }
-    let draws = client(known_clients::EX05_DRAWS_EVERY_ANSWER);
+    let draws = client(draws_every_answer());
     for scenario in [spec::s10, spec::s13, spec::s14, spec::s15, spec::s16] {
         scenario(&draws);
     }
-    let retries = client(known_clients::EX05_IGNORES_RETRY_AFTER);
+    let retries = client(ignores_retry_after());
     for scenario in
         [spec::s10, spec::s11, spec::s12, spec::s14, spec::s15, spec::s16]
     {
         scenario(&retries);
     }
-    let ignores_reset = client(known_clients::EX05_IGNORES_RESET);
+    let ignores_reset = client(ignores_reset());
     for scenario in
         [spec::s10, spec::s11, spec::s12, spec::s13, spec::s15, spec::s16]
     {
@@ -509,12 +658,12 @@ fn each_wrong_client_passes_the_scenarios_of_the_other_rules() {
     }
     // It does not back off either (a poll every 3 s, whatever happens), so
     // s13 is not for it.
-    let no_wait = client(known_clients::EX05_POLLS_WITHOUT_WAITING);
+    let no_wait = client(polls_without_waiting());
     for scenario in [spec::s10, spec::s12, spec::s14, spec::s16] {
         scenario(&no_wait);
     }
-    let new_ids = client(known_clients::EX05_NEW_ID_PER_LOAD);
-    let trusts = client(known_clients::EX05_TRUSTS_SESSION_STORAGE);
+    let new_ids = client(new_id_per_load());
+    let trusts = client(trusts_session_storage());
     for page in [&new_ids, &trusts] {
         for scenario in
             [spec::s10, spec::s11, spec::s12, spec::s13, spec::s14, spec::s15]
@@ -536,54 +685,4 @@ fn a_cursor_written_another_way_passes() {
     spec::s14(&page);
     spec::s15(&page);
     spec::s16(&page);
-}
-
-// ---------------------------------------------------------------------------
-// R15 and R18 in a duplicated tab: the solution's client.js with one change
-// ---------------------------------------------------------------------------
-
-/// The solution's `client.js` with `from` replaced by `to` (which must be there).
-fn client_js_with(from: &str, to: &str) -> &'static str {
-    assert!(
-        CLIENT_JS.contains(from),
-        "the solution's client.js no longer has {from:?}"
-    );
-    Box::leak(CLIENT_JS.replacen(from, to, 1).into_boxed_str())
-}
-
-#[test]
-fn r15_a_page_that_leaves_its_id_in_storage_fails_s17() {
-    // The id stays in sessionStorage while the page is open, so a copy of
-    // the tab takes it along.
-    let js = client_js_with(
-        "    sessionStorage.removeItem(\"client-id\");\n",
-        "    sessionStorage.setItem(\"client-id\", id);\n",
-    );
-    let page = spec::client_with(js, CURSOR_JS);
-    let message =
-        failure_message("a page that leaves its id in storage", || spec::s17(&page));
-    assert_names(
-        "R15 a tab keeps its client id, and a duplicated tab gets its own",
-        &message,
-    );
-    // It keeps every other client rule, the reload loop's included.
-    spec::s16(&page);
-}
-
-#[test]
-fn r18_a_page_whose_posts_do_not_name_it_fails_s17() {
-    let js = client_js_with("nameThisPage(CLIENT_ID);", "");
-    let page = spec::client_with(js, CURSOR_JS);
-    let message =
-        failure_message("a page whose posts do not name it", || spec::s17(&page));
-    assert_names("R18 a page names itself on every request", &message);
-    spec::s16(&page);
-}
-
-/// The solution's `client.js`, its polls fetched with `cache: mode`.
-fn polls_with_cache(mode: &str) -> &'static str {
-    client_js_with(
-        "fetch(pollPath(cursor), { headers })",
-        &format!("fetch(pollPath(cursor), {{ headers, cache: \"{mode}\" }})"),
-    )
 }

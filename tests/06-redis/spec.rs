@@ -33,13 +33,11 @@
 //! s01 and s02 need no Redis. s03 to s09 run two instances of the server on a
 //! real Redis: a `redis-server` of their own (a free port on 127.0.0.1, data
 //! in a temporary folder), or, with `REDIS_URL` set, that server, each test
-//! under a chat of its own (see `tests/support/redis_server.rs`). Without
+//! under a chat of its own (see `spec_support::redis_server`). Without
 //! `redis-server` installed and without `REDIS_URL` they are skipped, with
 //! one line that says how to install it; with `REQUIRE_REDIS=1` (as in CI) a
 //! missing Redis fails them instead. s06 kills and restarts its Redis, so it
 //! is skipped (and says so) on a shared one.
-
-#![allow(dead_code)] // the wrong solutions use what the tests here do not
 
 use axum::{
     Router,
@@ -54,36 +52,31 @@ use redis_chat::redis_store::{Keys, RedisStore};
 use redis_chat::store::{PollAnswer, Store, StoreError};
 use redis_chat::{MAX_MESSAGES, app_with};
 use serde_json::json;
+use spec_support::Rule;
+use spec_support::redis_server::RedisServer;
+use spec_support::requests::{self, Reply, send};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub const R1: Rule = Rule::new("R1", "a store that is down is 503");
+pub const R2: Rule = Rule::new("R2", "a retried POST stores one message");
+pub const R3: Rule = Rule::new("R3", "idempotency keys are bounded");
+pub const R4: Rule = Rule::new("R4", "one chat for every instance");
+pub const R5: Rule = Rule::new("R5", "the append is one script");
+pub const R6: Rule = Rule::new("R6", "read the list only when it changed");
+pub const R7: Rule = Rule::new("R7", "recover by itself");
+pub const R8: Rule = Rule::new("R8", "every key carries the chat's hash tag");
 
 /// `name` in the crate under test, as a learner finds it:
-/// `exercises/06-redis/src/redis_store.rs` (the solution's, when the
-/// course's checks run the spec from the workspace).
+/// `exercises/06-redis/src/redis_store.rs`.
 pub fn file(name: &str) -> String {
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let parent = manifest.parent().and_then(|p| p.file_name()).unwrap_or_default();
-    let solution = manifest.join("solutions/06-redis");
-    let dir = if parent == "exercises" || parent == "solutions" {
-        manifest
-    } else {
-        solution.as_path()
-    };
-    let name_of = |p: &std::path::Path| {
-        p.file_name().unwrap_or_default().to_string_lossy().into_owned()
-    };
-    format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
+    spec_support::learner_file(env!("CARGO_MANIFEST_DIR"), name)
 }
 
 #[path = "commands.rs"]
 pub mod commands;
-#[path = "../support/redis_server.rs"]
-pub mod redis_server;
-#[path = "../support/requests.rs"]
-pub mod requests;
 use commands::{Command, Commands};
-use redis_server::RedisServer;
-use requests::{Reply, send};
 
 // ---------------------------------------------------------------------------
 // Talking to an instance
@@ -192,7 +185,7 @@ pub async fn s01(app: Router) {
         assert_eq!(
             reply.status,
             503,
-            "R1 a store that is down is 503: while the store is down, {what} /poll should answer 503 Service \
+            "{R1:#}: while the store is down, {what} /poll should answer 503 Service \
              Unavailable, never 500, but it answered {}.\n{}",
             shown(&reply),
             look()
@@ -200,7 +193,7 @@ pub async fn s01(app: Router) {
         assert_eq!(
             reply.headers.get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()),
             Some("5"),
-            "R1 a store that is down is 503 with Retry-After: the 503 to {what} /poll should say \
+            "{R1:#} with Retry-After: the 503 to {what} /poll should say \
              `Retry-After: 5` (RETRY_AFTER_SECONDS), so clients back off; it sent {}.\n{}",
             reply
                 .headers
@@ -217,7 +210,7 @@ pub async fn s01(app: Router) {
             .unwrap_or_default();
         assert!(
             error.contains("unavailable"),
-            "R1 a store that is down is 503 with a JSON error: the body should be {{\"error\": \"the message \
+            "{R1:#} with a JSON error: the body should be {{\"error\": \"the message \
              store is unavailable; try again in 5 s\"}}, but it was {}.\n{}",
             String::from_utf8_lossy(&reply.body),
             look()
@@ -226,7 +219,7 @@ pub async fn s01(app: Router) {
     assert_eq!(
         get(&app, "/client.js").await.status,
         200,
-        "R1 a store that is down is 503, and only /poll: GET /client.js should still answer 200 while the \
+        "{R1:#}, and only /poll: GET /client.js should still answer 200 while the \
          store is down.\n{}",
         look()
     );
@@ -245,7 +238,7 @@ pub async fn s02(app: Router) {
     assert_eq!(
         (first.status, again.status),
         (201, 201),
-        "R2 a retried POST stores one message: two POSTs with `Idempotency-Key: msg-1` should both answer \
+        "{R2:#}: two POSTs with `Idempotency-Key: msg-1` should both answer \
          201 Created, but they answered {} and {}.\nLook at `push` in {}.",
         shown(&first),
         shown(&again),
@@ -254,7 +247,7 @@ pub async fn s02(app: Router) {
     assert_eq!(
         first.json(),
         again.json(),
-        "R2 a retried POST stores one message: a second POST with the same Idempotency-Key should answer the \
+        "{R2:#}: a second POST with the same Idempotency-Key should answer the \
          message stored the first time, not a new one; the first answered {} and the second {}.\nLook at \
          `push` in {}.",
         shown(&first),
@@ -266,7 +259,7 @@ pub async fn s02(app: Router) {
     assert_eq!(
         ids,
         [1, 2],
-        "R2 a retried POST stores one message: three POSTs with the keys msg-1, msg-1 and msg-2 should store \
+        "{R2:#}: three POSTs with the keys msg-1, msg-1 and msg-2 should store \
          two messages (ids 1 and 2), but GET /poll lists {ids:?}.\nLook at `push` in {}.",
         "helpers/chat-store/src/memory.rs (given)"
     );
@@ -274,7 +267,7 @@ pub async fn s02(app: Router) {
     assert_eq!(
         refused.status,
         400,
-        "R3 a malformed idempotency key is refused: `Idempotency-Key: not a key!` should get 400 (1 to 64 \
+        "{R3:#}, and a malformed one is refused: `Idempotency-Key: not a key!` should get 400 (1 to 64 \
          letters, digits, `-` or `_`), but it got {}.\nLook at `idempotency_key` in {}.",
         shown(&refused),
         file("src/routes.rs")
@@ -297,7 +290,7 @@ pub async fn s03(redis: &RedisServer, instance: Instance) {
     assert_eq!(
         first.status,
         201,
-        "R4 one chat for every instance: POST /poll through instance A should store the message in Redis and \
+        "{R4:#}: POST /poll through instance A should store the message in Redis and \
          answer 201, but it answered {}.\nLook at `push` and the APPEND script in {}.",
         shown(&first),
         file("src/redis_store.rs")
@@ -316,7 +309,7 @@ pub async fn s03(redis: &RedisServer, instance: Instance) {
                     "through A again".to_owned()
                 ]
             ),
-            "R4 one chat for every instance: after posts through A, B and A, instance {name} should list all \
+            "{R4:#}: after posts through A, B and A, instance {name} should list all \
              three, in order, with ids 1, 2, 3; it answered {}.\nLook at `poll` in {}.",
             shown(&reply),
             file("src/redis_store.rs")
@@ -328,7 +321,7 @@ pub async fn s03(redis: &RedisServer, instance: Instance) {
     assert_eq!(
         on_b.ids(),
         [3],
-        "R4 one chat for every instance: a cursor from A means the same on B, because both read the epoch from \
+        "{R4:#}: a cursor from A means the same on B, because both read the epoch from \
          Redis. GET {cursor} on B should answer message 3 only, but it answered {}.\nLook at `poll` in {}: \
          the mirror's CachedStore takes Redis's epoch, not one of its own.",
         shown(&on_b),
@@ -344,7 +337,7 @@ pub async fn s03(redis: &RedisServer, instance: Instance) {
         (tag(&get(&a, "/poll").await), tag(&get(&b, "/poll").await));
     assert!(
         tag_a == tag_b && tag_a != "no ETag",
-        "R4 one chat for every instance: the same state has the same ETag on every instance, so a browser's \
+        "{R4:#}: the same state has the same ETag on every instance, so a browser's \
          cached answer from A is still good on B; A sent {tag_a} and B {tag_b}.\nLook at `poll` in {}.",
         file("src/redis_store.rs")
     );
@@ -367,7 +360,7 @@ pub async fn s04(redis: &RedisServer, instance: Instance) {
                 assert_eq!(
                     reply.status,
                     201,
-                    "R5 the append is one script: post {n} through instance {name} should answer 201, but it \
+                    "{R5:#}: post {n} through instance {name} should answer 201, but it \
                      answered {}.\nLook at `push` and the APPEND script in {}.",
                     shown(&reply),
                     file("src/redis_store.rs")
@@ -385,7 +378,7 @@ pub async fn s04(redis: &RedisServer, instance: Instance) {
         };
         assert!(
             ids.windows(2).all(|w| w[0] < w[1]),
-            "R5 the append is one script: one instance's posts, one after another, should get growing ids, \
+            "{R5:#}: one instance's posts, one after another, should get growing ids, \
              but they got {:?}...\nLook at the APPEND script in {}.",
             &ids[..ids.len().min(20)],
             file("src/redis_store.rs")
@@ -398,7 +391,7 @@ pub async fn s04(redis: &RedisServer, instance: Instance) {
     assert_eq!(
         all,
         (1..=1000).collect::<Vec<u64>>(),
-        "R5 the append is one script: 1,000 posts through two instances at once should get the ids 1 to 1,000, \
+        "{R5:#}: 1,000 posts through two instances at once should get the ids 1 to 1,000, \
          each once{}. Hand ids out with INCR inside the same script as the append, never in the instance.\n\
          Look at the APPEND script in {}.",
         if twice.is_empty() {
@@ -412,7 +405,7 @@ pub async fn s04(redis: &RedisServer, instance: Instance) {
     assert_eq!(
         kept,
         (951..=1000).collect::<Vec<u64>>(),
-        "R5 the append is one script: Redis should keep the newest {MAX_MESSAGES} messages (951 to 1,000), in \
+        "{R5:#}: Redis should keep the newest {MAX_MESSAGES} messages (951 to 1,000), in \
          order (RPUSH, then LTRIM, in the script), but GET /poll listed {} messages: {:?}.\nLook at the APPEND \
          script in {}.",
         kept.len(),
@@ -439,7 +432,7 @@ pub async fn s05(redis: &RedisServer, instance: Instance) {
     assert_eq!(
         (first.status, second.status, third.status),
         (201, 201, 201),
-        "R2 a retried POST stores one message: three tries with `Idempotency-Key: k-1` should each answer 201, \
+        "{R2:#}: three tries with `Idempotency-Key: k-1` should each answer 201, \
          but they answered {}, {} and {}.\n{}",
         first.status,
         second.status,
@@ -448,7 +441,7 @@ pub async fn s05(redis: &RedisServer, instance: Instance) {
     );
     assert!(
         first.json() == second.json() && second.json() == third.json(),
-        "R2 a retried POST stores one message: every try with the same Idempotency-Key should answer the \
+        "{R2:#}: every try with the same Idempotency-Key should answer the \
          message stored the first time, but they answered {}, {} and {}.\n{}",
         first.json(),
         second.json(),
@@ -459,7 +452,7 @@ pub async fn s05(redis: &RedisServer, instance: Instance) {
     assert_eq!(
         ids,
         [1],
-        "R2 a retried POST stores one message: three tries with one key, two of them at once through two \
+        "{R2:#}: three tries with one key, two of them at once through two \
          instances, should store one message, but GET /poll lists {ids:?}. Check the key and store the \
          message in the same script.\n{}",
         look()
@@ -482,7 +475,7 @@ pub async fn s06(redis: &mut RedisServer, instance: Instance) {
         assert_eq!(
             reply.status,
             201,
-            "R7 recover by itself: with Redis up, post {n} should answer 201, but it answered {}.\nLook at \
+            "{R7:#}: with Redis up, post {n} should answer 201, but it answered {}.\nLook at \
              `push` in {}.",
             shown(&reply),
             file("src/redis_store.rs")
@@ -498,7 +491,7 @@ pub async fn s06(redis: &mut RedisServer, instance: Instance) {
             assert!(
                 reply.status == 503
                     && reply.headers.contains_key(header::RETRY_AFTER),
-                "R1 a store that is down is 503: with Redis down, {what} /poll on instance {name} should answer \
+                "{R1:#}: with Redis down, {what} /poll on instance {name} should answer \
                  503 with Retry-After (not hang), but it answered {}.\nLook at `store_unavailable` in {} \
                  and at the `?` after each Redis call in {}.",
                 shown(&reply),
@@ -508,7 +501,8 @@ pub async fn s06(redis: &mut RedisServer, instance: Instance) {
         }
     }
     redis.start_again();
-    // The instances reconnect by themselves; give them a few seconds.
+    // The instances reconnect by themselves; give them a few seconds (on
+    // the runtime's clock, which a test may stop: see `wrong_solutions.rs`).
     let deadline = Instant::now() + Duration::from_secs(15);
     let back = loop {
         let reply = get(&a, "/poll").await;
@@ -520,7 +514,7 @@ pub async fn s06(redis: &mut RedisServer, instance: Instance) {
     assert_eq!(
         back.status,
         200,
-        "R7 recover by itself: 15 s after Redis restarted, GET /poll should answer 200 again, without the \
+        "{R7:#}: 15 s after Redis restarted, GET /poll should answer 200 again, without the \
          server being restarted, but it still answered {}. The ConnectionManager reconnects by itself: \
          keep one, and clone it for each command.\nLook at `new` and `poll` in {}.",
         shown(&back),
@@ -529,7 +523,7 @@ pub async fn s06(redis: &mut RedisServer, instance: Instance) {
     assert_eq!(
         back.ids(),
         acknowledged,
-        "R7 recover by itself: every POST that got a 201 before the crash should still be there after it.\n\
+        "{R7:#}: every POST that got a 201 before the crash should still be there after it.\n\
          Look at `push` in {}.",
         file("src/redis_store.rs")
     );
@@ -537,7 +531,7 @@ pub async fn s06(redis: &mut RedisServer, instance: Instance) {
     assert_eq!(
         (after.status, after.json()["id"].as_u64()),
         (201, Some(6)),
-        "R7 recover by itself: after the restart, the next message through instance B should get 201 and the \
+        "{R7:#}: after the restart, the next message through instance B should get 201 and the \
          next id, 6; it got {}.\nLook at `push` in {}.",
         shown(&after),
         file("src/redis_store.rs")
@@ -557,7 +551,7 @@ pub async fn s07(redis: &RedisServer, instance: Instance) {
         assert_eq!(
             reply.status,
             400,
-            "R3 a malformed idempotency key is refused: `Idempotency-Key: {key}` should get 400, but it got {}.\n\
+            "{R3:#}, and a malformed one is refused: `Idempotency-Key: {key}` should get 400, but it got {}.\n\
              Look at `idempotency_key` in {}.",
             shown(&reply),
             file("src/routes.rs")
@@ -575,7 +569,7 @@ pub async fn s07(redis: &RedisServer, instance: Instance) {
         redis::cmd("TTL").arg(&posted).query_async(&mut connection).await.unwrap();
     assert!(
         (1..=redis_chat::store::IDEMPOTENCY_TTL_SECONDS as i64).contains(&ttl),
-        "R3 idempotency keys are bounded: `{posted}` should be kept with a time to live (SET ... EX \
+        "{R3:#}: `{posted}` should be kept with a time to live (SET ... EX \
          IDEMPOTENCY_TTL_SECONDS, in the script), so Redis forgets it by itself; its TTL was {ttl} ({}).\nLook \
          at the APPEND script in {}.",
         match ttl {
@@ -643,7 +637,7 @@ pub async fn s08(redis: &RedisServer, instance: Instance) {
     let read = list_commands(&commands.since_last(), &keys);
     assert!(
         read.is_empty(),
-        "R6 read the list only when it changed: 60 polls through two instances, with nothing new since each \
+        "{R6:#}: 60 polls through two instances, with nothing new since each \
          last looked, sent {} commands on the list `{}` (the first: {}). A poll that finds the epoch and the \
          newest id unchanged should answer from the instance's mirror, reading nothing else.\n{}",
         read.len(),
@@ -659,7 +653,7 @@ pub async fn s08(redis: &RedisServer, instance: Instance) {
         assert_eq!(
             reply.ids(),
             [4],
-            "R6 read the list only when it changed, and when it has: after a post through B, instance {name} \
+            "{R6:#}, and when it has: after a post through B, instance {name} \
              should answer message 4 to a cursor at 3, but it answered {}.\n{}",
             shown(&reply),
             look()
@@ -674,7 +668,7 @@ pub async fn s08(redis: &RedisServer, instance: Instance) {
     let read = list_commands(&commands.since_last(), &keys);
     assert!(
         read.is_empty(),
-        "R6 read the list only when it changed: after each instance had read message 4, 60 more polls with \
+        "{R6:#}: after each instance had read message 4, 60 more polls with \
          nothing new sent {} commands on the list `{}` (the first: {}).\n{}",
         read.len(),
         keys.messages,
@@ -704,7 +698,7 @@ pub async fn s09(redis: &RedisServer, instance: Instance) {
     assert_eq!(
         (in_b.status, in_b.json()["id"].as_u64(), in_b.json()["text"].clone()),
         (201, Some(1), json!("in chat b")),
-        "R8 every key carries the chat's hash tag: the first message of chat b ({url_b}) should be its own \
+        "{R8:#}: the first message of chat b ({url_b}) should be its own \
          message 1, even with an Idempotency-Key that chat a ({url_a}) used too; it answered {} {}.\n{}",
         in_b.status,
         String::from_utf8_lossy(&in_b.body),
@@ -713,7 +707,7 @@ pub async fn s09(redis: &RedisServer, instance: Instance) {
     assert_eq!(
         in_a.status,
         201,
-        "R8 every key carries the chat's hash tag: the first message of chat a ({url_a}) should answer 201, \
+        "{R8:#}: the first message of chat a ({url_a}) should answer 201, \
          but it answered {}.\n{}",
         shown(&in_a),
         look()
@@ -727,7 +721,7 @@ pub async fn s09(redis: &RedisServer, instance: Instance) {
         assert_eq!(
             texts(&reply),
             expected,
-            "R8 every key carries the chat's hash tag: chat {chat} should list only its own messages, but it \
+            "{R8:#}: chat {chat} should list only its own messages, but it \
              answered {}.\n{}",
             String::from_utf8_lossy(&reply.body),
             look()
@@ -747,7 +741,7 @@ pub async fn s09(redis: &RedisServer, instance: Instance) {
     assert_eq!(
         held,
         1,
-        "R8 every key carries the chat's hash tag: chat b's one message should be in `{messages}`, but that \
+        "{R8:#}: chat b's one message should be in `{messages}`, but that \
          list holds {held}.\n{}",
         look()
     );
@@ -759,8 +753,12 @@ pub async fn s09(redis: &RedisServer, instance: Instance) {
 
 #[tokio::test]
 async fn s10_a_key_is_bound_to_its_client_and_its_message() {
-    let app =
-        app_with(Arc::new(MemoryStore::new(MAX_MESSAGES)), DefaultClock::default());
+    s10(app_with(Arc::new(MemoryStore::new(MAX_MESSAGES)), DefaultClock::default()))
+        .await;
+}
+
+/// `app` is the server on an empty in-memory store.
+pub async fn s10(app: Router) {
     assert_eq!(post(&app, "hello", Some("k-1")).await.status, 201);
     let other_text = post(&app, "something else", Some("k-1")).await;
     assert_eq!(
@@ -786,8 +784,12 @@ async fn s10_a_key_is_bound_to_its_client_and_its_message() {
 
 #[tokio::test]
 async fn s11_the_in_memory_key_table_stays_bounded() {
+    s11(&MemoryStore::new(MAX_MESSAGES)).await;
+}
+
+/// `store` is an empty in-memory store.
+pub async fn s11(store: &MemoryStore) {
     use redis_chat::memory::MAX_IDEMPOTENCY_KEYS;
-    let store = MemoryStore::new(MAX_MESSAGES);
     let message = || {
         poll_endpoint::message::NewMessage {
             user: "ada".to_owned(),
@@ -817,6 +819,11 @@ async fn s11_the_in_memory_key_table_stays_bounded() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s12_the_first_request_after_a_quick_redis_restart_is_answered() {
     let Some(mut redis) = RedisServer::start_to_kill("06") else { return };
+    s12(&mut redis, instance).await;
+}
+
+/// `redis` is one the test started, which it kills and starts again.
+pub async fn s12(redis: &mut RedisServer, instance: Instance) {
     let app = instance(&redis.url());
     assert_eq!(post(&app, "before", None).await.status, 201);
     // Redis restarts while this instance sends nothing: its connection is dead.
@@ -834,17 +841,22 @@ async fn s12_the_first_request_after_a_quick_redis_restart_is_answered() {
 
 #[tokio::test]
 async fn s13_no_password_in_what_the_server_prints_and_no_plain_text_refusals() {
+    s13(
+        redis_chat::redacted,
+        app_with(Arc::new(MemoryStore::new(MAX_MESSAGES)), DefaultClock::default()),
+    )
+    .await;
+}
+
+/// `redacted` hides a URL's password; `app` is the server on an empty
+/// in-memory store.
+pub async fn s13(redacted: fn(&str) -> String, app: Router) {
     assert_eq!(
-        redis_chat::redacted("redis://:s3cret@db.example:6379/?chat=room"),
+        redacted("redis://:s3cret@db.example:6379/?chat=room"),
         "redis://:***@db.example:6379/?chat=room",
         "a Redis URL is printed with its password hidden"
     );
-    assert_eq!(
-        redis_chat::redacted("redis://127.0.0.1:6379"),
-        "redis://127.0.0.1:6379"
-    );
-    let app =
-        app_with(Arc::new(MemoryStore::new(MAX_MESSAGES)), DefaultClock::default());
+    assert_eq!(redacted("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
     let twice = get(&app, "/poll?since=1&since=2").await;
     assert_eq!(twice.status, 400, "a parameter given twice is refused");
     assert!(
@@ -883,7 +895,7 @@ pub async fn s14(redis: &RedisServer, instance: Instance) {
     assert_eq!(
         texts(&get(&a, "/poll").await),
         ["from the new life"],
-        "R6 read the list only when it changed: the chat started a new life (a new epoch) and its newest id is \
+        "{R6:#}: the chat started a new life (a new epoch) and its newest id is \
          1 again, as in the old life; instance A must see the change, which is the epoch's, and read the list \
          again. Compare both the epoch and the newest id with the mirror's.\nLook at `poll` in {}.",
         file("src/redis_store.rs")

@@ -5,13 +5,11 @@
 //! answer changed; each runs the spec's own scenario, through the same
 //! function its test calls.
 //!
-//! The spec is included as it is, so its own tests run here too, against
-//! the solution (which the root package depends on as `redis_chat`). The
+//! They run in the solution's test target, beside the spec, once. The
 //! Redis scenarios need a Redis, as the spec's do: without one they are
 //! skipped, and with `REQUIRE_REDIS=1` they fail.
 
-#[path = "spec.rs"]
-mod spec;
+use crate::spec;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -24,21 +22,11 @@ use redis_chat::memory::MemoryStore;
 use redis_chat::redis_store::RedisStore;
 use redis_chat::store::{PollAnswer, Store, StoreError};
 use redis_chat::{MAX_MESSAGES, app_with};
-use spec::redis_server::RedisServer;
-use std::future::Future;
+use spec::{R1, R2, R3, R4, R5, R6, R7, R8};
+use spec_support::redis_server::RedisServer;
+use spec_support::{assert_names, block_on, failure_message};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use virtual_browser::spec::{assert_names, failure_message};
-
-/// Run the async scene on a runtime of its own and return its failure message.
-fn failure_of<F: Future<Output = ()>>(what: &str, scene: F) -> String {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    failure_message(what, || runtime.block_on(scene))
-}
 
 /// An instance of the app on `store`.
 fn app_on<S: Store>(store: S) -> Router {
@@ -68,10 +56,10 @@ fn answers_500(app: Router) -> Router {
 
 #[test]
 fn r1_a_server_that_answers_500_while_the_store_is_down_fails_s01() {
-    let message = failure_of("a 500 for a store that is down", async {
-        spec::s01(answers_500(app_on(spec::Down))).await;
+    let message = failure_message("a 500 for a store that is down", || {
+        block_on(spec::s01(answers_500(app_on(spec::Down))))
     });
-    assert_names("R1 a store that is down is 503", &message);
+    assert_names(R1, &message);
 }
 
 // ---------------------------------------------------------------------------
@@ -96,19 +84,19 @@ impl<S: Store> Store for IgnoresKeys<S> {
 
 #[test]
 fn r2_a_memory_store_that_ignores_idempotency_keys_fails_s02() {
-    let message = failure_of("a memory store without idempotency keys", async {
-        spec::s02(app_on(IgnoresKeys(MemoryStore::new(MAX_MESSAGES)))).await;
+    let message = failure_message("a memory store without idempotency keys", || {
+        block_on(spec::s02(app_on(IgnoresKeys(MemoryStore::new(MAX_MESSAGES)))))
     });
-    assert_names("R2 a retried POST stores one message", &message);
+    assert_names(R2, &message);
 }
 
 #[test]
 fn r2_a_redis_store_that_ignores_idempotency_keys_fails_s05() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let message = failure_of("a Redis store without idempotency keys", async {
-        spec::s05(&redis, |url| app_on(IgnoresKeys(redis_store(url)))).await;
+    let message = failure_message("a Redis store without idempotency keys", || {
+        block_on(spec::s05(&redis, |url| app_on(IgnoresKeys(redis_store(url)))))
     });
-    assert_names("R2 a retried POST stores one message", &message);
+    assert_names(R2, &message);
 }
 
 // ---------------------------------------------------------------------------
@@ -145,14 +133,13 @@ impl Store for KeepsKeysForever {
 #[test]
 fn r3_a_store_that_keeps_idempotency_keys_forever_fails_s07() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let message = failure_of("a store that keeps keys forever", async {
-        spec::s07(&redis, |url| {
+    let message = failure_message("a store that keeps keys forever", || {
+        block_on(spec::s07(&redis, |url| {
             let redis = redis::Client::open(url).unwrap();
             app_on(KeepsKeysForever { store: redis_store(url), redis })
-        })
-        .await;
+        }))
     });
-    assert_names("R3 idempotency keys are bounded", &message);
+    assert_names(R3, &message);
     assert!(message.contains("kept forever"), "{message}");
 }
 
@@ -198,15 +185,14 @@ impl Store for OwnEpoch {
 #[test]
 fn r4_instances_with_epochs_of_their_own_fail_s03() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let message = failure_of("instances with epochs of their own", async {
-        spec::s03(&redis, |url| {
+    let message = failure_message("instances with epochs of their own", || {
+        block_on(spec::s03(&redis, |url| {
             static NEXT: AtomicU64 = AtomicU64::new(1_000);
             let epoch = NEXT.fetch_add(1, Ordering::Relaxed);
             app_on(OwnEpoch { store: redis_store(url), epoch })
-        })
-        .await;
+        }))
     });
-    assert_names("R4 one chat for every instance", &message);
+    assert_names(R4, &message);
     assert!(message.contains("a cursor from A means the same on B"), "{message}");
 }
 
@@ -259,17 +245,16 @@ impl Store for CountsIdsItself {
 #[test]
 fn r5_instances_that_count_ids_themselves_fail_s04() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let message = failure_of("ids counted by each instance", async {
-        spec::s04(&redis, |url| {
+    let message = failure_message("ids counted by each instance", || {
+        block_on(spec::s04(&redis, |url| {
             app_on(CountsIdsItself {
                 poller: redis_store(url),
                 redis: redis::Client::open(url).unwrap(),
                 next: AtomicU64::new(1),
             })
-        })
-        .await;
+        }))
     });
-    assert_names("R5 the append is one script", &message);
+    assert_names(R5, &message);
     assert!(message.contains("came twice"), "{message}");
 }
 
@@ -317,25 +302,21 @@ fn reads_the_list_every_time(url: &str) -> Router {
 #[test]
 fn r6_a_store_that_reads_the_list_on_every_poll_fails_s08() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let message = failure_of("a store that reads the list on every poll", async {
-        spec::s08(&redis, reads_the_list_every_time).await;
-    });
-    assert_names("R6 read the list only when it changed", &message);
+    let message =
+        failure_message("a store that reads the list on every poll", || {
+            block_on(spec::s08(&redis, reads_the_list_every_time))
+        });
+    assert_names(R6, &message);
     assert!(message.contains("LRANGE"), "{message}");
 }
 
 /// It breaks R6 only: the other Redis scenarios it could break pass with it.
 #[test]
 fn a_store_that_reads_the_list_on_every_poll_passes_the_other_scenarios() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
     // A Redis of its own (or a chat of its own) for each: a scenario starts
     // from an empty chat.
     let fresh = || RedisServer::start("06");
-    runtime.block_on(async {
+    block_on(async {
         let Some(redis) = fresh() else { return };
         spec::s03(&redis, reads_the_list_every_time).await;
         let Some(redis) = fresh() else { return };
@@ -350,19 +331,38 @@ fn a_store_that_reads_the_list_on_every_poll_passes_the_other_scenarios() {
 // ---------------------------------------------------------------------------
 
 /// The solution's store, but once Redis has failed it stays failed, as a
-/// plain multiplexed connection does once Redis closes it.
+/// plain multiplexed connection does once Redis closes it: every call after
+/// that fails at once, without asking Redis.
 struct StaysBroken {
     store: RedisStore,
     broken: AtomicBool,
 }
 
+/// A `StaysBroken` has stopped the clock of the test's runtime: only the
+/// first may, since tokio panics when it is stopped twice.
+static CLOCK_STOPPED: AtomicBool = AtomicBool::new(false);
+
 impl StaysBroken {
-    fn check<T>(&self, result: Result<T, StoreError>) -> Result<T, StoreError> {
+    async fn check<T>(
+        &self,
+        call: impl Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
         if self.broken.load(Ordering::Relaxed) {
             return Err(StoreError("broken pipe".to_owned()));
         }
+        let result = call.await;
         if result.is_err() {
             self.broken.store(true, Ordering::Relaxed);
+            // Broken, it gives the same answer whatever the time. So the
+            // clock of the test's runtime (one thread, `block_on`'s) stops
+            // here, tokio's paused time: s06's 15 s wait for a recovery,
+            // which counts on that clock, then passes poll by poll in no
+            // time, instead of taking 15 s of every test run. Before the
+            // crash (posts that Redis must answer within the store's
+            // timeouts) it is still the real clock.
+            if !CLOCK_STOPPED.swap(true, Ordering::Relaxed) {
+                tokio::time::pause();
+            }
         }
         result
     }
@@ -374,26 +374,26 @@ impl Store for StaysBroken {
         message: ValidMessage,
         key: Option<String>,
     ) -> Result<Message, StoreError> {
-        self.check(self.store.push(message, key).await)
+        self.check(self.store.push(message, key)).await
     }
     async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
-        self.check(self.store.poll(cursor).await)
+        self.check(self.store.poll(cursor)).await
     }
 }
 
 #[test]
 fn r7_a_store_that_stays_broken_after_redis_restarts_fails_s06() {
     let Some(mut redis) = RedisServer::start_to_kill("06") else { return };
-    let message = failure_of("a store that stays broken", async {
-        spec::s06(&mut redis, |url| {
+    let message = failure_message("a store that stays broken", || {
+        block_on(spec::s06(&mut redis, |url| {
             app_on(StaysBroken {
                 store: redis_store(url),
                 broken: AtomicBool::new(false),
             })
-        })
-        .await;
+        }))
     });
-    assert_names("R7 recover by itself", &message);
+    assert_names(R7, &message);
+    assert!(message.contains("after Redis restarted"), "{message}");
 }
 
 // ---------------------------------------------------------------------------
@@ -421,19 +421,20 @@ fn one_chat_for_all(url: &str) -> String {
 #[test]
 fn r8_a_store_that_ignores_the_chat_fails_s09() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let message = failure_of("a store that ignores the chat", async {
-        spec::s09(&redis, |url| spec::instance(&one_chat_for_all(url))).await;
+    let message = failure_message("a store that ignores the chat", || {
+        block_on(spec::s09(&redis, |url| spec::instance(&one_chat_for_all(url))))
     });
-    assert_names("R8 every key carries the chat's hash tag", &message);
+    assert_names(R8, &message);
 }
 
 // ---------------------------------------------------------------------------
 // The scenarios fail only for the wrong: the solution passes them all
 // ---------------------------------------------------------------------------
 
-/// The spec's own tests (included above) run the solution through every
-/// scenario. This runs the one a wrong solution above was given through a
-/// wrapper that changes nothing, so the wrappers themselves are no excuse.
+/// The spec's own tests (beside these, in the same test target) run the
+/// solution through every scenario. This runs the one a wrong solution
+/// above was given through a wrapper that changes nothing, so the wrappers
+/// themselves are no excuse.
 struct Unchanged<S>(S);
 
 impl<S: Store> Store for Unchanged<S> {
@@ -451,13 +452,8 @@ impl<S: Store> Store for Unchanged<S> {
 
 #[test]
 fn a_wrapper_that_changes_nothing_passes() {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    runtime.block_on(spec::s02(app_on(Unchanged(MemoryStore::new(MAX_MESSAGES)))));
-    runtime.block_on(async {
+    block_on(spec::s02(app_on(Unchanged(MemoryStore::new(MAX_MESSAGES)))));
+    block_on(async {
         let unchanged = |url: &str| app_on(Unchanged(redis_store(url)));
         let fresh = || RedisServer::start("06");
         let Some(redis) = fresh() else { return };
@@ -540,8 +536,8 @@ fn compares_only_the_newest_id(url: &str) -> Router {
 #[test]
 fn r6_a_mirror_that_ignores_the_epoch_fails_s14() {
     let Some(redis) = RedisServer::start("06") else { return };
-    let message = failure_of("a mirror checked by the newest id alone", async {
-        spec::s14(&redis, compares_only_the_newest_id).await;
+    let message = failure_message("a mirror checked by the newest id alone", || {
+        block_on(spec::s14(&redis, compares_only_the_newest_id))
     });
-    assert_names("R6 read the list only when it changed", &message);
+    assert_names(R6, &message);
 }

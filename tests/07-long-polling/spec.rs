@@ -9,7 +9,7 @@
 //! - R3 after `wait` seconds with nothing new, an empty `200`; `wait` is
 //!   capped at MAX_WAIT_SECONDS, and one that is not a whole number is a
 //!   `400` (s03); a wake-up that brings nothing new does not start the wait
-//!   again (s19).
+//!   again (s10).
 //! - R4 subscribe before you look: a message stored between the look at the
 //!   store and the wait for news is not lost (s09).
 //! - R5 one read of the store per version and cursor, shared by every
@@ -20,38 +20,37 @@
 //! - R8 news crosses instances through Redis pub/sub, and flows again after
 //!   Redis restarts (s07, s08).
 //! - R9 the page long polls (`wait=25`) and shows a message the moment it is
-//!   posted (s10).
-//! - R10 after an empty answer, the page asks again at once (s11).
+//!   posted (s16).
+//! - R10 after an empty answer, the page asks again at once (s17).
 //! - R11 a held request that breaks is retried with exercise 04's backoff:
-//!   its schedule (s12), a `429` or `503`'s Retry-After (s20), and a fresh
+//!   its schedule (s18), a `429` or `503`'s Retry-After (s20), and a fresh
 //!   start after each success (s21).
 //! - R12 a hidden page lets go of its request and catches up when shown
-//!   (s13).
+//!   (s19).
 //! - R13 held long polls are not rate-limited: a long poll the server held
 //!   until news came is limited by the held caps, not by exercise 05's 2 a
 //!   second, so a reader in a busy chat is never refused for keeping up; a
 //!   long poll answered at once (news already there, or `wait=0`) counts
-//!   like any poll (s18; given code).
+//!   like any poll (s15; given code).
 //!
 //! One file checks both crates: `cargo test -p ex07-long-polling` runs it
 //! against your starter, and the root `cargo test` runs it against the
 //! solution. Each crate's `tests/spec.rs` names its own library
-//! `long_polling` and includes this file.
+//! `long_polling` and includes this file. Each scenario is a function that
+//! takes the code it runs (an app, a hub, a client), so the course's known
+//! wrong solutions (`wrong_solutions.rs`, beside this file) run the very
+//! same scenarios with theirs.
 //!
 //! s01 to s06 talk to the server (your `src/query.rs` and `src/hold.rs`) on
 //! tokio's paused clock, so 30 s of holding take no real time; s05 and s06
 //! use real sockets. s07 and s08 start a real `redis-server` and two
 //! instances (your `listen` in `src/listen.rs`). s09 stores a message in the
-//! gap between your `wait`'s look at the store and its wait for news. s14
-//! to s18 hold the server to its limits (given code in `helpers/limits`
-//! and `helpers/chat-store`): caps on held requests, a bounded answer cache, and no
-//! failure kept as an answer. s10 to s13, s20 and s21 run the page, with
-//! your `client.js`, in the virtual browser. Work in number order.
-
-#[path = "../support/redis_server.rs"]
-mod redis_server;
-#[path = "../support/requests.rs"]
-mod requests;
+//! gap between your `wait`'s look at the store and its wait for news, and
+//! s10 wakes a held request with nothing new for it. s11 to s15 hold the
+//! server to its limits (given code in `helpers/limits` and
+//! `helpers/chat-store`): caps on held requests, a bounded answer cache, and
+//! no failure kept as an answer. s16 to s21 run the page, with your
+//! `client.js`, in the virtual browser. Work in number order.
 
 use axum::{
     Router,
@@ -67,63 +66,67 @@ use long_polling::{CLIENT_JS, MAX_MESSAGES, MAX_WAIT_SECONDS, app_with};
 use redis_chat::memory::MemoryStore;
 use redis_chat::redis_store::RedisStore;
 use redis_chat::store::Store;
-use redis_server::RedisServer;
-use requests::{Reply, send};
 use serde_json::{Value, json};
+use spec_support::redis_server::RedisServer;
+use spec_support::requests::{self, Reply, send};
+use spec_support::{ClientSpec, Rule, assert_trace_snapshot};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
-use virtual_browser::{
-    Event, Latency, VirtualClock, assert_trace_snapshot, checks, spec::ClientSpec,
-};
+use virtual_browser::{Event, Latency, VirtualClock, checks};
+
+pub const R1: Rule = Rule::new("R1", "news is answered at once");
+pub const R2: Rule = Rule::new("R2", "without news, hold");
+/// R2's other half, as a failure to wake a held request names it.
+pub const R2_WAKE: Rule = Rule::new("R2", "a post wakes the held request");
+pub const R3: Rule = Rule::new("R3", "after the wait, an empty 200");
+/// R3's other half, as a refused `wait` names it.
+pub const R3_BAD_WAIT: Rule = Rule::new("R3", "a bad `wait` is a 400");
+pub const R4: Rule = Rule::new("R4", "subscribe before you look");
+pub const R5: Rule = Rule::new("R5", "one read per version and cursor");
+pub const R6: Rule = Rule::new("R6", "a client that hangs up is forgotten");
+pub const R7: Rule = Rule::new("R7", "shutting down answers the held requests");
+pub const R8: Rule = Rule::new("R8", "news crosses instances");
+pub const R9: Rule = Rule::new("R9", "every poll is a long poll");
+/// R9's other half, as a message shown late names it.
+pub const R9_AT_ONCE: Rule =
+    Rule::new("R9", "a message shows the moment it is posted");
+pub const R10: Rule = Rule::new("R10", "after an empty answer, ask again at once");
+pub const R11: Rule =
+    Rule::new("R11", "a broken held request is retried with backoff");
+pub const R12: Rule = Rule::new("R12", "a hidden page lets go");
+/// R12's other half, as a page that does not catch up names it.
+pub const R12_CATCH_UP: Rule =
+    Rule::new("R12", "a hidden page catches up when shown");
+pub const R13: Rule = Rule::new("R13", "held long polls are not rate-limited");
 
 /// The epoch the spec's stores use, so answers are predictable.
 const EPOCH: u64 = 1_000;
 
+/// `name` in the crate under test, as a learner finds it:
+/// `exercises/07-long-polling/src/hold.rs`.
 fn file(name: &str) -> String {
-    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let parent = manifest.parent().and_then(|p| p.file_name()).unwrap_or_default();
-    // Run from the workspace (the course's checks), the crate is the solution.
-    let solution = manifest.join("solutions/07-long-polling");
-    let under_course = parent == "exercises" || parent == "solutions";
-    let dir = if under_course { manifest } else { solution.as_path() };
-    let name_of = |p: &std::path::Path| {
-        p.file_name().unwrap_or_default().to_string_lossy().into_owned()
-    };
-    format!("{}/{}/{name}", name_of(dir.parent().unwrap_or(dir)), name_of(dir))
+    spec_support::learner_file(env!("CARGO_MANIFEST_DIR"), name)
 }
 
-thread_local! {
-    /// A layer the server scenarios put around the app: none, unless the
-    /// course checks that prove each known wrong server fails this spec
-    /// (tests/07-long-polling/wrong_solutions.rs) put one here.
-    pub static WRAP_UNDER_TEST: std::cell::Cell<fn(Router) -> Router> =
-        const { std::cell::Cell::new(as_it_is) };
-    /// Whether the real-socket server tells the hub to stop when it shuts
-    /// down, as `chat_page::serve_until_stopped` does (those checks turn it
-    /// off: the held requests then have nothing to answer them).
-    pub static SHUTDOWN_STOPS_THE_HUB: std::cell::Cell<bool> = const { std::cell::Cell::new(true) };
-    /// How the Redis scenarios make an instance's hub: `redis_hub`, unless
-    /// those checks put a wrong one here.
-    pub static REDIS_HUB_UNDER_TEST: std::cell::Cell<MakeRedisHub> =
-        const { std::cell::Cell::new(redis_hub_on) };
-}
+/// How a scenario makes the app on an in-memory hub (or, given `S`, a hub on
+/// a store of the spec's own): `app_with`, the crate's own, or (in
+/// `wrong_solutions.rs`) a known wrong variant of it.
+pub type MakeApp<S = MemoryStore> = fn(Arc<Hub<S>>, FakeRelativeClock) -> Router;
 
-/// How a Redis scenario makes an instance's hub, from the Redis URL.
+/// How a Redis scenario makes an instance's hub, from the Redis URL:
+/// [`redis_hub_on`], the crate's own, or a known wrong one.
 pub type MakeRedisHub = fn(&str) -> Arc<Hub<RedisStore>>;
 
-fn as_it_is(app: Router) -> Router {
-    app
-}
+/// What the real-socket server does to its hub when it shuts down:
+/// [`Hub::stop`], as `chat_page::serve_until_stopped` does, or (a known
+/// wrong server) nothing, so the held requests have nothing to answer them.
+pub type OnShutdown = fn(&Hub<MemoryStore>);
 
+/// The crate's hub on the Redis at `url`.
 fn redis_hub_on(url: &str) -> Arc<Hub<RedisStore>> {
     long_polling::redis_hub(url).expect("a hub on the test's Redis")
-}
-
-/// The app under test: `app` in the layer `WRAP_UNDER_TEST` names.
-fn under_test(app: Router) -> Router {
-    WRAP_UNDER_TEST.with(|wrap| wrap.get())(app)
 }
 
 fn memory_hub() -> Arc<Hub<MemoryStore>> {
@@ -188,9 +191,13 @@ async fn until_held<S: Store>(hub: &Hub<S>, n: usize) {
 // ---------------------------------------------------------------------------
 
 #[tokio::test(start_paused = true)]
-pub async fn s01_a_poll_with_news_is_answered_at_once() {
-    let hub = memory_hub();
-    let app = under_test(app_with(hub.clone(), FakeRelativeClock::default()));
+async fn s01_a_poll_with_news_is_answered_at_once() {
+    s01(app_with).await;
+}
+
+/// s01's scene and checks, for any app (see `MakeApp`).
+pub async fn s01(make: MakeApp) {
+    let app = make(memory_hub(), FakeRelativeClock::default());
     post(&app, "one").await;
     post(&app, "two").await;
     let started = Instant::now();
@@ -203,7 +210,7 @@ pub async fn s01_a_poll_with_news_is_answered_at_once() {
         assert_eq!(
             (reply.status, reply.ids()),
             (200, expected.clone()),
-            "R1 news is answered at once: GET {path}: the store has messages newer than the cursor, so the answer is {expected:?}, at once.\n\
+            "{R1:#}: GET {path}: the store has messages newer than the cursor, so the answer is {expected:?}, at once.\n\
              Look at `wait` in {}.",
             file("src/hold.rs")
         );
@@ -212,19 +219,24 @@ pub async fn s01_a_poll_with_news_is_answered_at_once() {
     assert_eq!(
         (other_life.ids(), other_life.json()["reset"].as_bool()),
         (vec![1, 2], Some(true)),
-        "R1 news is answered at once: a cursor from another life of the store gets everything with `reset: true`, at once"
+        "{R1:#}: a cursor from another life of the store gets everything with `reset: true`, at once"
     );
     assert_eq!(
         started.elapsed(),
         Duration::ZERO,
-        "R1 news is answered at once: no time should pass, none of these polls had to wait"
+        "{R1:#}: no time should pass, none of these polls had to wait"
     );
 }
 
 #[tokio::test(start_paused = true)]
-pub async fn s02_without_news_the_request_waits_for_the_next_message() {
+async fn s02_without_news_the_request_waits_for_the_next_message() {
+    s02(app_with).await;
+}
+
+/// s02's scene and checks, for any app (see `MakeApp`).
+pub async fn s02(make: MakeApp) {
     let hub = memory_hub();
-    let app = under_test(app_with(hub.clone(), FakeRelativeClock::default()));
+    let app = make(hub.clone(), FakeRelativeClock::default());
     post(&app, "one").await;
     let started = Instant::now();
     let held = start(&app, "/poll?since=1&epoch=1000&wait=30");
@@ -232,7 +244,7 @@ pub async fn s02_without_news_the_request_waits_for_the_next_message() {
     if held.is_finished() {
         match held.await {
             Ok(early) => panic!(
-                "R2 without news, hold: GET /poll?since=1&epoch=1000&wait=30 answered {} at once, with nothing new: it should wait. {:?}\n\
+                "{R2:#}: GET /poll?since=1&epoch=1000&wait=30 answered {} at once, with nothing new: it should wait. {:?}\n\
                  Look at `wait` in {}.",
                 early.status,
                 early.body,
@@ -245,7 +257,7 @@ pub async fn s02_without_news_the_request_waits_for_the_next_message() {
     }
     assert!(
         !held.is_finished(),
-        "R2 without news, hold: GET /poll?since=1&epoch=1000&wait=30 answered before there was anything new: it should wait.\nLook at \
+        "{R2:#}: GET /poll?since=1&epoch=1000&wait=30 answered before there was anything new: it should wait.\nLook at \
          `wait` in {}.",
         file("src/hold.rs")
     );
@@ -253,7 +265,7 @@ pub async fn s02_without_news_the_request_waits_for_the_next_message() {
     post(&app, "two").await;
     let reply = tokio::time::timeout(Duration::from_secs(1), held).await.unwrap_or_else(|_| {
         panic!(
-            "R2 a post wakes the held request: a message was posted at 12.3 s, but the held request was not answered: a post must wake it (subscribe \
+            "{R2_WAKE:#}: a message was posted at 12.3 s, but the held request was not answered: a post must wake it (subscribe \
              to the news *before* looking at the store, then wait for `changed()`).\nLook at `wait` in {}.",
             file("src/hold.rs")
         )
@@ -267,15 +279,20 @@ pub async fn s02_without_news_the_request_waits_for_the_next_message() {
     assert_eq!(
         started.elapsed(),
         Duration::from_millis(12_300),
-        "R2 a post wakes the held request: it answers the moment the message was posted"
+        "{R2_WAKE:#}: it answers the moment the message was posted"
     );
     assert_eq!(hub.held(), 0, "then the server holds nothing");
 }
 
 #[tokio::test(start_paused = true)]
-pub async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
+async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
+    s03(app_with).await;
+}
+
+/// s03's scene and checks, for any app (see `MakeApp`).
+pub async fn s03(make: MakeApp) {
     let hub = memory_hub();
-    let app = under_test(app_with(hub.clone(), FakeRelativeClock::default()));
+    let app = make(hub.clone(), FakeRelativeClock::default());
     post(&app, "one").await;
     for (wait, held_for) in
         [("5", 5), ("30", 30), ("3600", MAX_WAIT_SECONDS), ("0", 0)]
@@ -286,7 +303,7 @@ pub async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
         assert_eq!(
             (reply.status, started.elapsed()),
             (200, Duration::from_secs(held_for)),
-            "R3 after the wait, an empty 200: with nothing new, GET /poll?since=1&epoch=1000&wait={wait} should be answered after {held_for} s (at \
+            "{R3:#}: with nothing new, GET /poll?since=1&epoch=1000&wait={wait} should be answered after {held_for} s (at \
              most MAX_WAIT_SECONDS = {MAX_WAIT_SECONDS}), with 200 and an empty list.\nLook at `wait` in {} and \
              `wait_for` in {}.",
             file("src/hold.rs"),
@@ -325,7 +342,7 @@ pub async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
         assert_eq!(
             reply.status,
             400,
-            "R3 a bad `wait` is a 400: GET /poll?{query} should be refused with 400.\nLook at `wait_for` in {}.",
+            "{R3_BAD_WAIT:#}: GET /poll?{query} should be refused with 400.\nLook at `wait_for` in {}.",
             file("src/query.rs")
         );
         catalogue.push_str(&format!(
@@ -334,7 +351,7 @@ pub async fn s03_after_the_wait_an_empty_answer_and_the_client_asks_again() {
         ));
     }
     assert_eq!(hub.held(), 0, "a refused request is not held");
-    virtual_browser::spec::snapshot_failures_point_at(file!());
+    spec_support::snapshot_failures_point_at(file!());
     insta::with_settings!({ prepend_module_to_snapshot => false }, {
         insta::assert_snapshot!("s03_refusals", catalogue);
     });
@@ -468,7 +485,7 @@ pub async fn a_thousand_waiters_share_one_read<H: Holds>(
     let reads = store.reads() - reads_before;
     assert!(
         reads <= 2,
-        "R5 one read per version and cursor: one message woke {WAITERS} requests at the same cursor, and they \
+        "{R5:#}: one message woke {WAITERS} requests at the same cursor, and they \
          read the store {reads} times: they should share one answer (`answer` makes it once per version and \
          cursor).\nLook at how `wait` gets its answer in {}.",
         file("src/hold.rs")
@@ -476,7 +493,7 @@ pub async fn a_thousand_waiters_share_one_read<H: Holds>(
     assert!(
         bodies.iter().all(|body| body.as_ptr() == bodies[0].as_ptr()
             && body.len() == bodies[0].len()),
-        "R5 one read per version and cursor: every waiter should get the same bytes, shared (`Bytes` clones of \
+        "{R5:#}: every waiter should get the same bytes, shared (`Bytes` clones of \
          the one answer `answer` made), not a copy each.\nLook at how `wait` gets its answer in {}.",
         file("src/hold.rs")
     );
@@ -488,10 +505,13 @@ pub async fn a_thousand_waiters_share_one_read<H: Holds>(
     assert_eq!(hub.held(), 0);
 }
 
-/// Serve `app` on 127.0.0.1:0 until `stop` fires; on it, stop the hub first
-/// (as `chat_page::serve_until_stopped` does on Ctrl-C).
-async fn serve_on_a_port<S: Store>(
-    hub: Arc<Hub<S>>,
+/// Serve the app `make` makes on `hub` on 127.0.0.1:0 until `stop` fires;
+/// on it, do `on_shutdown` to the hub first (`chat_page::serve_until_stopped`
+/// stops the hub on Ctrl-C).
+async fn serve_on_a_port(
+    hub: Arc<Hub<MemoryStore>>,
+    make: MakeApp,
+    on_shutdown: OnShutdown,
 ) -> (
     std::net::SocketAddr,
     tokio::sync::oneshot::Sender<()>,
@@ -500,15 +520,12 @@ async fn serve_on_a_port<S: Store>(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let app = under_test(app_with(hub.clone(), FakeRelativeClock::default()));
-    let stops_the_hub = SHUTDOWN_STOPS_THE_HUB.with(std::cell::Cell::get);
+    let app = make(hub.clone(), FakeRelativeClock::default());
     let server = tokio::spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async move {
                 let _ = stopped.await;
-                if stops_the_hub {
-                    hub.stop();
-                }
+                on_shutdown(&hub);
             })
             .await
             .unwrap();
@@ -575,10 +592,16 @@ async fn within(limit: Duration, done: impl Fn() -> bool) -> bool {
 }
 
 #[tokio::test]
-pub async fn s05_a_client_that_hangs_up_is_forgotten() {
+async fn s05_a_client_that_hangs_up_is_forgotten() {
+    s05(app_with).await;
+}
+
+/// s05's scene and checks, for any app (see `MakeApp`).
+pub async fn s05(make: MakeApp) {
     let hub = memory_hub();
     holds_one_in_process(&hub).await;
-    let (address, stop, server) = serve_on_a_port(hub.clone()).await;
+    let (address, stop, server) =
+        serve_on_a_port(hub.clone(), make, Hub::stop).await;
     let mut connections = Vec::new();
     for n in 0..3 {
         connections.push(raw_long_poll(address, &format!("hangs-up-{n}")).await);
@@ -591,7 +614,7 @@ pub async fn s05_a_client_that_hangs_up_is_forgotten() {
     drop(connections);
     assert!(
         within(Duration::from_secs(5), || hub.held() == 0).await,
-        "R6 a client that hangs up is forgotten: three clients closed their connections, but the server still holds {}: a held request must \
+        "{R6:#}: three clients closed their connections, but the server still holds {}: a held request must \
          live only in the handler's future (hyper drops it when the connection closes), not in a list of its own.",
         requests(hub.held())
     );
@@ -600,10 +623,16 @@ pub async fn s05_a_client_that_hangs_up_is_forgotten() {
 }
 
 #[tokio::test]
-pub async fn s06_shutting_down_answers_the_held_requests_at_once() {
+async fn s06_shutting_down_answers_the_held_requests_at_once() {
+    s06(Hub::stop).await;
+}
+
+/// s06's scene and checks, for any way of shutting down (see `OnShutdown`).
+pub async fn s06(on_shutdown: OnShutdown) {
     let hub = memory_hub();
     holds_one_in_process(&hub).await;
-    let (address, stop, server) = serve_on_a_port(hub.clone()).await;
+    let (address, stop, server) =
+        serve_on_a_port(hub.clone(), app_with, on_shutdown).await;
     let mut connections = Vec::new();
     for n in 0..3 {
         connections.push(raw_long_poll(address, &format!("stays-{n}")).await);
@@ -624,7 +653,7 @@ pub async fn s06_shutting_down_answers_the_held_requests_at_once() {
         .await;
         assert!(
             read.is_ok() && answer.starts_with("HTTP/1.1 200"),
-            "R7 shutting down answers the held requests: on shutdown each held request should be answered at once (200, nothing new), so the server can stop \
+            "{R7:#}: on shutdown each held request should be answered at once (200, nothing new), so the server can stop \
              without waiting up to {MAX_WAIT_SECONDS} s; got {answer:?}.\nLook at how `wait` watches `stopping` in {}.",
             file("src/hold.rs")
         );
@@ -650,12 +679,13 @@ pub async fn s06_shutting_down_answers_the_held_requests_at_once() {
 // Several instances: news through Redis
 // ---------------------------------------------------------------------------
 
-/// Two instances of the app on one Redis, each with its own hub.
+/// Two instances of the app on one Redis, each with its own hub from `make`.
 fn two_instances(
     redis: &RedisServer,
-) -> [(Arc<Hub<redis_chat::redis_store::RedisStore>>, Router); 2] {
+    make: MakeRedisHub,
+) -> [(Arc<Hub<RedisStore>>, Router); 2] {
     [0, 1].map(|_| {
-        let hub = REDIS_HUB_UNDER_TEST.with(|make| make.get())(&redis.url());
+        let hub = make(&redis.url());
         let app = app_with(hub.clone(), FakeRelativeClock::default());
         (hub, app)
     })
@@ -686,7 +716,7 @@ async fn a_wakes_b(
     post(a, text).await;
     let reply = tokio::time::timeout(Duration::from_secs(2), held).await.unwrap_or_else(|_| {
         panic!(
-            "R8 news crosses instances: a message was posted through instance A, but the request held by instance B was not woken within 2 s. \
+            "{R8:#}: a message was posted through instance A, but the request held by instance B was not woken within 2 s. \
              A publishes on the Redis channel `{}`; B's `listen` must subscribe to it and bump the version for each \
              message.\nLook at `listen` in {}.",
             long_polling::news::CHANNEL,
@@ -703,9 +733,14 @@ async fn a_wakes_b(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-pub async fn s07_a_post_on_one_instance_wakes_a_waiter_on_another() {
+async fn s07_a_post_on_one_instance_wakes_a_waiter_on_another() {
+    s07(redis_hub_on).await;
+}
+
+/// s07's scene and checks, for any hub (see `MakeRedisHub`).
+pub async fn s07(make: MakeRedisHub) {
     let Some(redis) = RedisServer::start("07") else { return };
-    let [(_, a), (b_hub, b)] = two_instances(&redis);
+    let [(_, a), (b_hub, b)] = two_instances(&redis, make);
     post(&a, "hello from A").await;
     let reply = a_wakes_b(&a, &b, &b_hub, "news from A").await;
     assert_eq!(
@@ -721,8 +756,14 @@ pub async fn s07_a_post_on_one_instance_wakes_a_waiter_on_another() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn s08_after_redis_restarts_the_news_flows_again() {
-    let Some(mut redis) = RedisServer::start("07") else { return };
-    let [(_, a), (b_hub, b)] = two_instances(&redis);
+    s08(redis_hub_on).await;
+}
+
+/// s08's scene and checks, for any hub (see `MakeRedisHub`). It kills and
+/// restarts its Redis, so it starts one of its own (skipped on a shared one).
+pub async fn s08(make: MakeRedisHub) {
+    let Some(mut redis) = RedisServer::start_to_kill("07") else { return };
+    let [(_, a), (b_hub, b)] = two_instances(&redis, make);
     post(&a, "before").await;
     a_wakes_b(&a, &b, &b_hub, "first").await;
     redis.stop();
@@ -834,7 +875,7 @@ pub async fn a_message_in_the_gap_is_not_lost<H, F>(
     let body = match answered {
         Ok(body) => body.expect("the store answers"),
         Err(_) => panic!(
-            "R4 subscribe before you look: a message was stored (and its news told) just after the server read \
+            "{R4:#}: a message was stored (and its news told) just after the server read \
              the store for a held request, and the request was not woken: it would have waited 30 s with a \
              message waiting for it. Subscribe to the news *before* looking at the store (a message stored after \
              the subscription bumps the version, so `changed()` completes even if it came while you were \
@@ -849,7 +890,7 @@ pub async fn a_message_in_the_gap_is_not_lost<H, F>(
     assert_eq!(
         (ids, started.elapsed()),
         (vec![2], Duration::ZERO),
-        "R4 subscribe before you look: the message stored while the server looked (id 2) should be the answer, \
+        "{R4:#}: the message stored while the server looked (id 2) should be the answer, \
          at once.\nLook at `wait` in {}.",
         file("src/hold.rs")
     );
@@ -877,23 +918,23 @@ async fn s09_a_message_stored_while_the_server_looks_is_not_lost() {
     .await;
 }
 
-/// s19's hub: the solution's, over an in-memory store the scene can post to.
+/// s10's hub: the solution's, over an in-memory store the scene can post to.
 fn hub_and_store() -> (Arc<Hub<MemoryStore>>, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::with_epoch(MAX_MESSAGES, EPOCH));
     (Arc::new(Hub::new(store.clone(), News::local())), store)
 }
 
 #[tokio::test(start_paused = true)]
-async fn s19_a_wake_up_with_nothing_new_does_not_restart_the_wait() {
+async fn s10_a_wake_up_with_nothing_new_does_not_restart_the_wait() {
     let (hub, store) = hub_and_store();
-    s19(hub, store).await;
+    s10(hub, store).await;
 }
 
-/// s19's scene, for any hub on `store`: a request held with a 10 s wait is
+/// s10's scene, for any hub on `store`: a request held with a 10 s wait is
 /// woken at 4 s by news that brings it nothing new (the version moves, as
 /// it does when an instance subscribes to Redis again), and must still be
 /// answered at 10 s, not 10 s after the wake-up.
-pub async fn s19<H: Holds>(hub: Arc<H>, store: Arc<MemoryStore>) {
+pub async fn s10<H: Holds>(hub: Arc<H>, store: Arc<MemoryStore>) {
     let one = poll_endpoint::message::NewMessage {
         user: "ada".to_owned(),
         text: "one".to_owned(),
@@ -919,14 +960,14 @@ pub async fn s19<H: Holds>(hub: Arc<H>, store: Arc<MemoryStore>) {
     assert_eq!(
         took,
         Duration::from_secs(10),
-        "R3 after the wait, an empty 200: a request held with a 10 s wait was woken at 4 s by news that brought \
+        "{R3:#}: a request held with a 10 s wait was woken at 4 s by news that brought \
          it nothing new (the version moved, as it does when an instance subscribes to Redis again), and was \
          answered after {took:?} instead of 10 s. The wait is from when the request came, not from the last \
          wake-up: take its deadline once.\nLook at `wait` in {}.",
         file("src/hold.rs")
     );
     let body: Value = serde_json::from_slice(&body).expect("an answer in JSON");
-    assert_eq!(body["msg"], json!([]), "R3: after the wait, nothing new");
+    assert_eq!(body["msg"], json!([]), "{}: after the wait, nothing new", R3.id);
 }
 
 // ---------------------------------------------------------------------------
@@ -948,10 +989,15 @@ fn start_as(
 }
 
 #[tokio::test(start_paused = true)]
-async fn s14_held_requests_are_capped_per_client_and_per_server() {
+async fn s11_held_requests_are_capped_per_client_and_per_server() {
+    s11(app_with).await;
+}
+
+/// s11's scene and checks, for any app (see `MakeApp`).
+pub async fn s11(make: MakeApp) {
     use long_polling::hold::{MAX_HELD, MAX_HELD_PER_CLIENT};
     let hub = memory_hub();
-    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    let app = make(hub.clone(), FakeRelativeClock::default());
     post(&app, "one").await;
     // One client: a page and a second tab are held, a third is told at once.
     let held: Vec<_> =
@@ -993,10 +1039,15 @@ async fn s14_held_requests_are_capped_per_client_and_per_server() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn s15_made_up_cursors_do_not_grow_the_answer_cache() {
+async fn s12_made_up_cursors_do_not_grow_the_answer_cache() {
+    s12(app_with).await;
+}
+
+/// s12's scene and checks, for any app (see `MakeApp`).
+pub async fn s12(make: MakeApp) {
     use long_polling::hold::MAX_CACHED_ANSWERS;
     let hub = memory_hub();
-    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    let app = make(hub.clone(), FakeRelativeClock::default());
     post(&app, "one").await;
     // Cursors from lives of the store that never were: each answers at once
     // (a reset), and none may leave an answer behind past the cache's size.
@@ -1015,7 +1066,7 @@ async fn s15_made_up_cursors_do_not_grow_the_answer_cache() {
 
 /// A store that fails its next `failures` reads, as Redis does while it is
 /// down or too slow, and then answers again.
-struct FailsFor {
+pub struct FailsFor {
     inner: MemoryStore,
     failures: std::sync::atomic::AtomicUsize,
 }
@@ -1045,13 +1096,18 @@ impl Store for FailsFor {
 }
 
 #[tokio::test(start_paused = true)]
-async fn s16_a_failed_read_of_the_store_is_not_kept_as_the_answer() {
+async fn s13_a_failed_read_of_the_store_is_not_kept_as_the_answer() {
+    s13(app_with).await;
+}
+
+/// s13's scene and checks, for any app on a store that fails (see `MakeApp`).
+pub async fn s13(make: MakeApp<FailsFor>) {
     let store = Arc::new(FailsFor {
         inner: MemoryStore::with_epoch(MAX_MESSAGES, EPOCH),
         failures: std::sync::atomic::AtomicUsize::new(0),
     });
     let hub = Arc::new(Hub::new(store.clone(), News::local()));
-    let app = app_with(hub.clone(), FakeRelativeClock::default());
+    let app = make(hub.clone(), FakeRelativeClock::default());
     post(&app, "one").await;
     // Two failures: the read, and the one retry the hub gives it.
     store.failures.store(2, std::sync::atomic::Ordering::SeqCst);
@@ -1072,9 +1128,15 @@ async fn s16_a_failed_read_of_the_store_is_not_kept_as_the_answer() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s17_a_long_poll_is_answered_within_a_second_of_redis_coming_back() {
+async fn s14_a_long_poll_is_answered_within_a_second_of_redis_coming_back() {
+    s14(redis_hub_on).await;
+}
+
+/// s14's scene and checks, for any hub (see `MakeRedisHub`). It kills and
+/// restarts its Redis, so it starts one of its own (skipped on a shared one).
+pub async fn s14(make: MakeRedisHub) {
     let Some(mut redis) = RedisServer::start_to_kill("07") else { return };
-    let [(hub, app), _] = two_instances(&redis);
+    let [(hub, app), _] = two_instances(&redis, make);
     post(&app, "before").await;
     let path = format!(
         "/poll?since=1&epoch={}&wait=30",
@@ -1120,16 +1182,13 @@ async fn s17_a_long_poll_is_answered_within_a_second_of_redis_coming_back() {
     );
 }
 
-/// How s18 makes the app: `app_with`, or a known wrong variant of it.
-pub type MakeApp = fn(Arc<Hub<MemoryStore>>, FakeRelativeClock) -> Router;
-
 #[tokio::test(start_paused = true)]
-async fn s18_a_reader_who_keeps_up_is_not_refused() {
-    s18(app_with).await;
+async fn s15_a_reader_who_keeps_up_is_not_refused() {
+    s15(app_with).await;
 }
 
-pub async fn s18(make: MakeApp) {
-    let rule = "R13 held long polls are not rate-limited";
+/// s15's scene and checks, for any app (see `MakeApp`).
+pub async fn s15(make: MakeApp) {
     let look = || {
         "Look at `limit_long_polls` in helpers/limits/src/rate_limit.rs (given code).".to_owned()
     };
@@ -1159,7 +1218,7 @@ pub async fn s18(make: MakeApp) {
         assert_eq!(
             reply.status,
             200,
-            "{rule}: a reader in a busy chat is held, woken by each message, and asks again at once; its long \
+            "{R13:#}: a reader in a busy chat is held, woken by each message, and asks again at once; its long \
              poll number {round} got {} ({:?}). A long poll the server held should not count against the rate \
              limit (the held caps limit those), or a reader that keeps up is refused for it.\n{}",
             reply.status,
@@ -1175,7 +1234,7 @@ pub async fn s18(make: MakeApp) {
     }
     assert!(
         statuses.contains(&429),
-        "{rule}, but a long poll answered at once counts: a client that sent 20 long polls with a stale \
+        "{R13:#}, but a long poll answered at once counts: a client that sent 20 long polls with a stale \
          cursor, each answered at once, should be refused with 429 once past its allowance of 10, but got \
          {statuses:?}.\n{}",
         look()
@@ -1191,7 +1250,7 @@ pub async fn s18(make: MakeApp) {
     }
     assert!(
         statuses.contains(&429),
-        "{rule}, but only a request the server held counts as held: a client that sent 20 long polls with \
+        "{R13:#}, but only a request the server held counts as held: a client that sent 20 long polls with \
          `wait=0`, each answered at once, should be refused with 429 once past its allowance of 10, but got \
          {statuses:?}.\n{}",
         look()
@@ -1199,12 +1258,195 @@ pub async fn s18(make: MakeApp) {
 }
 
 // ---------------------------------------------------------------------------
+// The client: client.js in the page, in the virtual browser
+// ---------------------------------------------------------------------------
+
+/// The app for client scenarios: a fixed epoch, and the rate limit on the
+/// virtual browser's clock.
+fn scenario_app() -> Router {
+    app_with(memory_hub(), VirtualClock)
+}
+
+/// The page as the client scenarios open it: `client_js` with exercise 04's
+/// backoff and exercise 05's cursor.
+pub fn client_with(client_js: &'static str) -> ClientSpec {
+    ClientSpec::new(scenario_app, client_js, env!("CARGO_MANIFEST_DIR"))
+        .with_module("/backoff.js", BACKOFF_JS)
+        .with_module("/cursor.js", CURSOR_JS)
+        .learner_edits("client.js")
+}
+
+fn client() -> ClientSpec {
+    client_with(CLIENT_JS)
+}
+
+/// When the page first showed message `id`.
+fn shown_at(trace: &virtual_browser::Trace, id: u64) -> Option<u64> {
+    trace.events().iter().find_map(|(at, event)| match event {
+        Event::Rendered { ids } if ids.contains(&id) => Some(*at),
+        _ => None,
+    })
+}
+
+#[test]
+fn s16_a_message_shows_the_moment_it_is_posted() {
+    s16(&client());
+}
+
+/// s16's scene and checks, for any client (see `client`).
+pub fn s16(spec: &ClientSpec) {
+    let trace = spec.run(40_000, |browser| {
+        browser.latency(Latency::Fixed(100)).post_at(12_300, "grace", "news");
+    });
+    spec.check(&trace, checks::no_script_errors(&trace));
+    spec.check(&trace, checks::never_two_polls_at_once(&trace));
+    let polls = trace.spans_to("/poll");
+    let without_wait: Vec<_> =
+        polls.iter().filter(|p| !p.path.contains("wait=")).collect();
+    assert!(
+        without_wait.is_empty(),
+        "{R9:#}: every poll should ask the server to wait (`wait=25`), but #{} asked {}.\nLook at `longPollPath` in {}.",
+        without_wait[0].request,
+        without_wait[0].path,
+        spec.client_path()
+    );
+    let at = shown_at(&trace, 1);
+    assert!(
+        at.is_some_and(|at| (12_300..=12_400).contains(&at)),
+        "{R9_AT_ONCE:#}: a message posted at 12300 ms should show as soon as the answer travels back (within the 100 ms latency), not \
+         at a next interval; it showed \
+         at {at:?}.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
+        spec.client_path()
+    );
+    assert!(
+        polls.len() <= 4,
+        "in 40 s with one message, a handful of requests, not {}:\n{trace}",
+        polls.len()
+    );
+    assert_trace_snapshot!("s16_news", trace);
+}
+
+#[test]
+fn s17_after_an_empty_answer_the_page_asks_again_at_once() {
+    s17(&client());
+}
+
+/// s17's scene and checks, for any client (see `client`).
+pub fn s17(spec: &ClientSpec) {
+    let trace = spec.run(80_000, |browser| {
+        browser.latency(Latency::Fixed(100));
+    });
+    spec.check(&trace, checks::no_script_errors(&trace));
+    spec.check(&trace, checks::never_two_polls_at_once(&trace));
+    let polls = trace.spans_to("/poll");
+    assert!(
+        polls.len() >= 3,
+        "in 80 s with no messages, three held polls of 25 s each:\n{trace}"
+    );
+    for pair in polls.windows(2) {
+        let (before, next) = (&pair[0], &pair[1]);
+        let answered = before.answered.unwrap_or(u64::MAX);
+        assert!(
+            answered >= before.sent + 25_000 && next.sent == answered,
+            "{R10:#}: poll #{} was held until {answered} ms (nothing new for 25 s), and the next one should go out at once, \
+             at {answered} ms; it went at {} ms.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
+            before.request,
+            next.sent,
+            spec.client_path()
+        );
+    }
+}
+
+#[test]
+fn s18_a_held_request_that_breaks_is_retried_with_backoff() {
+    s18(&client());
+}
+
+/// s18's scene and checks, for any client (see `client`).
+pub fn s18(spec: &ClientSpec) {
+    let trace = spec.run(60_000, |browser| {
+        browser
+            .latency(Latency::Fixed(100))
+            .post_at(5_000, "grace", "before")
+            // The server restarts while holding the page's request (the
+            // connection breaks), then is unreachable for 5 s.
+            .restart_at(10_000, scenario_app())
+            .fail(10_000..15_000, virtual_browser::Failure::NetworkError)
+            .post_at(40_000, "grace", "after");
+    });
+    spec.check(&trace, checks::no_script_errors(&trace));
+    spec.check(&trace, checks::never_two_polls_at_once(&trace));
+    spec.check(
+        &trace,
+        checks::keeps_polling_after_a_failure(&trace, 60_000, 30_000),
+    );
+    let polls = trace.spans_to("/poll");
+    let failed = polls.iter().filter(|p| p.sent < 15_000 && p.sent >= 9_000).count();
+    assert!(
+        (2..=5).contains(&failed),
+        "{R11:#}: while the server was away (10 s to 15 s), the page should back off (at once, then about 3 s, 10 s, ...): \
+         it sent {failed} requests, not 2 to 5.\nWhat happened:\n{trace}Look at the `catch` in `pollForever` in {}.",
+        spec.client_path()
+    );
+    let shown_late = trace.events().iter().any(|(at, e)| {
+        matches!(e, Event::Rendered { .. }) && (40_000..=40_100).contains(at)
+    });
+    assert!(
+        shown_late && shown_at(&trace, 1).is_some(),
+        "after the failures the page should be long polling again: a message posted at 40000 ms should show by \
+         40100 ms.\nWhat happened:\n{trace}"
+    );
+    // The waits are random and the status line is the page's own words: a
+    // right client may draw and say them otherwise, so only the solution's
+    // run is held to the snapshot; the checks above decide.
+    if spec.runs_the_solution() {
+        assert_trace_snapshot!("s18_breaks", trace);
+    }
+}
+
+#[test]
+fn s19_a_hidden_page_lets_go_of_its_request_and_catches_up_when_shown() {
+    s19(&client());
+}
+
+/// s19's scene and checks, for any client (see `client`).
+pub fn s19(spec: &ClientSpec) {
+    let trace = spec.run(60_000, |browser| {
+        browser.latency(Latency::Fixed(100)).hide(10_000..40_000).post_at(
+            20_000,
+            "grace",
+            "while you were away",
+        );
+    });
+    spec.check(&trace, checks::no_script_errors(&trace));
+    spec.check(&trace, checks::never_two_polls_at_once(&trace));
+    spec.check(&trace, checks::no_polls_while_hidden(&trace, 60_000));
+    spec.check(&trace, checks::resumes_when_shown(&trace, 60_000, 1_000));
+    let aborted = trace.spans_to("/poll").iter().any(|p| {
+        p.answered == Some(10_000)
+            && matches!(p.outcome, Some(virtual_browser::Outcome::Aborted))
+    });
+    assert!(
+        aborted,
+        "{R12:#}: when the page hides at 10000 ms, it should abort its held request (an AbortController's `abort()`), so \
+         the server can forget it.\nWhat happened:\n{trace}Look at the `visibilitychange` listener in {}.",
+        spec.client_path()
+    );
+    assert!(
+        shown_at(&trace, 1).is_some_and(|at| (40_000..=40_200).contains(&at)),
+        "{R12_CATCH_UP:#}: the message posted while the page was hidden should show as soon as it is shown again (40000 ms), thanks \
+         to the cursor.\nWhat happened:\n{trace}"
+    );
+    assert_trace_snapshot!("s19_hidden", trace);
+}
+
+// ---------------------------------------------------------------------------
 // The client again: exercise 04's backoff, whole (s20, s21)
 // ---------------------------------------------------------------------------
 //
-// s12 shows the page backs off; these two, that it keeps the rest of
+// s18 shows the page backs off; these two, that it keeps the rest of
 // exercise 04's backoff: a server's Retry-After, and a fresh start after a
-// success. Each runs the page as s10 to s13 do (see `client_with`, below).
+// success. Each runs the page as s16 to s19 do (see `client_with`, above).
 
 #[test]
 fn s20_a_503_with_retry_after_is_waited_out() {
@@ -1231,7 +1473,7 @@ pub fn s20(spec: &ClientSpec) {
     spec.check(&trace, checks::never_two_polls_at_once(&trace));
     if let Err(problem) = checks::honours_retry_after(&trace) {
         panic!(
-            "R11 a broken held request is retried with backoff, exercise 04's, which waits at least what \
+            "{R11:#}, exercise 04's, which waits at least what \
              a 429 or 503 asks for with Retry-After: {problem} Pass the wait the answer asked for to the \
              backoff: `backoff.failed(error.retryAfterMs ?? 0)`.\nWhat happened:\n{trace}Look at the `catch` \
              in `pollForever` in {}.",
@@ -1277,7 +1519,7 @@ pub fn s21(spec: &ClientSpec) {
         polls.iter().any(|p| (30_000..80_000).contains(&p.sent) && !p.failed());
     assert!(
         first_failures >= 3 && got_through,
-        "R11 a broken held request is retried with backoff: the first outage (10 s to 30 s) should take \
+        "{R11:#}: the first outage (10 s to 30 s) should take \
          the page through several failures ({first_failures} here), and the page should get through again \
          before 80 s.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
         spec.client_path()
@@ -1296,7 +1538,7 @@ pub fn s21(spec: &ClientSpec) {
     };
     assert!(
         retry.is_some_and(|r| r.sent < answered + 1_000),
-        "R11 a broken held request is retried with backoff, exercise 04's, which one success resets: \
+        "{R11:#}, exercise 04's, which one success resets: \
          the page got through after the first outage, so #{} breaking at {answered} ms is a first failure \
          again, retried at once, but the next request went out {}. Tell the backoff each success \
          (`backoff.succeeded()`), or the failures of an outage long gone make every later one start at a \
@@ -1311,187 +1553,4 @@ pub fn s21(spec: &ClientSpec) {
          should show by 95100 ms.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
         spec.client_path()
     );
-}
-
-// ---------------------------------------------------------------------------
-// The client: client.js in the page, in the virtual browser
-// ---------------------------------------------------------------------------
-
-/// The app for client scenarios: a fixed epoch, and the rate limit on the
-/// virtual browser's clock.
-fn scenario_app() -> Router {
-    app_with(memory_hub(), VirtualClock)
-}
-
-/// The page as the client scenarios open it: `client_js` with exercise 04's
-/// backoff and exercise 05's cursor.
-pub fn client_with(client_js: &'static str) -> ClientSpec {
-    ClientSpec::new(scenario_app, client_js, env!("CARGO_MANIFEST_DIR"))
-        .with_module("/backoff.js", BACKOFF_JS)
-        .with_module("/cursor.js", CURSOR_JS)
-        .learner_edits("client.js")
-}
-
-fn client() -> ClientSpec {
-    client_with(CLIENT_JS)
-}
-
-/// When the page first showed message `id`.
-fn shown_at(trace: &virtual_browser::Trace, id: u64) -> Option<u64> {
-    trace.events().iter().find_map(|(at, event)| match event {
-        Event::Rendered { ids } if ids.contains(&id) => Some(*at),
-        _ => None,
-    })
-}
-
-#[test]
-fn s10_a_message_shows_the_moment_it_is_posted() {
-    s10(&client());
-}
-
-/// s10's scene and checks, for any client (see `client`).
-pub fn s10(spec: &ClientSpec) {
-    let trace = spec.run(40_000, |browser| {
-        browser.latency(Latency::Fixed(100)).post_at(12_300, "grace", "news");
-    });
-    spec.check(&trace, checks::no_script_errors(&trace));
-    spec.check(&trace, checks::never_two_polls_at_once(&trace));
-    let polls = trace.spans_to("/poll");
-    let without_wait: Vec<_> =
-        polls.iter().filter(|p| !p.path.contains("wait=")).collect();
-    assert!(
-        without_wait.is_empty(),
-        "R9 every poll is a long poll: every poll should ask the server to wait (`wait=25`), but #{} asked {}.\nLook at `longPollPath` in {}.",
-        without_wait[0].request,
-        without_wait[0].path,
-        spec.client_path()
-    );
-    let at = shown_at(&trace, 1);
-    assert!(
-        at.is_some_and(|at| (12_300..=12_400).contains(&at)),
-        "R9 a message shows the moment it is posted: a message posted at 12300 ms should show as soon as the answer travels back (within the 100 ms latency), not \
-         at a next interval; it showed \
-         at {at:?}.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
-        spec.client_path()
-    );
-    assert!(
-        polls.len() <= 4,
-        "in 40 s with one message, a handful of requests, not {}:\n{trace}",
-        polls.len()
-    );
-    assert_trace_snapshot!("s10_news", trace);
-}
-
-#[test]
-fn s11_after_an_empty_answer_the_page_asks_again_at_once() {
-    s11(&client());
-}
-
-/// s11's scene and checks, for any client (see `client`).
-pub fn s11(spec: &ClientSpec) {
-    let trace = spec.run(80_000, |browser| {
-        browser.latency(Latency::Fixed(100));
-    });
-    spec.check(&trace, checks::no_script_errors(&trace));
-    spec.check(&trace, checks::never_two_polls_at_once(&trace));
-    let polls = trace.spans_to("/poll");
-    assert!(
-        polls.len() >= 3,
-        "in 80 s with no messages, three held polls of 25 s each:\n{trace}"
-    );
-    for pair in polls.windows(2) {
-        let (before, next) = (&pair[0], &pair[1]);
-        let answered = before.answered.unwrap_or(u64::MAX);
-        assert!(
-            answered >= before.sent + 25_000 && next.sent == answered,
-            "R10 after an empty answer, ask again at once: poll #{} was held until {answered} ms (nothing new for 25 s), and the next one should go out at once, \
-             at {answered} ms; it went at {} ms.\nWhat happened:\n{trace}Look at `pollForever` in {}.",
-            before.request,
-            next.sent,
-            spec.client_path()
-        );
-    }
-}
-
-#[test]
-fn s12_a_held_request_that_breaks_is_retried_with_backoff() {
-    s12(&client());
-}
-
-/// s12's scene and checks, for any client (see `client`).
-pub fn s12(spec: &ClientSpec) {
-    let trace = spec.run(60_000, |browser| {
-        browser
-            .latency(Latency::Fixed(100))
-            .post_at(5_000, "grace", "before")
-            // The server restarts while holding the page's request (the
-            // connection breaks), then is unreachable for 5 s.
-            .restart_at(10_000, scenario_app())
-            .fail(10_000..15_000, virtual_browser::Failure::NetworkError)
-            .post_at(40_000, "grace", "after");
-    });
-    spec.check(&trace, checks::no_script_errors(&trace));
-    spec.check(&trace, checks::never_two_polls_at_once(&trace));
-    spec.check(
-        &trace,
-        checks::keeps_polling_after_a_failure(&trace, 60_000, 30_000),
-    );
-    let polls = trace.spans_to("/poll");
-    let failed = polls.iter().filter(|p| p.sent < 15_000 && p.sent >= 9_000).count();
-    assert!(
-        (2..=5).contains(&failed),
-        "R11 a broken held request is retried with backoff: while the server was away (10 s to 15 s), the page should back off (at once, then about 3 s, 10 s, ...): \
-         it sent {failed} requests, not 2 to 5.\nWhat happened:\n{trace}Look at the `catch` in `pollForever` in {}.",
-        spec.client_path()
-    );
-    let shown_late = trace.events().iter().any(|(at, e)| {
-        matches!(e, Event::Rendered { .. }) && (40_000..=40_100).contains(at)
-    });
-    assert!(
-        shown_late && shown_at(&trace, 1).is_some(),
-        "after the failures the page should be long polling again: a message posted at 40000 ms should show by \
-         40100 ms.\nWhat happened:\n{trace}"
-    );
-    // The waits are random and the status line is the page's own words: a
-    // right client may draw and say them otherwise, so only the solution's
-    // run is held to the snapshot; the checks above decide.
-    if spec.runs_the_solution() {
-        assert_trace_snapshot!("s12_breaks", trace);
-    }
-}
-
-#[test]
-fn s13_a_hidden_page_lets_go_of_its_request_and_catches_up_when_shown() {
-    s13(&client());
-}
-
-/// s13's scene and checks, for any client (see `client`).
-pub fn s13(spec: &ClientSpec) {
-    let trace = spec.run(60_000, |browser| {
-        browser.latency(Latency::Fixed(100)).hide(10_000..40_000).post_at(
-            20_000,
-            "grace",
-            "while you were away",
-        );
-    });
-    spec.check(&trace, checks::no_script_errors(&trace));
-    spec.check(&trace, checks::never_two_polls_at_once(&trace));
-    spec.check(&trace, checks::no_polls_while_hidden(&trace, 60_000));
-    spec.check(&trace, checks::resumes_when_shown(&trace, 60_000, 1_000));
-    let aborted = trace.spans_to("/poll").iter().any(|p| {
-        p.answered == Some(10_000)
-            && matches!(p.outcome, Some(virtual_browser::Outcome::Aborted))
-    });
-    assert!(
-        aborted,
-        "R12 a hidden page lets go: when the page hides at 10000 ms, it should abort its held request (an AbortController's `abort()`), so \
-         the server can forget it.\nWhat happened:\n{trace}Look at the `visibilitychange` listener in {}.",
-        spec.client_path()
-    );
-    assert!(
-        shown_at(&trace, 1).is_some_and(|at| (40_000..=40_200).contains(&at)),
-        "R12 a hidden page catches up when shown: the message posted while the page was hidden should show as soon as it is shown again (40000 ms), thanks \
-         to the cursor.\nWhat happened:\n{trace}"
-    );
-    assert_trace_snapshot!("s13_hidden", trace);
 }

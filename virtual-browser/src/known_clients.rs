@@ -143,49 +143,11 @@ pub const VISIBILITY: &str = include_str!("../clients/visibility.js");
 /// page shows nothing for the first 3 s: the first poll waits a whole interval.
 pub const WAITS_BEFORE_THE_FIRST_POLL: &str = include_str!("../clients/waits-before-the-first-poll.js");
 
-// Exercise 05's clients: each a `cursor.js` or a `client.js` of the course's
-// solution with one change (tests/05-dont-ddos-yourself/wrong_solutions.rs
-// runs them through the spec's scenarios).
+// Exercise 05's right cursor written another way (its wrong clients are
+// the solution's files with one change, derived in
+// tests/05-dont-ddos-yourself/wrong_solutions.rs).
 
 /// `ex05-cursor-another-way.js`: Right cursor.js for exercise 05, written another way: `pollPath` puts `epoch`
 /// first and builds the query from its parts, and `merge` drops the shown messages that came again before it
 /// appends what came.
 pub const EX05_CURSOR_ANOTHER_WAY: &str = include_str!("../clients/ex05-cursor-another-way.js");
-
-/// `ex05-cursor-busts-the-cache.js`: Wrong cursor.js for exercise 05: `pollPath` adds the time to every URL, so
-/// no two polls ask for the same URL and the browser's cache can never revalidate one into a 304.
-pub const EX05_CURSOR_BUSTS_THE_CACHE: &str = include_str!("../clients/ex05-cursor-busts-the-cache.js");
-
-/// `ex05-cursor-without-epoch.js`: Wrong cursor.js for exercise 05: `pollPath` sends `since` but not `epoch`, so
-/// after a server restart the server cannot tell an old cursor from a new one.
-pub const EX05_CURSOR_WITHOUT_EPOCH: &str = include_str!("../clients/ex05-cursor-without-epoch.js");
-
-/// `ex05-draws-every-answer.js`: Wrong client.js for exercise 05: it draws the messages after every answer, so
-/// an idle page redraws the same list every 3 s.
-pub const EX05_DRAWS_EVERY_ANSWER: &str = include_str!("../clients/ex05-draws-every-answer.js");
-
-/// `ex05-ignores-reset.js`: Wrong client.js for exercise 05: it merges every answer into what it shows, even one
-/// that says `reset: true`, so after a server restart it keeps messages the new server never had.
-pub const EX05_IGNORES_RESET: &str = include_str!("../clients/ex05-ignores-reset.js");
-
-/// `ex05-ignores-retry-after.js`: Wrong client.js for exercise 05: a 429 is a failure like any other, and its
-/// Retry-After is ignored, so the page asks again before the server said it may.
-pub const EX05_IGNORES_RETRY_AFTER: &str = include_str!("../clients/ex05-ignores-retry-after.js");
-
-/// `ex05-merge-keeps-duplicates.js`: Wrong cursor.js for exercise 05: `merge` appends what came to what is shown
-/// and sorts it, so a message that comes twice is shown twice.
-pub const EX05_MERGE_KEEPS_DUPLICATES: &str = include_str!("../clients/ex05-merge-keeps-duplicates.js");
-
-/// `ex05-new-id-per-load.js`: Wrong client.js for exercise 05: it names itself with a new random id on every
-/// load, so each reload of the tab is a client the rate limit has never seen, with a whole allowance of its own:
-/// a reload loop is never held to one.
-pub const EX05_NEW_ID_PER_LOAD: &str = include_str!("../clients/ex05-new-id-per-load.js");
-
-/// `ex05-polls-without-waiting.js`: Wrong client.js for exercise 05: the frame loop starts a poll and goes on
-/// without waiting for it, so on a slow server a new poll goes out every 3 s while the last is still on its way.
-pub const EX05_POLLS_WITHOUT_WAITING: &str = include_str!("../clients/ex05-polls-without-waiting.js");
-
-/// `ex05-trusts-session-storage.js`: Wrong client.js for exercise 05: it keeps its id in sessionStorage but
-/// trusts the storage to be there, so where the browser refuses it (reading `sessionStorage` throws) the script
-/// stops at its first line and never polls.
-pub const EX05_TRUSTS_SESSION_STORAGE: &str = include_str!("../clients/ex05-trusts-session-storage.js");

@@ -58,7 +58,6 @@
 
 pub mod engine;
 pub mod known_clients;
-pub mod spec;
 
 mod browser;
 

@@ -41,7 +41,7 @@ pub async fn post_poll(
     // is answered with its own 4xx and leaves no trace in the store; a good
     // message is stored once and answered `201 Created` with the message as
     // the store returned it, its id and time included. Rules R2, R7, R8 (s03,
-    // s10 to s16); chapter 01, «Status codes that say what went wrong». The
+    // s09 to s16); chapter 01, «Status codes that say what went wrong». The
     // conversions into `ApiError` are given in error.rs.
     todo!("POST /poll: check the body, validate it, store it, answer 201")
 }

@@ -1,5 +1,4 @@
-//! A Redis for each test of the specs of exercises 06 and 07 (each includes
-//! this file with `#[path]`).
+//! A Redis for each test of the specs of exercises 06 and 07.
 //!
 //! - `REDIS_URL` unset: a test starts a `redis-server` of its own, on a free
 //!   port, with its data in a temporary folder, and kills it at the end.
@@ -17,9 +16,6 @@
 //! `WORKSHOP_SKIPPED_FILE` names, when it is set: the workshop's `check` and
 //! `watch` count skipped tests, and a run that skipped some is not a pass.
 //! With `REQUIRE_REDIS=1` (as in CI) a test that would be skipped fails.
-
-// Each spec uses only some of these.
-#![allow(dead_code)]
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
@@ -47,10 +43,6 @@ struct Own {
     process: Option<Child>,
 }
 
-/// Tests that kill and restart Redis but start it with [`RedisServer::start`]:
-/// exercise 07's s08, until its spec calls [`RedisServer::start_to_kill`].
-const KILLS_REDIS: &[&str] = &["s08_after_redis_restarts_the_news_flows_again"];
-
 /// The running test's name (`spec::s03_a_message_...`), as libtest names its
 /// thread.
 fn test_name() -> String {
@@ -62,11 +54,6 @@ impl RedisServer {
     /// the test's own, or else a `redis-server` of its own. `None` (after one
     /// line that says why) when the test must be skipped.
     pub fn start(exercise: &str) -> Option<RedisServer> {
-        let test = test_name();
-        let name = test.rsplit("::").next().unwrap_or_default();
-        if KILLS_REDIS.contains(&name) {
-            return RedisServer::start_to_kill(exercise);
-        }
         match std::env::var("REDIS_URL") {
             Ok(url) => Some(RedisServer::shared(exercise, &url)),
             Err(_) => RedisServer::own(exercise),

@@ -1,7 +1,7 @@
 //! What client specs are built from: naming a broken rule, catching an
 //! expected failure, and comparing a trace with a snapshot within a frame.
 
-use virtual_browser::spec::{Rule, failure_of, traces_match};
+use spec_support::{Rule, failure_of, traces_match};
 
 const SOLUTION: &str = "      0 ms  page loads /client.js
      16 ms  GET /poll #1 sent
@@ -42,17 +42,23 @@ fn a_trace_matches_itself_and_one_a_frame_apart_at_each_step() {
 
 #[test]
 fn a_step_more_than_a_frame_off_does_not_match() {
-    let late = TIMER.replace("  23100 ms  GET /poll #4 sent", "  23140 ms  GET /poll #4 sent");
+    let late = TIMER
+        .replace("  23100 ms  GET /poll #4 sent", "  23140 ms  GET /poll #4 sent");
     assert!(!traces_match(SOLUTION, &late, 16, 24_000));
 }
 
 #[test]
 fn what_the_scene_does_must_come_at_the_same_time_and_every_line_must_be_there() {
-    let hidden_later = TIMER.replace("   5000 ms  page hidden", "   5010 ms  page hidden");
+    let hidden_later =
+        TIMER.replace("   5000 ms  page hidden", "   5010 ms  page hidden");
     assert!(!traces_match(SOLUTION, &hidden_later, 16, 24_000));
     let other = TIMER.replace("GET /poll #3 -> 200 (0 msgs)", "GET /poll #3 -> 500");
     assert!(!traces_match(SOLUTION, &other, 16, 24_000));
-    let fewer: String = TIMER.lines().filter(|l| !l.contains("shows")).map(|l| format!("{l}\n")).collect();
+    let fewer: String = TIMER
+        .lines()
+        .filter(|l| !l.contains("shows"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     assert!(!traces_match(SOLUTION, &fewer, 16, 24_000));
 }
 
@@ -74,6 +80,12 @@ fn a_broken_rule_is_named_with_its_id_and_words() {
 #[test]
 fn an_expected_failure_is_caught_with_its_message() {
     assert_eq!(failure_of(|| {}), None);
-    assert_eq!(failure_of(|| panic!("Broken rule R1: {}", 42)), Some("Broken rule R1: 42".to_owned()));
-    assert_eq!(failure_of(|| std::panic::panic_any("static")), Some("static".to_owned()));
+    assert_eq!(
+        failure_of(|| panic!("Broken rule R1: {}", 42)),
+        Some("Broken rule R1: 42".to_owned())
+    );
+    assert_eq!(
+        failure_of(|| std::panic::panic_any("static")),
+        Some("static".to_owned())
+    );
 }
