@@ -8,13 +8,18 @@
 //   that request) and when it settled (a header on the next one).
 //
 // It wraps fetch for that, and changes nothing else: every request goes
-// out as your client made it, and its answer comes back untouched. A page
-// that has not joined never loads this file, and sends nothing anywhere.
+// out as your client made it, and its answer comes back untouched. It also
+// puts a small badge in the corner, saying whom the page is joined as, with
+// two buttons that tell the instructor you are stuck, or done. A page that
+// has not joined never loads this file, and sends nothing anywhere.
 
 const load = Math.random().toString(36).slice(2, 12); // this page load's id
 const realFetch = globalThis.fetch;
 let polls = 0;
-let settled = []; // "n:ms:how:retryAfter", since the last request
+let settled = []; // "n:ms:how:retryAfter", not yet carried to the server
+// The most settled polls one request carries: the class server reads no
+// more than that from one header (MAX_SETTLED in classroom/src/server.rs).
+const MAX_CARRIED = 20;
 
 const now = () => Math.round(performance.now());
 
@@ -37,25 +42,34 @@ function withHeaders(headers, more) {
 globalThis.fetch = function (input, init = {}) {
   if (!isPoll(input)) return realFetch(input, init);
   const n = ++polls;
+  const carried = settled.splice(0, MAX_CARRIED);
   const headers = withHeaders(init.headers, {
     "x-class-page": `${load} ${n} ${now()}`,
-    "x-class-settled": settled.splice(0).join(","),
+    "x-class-settled": carried.join(","),
   });
   const request = realFetch(input, { ...init, headers });
   request.then(
     (response) => settled.push(`${n}:${now()}:${response.status}:${response.headers.get("retry-after") ?? ""}`),
-    () => settled.push(`${n}:${now()}:${init.signal?.aborted ? "aborted" : "error"}:`),
+    () => {
+      // A request that failed may never have reached the class server (a
+      // `join` restarting, a network that dropped): what it carried goes
+      // again with the next one. If it did arrive, the server counts each
+      // poll once all the same.
+      settled.unshift(...carried);
+      settled.push(`${n}:${now()}:${init.signal?.aborted ? "aborted" : "error"}:`);
+    },
   );
   return request;
 };
 
 function report(kind, extra = {}) {
-  const body = { kind, load, at: now(), settled: settled.splice(0).join(","), ...extra };
+  const carried = settled.splice(0, MAX_CARRIED);
+  const body = { kind, load, at: now(), settled: carried.join(","), ...extra };
   realFetch("/class/report", {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),
-  }).catch(() => {}); // a report that fails changes nothing for the page
+  }).catch(() => settled.unshift(...carried)); // changes nothing for the page
 }
 
 report("loaded");
@@ -63,3 +77,41 @@ if (document.hidden) report("hidden");
 document.addEventListener("visibilitychange", () => report(document.hidden ? "hidden" : "shown"));
 addEventListener("error", (event) => report("threw", { text: `${event.message} (${event.filename}:${event.lineno})` }));
 addEventListener("unhandledrejection", (event) => report("threw", { text: String(event.reason).slice(0, 200) }));
+
+// The badge: joined as whom, and the learner's two signals.
+async function badge() {
+  let joined;
+  try {
+    joined = await (await realFetch("/class/joined")).json();
+  } catch {
+    return; // no badge; the page works the same
+  }
+  const bar = document.createElement("div");
+  bar.setAttribute("role", "status");
+  bar.style.cssText =
+    "position:fixed;right:8px;bottom:8px;z-index:9;padding:6px 10px;font:14px system-ui,sans-serif;" +
+    "background:#fff;border:1px solid #888;border-radius:6px;box-shadow:0 1px 4px #0003";
+  const who = document.createElement("span");
+  who.textContent = `Joined the class as ${joined.name} (exercise ${String(joined.exercise).padStart(2, "0")}) `;
+  bar.append(who);
+  for (const [kind, label] of [["stuck", "I'm stuck"], ["done", "I'm done"]]) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = label;
+    button.style.marginLeft = "6px";
+    button.addEventListener("click", () => {
+      realFetch("/class/report", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ kind }),
+      }).then(
+        (answer) => (who.textContent = answer.ok ? `Your instructor sees "${label}". ` : "Not sent: is the class server up? "),
+        () => (who.textContent = "Not sent: is join still running? "),
+      );
+    });
+    bar.append(button);
+  }
+  document.body.append(bar);
+}
+if (document.body) badge();
+else addEventListener("DOMContentLoaded", badge);

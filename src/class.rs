@@ -20,6 +20,13 @@ use std::time::Duration;
 /// `check` and `watch` read it to report their results.
 pub const JOINED_FILE: &str = "target/workshop-joined.toml";
 
+/// Where `join` remembers the class's address and the learner's name, so
+/// that the next `join` needs neither (git ignores it).
+pub const REMEMBERED_FILE: &str = ".workshop-class.toml";
+
+/// How often `join` asks the class server which exercise the room is on.
+pub const ROOM_EVERY: Duration = Duration::from_secs(5);
+
 /// Where `classroom` writes its address and key, for `control`.
 pub const CLASSROOM_FILE: &str = "target/workshop-classroom.toml";
 
@@ -37,6 +44,38 @@ pub struct Joined {
     /// listens there. If nothing does (`join` was killed without its
     /// Ctrl-C), the file is stale and nothing is reported.
     pub page: String,
+    /// The exercise the instructor set for the room, while `join` follows
+    /// it: `check`, `watch` and `hint` without a number take it.
+    #[serde(default)]
+    pub exercise: Option<u32>,
+}
+
+/// What `join` remembers for the next time.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+struct Remembered {
+    url: String,
+    name: String,
+}
+
+/// The class's address and the learner's name: as given, or as the last
+/// `join` remembered them.
+pub fn remembered(root: &Path, url: Option<String>, name: Option<String>) -> Result<(String, String), String> {
+    let last: Option<Remembered> =
+        std::fs::read_to_string(root.join(REMEMBERED_FILE)).ok().and_then(|text| toml::from_str(&text).ok());
+    let url = url.or_else(|| last.as_ref().map(|r| r.url.clone())).ok_or(
+        "give the class server's address, as your instructor shows it: `cargo run -- join http://192.168.1.20:4100 \
+         --name \"Your Name\"` (the next `join` remembers it)",
+    )?;
+    let name = name.or_else(|| last.map(|r| r.name)).ok_or(
+        "give your name for the dashboard: `cargo run -- join <address> --name \"Your Name\"` (the next `join` \
+         remembers it)",
+    )?;
+    Ok((url, name))
+}
+
+/// The exercise the room is on, while `join` follows it.
+pub fn room_exercise(root: &Path) -> Option<u32> {
+    joined(root)?.exercise
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -106,9 +145,14 @@ pub fn classroom(
         Some(url) => classroom::redis_chat(url),
         None => classroom::memory_chat(governor::clock::DefaultClock::default()),
     };
+    let bind = with_port(bind);
     runtime()?.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(bind).await.map_err(|error| {
-            format!("could not listen on {bind}: {error} (another class server running? try --bind 0.0.0.0:4101)")
+        let listener = tokio::net::TcpListener::bind(&bind).await.map_err(|error| match error.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "could not listen on {bind}: the port is taken (another class server running?); stop it, or \
+                 pick another port: --port 4101"
+            ),
+            _ => format!("could not listen on {bind}: {error}"),
         })?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         let server = match redis {
@@ -175,6 +219,16 @@ pub fn classroom(
     })
 }
 
+/// `--bind` as given, with [`CLASS_PORT`] when it names an address alone
+/// (`127.0.0.1`, `::1`, `[::1]`).
+pub fn with_port(bind: &str) -> String {
+    let bare = bind.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(address) => std::net::SocketAddr::new(address, CLASS_PORT).to_string(),
+        Err(_) => bind.to_owned(),
+    }
+}
+
 /// Write a file only its owner may read, where the system allows.
 fn write_private(file: &Path, text: &str) {
     let _ = std::fs::write(file, text);
@@ -193,10 +247,24 @@ pub struct Which {
     pub exercise: Option<u32>,
     /// The solution's files instead of the learner's (for a demonstration).
     pub finished: bool,
+    /// A backoff that waits exactly what `Retry-After` says, in place of
+    /// the page's own (moment 3: the lockstep it makes).
+    pub exact_retry_after: bool,
 }
 
-fn page_of(root: &Path, exercise: &Exercise, finished: bool) -> JoinedPage {
-    let files = exercise.page_files(root, finished).into_iter().map(|(path, file)| PageFile { path, file }).collect();
+/// The known wrong backoff that waits exactly what `Retry-After` says (it
+/// takes `retryAfterMs` from the right one, served as `/good-backoff.js`).
+pub const EXACT_RETRY_AFTER_JS: &str = "virtual-browser/clients/backoff-exact-retry-after.js";
+
+fn page_of(root: &Path, exercise: &Exercise, which: Which) -> JoinedPage {
+    let mut files: Vec<PageFile> =
+        exercise.page_files(root, which.finished).into_iter().map(|(path, file)| PageFile { path, file }).collect();
+    if which.exact_retry_after
+        && let Some(backoff) = files.iter_mut().find(|f| f.path == "/backoff.js")
+    {
+        let good = std::mem::replace(&mut backoff.file, root.join(EXACT_RETRY_AFTER_JS));
+        files.push(PageFile { path: "/good-backoff.js".to_owned(), file: good });
+    }
     JoinedPage { exercise: exercise.number, files }
 }
 
@@ -206,22 +274,38 @@ pub fn join(workshop: &Workshop, which: Which, url: &str, name: &str, port: u16,
     let name = classroom::tag::check_name(name)?;
     let upstream = Upstream::remote(url)?;
     let root = workshop.root().to_owned();
-    let finished = which.finished;
+    // The room's exercise, as the class server last said (0: none set).
+    let room = Arc::new(std::sync::atomic::AtomicU32::new(0));
     let pages: Pages = match which.exercise {
         Some(number) => {
             let exercise = workshop.exercise(Some(number))?.clone();
-            Box::new(move || page_of(&root, &exercise, finished))
+            Box::new(move || page_of(&root, &exercise, which))
         }
         None => {
             let fallback = workshop.current().clone();
-            Box::new(move || match Workshop::open(&root) {
-                Ok(workshop) => page_of(&root, workshop.current(), finished),
-                Err(_) => page_of(&root, &fallback, finished),
+            let room = room.clone();
+            Box::new(move || {
+                let Ok(workshop) = Workshop::open(&root) else {
+                    return page_of(&root, &fallback, which);
+                };
+                let set = room.load(std::sync::atomic::Ordering::Relaxed);
+                match workshop.exercise(Some(set)) {
+                    Ok(exercise) if set > 0 => page_of(&root, exercise, which),
+                    _ => page_of(&root, workshop.current(), which),
+                }
             })
         }
     };
     let join = Arc::new(Join::new(name.clone(), pages, upstream.clone()));
     let exercise = workshop.exercise(Some(join.page().exercise))?.clone();
+    if which.exact_retry_after && !join.page().files.iter().any(|f| f.path == "/good-backoff.js") {
+        return Err(format!(
+            "--exact-retry-after replaces the page's backoff.js, and exercise {:02}'s page has none: use it with \
+             exercise 04 to 07",
+            exercise.number
+        ));
+    }
+    let finished = which.finished;
     let root = workshop.root().to_owned();
     let url = url.trim_end_matches('/').to_owned();
     runtime()?.block_on(async move {
@@ -241,10 +325,15 @@ pub fn join(workshop: &Workshop, which: Which, url: &str, name: &str, port: u16,
         )
         .await?;
         let address = listener.local_addr().map_err(|e| e.to_string())?;
-        let joined = Joined { url: url.clone(), name: name.clone(), page: address.to_string() };
+        let joined = Joined { url: url.clone(), name: name.clone(), page: address.to_string(), exercise: None };
         let file = root.join(JOINED_FILE);
         let _ = std::fs::create_dir_all(file.parent().expect("a folder"));
         let _ = std::fs::write(&file, toml::to_string(&joined).map_err(|e| e.to_string())?);
+        let remember = Remembered { url: url.clone(), name: name.clone() };
+        let _ = std::fs::write(root.join(REMEMBERED_FILE), toml::to_string(&remember).map_err(|e| e.to_string())?);
+        if which.exercise.is_none() {
+            tokio::spawn(follow_the_room(upstream.clone(), room, file.clone(), joined));
+        }
         let whose = if finished { "the finished" } else { "your" };
         let edit = if finished {
             " It is the finished page, not yours: leave out --finished to run your own."
@@ -253,7 +342,9 @@ pub fn join(workshop: &Workshop, which: Which, url: &str, name: &str, port: u16,
         };
         let follows = match which.exercise {
             Some(_) => String::new(),
-            None => " It follows your current exercise: when a check passes, reload the page for the next.".to_owned(),
+            None => " It follows the exercise your instructor sets for the room (else your current one): when it \
+                     changes, reload the page."
+                .to_owned(),
         };
         println!(
             "{} {url} as {name:?}, with {whose} exercise {:02} ({}).\n\n  Open http://{address}/ : the page and \
@@ -283,6 +374,40 @@ pub fn joined(root: &Path) -> Option<Joined> {
     // no reporter.
     let page: std::net::SocketAddr = joined.page.parse().ok()?;
     is_join(page).then_some(joined)
+}
+
+/// Ask the class server which exercise the room is on, every
+/// [`ROOM_EVERY`], for the page `join` serves and for `check`, `watch` and
+/// `hint` (through the joined file). A class server that does not answer
+/// leaves things as they were.
+async fn follow_the_room(
+    upstream: Upstream,
+    room: Arc<std::sync::atomic::AtomicU32>,
+    file: std::path::PathBuf,
+    mut joined: Joined,
+) {
+    loop {
+        let request = axum::http::Request::get("/class/room").body(axum::body::Body::empty()).expect("a request");
+        let answer = upstream.send(request).await;
+        if answer.status().is_success()
+            && let Ok(bytes) = axum::body::to_bytes(answer.into_body(), 1024).await
+            && let Ok(said) = serde_json::from_slice::<serde_json::Value>(&bytes)
+        {
+            let set = said["exercise"].as_u64().and_then(|n| u32::try_from(n).ok());
+            room.store(set.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
+            if joined.exercise != set {
+                joined.exercise = set;
+                if let Ok(text) = toml::to_string(&joined) {
+                    let _ = std::fs::write(&file, text);
+                }
+                if let Some(number) = set {
+                    println!("The room is on exercise {number:02} now: reload your page to follow it.");
+                    flush();
+                }
+            }
+        }
+        tokio::time::sleep(ROOM_EVERY).await;
+    }
 }
 
 /// Whether a `join` serves at `page`: only its pages have the reporter.
@@ -318,8 +443,45 @@ impl Reporting {
 /// Report `check` to the class, if joined. Sent from a thread of its own,
 /// so the learner does not wait for it.
 pub fn report_check(root: &Path, check: &Check) -> Reporting {
-    let (exercise, done) = (check.exercise, check.passed());
     let Tally { passed, run } = check.tally;
+    let body = serde_json::json!({ "kind": "check", "passed": passed, "run": run, "done": check.passed() });
+    report(root, check.exercise, body)
+}
+
+/// Report to the class that hint `shown` of `exercise` was shown, if joined.
+pub fn report_hint(root: &Path, exercise: u32, shown: usize) -> Reporting {
+    report(root, exercise, serde_json::json!({ "kind": "hint", "shown": shown }))
+}
+
+/// `cargo run -- signal stuck|done`: tell the instructor, and say whether
+/// it reached the class.
+pub fn signal(root: &Path, what: &str) -> Result<String, String> {
+    let Some(joined) = joined(root) else {
+        return Err("you have not joined a class: run `cargo run -- join` first, and leave it running".to_owned());
+    };
+    let exercise = joined.exercise.unwrap_or(0);
+    let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let body = serde_json::json!({ "kind": what });
+    report_then(root, exercise, body, Some(sent.clone())).finish();
+    if sent.load(std::sync::atomic::Ordering::Relaxed) {
+        Ok(format!("Your instructor sees \"{what}\" on your lane until they clear it."))
+    } else {
+        Err(format!("the class server at {} did not take it; is it running?", joined.url))
+    }
+}
+
+/// Send `body` as a report of `exercise` to the class, if joined, from a
+/// thread of its own.
+fn report(root: &Path, exercise: u32, body: serde_json::Value) -> Reporting {
+    report_then(root, exercise, body, None)
+}
+
+fn report_then(
+    root: &Path,
+    exercise: u32,
+    body: serde_json::Value,
+    sent: Option<Arc<std::sync::atomic::AtomicBool>>,
+) -> Reporting {
     let Some(joined) = joined(root) else {
         return Reporting(None);
     };
@@ -330,13 +492,15 @@ pub fn report_check(root: &Path, check: &Check) -> Reporting {
         let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
             return;
         };
-        let body = serde_json::json!({ "kind": "check", "passed": passed, "run": run, "done": done }).to_string();
         let mut request = axum::http::Request::post("/class/report")
             .header("content-type", "application/json")
-            .body(axum::body::Body::from(body))
+            .body(axum::body::Body::from(body.to_string()))
             .expect("a request");
         classroom::tag::put(request.headers_mut(), &Tag { name: joined.name, exercise });
-        let _ = runtime.block_on(async { tokio::time::timeout(REPORT_TIMEOUT, upstream.send(request)).await });
+        let answer = runtime.block_on(async { tokio::time::timeout(REPORT_TIMEOUT, upstream.send(request)).await });
+        if let (Some(sent), Ok(answer)) = (sent, answer) {
+            sent.store(answer.status().is_success(), std::sync::atomic::Ordering::Relaxed);
+        }
     });
     Reporting(Some(thread))
 }

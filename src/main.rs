@@ -25,7 +25,7 @@ use std::path::PathBuf;
                   current exercise: the first one not done yet."
 )]
 struct Cli {
-    /// The port to serve on: the home page's (4000), or with `join`, your page's (3000).
+    /// The port to serve on: the home page's (4000); with `join`, your page's (3000); with `classroom`, the class server's (4100).
     #[arg(long, global = true)]
     port: Option<u16>,
     /// The workshop's folder (by default, the one this program was built from).
@@ -62,21 +62,24 @@ enum Command {
     },
     /// Join a class: serve your page and client on this machine, its API going to the class server.
     Join {
-        /// The class server's address, as your instructor gives it: http://192.168.1.20:4100
-        url: String,
-        /// Your name on the class's dashboard.
+        /// The class server's address, as your instructor gives it: http://192.168.1.20:4100 (by default, the last one you joined)
+        url: Option<String>,
+        /// Your name on the class's dashboard (by default, the last one you joined with).
         #[arg(long)]
-        name: String,
-        /// The exercise whose page to serve (by default, the current one, followed as you go).
+        name: Option<String>,
+        /// The exercise whose page to serve (by default, the one the instructor set for the room, else your current one).
         #[arg(long)]
         exercise: Option<u32>,
         /// Serve the finished exercise's page instead of yours (for a demonstration).
         #[arg(long)]
         finished: bool,
+        /// For the instructors' moment 3: a backoff that waits exactly what Retry-After says (a known wrong one).
+        #[arg(long)]
+        exact_retry_after: bool,
     },
     /// For the instructor: run the class server for the room, with its dashboard.
     Classroom {
-        /// Where to listen: the room needs every address (0.0.0.0).
+        /// Where to listen: an address, and a port (4100 if left out); the room needs every address (0.0.0.0).
         #[arg(long, default_value = "0.0.0.0:4100")]
         bind: String,
         /// Keep the chat in the Redis at this URL (by default, in memory).
@@ -96,6 +99,11 @@ enum Command {
         /// The instructor's key (by default, that server's).
         #[arg(long, global = true)]
         key: Option<String>,
+    },
+    /// While joined: tell the instructor you are stuck, or done (shown on the dashboard until cleared).
+    Signal {
+        #[arg(value_parser = ["stuck", "done"])]
+        what: String,
     },
     /// Put an exercise back as it was when you started (asks first).
     Reset {
@@ -138,6 +146,14 @@ enum ControlCommand {
     },
     /// Post a message to the chat as the instructor.
     Post { text: String },
+    /// Set the exercise the room is on: `join` without --exercise serves it.
+    Exercise { number: u32 },
+    /// Forget every flag raised so far (before a moment).
+    ClearFlags,
+    /// Clear a learner's "stuck" or "done".
+    ClearSignal { name: String },
+    /// Take a learner who has left off the dashboard.
+    Remove { name: String },
 }
 
 impl ControlCommand {
@@ -151,6 +167,10 @@ impl ControlCommand {
             ControlCommand::Restart => Control::Restart,
             ControlCommand::RetryAfter { how } => Control::RetryAfter { spread: how == "spread" },
             ControlCommand::Post { text } => Control::Post { text },
+            ControlCommand::Exercise { number } => Control::Exercise { number },
+            ControlCommand::ClearFlags => Control::ClearFlags,
+            ControlCommand::ClearSignal { name } => Control::ClearSignal { name },
+            ControlCommand::Remove { name } => Control::Remove { name },
         }
     }
 }
@@ -180,9 +200,13 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
         None => home(&workshop, cli.port.unwrap_or(4000), paint),
         Some(Command::List) => {
             print!("{}\n{}", workshop.list(paint), workshop.next_step(paint));
+            if let Some(number) = class::room_exercise(root) {
+                println!("  In class, the room is on {number:02}: `cargo run -- watch` checks it.");
+            }
             Ok(())
         }
         Some(Command::Check { number }) => {
+            let number = number.or_else(|| class::room_exercise(root));
             let exercise = workshop.exercise(number)?.clone();
             println!(
                 "{} {:02} {} ({})",
@@ -201,10 +225,15 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
             reporting.finish();
             Ok(())
         }
-        Some(Command::Watch { number, manual }) => watch::watch(&mut workshop, number, manual, paint),
+        Some(Command::Watch { number, manual }) => {
+            let number = number.or_else(|| class::room_exercise(root));
+            watch::watch(&mut workshop, number, manual, paint)
+        }
         Some(Command::Hint { number }) => {
+            let number = number.or_else(|| class::room_exercise(root));
             let exercise = workshop.exercise(number)?.clone();
             let (which, total, hint) = workshop.next_hint(number)?;
+            class::report_hint(root, exercise.number, which).finish();
             println!(
                 "{} {which} of {total} for {:02} {}:\n\n  {hint}\n",
                 paint.bold("Hint"),
@@ -220,15 +249,22 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
         }
         Some(Command::Serve { number, join: Some(url), name }) => {
             let name = name.expect("clap requires --name with --join");
-            let which = class::Which { exercise: number, finished: false };
+            let which = class::Which { exercise: number, finished: false, exact_retry_after: false };
             class::join(&workshop, which, &url, &name, cli.port.unwrap_or(chat_page::DEFAULT_PORT), paint)
         }
-        Some(Command::Join { url, name, exercise, finished }) => {
-            let which = class::Which { exercise, finished };
+        Some(Command::Join { url, name, exercise, finished, exact_retry_after }) => {
+            let which = class::Which { exercise, finished, exact_retry_after };
+            let (url, name) = class::remembered(root, url, name)?;
             class::join(&workshop, which, &url, &name, cli.port.unwrap_or(chat_page::DEFAULT_PORT), paint)
+        }
+        Some(Command::Signal { what }) => {
+            let said = class::signal(root, &what)?;
+            println!("{} {said}", paint.green("✓"));
+            Ok(())
         }
         Some(Command::Classroom { bind, redis, key }) => {
             // `--port` keeps the address of --bind and changes its port.
+            let bind = class::with_port(&bind);
             let bind = match cli.port {
                 Some(port) => format!("{}:{port}", bind.rsplit_once(':').map_or(bind.as_str(), |(host, _)| host)),
                 None => bind,

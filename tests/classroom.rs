@@ -7,6 +7,9 @@
 //!   another way, and known wrong ones): the instructor runs every mode, and
 //!   the flags on the dashboard name exactly the wrong learners, each with
 //!   the rule its client breaks; each mode reaches every learner's client.
+//!   The virtual browser sends a request again when its connection closes
+//!   unanswered, as Chromium does, so the room sees the same poll twice in
+//!   Down (close connections) and at a restart, and must not flag it.
 //! - No control changes anything without the key.
 
 use axum::Router;
@@ -220,6 +223,140 @@ fn every_finished_client_works_through_the_join_path() {
             learner.requests
         );
     }
+}
+
+/// A route that drops for 8 s, or a `join` that is stopped and started
+/// again, loses the requests sent meanwhile, and with them the reports of
+/// the polls before (a poll's answer is reported on the next request). The
+/// reporter sends them again with the next request that goes through, so no
+/// correct client is flagged, and a wrong one still is.
+#[test]
+fn a_dropped_route_flags_no_correct_client() {
+    use classroom::rules::TWO_AT_ONCE;
+    let learners: [(&str, u32, Option<&'static str>); 6] = [
+        ("Ann (02)", 2, None),
+        ("Bob (03)", 3, None),
+        ("Cat (04)", 4, None),
+        ("Dan (05)", 5, None),
+        ("Eve (07)", 7, None),
+        ("Fox (02, setInterval)", 2, Some(known_clients::SET_INTERVAL)),
+    ];
+    let server = class_server();
+    for (name, number, client) in learners {
+        let proxy = join(&server, name, number);
+        let page = joined_page(&proxy, number, client.map(|c| ("/client.js", c)));
+        let mut browser = Browser::with_seed(proxy, number);
+        // Slower than the 3 s interval: what setInterval gets wrong shows.
+        browser.latency(virtual_browser::Latency::Fixed(4_000));
+        browser.fail(20_000..28_000, virtual_browser::Failure::NetworkError);
+        // Another learner posts in the drop: a held long poll comes back,
+        // and the next one is lost too.
+        browser.post_at(21_000, "Bo", "while the route is down");
+        browser.open(page);
+        browser.run_until(90_000);
+        let lost = browser
+            .trace()
+            .spans_to("/poll")
+            .into_iter()
+            .filter(|s| s.outcome == Some(Outcome::NetworkError))
+            .count();
+        assert!(
+            lost > 0,
+            "{name}: no request was lost in the drop:\n{}",
+            browser.trace()
+        );
+        let rules: Vec<&str> =
+            server.room.flags_of(name).unwrap().iter().map(|f| f.rule).collect();
+        match client {
+            None => assert!(
+                rules.is_empty(),
+                "{name}, a correct client, was flagged {rules:?}:\n{}",
+                browser.trace()
+            ),
+            Some(_) => assert!(rules.contains(&TWO_AT_ONCE.0), "{name}: {rules:?}"),
+        }
+    }
+}
+
+/// Moment 3 on held requests: everyone on exercise 07, a few with a
+/// backoff that waits exactly what `Retry-After` says (`join
+/// --exact-retry-after`). Down (503, the same `Retry-After` for everyone)
+/// answers every held request in the same instant: the exact waiters come
+/// back together, the course's backoff spreads the rest.
+#[test]
+fn moment_3_shows_the_exact_waiters_in_lockstep() {
+    let server = class_server();
+    let exact = Some(("/backoff.js", known_clients::BACKOFF_EXACT_RETRY_AFTER));
+    let room: Vec<(String, Option<(&str, &str)>)> = (0..6)
+        .map(|n| {
+            if n < 2 {
+                (format!("exact {n}"), exact)
+            } else {
+                (format!("right {n}"), None)
+            }
+        })
+        .collect();
+    let mut browsers: Vec<Browser> = room
+        .iter()
+        .enumerate()
+        .map(|(seed, (name, swap))| {
+            let proxy = join(&server, name, 7);
+            let page = joined_page(&proxy, 7, *swap);
+            let mut browser = Browser::with_seed(proxy, seed as u32 + 11);
+            browser.open(page);
+            browser
+        })
+        .collect();
+    let (down, back) = (10_000, 40_000);
+    let mut now = 0;
+    while now < 60_000 {
+        now += 100;
+        for (at, step) in
+            [(down, Control::Down { close: false }), (back, Control::Normal)]
+        {
+            if now == at {
+                let (status, said) = control(&server, Some(KEY), &step);
+                assert_eq!(status, StatusCode::OK, "{said}");
+            }
+        }
+        for browser in &mut browsers {
+            browser.run_until(now);
+        }
+    }
+    // When each page polled again after the 503 that ended its hold.
+    let retry_of = |browser: &Browser| -> u64 {
+        let spans = browser.trace().spans_to("/poll");
+        let told = spans
+            .iter()
+            .position(|s| {
+                matches!(s.outcome, Some(Outcome::Status { code: 503, .. }))
+            })
+            .expect("the 503 reached the held request");
+        assert!(
+            spans[told]
+                .answered
+                .is_some_and(|at| (down - 200..down + 200).contains(&at)),
+            "held until down: {:?}",
+            spans[told]
+        );
+        spans[told + 1].sent
+    };
+    let retries: Vec<u64> = browsers.iter().map(retry_of).collect();
+    let (exact, right) = retries.split_at(2);
+    assert!(
+        exact[0].abs_diff(exact[1]) <= 100,
+        "the exact waiters came back together: {exact:?}"
+    );
+    assert!(
+        exact.iter().all(|at| at.abs_diff(down + 10_000) <= 200),
+        "after exactly 10 s: {exact:?}"
+    );
+    let spread = right.iter().max().unwrap() - right.iter().min().unwrap();
+    assert!(spread >= 1_000, "the course's backoff spreads its retries: {right:?}");
+    assert!(
+        right.iter().all(|at| (down + 10_000..=down + 15_200).contains(at)),
+        "{right:?}"
+    );
 }
 
 /// One learner of the simulated room: their exercise, and the client they
@@ -516,12 +653,15 @@ fn a_simulated_room_of_30() {
             "{name}: flaky did not reach it"
         );
         if learner.exercise == 7 {
-            // Held when the restart came: broken off.
+            // Held when the restart came: its connection closed unanswered,
+            // so the browser sent it again, on a new connection, and the new
+            // chat answered at once (a new epoch). The page saw no failure.
             // (within one step of the room's clocks, which move 100 ms at a time)
             let at_restart = RESTART - 100..RESTART + 100;
             assert!(
-                answered_in(at_restart, &closed),
-                "{name}: the restart did not break its hold"
+                answered_in(at_restart.clone(), &code(200))
+                    && !answered_in(at_restart, &closed),
+                "{name}: the restart's broken hold was not sent again and answered"
             );
         }
         // After the restart, the chat is new: the instructor's one message.

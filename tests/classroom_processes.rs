@@ -66,19 +66,20 @@ fn start(root: &Path, args: &[&str], marker: &str) -> (Running, String) {
     (running, address)
 }
 
-/// A scratch workshop: the manifest, and exercise 07's page files.
-fn scratch() -> PathBuf {
+/// A scratch workshop: the manifest, and every exercise's page files.
+fn scratch(test: &str) -> PathBuf {
     let real = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = std::env::temp_dir()
-        .join(format!("workshop-classroom-{}", std::process::id()));
+        .join(format!("workshop-classroom-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     std::fs::create_dir_all(&root).unwrap();
     std::fs::copy(real.join("course.toml"), root.join("course.toml")).unwrap();
     let course = polling_workshop::course::Course::embedded();
-    let exercise = &course.exercises[6];
-    let mut files: Vec<String> =
-        exercise.page.iter().map(|(_, file)| file.clone()).collect();
-    files.push(format!("exercises/{}/Cargo.toml", exercise.slug));
+    let mut files: Vec<String> = Vec::new();
+    for exercise in &course.exercises {
+        files.extend(exercise.page.iter().map(|(_, file)| file.clone()));
+        files.push(format!("exercises/{}/Cargo.toml", exercise.slug));
+    }
     for file in files {
         std::fs::create_dir_all(root.join(&file).parent().unwrap()).unwrap();
         std::fs::copy(real.join(&file), root.join(&file)).unwrap();
@@ -120,7 +121,7 @@ fn control(root: &Path, class: &str, args: &[&str], key: &str) -> (bool, String)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_class_server_and_a_joined_learner_in_two_processes() {
-    let root = scratch();
+    let root = scratch("two-processes");
     let (_class, class) = start(
         &root,
         &["classroom", "--bind", "127.0.0.1:0", "--key", KEY],
@@ -261,4 +262,66 @@ fn failed_check(exercise: u32, passed: usize, run: usize) -> Check {
         checked: Checked::Failed { first: None },
         tally: Tally { passed, run },
     }
+}
+
+/// `join` without `--exercise` follows the exercise the instructor sets for
+/// the room, and `signal` puts a learner's "stuck" on the dashboard.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn join_follows_the_rooms_exercise_and_a_learner_can_say_they_are_stuck() {
+    let root = scratch("follows");
+    let (_class, class) = start(
+        &root,
+        &["classroom", "--bind", "127.0.0.1:0", "--key", KEY],
+        "listening on ",
+    );
+    let url = format!("http://{class}");
+    let (_learner, page) =
+        start(&root, &["--port", "0", "join", &url, "--name", "Bo"], "Open http://");
+    let learner =
+        Upstream::remote(&format!("http://{}", page.trim_end_matches('/'))).unwrap();
+    let class_server = Upstream::remote(&url).unwrap();
+
+    let (done, said) = control(&root, &class, &["exercise", "7"], KEY);
+    assert!(done, "{said}");
+    let own =
+        std::fs::read_to_string(root.join("exercises/07-long-polling/client.js"))
+            .unwrap();
+    let deadline = Instant::now() + polling_workshop::class::ROOM_EVERY * 3;
+    loop {
+        // A reload asks which page to serve.
+        let _ = send(&learner, get("/")).await;
+        if send(&learner, get("/client.js"))
+            .await
+            .is_some_and(|(_, client)| client == own)
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "join did not follow the room to exercise 07"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        polling_workshop::class::room_exercise(&root),
+        Some(7),
+        "check and watch follow it too"
+    );
+
+    let signal = workshop(&root, &["signal", "stuck"]).output().unwrap();
+    assert!(signal.status.success(), "{}", String::from_utf8_lossy(&signal.stderr));
+    let (_, feed) = send(&class_server, get("/class/feed?since=0")).await.unwrap();
+    let feed: serde_json::Value = serde_json::from_str(&feed).unwrap();
+    let bo = feed["learners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "Bo")
+        .cloned();
+    assert_eq!(
+        bo.map(|bo| bo["signal"]["kind"].clone()),
+        Some(serde_json::json!("stuck"))
+    );
+    assert_eq!(feed["room"]["exercise"], 7);
+    let _ = std::fs::remove_dir_all(&root);
 }

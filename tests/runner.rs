@@ -540,3 +540,37 @@ fn list_columns_line_up_whatever_the_titles() {
         "the header's Status is not above the statuses:\n{list}"
     );
 }
+
+/// `join` remembers the class's address and the learner's name, so the next
+/// `join` needs neither; without either, it says what to give.
+#[test]
+fn join_remembers_the_class_and_the_name() {
+    use polling_workshop::class::{REMEMBERED_FILE, remembered};
+    let root = fixture();
+    let asked = remembered(&root, None, None).unwrap_err();
+    assert!(asked.contains("cargo run -- join http://"), "{asked}");
+    let given =
+        remembered(&root, Some("http://10.0.0.5:4100".into()), Some("Ada".into()))
+            .unwrap();
+    assert_eq!(given, ("http://10.0.0.5:4100".to_owned(), "Ada".to_owned()));
+    std::fs::write(
+        root.join(REMEMBERED_FILE),
+        "url = \"http://10.0.0.5:4100\"\nname = \"Ada\"\n",
+    )
+    .unwrap();
+    assert_eq!(remembered(&root, None, None).unwrap(), given);
+    assert_eq!(
+        remembered(&root, None, Some("Bo".into())).unwrap().1,
+        "Bo",
+        "a name given wins"
+    );
+}
+
+/// `--bind` takes an address alone, on the class server's port.
+#[test]
+fn bind_without_a_port_takes_the_class_port() {
+    use polling_workshop::class::with_port;
+    assert_eq!(with_port("127.0.0.1"), "127.0.0.1:4100");
+    assert_eq!(with_port("[::1]"), "[::1]:4100");
+    assert_eq!(with_port("0.0.0.0:4101"), "0.0.0.0:4101");
+}

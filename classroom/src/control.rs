@@ -12,6 +12,9 @@ pub const TIGHT_EVERY_SECONDS: u32 = 5;
 /// The slowest "slow" may be: longer than the 30 s a long poll is held, and
 /// every client's answer would wait for it.
 pub const MAX_SLOW_SECONDS: u64 = 30;
+
+/// The highest exercise number a room may be set to.
+pub const MAX_EXERCISE: u32 = 99;
 // ANCHOR_END: modes
 
 /// How the class server treats the chat's requests (`/poll`).
@@ -75,6 +78,21 @@ pub enum Control {
     Post {
         text: String,
     },
+    /// The exercise the room is on: `join` without `--exercise` serves it,
+    /// and the dashboard says it.
+    Exercise {
+        number: u32,
+    },
+    /// Forget every flag raised so far (before a moment).
+    ClearFlags,
+    /// Clear a learner's "stuck" or "done".
+    ClearSignal {
+        name: String,
+    },
+    /// Take a learner who left off the dashboard.
+    Remove {
+        name: String,
+    },
 }
 
 impl Control {
@@ -89,7 +107,13 @@ impl Control {
             Control::Flaky { percent: 1..=100 } => Mode::Flaky { percent: self.percent() },
             Control::Flaky { .. } => return Err("flaky takes a share of 1 to 100 percent".to_owned()),
             Control::Tight => Mode::Tight,
-            Control::Restart | Control::RetryAfter { .. } | Control::Post { .. } => return Ok(None),
+            Control::Restart
+            | Control::RetryAfter { .. }
+            | Control::Post { .. }
+            | Control::Exercise { .. }
+            | Control::ClearFlags
+            | Control::ClearSignal { .. }
+            | Control::Remove { .. } => return Ok(None),
         }))
     }
 

@@ -195,9 +195,10 @@ pub fn index_html() -> String {
     )
 }
 
-/// The join proxy's routes: the page and its files, and the API (`/poll`,
-/// and `/class/report` for the reporter) forwarded to the class server
-/// with the learner's tag. Nothing else is forwarded: the page is the
+/// The join proxy's routes: the page and its files, `/class/joined` (who
+/// the page is joined as, for its badge), and the API (`/poll`, and
+/// `/class/report` for the reporter) forwarded to the class server with the
+/// learner's tag. Nothing else is forwarded: the page is the
 /// learner's own, not the class server's.
 pub fn router(join: Arc<Join>) -> Router {
     let index = index_html();
@@ -213,6 +214,13 @@ pub fn router(join: Arc<Join>) -> Router {
         .route("/static/chat.css", get(|| async { typed(chat_page::CHAT_CSS.to_owned(), "text/css") }))
         .route("/static/chat.js", get(|| async { typed(chat_page::CHAT_JS.to_owned(), "text/javascript") }))
         .route("/class/report.js", get(|| async { typed(crate::REPORT_JS.to_owned(), "text/javascript") }))
+        .route(
+            "/class/joined",
+            get(|State(join): State<Arc<Join>>| async move {
+                let tag = join.tag();
+                axum::Json(serde_json::json!({ "name": tag.name, "exercise": tag.exercise }))
+            }),
+        )
         .route("/poll", axum::routing::any(forward))
         .route("/class/report", axum::routing::post(forward))
         .fallback(page_file)

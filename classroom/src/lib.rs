@@ -30,6 +30,9 @@ pub use redis_chat::redacted;
 pub const DASHBOARD_HTML: &str = include_str!("../dashboard.html");
 pub const DASHBOARD_JS: &str = include_str!("../dashboard.js");
 pub const DASHBOARD_CSS: &str = include_str!("../dashboard.css");
+/// The class server's `/`, for the projector while the room comes in:
+/// `{command}` is replaced by the command to type.
+pub const JOIN_HTML: &str = include_str!("../join.html");
 /// The module a joined page loads before its client: it reports the page
 /// loading, hidden, shown and throwing.
 pub const REPORT_JS: &str = include_str!("../report.js");

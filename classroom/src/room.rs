@@ -150,6 +150,68 @@ struct Learner {
     flags: Vec<Flag>,
     flags_at: Option<u64>,
     flags_stale: bool,
+    /// The page log that came until this (room ms) is not looked at for
+    /// flags: the instructor cleared them then.
+    flags_cleared: Option<u64>,
+    /// "I'm stuck" or "I'm done", until the instructor clears it.
+    signal: Option<Signal>,
+    /// The hints shown so far, on the exercise the last one was for.
+    hints: Option<(u32, u32)>,
+    /// When the last check was reported (room ms).
+    last_check: Option<u64>,
+    /// The exercises whose spec this learner's checks passed.
+    passed: std::collections::BTreeSet<u32>,
+    /// The instructor removed this learner; a request of theirs brings
+    /// them back, with a lane that starts again.
+    removed: bool,
+}
+
+impl Learner {
+    /// A learner who has just joined, in slot `joined`.
+    fn new(tag: &Tag, joined: u64, now: u64) -> Learner {
+        Learner {
+            tag: tag.clone(),
+            joined,
+            requests: VecDeque::new(),
+            said: VecDeque::new(),
+            page: VecDeque::new(),
+            loads: VecDeque::new(),
+            next_load: 0,
+            hidden: false,
+            last_error: None,
+            errors: 0,
+            progress: None,
+            second: (now / 1000, 0),
+            refused: VecDeque::new(),
+            tight_until: 0,
+            next_number: 1,
+            last_seen: now,
+            flags: Vec::new(),
+            flags_at: None,
+            flags_stale: false,
+            flags_cleared: None,
+            signal: None,
+            hints: None,
+            last_check: None,
+            passed: std::collections::BTreeSet::new(),
+            removed: false,
+        }
+    }
+}
+
+/// A learner's own signal to the instructor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignalKind {
+    Stuck,
+    Done,
+}
+
+/// A signal, and when it came (room ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Signal {
+    pub kind: SignalKind,
+    pub at: u64,
 }
 
 #[derive(Default)]
@@ -165,6 +227,8 @@ struct State {
     /// [`MAX_TURNED_AWAY`] are remembered).
     turned_away: std::collections::HashSet<String>,
     held: usize,
+    /// The exercise the instructor set for the room, if any.
+    exercise: Option<u32>,
 }
 
 /// A change the instructor made, drawn on the room's timeline.
@@ -176,6 +240,9 @@ pub struct Marker {
 
 /// The room. Shared by the class server's handlers.
 pub struct Room {
+    /// This room's id, new each time a class server starts: a dashboard
+    /// that sees it change drops the lanes it drew.
+    id: String,
     start: OnceLock<Instant>,
     state: Mutex<State>,
     changed: watch::Sender<u64>,
@@ -189,7 +256,10 @@ impl Default for Room {
 
 impl Room {
     pub fn new() -> Room {
-        Room { start: OnceLock::new(), state: Mutex::default(), changed: watch::Sender::new(0) }
+        use std::hash::BuildHasher;
+        // RandomState is keyed at random for each process: 64 random bits.
+        let id = format!("{:016x}", std::hash::RandomState::new().hash_one("room"));
+        Room { id, start: OnceLock::new(), state: Mutex::default(), changed: watch::Sender::new(0) }
     }
 
     /// Milliseconds since the room's first request, on tokio's clock (which
@@ -230,6 +300,12 @@ impl Room {
     /// exercise checked, which is not always the page's.
     fn learner(&self, state: &mut State, tag: &Tag, now: u64, page: bool) -> Result<usize, Refusal> {
         if let Some(&index) = state.by_name.get(&tag.name) {
+            if state.learners[index].removed {
+                // Back after the instructor removed them: a lane anew.
+                state.next_joined += 1;
+                state.learners[index] = Learner::new(tag, state.next_joined, now);
+                return Ok(index);
+            }
             let learner = &mut state.learners[index];
             if page && learner.tag.exercise != tag.exercise {
                 // A learner moved on: the rules of the new exercise apply.
@@ -240,27 +316,7 @@ impl Room {
             return Ok(index);
         }
         state.next_joined += 1;
-        let learner = Learner {
-            tag: tag.clone(),
-            joined: state.next_joined,
-            requests: VecDeque::new(),
-            said: VecDeque::new(),
-            page: VecDeque::new(),
-            loads: VecDeque::new(),
-            next_load: 0,
-            hidden: false,
-            last_error: None,
-            errors: 0,
-            progress: None,
-            second: (now / 1000, 0),
-            refused: VecDeque::new(),
-            tight_until: 0,
-            next_number: 1,
-            last_seen: now,
-            flags: Vec::new(),
-            flags_at: None,
-            flags_stale: false,
-        };
+        let learner = Learner::new(tag, state.next_joined, now);
         if state.learners.len() < MAX_LEARNERS {
             state.learners.push(learner);
             let index = state.learners.len() - 1;
@@ -272,10 +328,10 @@ impl Room {
             .learners
             .iter()
             .enumerate()
-            .min_by_key(|(_, l)| l.last_seen)
-            .map(|(index, l)| (index, l.last_seen))
+            .min_by_key(|(_, l)| (!l.removed, l.last_seen))
+            .map(|(index, l)| (index, if l.removed { None } else { Some(l.last_seen) }))
             .expect("a full room has learners");
-        if gone + RECORD_SECONDS * 1000 > now {
+        if gone.is_some_and(|gone| gone + RECORD_SECONDS * 1000 > now) {
             if state.turned_away.len() < MAX_TURNED_AWAY {
                 state.turned_away.insert(tag.name.clone());
             }
@@ -472,9 +528,86 @@ impl Room {
         let now = self.now();
         let mut state = self.lock();
         let index = self.learner(&mut state, tag, now, false)?;
-        state.learners[index].progress = Some((tag.exercise, progress));
+        let learner = &mut state.learners[index];
+        learner.progress = Some((tag.exercise, progress));
+        learner.last_check = Some(now);
+        if progress.done {
+            learner.passed.insert(tag.exercise);
+        }
         self.bump(&mut state);
         Ok(())
+    }
+
+    /// A learner was shown hint `shown` of their exercise (`tag`'s).
+    pub fn hint(&self, tag: &Tag, shown: u32) -> Result<(), Refusal> {
+        let now = self.now();
+        let mut state = self.lock();
+        let index = self.learner(&mut state, tag, now, false)?;
+        state.learners[index].hints = Some((tag.exercise, shown));
+        self.bump(&mut state);
+        Ok(())
+    }
+
+    /// A learner says they are stuck, or done: shown until cleared.
+    pub fn signal(&self, tag: &Tag, kind: SignalKind) -> Result<(), Refusal> {
+        let now = self.now();
+        let mut state = self.lock();
+        let index = self.learner(&mut state, tag, now, false)?;
+        self.count(&mut state, index, now)?;
+        state.learners[index].signal = Some(Signal { kind, at: now });
+        self.bump(&mut state);
+        Ok(())
+    }
+
+    /// The instructor cleared `name`'s signal; `false` if no such learner.
+    pub fn clear_signal(&self, name: &str) -> bool {
+        let mut state = self.lock();
+        let Some(&index) = state.by_name.get(name) else { return false };
+        state.learners[index].signal = None;
+        self.bump(&mut state);
+        true
+    }
+
+    /// The instructor clears every flag: what the pages did until now is
+    /// not held against them (before a moment, so that what shows is what
+    /// the moment does).
+    pub fn clear_flags(&self) {
+        let now = self.now();
+        let mut state = self.lock();
+        for learner in &mut state.learners {
+            learner.flags_cleared = Some(now);
+            learner.flags.clear();
+            learner.flags_stale = true;
+        }
+        self.bump(&mut state);
+    }
+
+    /// The instructor removes `name`, who has left: their lane goes (a
+    /// request of theirs brings them back); `false` if no such learner.
+    pub fn remove(&self, name: &str) -> bool {
+        let mut state = self.lock();
+        let Some(&index) = state.by_name.get(name) else { return false };
+        let held = state.learners[index].requests.iter().filter(|r| r.long && r.answered.is_none()).count();
+        state.held -= held;
+        state.next_joined += 1;
+        // A new slot number: the requests still in flight end unrecorded.
+        let mut gone = Learner::new(&state.learners[index].tag, state.next_joined, 0);
+        gone.removed = true;
+        state.learners[index] = gone;
+        self.bump(&mut state);
+        true
+    }
+
+    /// The instructor sets the exercise the room is on.
+    pub fn set_exercise(&self, exercise: u32) {
+        let mut state = self.lock();
+        state.exercise = Some(exercise);
+        self.bump(&mut state);
+    }
+
+    /// The exercise the instructor set for the room, if any.
+    pub fn exercise(&self) -> Option<u32> {
+        self.lock().exercise
     }
 
     /// A change the instructor made, for the timeline.
@@ -495,7 +628,7 @@ impl Room {
 
     /// The names in the room, in the order they joined.
     pub fn names(&self) -> Vec<String> {
-        self.lock().learners.iter().map(|l| l.tag.name.clone()).collect()
+        self.lock().learners.iter().filter(|l| !l.removed).map(|l| l.tag.name.clone()).collect()
     }
 
     /// A learner's flags now (worked out afresh).
@@ -520,7 +653,11 @@ impl Room {
         let mut learners = Vec::with_capacity(state.learners.len());
         let second = now / 1000;
         let (mut joined, mut hidden, mut refused) = (0, 0, 0);
-        for learner in &mut state.learners {
+        let mut passing: std::collections::BTreeMap<u32, usize> = std::collections::BTreeMap::new();
+        for learner in state.learners.iter_mut().filter(|l| !l.removed) {
+            for exercise in &learner.passed {
+                *passing.entry(*exercise).or_default() += 1;
+            }
             // A flag is looked at again even with nothing new: it goes when
             // what raised it is older than FLAG_SECONDS.
             let due = learner.flags_stale || !learner.flags.is_empty();
@@ -569,6 +706,10 @@ impl Room {
                 flags: learner.flags.clone(),
                 requests: changed,
                 said,
+                signal: learner.signal,
+                hints: learner.hints,
+                last_check: learner.last_check,
+                passed: learner.passed.iter().copied().collect(),
             });
         }
         let counted: Vec<u32> = state.seconds.iter().filter(|(at, _)| *at < second).map(|(_, n)| *n).collect();
@@ -577,9 +718,12 @@ impl Room {
         let span = second.clamp(1, LANE_SECONDS) as f64;
         let average = counted.iter().fold(0.0, |sum, n| sum + f64::from(*n)) / span;
         Feed {
+            server: self.id.clone(),
             version: state.version,
             now,
             room: RoomLine {
+                exercise: state.exercise,
+                passing: passing.into_iter().collect(),
                 per_second,
                 busiest,
                 average: (average * 10.0).round() / 10.0,
@@ -597,7 +741,8 @@ impl Room {
 }
 
 fn flags_for(learner: &Learner, now: u64) -> Vec<Flag> {
-    let recent = |came: u64| came + FLAG_SECONDS * 1000 >= now;
+    let cleared = |came: u64| learner.flags_cleared.is_some_and(|at| came <= at);
+    let recent = |came: u64| came + FLAG_SECONDS * 1000 >= now && !cleared(came);
     let loads: Vec<_> = learner
         .loads
         .iter()
@@ -644,6 +789,8 @@ fn said_text(said: PageSaid) -> &'static str {
 /// What `GET /class/feed` answers.
 #[derive(Debug, Clone, Serialize)]
 pub struct Feed {
+    /// The room's id: new each time the class server starts.
+    pub server: String,
     pub version: u64,
     /// The room's time, ms: the dashboard draws lanes up to it.
     pub now: u64,
@@ -655,6 +802,10 @@ pub struct Feed {
 /// The room line.
 #[derive(Debug, Clone, Serialize)]
 pub struct RoomLine {
+    /// The exercise the instructor set for the room, if any.
+    pub exercise: Option<u32>,
+    /// For each exercise, how many learners' checks of it passed.
+    pub passing: Vec<(u32, usize)>,
     /// Requests at the server in the last whole second.
     pub per_second: u32,
     /// The busiest second of the last minute, and the minute's average.
@@ -694,6 +845,14 @@ pub struct LearnerView {
     pub requests: Vec<Drawn>,
     /// Page events since then: (ms, "loaded" | "hidden" | "shown").
     pub said: Vec<(u64, &'static str)>,
+    /// "I'm stuck" or "I'm done", until the instructor clears it.
+    pub signal: Option<Signal>,
+    /// The hints shown so far: (exercise, how many).
+    pub hints: Option<(u32, u32)>,
+    /// When the last check was reported (room ms).
+    pub last_check: Option<u64>,
+    /// The exercises whose spec their checks passed.
+    pub passed: Vec<u32>,
 }
 
 /// A request on a lane.
@@ -832,5 +991,24 @@ mod tests {
         assert_eq!(room.tight(&tag("Ada"), 5), Some(4));
         tokio::time::advance(std::time::Duration::from_secs(4)).await;
         assert_eq!(room.tight(&tag("Ada"), 5), None);
+    }
+
+    #[test]
+    fn clearing_the_flags_forgets_what_raised_them() {
+        let room = Room::new();
+        let ada = tag("Ada");
+        // Two polls at once: flagged.
+        room.page_log(
+            &ada,
+            "load-1",
+            [
+                (0, PageEvent::Sent { n: 1, post: false }),
+                (3_000, PageEvent::Sent { n: 2, post: false }),
+                (5_000, PageEvent::Settled { n: 1, status: Some(200), aborted: false, retry_after: None }),
+            ],
+        );
+        assert_eq!(room.flags_of("Ada").unwrap().len(), 1);
+        room.clear_flags();
+        assert_eq!(room.flags_of("Ada").unwrap(), []);
     }
 }

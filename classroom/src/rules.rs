@@ -121,6 +121,14 @@ pub fn trace(events: impl Iterator<Item = (u64, PageEvent)>) -> Trace {
         })
         .collect();
     events.sort_by_key(|(at, order, _)| (*at, *order));
+    // A request the page made once may reach the server more than once: a
+    // browser sends it again, headers and all, when the kept-alive
+    // connection it went on closes before any answer (the class server's
+    // Down with closed connections, a restart), and the reporter sends a
+    // settled poll again when the request that carried it failed (a `join`
+    // restarted, a network that dropped). The page made one fetch: one
+    // event each.
+    events.dedup();
     let mut posted_at: Option<u64> = None;
     let mut left_out: std::collections::HashSet<usize> = std::collections::HashSet::new();
     for (at, _, event) in &events {
@@ -192,6 +200,16 @@ mod tests {
         let events: Vec<_> = events.into_iter().flatten().collect();
         let end = events.iter().map(|(at, _)| *at).max().unwrap_or(0) + 1;
         flags(&[Load { trace: trace(events.into_iter()), end, exercise }]).iter().map(|f| f.rule).collect()
+    }
+
+    #[test]
+    fn a_poll_the_server_saw_twice_is_one_poll() {
+        // #2 was resent by the browser (the same header twice), and its
+        // answer reported twice (the request that first carried it failed).
+        let mut events = [poll(1, 0, 100, 200), poll(2, 3_100, 3_200, 503), poll(3, 6_200, 6_300, 200)].concat();
+        events.push((3_100, PageEvent::Sent { n: 2, post: false }));
+        events.push((3_200, PageEvent::Settled { n: 2, status: Some(503), aborted: false, retry_after: None }));
+        assert_eq!(flagged(2, vec![events]), Vec::<&str>::new());
     }
 
     #[test]

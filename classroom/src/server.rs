@@ -10,8 +10,8 @@
 //!   `check` (passed, run, done) say.
 //! - `/class/control`: the instructor's controls; only with the key.
 
-use crate::control::{Control, DOWN_RETRY_AFTER_SECONDS, Key, Mode, TIGHT_EVERY_SECONDS};
-use crate::room::{Feed, PageSaid, Progress, Refusal, Room, Tag};
+use crate::control::{Control, DOWN_RETRY_AFTER_SECONDS, Key, MAX_EXERCISE, Mode, TIGHT_EVERY_SECONDS};
+use crate::room::{Feed, PageSaid, Progress, Refusal, Room, SignalKind, Tag};
 use crate::rules::PageEvent;
 use crate::tag;
 use axum::body::Body;
@@ -174,6 +174,21 @@ impl ClassServer {
                 let bytes = axum::body::to_bytes(response.into_body(), 64 * 1024).await.unwrap_or_default();
                 Err(format!("the chat answered {status}: {}", String::from_utf8_lossy(&bytes)))
             }
+            Control::Exercise { number: number @ 1..=MAX_EXERCISE } => {
+                self.room.set_exercise(number);
+                let said = format!("the room is on exercise {number:02}");
+                self.room.marker(said.clone());
+                Ok(said)
+            }
+            Control::Exercise { .. } => Err(format!("an exercise is numbered 1 to {MAX_EXERCISE}")),
+            Control::ClearFlags => {
+                self.room.clear_flags();
+                self.room.marker("flags cleared".to_owned());
+                Ok("flags cleared".to_owned())
+            }
+            Control::ClearSignal { name } if self.room.clear_signal(&name) => Ok(format!("{name}'s signal cleared")),
+            Control::Remove { name } if self.room.remove(&name) => Ok(format!("{name} removed")),
+            Control::ClearSignal { name } | Control::Remove { name } => Err(format!("no learner named {name:?}")),
             _ => unreachable!("the controls that set a mode returned above"),
         }
     }
@@ -207,16 +222,33 @@ impl ClassServer {
 /// The class server's routes.
 pub fn router(server: Arc<ClassServer>) -> Router {
     Router::new()
+        .route("/", get(join_page))
+        .route("/chat", get(chat_page_at_root))
         .route("/class", get(|| async { page(crate::DASHBOARD_HTML, "text/html") }))
         .route("/class/dashboard.js", get(|| async { page(crate::DASHBOARD_JS, "text/javascript") }))
         .route("/class/dashboard.css", get(|| async { page(crate::DASHBOARD_CSS, "text/css") }))
         .route("/class/report.js", get(|| async { page(crate::REPORT_JS, "text/javascript") }))
         .route("/class/feed", get(feed))
+        .route("/class/room", get(room_exercise))
         .route("/class/report", post(report))
         .route("/class/control", post(control))
         .layer(DefaultBodyLimit::max(MAX_CLASS_BODY_BYTES))
         .fallback(chat)
         .with_state(server)
+}
+
+/// `GET /`: what the projector shows while the room comes in: the one
+/// command to type, with this server's address as the browser reached it.
+async fn join_page(headers: HeaderMap) -> Response {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("<this address>");
+    let command = chat_page::escape_html(&format!("cargo run -- join http://{host} --name \"Your Name\""));
+    let html = crate::JOIN_HTML.replace("{command}", &command);
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8"), (header::CACHE_CONTROL, "no-cache")], html).into_response()
+}
+
+/// `GET /chat`: the class chat's own page (its `/`), to read along.
+async fn chat_page_at_root(State(server): State<Arc<ClassServer>>) -> Response {
+    server.forward(Request::get("/").body(Body::empty()).expect("a request")).await
 }
 
 fn page(body: &'static str, kind: &str) -> Response {
@@ -292,7 +324,7 @@ impl Drop for Pending {
 }
 
 /// Everything that is not `/class`: the chat, behind the mode.
-async fn chat(State(server): State<Arc<ClassServer>>, request: Request) -> Response {
+async fn chat(State(server): State<Arc<ClassServer>>, mut request: Request) -> Response {
     server.room.count_request();
     let learner = match tag::of(request.headers()) {
         Ok(learner) => learner,
@@ -308,6 +340,9 @@ async fn chat(State(server): State<Arc<ClassServer>>, request: Request) -> Respo
             server.room.page_log(learner, &load, events);
         }
     }
+    if let Some(learner) = &learner {
+        name_the_client(&mut request, learner);
+    }
     let long = limits::rate_limit::asks_to_wait(request.uri());
     let ticket = match &learner {
         None => None,
@@ -320,6 +355,22 @@ async fn chat(State(server): State<Arc<ClassServer>>, request: Request) -> Respo
     let response = in_mode(&server, learner.as_ref(), request).await;
     pending.answered(&response);
     response
+}
+
+/// A joined learner's client is limited as that learner: a request without
+/// its own client id gets one made from the name `join` tagged it with.
+/// Otherwise the chat's rate limit would count by address, and the clients
+/// of exercises 02 to 04 (which send no id) of every learner on one machine,
+/// or behind one router, would share one allowance.
+fn name_the_client(request: &mut Request, learner: &Tag) {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    let id = limits::rate_limit::CLIENT_ID_HEADER;
+    if request.headers().contains_key(id) {
+        return;
+    }
+    let hash = BuildHasherDefault::<DefaultHasher>::default().hash_one(&learner.name);
+    let value = HeaderValue::from_str(&format!("learner-{hash:016x}")).expect("hex is a header value");
+    request.headers_mut().insert(id, value);
 }
 
 /// The header with which a joined page's reporter marks each of its polls:
@@ -474,7 +525,8 @@ async fn feed(State(server): State<Arc<ClassServer>>, query: Result<Query<FeedQu
 /// "settled": ...}` (its load's id, its own time, and the polls settled
 /// since its last, as in [`SETTLED_HEADER`]) or `{"kind": "threw", "text":
 /// ...}`; from their check, `{"kind": "check", "passed": 3, "run": 5,
-/// "done": false}`.
+/// "done": false}`; from `hint`, `{"kind": "hint", "shown": 2}`; and their
+/// own signal, `{"kind": "stuck"}` or `{"kind": "done"}`.
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 enum Report {
@@ -486,6 +538,13 @@ enum Report {
         text: String,
     },
     Check(Progress),
+    /// From `hint`: the learner was shown hint `shown` of their exercise.
+    Hint {
+        shown: u32,
+    },
+    /// From the joined page's buttons or `cargo run -- signal`.
+    Stuck,
+    Done,
 }
 
 #[derive(Deserialize, Default)]
@@ -538,11 +597,21 @@ async fn report(State(server): State<Arc<ClassServer>>, headers: HeaderMap, body
         }
         Report::Threw { text } => room.page_said(&learner, PageSaid::Threw, Some(&text)),
         Report::Check(progress) => room.progress(&learner, progress),
+        Report::Hint { shown } => room.hint(&learner, shown),
+        Report::Stuck => room.signal(&learner, SignalKind::Stuck),
+        Report::Done => room.signal(&learner, SignalKind::Done),
     };
     match done {
         Ok(()) => StatusCode::NO_CONTENT.into_response(),
         Err(refusal) => refused(refusal),
     }
+}
+
+/// `GET /class/room`: `{"exercise": 4}`, the exercise the instructor set
+/// (or `null`), for `join` to follow. Anyone may ask: it is on the
+/// projector anyway.
+async fn room_exercise(State(server): State<Arc<ClassServer>>) -> Response {
+    ([(header::CACHE_CONTROL, "no-store")], Json(json!({ "exercise": server.room.exercise() }))).into_response()
 }
 
 /// `POST /class/control` with the key in [`KEY_HEADER`]: without it, 403
@@ -639,5 +708,84 @@ mod tests {
         let spread = told().await;
         assert!(spread.iter().all(|seconds| (5..=15).contains(seconds)), "{spread:?}");
         assert!(spread.len() > 3, "spread: {spread:?}");
+    }
+
+    /// A report from learner `name`, as their `join` tags it.
+    fn report_from(name: &str, exercise: u32, body: &str) -> Request {
+        let mut request = Request::post("/class/report")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_owned()))
+            .unwrap();
+        tag::put(request.headers_mut(), &Tag { name: name.to_owned(), exercise });
+        request
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_room_has_an_exercise_signals_progress_and_learners_who_leave() {
+        let server = class();
+        let app = router(server.clone());
+        let said = |response: Response| async move {
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 16).await.unwrap();
+            serde_json::from_slice::<serde_json::Value>(&bytes).unwrap()
+        };
+        assert_eq!(said(app.clone().oneshot(poll("/class/room")).await.unwrap()).await["exercise"], json!(null));
+        server.control(Control::Exercise { number: 4 }).await.unwrap();
+        assert!(server.control(Control::Exercise { number: 0 }).await.is_err());
+        assert_eq!(said(app.clone().oneshot(poll("/class/room")).await.unwrap()).await["exercise"], json!(4));
+
+        for (name, body) in [
+            ("Ada", r#"{"kind": "check", "passed": 13, "run": 13, "done": true}"#),
+            ("Bo", r#"{"kind": "check", "passed": 2, "run": 13, "done": false}"#),
+            ("Bo", r#"{"kind": "hint", "shown": 3}"#),
+            ("Bo", r#"{"kind": "stuck"}"#),
+        ] {
+            let answer = app.clone().oneshot(report_from(name, 4, body)).await.unwrap();
+            assert_eq!(answer.status(), StatusCode::NO_CONTENT, "{name}: {body}");
+        }
+        let feed = server.room.feed(0);
+        assert_eq!(feed.room.exercise, Some(4));
+        assert_eq!(feed.room.passing, [(4, 1)], "one of the two passes 04");
+        let bo = feed.learners.iter().find(|l| l.name == "Bo").unwrap();
+        assert_eq!(bo.hints, Some((4, 3)));
+        assert_eq!(bo.signal.map(|s| s.kind), Some(crate::room::SignalKind::Stuck));
+        assert!(bo.last_check.is_some() && bo.passed.is_empty());
+
+        server.control(Control::ClearSignal { name: "Bo".to_owned() }).await.unwrap();
+        assert!(server.room.feed(0).learners.iter().all(|l| l.signal.is_none()));
+        server.control(Control::Remove { name: "Ada".to_owned() }).await.unwrap();
+        assert_eq!(server.room.names(), ["Bo"]);
+        assert!(server.control(Control::Remove { name: "Nobody".to_owned() }).await.is_err());
+        // Ada comes back: a lane anew.
+        app.clone().oneshot(report_from("Ada", 4, r#"{"kind": "done"}"#)).await.unwrap();
+        assert_eq!(server.room.names(), ["Ada", "Bo"]);
+        let ada = server.room.feed(0).learners.into_iter().find(|l| l.name == "Ada").unwrap();
+        assert!(ada.passed.is_empty(), "a removed learner starts again");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_front_page_shows_the_command_to_join_with_this_address() {
+        let app = router(class());
+        let mut request = poll("/");
+        request.headers_mut().insert(header::HOST, HeaderValue::from_static("192.168.1.20:4100"));
+        let answer = app.oneshot(request).await.unwrap();
+        let bytes = axum::body::to_bytes(answer.into_body(), 1 << 16).await.unwrap();
+        let page = String::from_utf8_lossy(&bytes);
+        assert!(page.contains("cargo run -- join http://192.168.1.20:4100 --name &quot;Your Name&quot;"), "{page}");
+    }
+
+    #[test]
+    fn a_joined_client_without_an_id_is_limited_by_its_name() {
+        let tag = |name: &str| Tag { name: name.to_owned(), exercise: 2 };
+        let id = |name: &str| {
+            let mut request = poll("/poll");
+            name_the_client(&mut request, &tag(name));
+            request.headers()[limits::rate_limit::CLIENT_ID_HEADER].to_str().unwrap().to_owned()
+        };
+        assert_eq!(id("Ada"), id("Ada"));
+        assert_ne!(id("Ada"), id("Bo"));
+        let mut own = poll("/poll");
+        own.headers_mut().insert(limits::rate_limit::CLIENT_ID_HEADER, HeaderValue::from_static("page-7"));
+        name_the_client(&mut own, &tag("Ada"));
+        assert_eq!(own.headers()[limits::rate_limit::CLIENT_ID_HEADER], "page-7", "its own id is kept");
     }
 }

@@ -29,8 +29,11 @@
 //! - **Requests** reach the server after the scenario's [`Latency`], and the
 //!   server handles them then, seeing the state of that moment. Most are
 //!   answered at once. A [`Failure`] window makes requests sent in it fail.
-//!   An answer that carries `chat_page::serve::CloseConnection` reaches the
-//!   page as a network error, as the real server closes the connection.
+//!   A connection the server closes unanswered
+//!   (`chat_page::serve::CloseConnection`) is not yet a failure: as
+//!   Chromium does with a kept-alive connection it had used before, the
+//!   request is sent once more, with the same headers; only when that one
+//!   is closed too does the page see a network error.
 //! - **The HTTP cache, as Chromium's.** A GET waits in the browser while
 //!   the same GET is in flight (the cache lock), for 20 s at most, then goes
 //!   without the cache. With [`Browser::http_cache`] on, answers with an

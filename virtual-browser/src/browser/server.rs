@@ -212,6 +212,16 @@ impl Browser {
 }
 
 /// One request through `app`, with its whole answer read.
+///
+/// A connection the server closes before any answer is not the end of the
+/// request: Chromium sends it once more, on a new connection, when the one
+/// it used was a kept-alive one it had used before and no response headers
+/// had come (`HttpNetworkTransaction::ShouldResendRequest`), with the very
+/// same headers and body. A page's polls go on such a connection, so here
+/// every request closed unanswered is sent once more ([`RESENDS`]); only
+/// when that one is closed too does the page see a network error. Chromium
+/// may resend more than once, up to a retry limit of its own; the
+/// real-browser tier checks what the room sees of it.
 fn serve(
     app: Router,
     method: &str,
@@ -219,23 +229,32 @@ fn serve(
     headers: &[(String, String)],
     body: Option<String>,
 ) -> impl std::future::Future<Output = Reply> + Send + 'static {
-    let mut request = http::Request::builder().method(method).uri(path);
-    for (name, value) in headers {
-        request = request.header(name, value);
-    }
-    let request = request.body(Body::from(body.unwrap_or_default())).expect("a valid request");
-    async move {
-        let response = app.oneshot(request).await.expect("a Router never fails");
-        if response.extensions().get::<chat_page::serve::CloseConnection>().is_some() {
-            return None; // the server closed the connection: a network error
+    let request = move || {
+        let mut request = http::Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            request = request.header(name, value);
         }
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("").to_owned()))
-            .collect();
-        let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        Some((status, headers, String::from_utf8_lossy(&bytes).into_owned()))
+        request.body(Body::from(body.clone().unwrap_or_default())).expect("a valid request")
+    };
+    let requests: Vec<_> = (0..=RESENDS).map(|_| request()).collect();
+    async move {
+        for request in requests {
+            let response = app.clone().oneshot(request).await.expect("a Router never fails");
+            if response.extensions().get::<chat_page::serve::CloseConnection>().is_some() {
+                continue; // closed unanswered: sent again, on a new connection
+            }
+            let status = response.status().as_u16();
+            let headers = response
+                .headers()
+                .iter()
+                .map(|(name, value)| (name.as_str().to_owned(), value.to_str().unwrap_or("").to_owned()))
+                .collect();
+            let bytes = response.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+            return Some((status, headers, String::from_utf8_lossy(&bytes).into_owned()));
+        }
+        None // closed every time: a network error
     }
 }
+
+/// How many times a request closed unanswered is sent again (see [`serve`]).
+const RESENDS: usize = 1;

@@ -1,0 +1,276 @@
+//! A class rehearsed with real browsers through real failures: a class
+//! server on a real socket (served as `cargo run -- classroom` serves it),
+//! four learners each with a `join` proxy of their own and a page in
+//! headless Chromium, and the instructor's controls.
+//!
+//! What it checks is what the instructors' page promises: no correct client
+//! is flagged, through Down (close connections), a restart, a `join` that
+//! is stopped and started again, and 8 s without a route to the class
+//! server, though in each the room sees requests a browser sent twice or
+//! reports that never arrived; the known wrong client is flagged with its
+//! rule; and the tight limit's 429s reach exercise 04's client, which
+//! honours them.
+//!
+//! It runs in real time, about a minute and a half.
+
+use classroom::control::{Control, Key};
+use classroom::join::{Join, PageFile, Upstream};
+use classroom::room::Tag;
+use classroom::rules::TWO_AT_ONCE;
+use classroom::server::ClassServer;
+use real_browser::chromium::Chromium;
+use real_browser::one_at_a_time;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+const KEY: &str = "00112233445566778899aabbccddeeff";
+
+/// A learner: their name, exercise, the page's files (path, source), and
+/// the rule the dashboard must flag, for a wrong client.
+struct Learner {
+    name: &'static str,
+    exercise: u32,
+    files: Vec<(&'static str, &'static str)>,
+    wrong: Option<&'static str>,
+}
+
+fn the_room() -> Vec<Learner> {
+    let backoff = ("/backoff.js", backoff::BACKOFF_JS);
+    vec![
+        Learner { name: "Ann", exercise: 2, files: vec![("/client.js", settimeout_chain::CLIENT_JS)], wrong: None },
+        Learner { name: "Bob", exercise: 4, files: vec![("/client.js", backoff::CLIENT_JS), backoff], wrong: None },
+        Learner {
+            name: "Cat",
+            exercise: 7,
+            files: vec![
+                ("/client.js", long_polling::CLIENT_JS),
+                ("/cursor.js", dont_ddos_yourself::CURSOR_JS),
+                backoff,
+            ],
+            wrong: None,
+        },
+        Learner {
+            name: "Wes",
+            exercise: 2,
+            files: vec![("/client.js", virtual_browser::known_clients::SET_INTERVAL)],
+            wrong: Some(TWO_AT_ONCE.0),
+        },
+    ]
+}
+
+/// A TCP relay between a `join` and the class server whose route can be
+/// dropped: while dropped, a connection gets no answer (its request goes
+/// nowhere) until the route is back, and then it closes, as a connection
+/// whose packets were lost would time out.
+struct Route {
+    address: std::net::SocketAddr,
+    dropped: Arc<AtomicBool>,
+}
+
+impl Route {
+    async fn to(target: std::net::SocketAddr) -> Route {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let dropped = Arc::new(AtomicBool::new(false));
+        let down = dropped.clone();
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let down = down.clone();
+                tokio::spawn(async move {
+                    if down.load(Ordering::SeqCst) {
+                        while down.load(Ordering::SeqCst) {
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        return; // the route is back; this connection is lost
+                    }
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+            }
+        });
+        Route { address, dropped }
+    }
+
+    fn drop_for_now(&self, dropped: bool) {
+        self.dropped.store(dropped, Ordering::SeqCst);
+    }
+}
+
+/// A server as `cargo run -- classroom` and `join` serve theirs (a closed
+/// connection is closed, not answered), on `address`, until `stop`.
+struct Served {
+    address: std::net::SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<Result<(), String>>,
+}
+
+impl Served {
+    async fn start(
+        app: axum::Router,
+        address: std::net::SocketAddr,
+        on_stop: impl FnOnce() + Send + 'static,
+    ) -> Served {
+        let listener = tokio::net::TcpListener::bind(address).await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let stopped = async move {
+            let _ = stopped.await;
+        };
+        let limits = chat_page::serve::Limits::default();
+        let serving = tokio::spawn(chat_page::serve::serve_with(listener, app, limits, stopped, on_stop));
+        Served { address, stop, serving }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
+    }
+
+    /// Ctrl-C: it stops, and its port is free again.
+    async fn stop(self) -> std::net::SocketAddr {
+        let _ = self.stop.send(());
+        let _ = self.serving.await;
+        self.address
+    }
+}
+
+#[test]
+fn a_rehearsed_class_flags_no_correct_client_through_real_failures() {
+    let _one = one_at_a_time();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    runtime.block_on(async {
+        // The class server, served as `cargo run -- classroom` serves it.
+        let class = ClassServer::new(
+            Key::given(KEY).unwrap(),
+            classroom::memory_chat(governor::clock::DefaultClock::default()),
+        )
+        .unwrap();
+        let stopping = class.clone();
+        let any_port: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        let served = Served::start(classroom::server::router(class.clone()), any_port, move || stopping.stop()).await;
+        let class_address = served.address;
+
+        // Each learner: their files on disk, a route, a join, a browser.
+        let folder = std::env::temp_dir().join(format!("rehearsal-{}", std::process::id()));
+        let room = the_room();
+        let mut routes = Vec::new();
+        let mut joins = Vec::new();
+        let mut browsers = Vec::new();
+        for learner in &room {
+            let dir = folder.join(learner.name);
+            std::fs::create_dir_all(&dir).unwrap();
+            let files = learner
+                .files
+                .iter()
+                .map(|(path, source)| {
+                    let file = dir.join(path.trim_start_matches('/'));
+                    std::fs::write(&file, source).unwrap();
+                    PageFile { path: (*path).to_owned(), file }
+                })
+                .collect();
+            let route = Route::to(class_address).await;
+            let upstream = Upstream::remote(&format!("http://{}", route.address)).unwrap();
+            let tag = Tag { name: learner.name.to_owned(), exercise: learner.exercise };
+            let join = Arc::new(Join::fixed(tag, files, upstream));
+            let join = (Served::start(classroom::join::router(join.clone()), any_port, || {}).await, join);
+            let Some(browser) = Chromium::start().await else { return };
+            browser.open(&join.0.url("/")).await;
+            routes.push(route);
+            joins.push(join);
+            browsers.push(browser);
+        }
+
+        // What the dashboard showed, once a second: each learner's flags
+        // (a flag lasts two minutes) and the kinds of mark on their lane.
+        type Seen = Vec<(BTreeSet<&'static str>, BTreeSet<&'static str>)>;
+        let shown: Arc<std::sync::Mutex<Seen>> = Arc::new(std::sync::Mutex::new(vec![Default::default(); room.len()]));
+        let names: Vec<&'static str> = room.iter().map(|l| l.name).collect();
+        let watching = {
+            let (class, shown, names) = (class.clone(), shown.clone(), names.clone());
+            tokio::spawn(async move {
+                loop {
+                    let feed = class.room.feed(0);
+                    for (n, name) in names.iter().enumerate() {
+                        let mut shown = shown.lock().unwrap();
+                        shown[n].0.extend(class.room.flags_of(name).unwrap_or_default().iter().map(|f| f.rule));
+                        if let Some(lane) = feed.learners.iter().find(|l| l.name == *name) {
+                            shown[n].1.extend(lane.requests.iter().map(|r| r.kind));
+                        }
+                    }
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            })
+        };
+        let press = |control: Control| {
+            let class = class.clone();
+            async move { class.control(control).await.unwrap() }
+        };
+        let wait = |seconds: u64| tokio::time::sleep(Duration::from_secs(seconds));
+
+        wait(5).await;
+        // Moment 1: a slow server, longer than the 3 s interval.
+        press(Control::Slow { seconds: 5 }).await;
+        wait(12).await;
+        press(Control::Normal).await;
+        wait(4).await;
+        // Down, connections closed: Chromium sends a request whose kept-alive
+        // connection closed unanswered once more, with the same headers.
+        press(Control::Down { close: true }).await;
+        wait(7).await;
+        press(Control::Normal).await;
+        wait(12).await;
+        // A restart breaks every held request (Cat's long poll).
+        press(Control::Restart).await;
+        wait(5).await;
+        // Ann stops `join` (Ctrl-C) and starts it again, on the same port.
+        let (ann, join) = joins.remove(0);
+        let address = ann.stop().await;
+        wait(3).await;
+        joins.insert(0, (Served::start(classroom::join::router(join.clone()), address, || {}).await, join));
+        // Bob's laptop loses its route to the class server for 8 s.
+        routes[1].drop_for_now(true);
+        wait(8).await;
+        routes[1].drop_for_now(false);
+        wait(12).await;
+        // Moment 5, on exercise 04: the tight limit's 429s, honoured.
+        press(Control::Tight).await;
+        wait(10).await;
+        press(Control::Normal).await;
+        wait(4).await;
+        watching.abort();
+
+        let feed = class.room.feed(0);
+        let shown = shown.lock().unwrap().clone();
+        for (learner, (rules, _)) in room.iter().zip(&shown) {
+            let lane = feed.learners.iter().find(|l| l.name == learner.name).expect("on the dashboard");
+            match learner.wrong {
+                None => assert!(
+                    rules.is_empty(),
+                    "{} (exercise {:02}), a correct client in Chromium, was flagged {rules:?}: {:?}",
+                    learner.name,
+                    learner.exercise,
+                    lane.flags
+                ),
+                Some(rule) => assert!(rules.contains(rule), "{} was not flagged {rule:?}: {rules:?}", learner.name),
+            }
+            if learner.wrong.is_none() {
+                assert_eq!(lane.errors, 0, "{}'s page threw: {:?}", learner.name, lane.last_error);
+            }
+        }
+        // Each failure reached the pages it was for.
+        let (ann, bob) = (&shown[0].1, &shown[1].1);
+        assert!(ann.contains("error"), "Down (close) reached Ann: {ann:?}");
+        assert!(bob.contains("429"), "the tight limit reached Bob's 04: {bob:?}");
+
+        for browser in browsers {
+            browser.close().await;
+        }
+        for (join, _) in joins {
+            join.stop().await;
+        }
+        served.stop().await;
+        let _ = std::fs::remove_dir_all(&folder);
+    });
+}
