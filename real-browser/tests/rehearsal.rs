@@ -1,6 +1,6 @@
 //! A class rehearsed with real browsers through real failures: a class
 //! server on a real socket (served as `cargo run -- classroom` serves it),
-//! four learners each with a `join` proxy of their own and a page in
+//! six learners each with a `join` proxy of their own and a page in
 //! headless Chromium, and the instructor's controls.
 //!
 //! What it checks is what the instructors' page promises: no correct client
@@ -8,10 +8,11 @@
 //! is stopped and started again, and 8 s without a route to the class
 //! server, though in each the room sees requests a browser sent twice or
 //! reports that never arrived; the known wrong client is flagged with its
-//! rule; and the tight limit's 429s reach exercise 04's client, which
-//! honours them.
+//! rule; the tight limit's 429s reach exercise 04's client, which honours
+//! them; and in moment 3, the two pages that wait exactly what
+//! `Retry-After` says come back in the same second.
 //!
-//! It runs in real time, about a minute and a half.
+//! It runs in real time, about two minutes.
 
 use classroom::control::{Control, Key};
 use classroom::join::{Join, PageFile, Upstream};
@@ -57,7 +58,27 @@ fn the_room() -> Vec<Learner> {
             files: vec![("/client.js", virtual_browser::known_clients::SET_INTERVAL)],
             wrong: Some(TWO_AT_ONCE.0),
         },
+        // Moment 3: two pages joined with `--exact-retry-after`.
+        exact("Dot"),
+        exact("Eda"),
     ]
+}
+
+/// Exercise 07's finished page with the backoff that waits exactly what
+/// `Retry-After` says, as `join --exact-retry-after` serves it. It breaks
+/// no rule the dashboard flags: it waits at least what it was told.
+fn exact(name: &'static str) -> Learner {
+    Learner {
+        name,
+        exercise: 7,
+        files: vec![
+            ("/client.js", long_polling::CLIENT_JS),
+            ("/cursor.js", dont_ddos_yourself::CURSOR_JS),
+            ("/backoff.js", virtual_browser::known_clients::BACKOFF_EXACT_RETRY_AFTER),
+            ("/good-backoff.js", backoff::BACKOFF_JS),
+        ],
+        wrong: None,
+    }
 }
 
 /// A TCP relay between a `join` and the class server whose route can be
@@ -238,7 +259,12 @@ fn a_rehearsed_class_flags_no_correct_client_through_real_failures() {
         press(Control::Tight).await;
         wait(10).await;
         press(Control::Normal).await;
-        wait(4).await;
+        wait(6).await;
+        // Moment 3, on held requests: one Retry-After (10 s) for everyone.
+        press(Control::Down { close: false }).await;
+        wait(17).await;
+        press(Control::Normal).await;
+        wait(3).await;
         watching.abort();
 
         let feed = class.room.feed(0);
@@ -263,6 +289,20 @@ fn a_rehearsed_class_flags_no_correct_client_through_real_failures() {
         let (ann, bob) = (&shown[0].1, &shown[1].1);
         assert!(ann.contains("error"), "Down (close) reached Ann: {ann:?}");
         assert!(bob.contains("429"), "the tight limit reached Bob's 04: {bob:?}");
+        // The exact waiters' held polls got the 503 in the same instant,
+        // and their next polls came 10 s later, together.
+        let back_after_503 = |name: &str| -> (u64, u64) {
+            let lane = feed.learners.iter().find(|l| l.name == name).unwrap();
+            let told = lane.requests.iter().position(|r| r.kind == "503").expect("the 503 reached the held poll");
+            let answered = lane.requests[told].answered.expect("answered");
+            (answered, lane.requests.get(told + 1).expect("a poll after the 503").sent)
+        };
+        let (dot, eda) = (back_after_503("Dot"), back_after_503("Eda"));
+        assert!(dot.0.abs_diff(eda.0) < 500, "the held polls got the 503 together: {dot:?} {eda:?}");
+        assert!(dot.1.abs_diff(eda.1) < 1_000, "the exact waiters came back in the same second: {dot:?} {eda:?}");
+        for (told, back) in [dot, eda] {
+            assert!((9_900..11_000).contains(&(back - told)), "after exactly the 10 s they were told: {told} {back}");
+        }
 
         for browser in browsers {
             browser.close().await;
