@@ -30,6 +30,11 @@ pub enum HostCall {
     /// `fetch`: send a request; settle promise `id` with the answer.
     /// `cache` is its `cache` option (`"default"` when not given).
     Fetch { id: u32, method: String, url: String, headers: Vec<(String, String)>, body: Option<String>, cache: String },
+    /// `new EventSource(url)`: open the event source `id` (`url` resolved
+    /// against the page's origin).
+    EventSource { id: u32, url: String },
+    /// `EventSource.close()`: the event source `id` is closed for good.
+    CloseEventSource { id: u32 },
     /// `console.log` and friends.
     Console { level: String, text: String },
     /// An uncaught exception or an unhandled rejection, with its location.
@@ -58,6 +63,23 @@ pub enum Task {
     },
     FetchFailed {
         id: u32,
+    },
+    /// Event source `id` is open: `readyState` OPEN, an `open` event.
+    SourceOpen {
+        id: u32,
+    },
+    /// An event of event source `id`'s stream: a `MessageEvent` of type `kind`.
+    SourceMessage {
+        id: u32,
+        kind: String,
+        data: String,
+        last_event_id: String,
+    },
+    /// Event source `id` lost its connection: an `error` event, and
+    /// `readyState` CONNECTING (it reconnects) or, when `closed`, CLOSED.
+    SourceError {
+        id: u32,
+        closed: bool,
     },
     /// The user fills in the form and presses Send.
     Submit {
@@ -293,6 +315,17 @@ fn install_host(
     )?;
     let record = push(calls);
     host.set(
+        "eventSource",
+        Function::new(ctx.clone(), move |id: u32, url: String| record(HostCall::EventSource { id, url }))?,
+    )?;
+    let record = push(calls);
+    host.set(
+        "closeEventSource",
+        Function::new(ctx.clone(), move |id: u32| record(HostCall::CloseEventSource { id }))?,
+    )?;
+    host.set("origin", crate::ORIGIN)?;
+    let record = push(calls);
+    host.set(
         "console",
         Function::new(ctx.clone(), move |level: String, text: String| record(HostCall::Console { level, text }))?,
     )?;
@@ -406,6 +439,11 @@ impl Engine for QuickJs {
                     call("fetchDone")?.call::<_, ()>((t, id, status, pairs, body))
                 }
                 Task::FetchFailed { id } => call("fetchFailed")?.call::<_, ()>((t, id)),
+                Task::SourceOpen { id } => call("sourceOpen")?.call::<_, ()>((t, id)),
+                Task::SourceMessage { id, kind, data, last_event_id } => {
+                    call("sourceMessage")?.call::<_, ()>((t, id, kind, data, last_event_id))
+                }
+                Task::SourceError { id, closed } => call("sourceError")?.call::<_, ()>((t, id, closed)),
                 Task::Submit { user, text } => call("submit")?.call::<_, ()>((t, user, text)),
                 Task::WindowEvent { kind } => call("windowEvent")?.call::<_, ()>((t, kind)),
             };

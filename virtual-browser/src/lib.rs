@@ -46,6 +46,16 @@
 //!   seconds of holding take no real time, and a message another user posts
 //!   wakes it at the moment of the post. `AbortController` aborts a `fetch`;
 //!   a held request is then dropped, as when a browser closes the connection.
+//! - **`EventSource`, as the HTML standard gives it.** Its GET (`Accept:
+//!   text/event-stream`, past the HTTP cache) goes through the same network
+//!   as `fetch`. A `200` `text/event-stream` opens it, and each event reaches
+//!   the page at the virtual moment the server writes it plus the way back,
+//!   so a stream held open for minutes takes no real time; any other answer
+//!   fails it for good. When the stream ends, the network fails or the
+//!   server restarts, it reconnects after the reconnection time (3000 ms,
+//!   Chromium's, until a `retry:` says otherwise) with `Last-Event-ID`. Only
+//!   `close()` stops it (a hidden page does not). The server's writes run
+//!   at most a window (1,024 pieces or 256 KiB) ahead of the page.
 //! - **The chat page** is not modelled as a DOM. The page's
 //!   `/static/chat.js` import resolves to a stand-in with the same exports
 //!   that records what would be shown ([`Event::Rendered`]); the real module

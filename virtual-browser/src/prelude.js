@@ -221,6 +221,176 @@
     };
   }
 
+  // ---- EventSource ------------------------------------------------------------
+  // The HTML standard's server-sent events ("9.2 Server-sent events"). Rust
+  // makes each connection, reads and parses the stream ("Interpreting an event
+  // stream"), and runs one task per thing that happens (`sourceOpen`,
+  // `sourceMessage`, `sourceError`, at the bottom); this is the object the
+  // page holds: its state and its listeners.
+  const ORIGIN = host.origin;
+  const sources = new Map();
+  let nextSourceId = 1;
+
+  /** `url` resolved against the page's URL (the origin's root). */
+  function resolveUrl(url) {
+    const text = String(url);
+    if (/^[a-z][a-z0-9+.-]*:/i.test(text)) return text;
+    if (text.startsWith("//")) return `http:${text}`;
+    return text.startsWith("/") ? ORIGIN + text : `${ORIGIN}/${text}`;
+  }
+
+  /** The origin of an absolute URL: scheme, host and port. */
+  function originOf(url) {
+    const match = /^([a-z][a-z0-9+.-]*:\/\/[^/?#]*)/i.exec(url);
+    return match ? match[1].toLowerCase() : "null";
+  }
+
+  /** Events whose `stopImmediatePropagation()` was called. */
+  const stopped = new WeakSet();
+
+  class Event {
+    constructor(type, init = {}) {
+      this.type = String(type);
+      this.bubbles = Boolean(init.bubbles);
+      this.cancelable = Boolean(init.cancelable);
+      this.defaultPrevented = false;
+      this.isTrusted = false;
+      this.target = null;
+      this.currentTarget = null;
+      this.timeStamp = now;
+    }
+    preventDefault() {
+      if (this.cancelable) this.defaultPrevented = true;
+    }
+    stopPropagation() {}
+    stopImmediatePropagation() {
+      stopped.add(this);
+    }
+  }
+  class MessageEvent extends Event {
+    constructor(type, init = {}) {
+      super(type, init);
+      this.data = init.data === undefined ? null : init.data;
+      this.origin = init.origin === undefined ? "" : String(init.origin);
+      this.lastEventId = init.lastEventId === undefined ? "" : String(init.lastEventId);
+      this.source = null;
+      this.ports = [];
+    }
+  }
+  globalThis.Event = Event;
+  globalThis.MessageEvent = MessageEvent;
+
+  /** Call the listeners of `event.type` on `source`, in the order added. */
+  function fire(source, event) {
+    const listeners = source._.listeners;
+    event.isTrusted = true;
+    event.target = source;
+    event.currentTarget = source;
+    for (const entry of [...(listeners.get(event.type) || [])]) {
+      if (entry.removed) continue; // removed by a listener before it
+      if (entry.once) removeListener(source, event.type, entry.callback);
+      const callback = entry.callback;
+      report(() => (typeof callback === "function" ? callback.call(source, event) : callback.handleEvent(event)));
+      if (stopped.has(event)) break;
+    }
+  }
+
+  function removeListener(source, type, callback) {
+    const list = source._.listeners.get(type) || [];
+    const at = list.findIndex((entry) => entry.callback === callback);
+    if (at >= 0) list.splice(at, 1)[0].removed = true;
+  }
+
+  class EventSource {
+    constructor(url, init = undefined) {
+      const id = nextSourceId++;
+      const absolute = resolveUrl(url);
+      const withCredentials = Boolean(init && init.withCredentials);
+      // `_` keeps the state out of the page's way (not enumerable).
+      Object.defineProperty(this, "_", {
+        value: { id, url: absolute, withCredentials, readyState: 0, listeners: new Map(), handlers: new Map() },
+      });
+      sources.set(id, this);
+      host.eventSource(id, absolute);
+    }
+    get url() {
+      return this._.url;
+    }
+    get withCredentials() {
+      return this._.withCredentials;
+    }
+    get readyState() {
+      return this._.readyState;
+    }
+    /** "The close() method must abort any instances of the fetch algorithm
+     * started for this EventSource object, and must set the readyState
+     * attribute to CLOSED." */
+    close() {
+      if (this._.readyState === 2) return;
+      this._.readyState = 2;
+      sources.delete(this._.id);
+      host.closeEventSource(this._.id);
+    }
+    addEventListener(type, callback, options = undefined) {
+      if (callback == null) return;
+      const key = String(type);
+      if (!this._.listeners.has(key)) this._.listeners.set(key, []);
+      const list = this._.listeners.get(key);
+      if (list.some((entry) => entry.callback === callback)) return;
+      const once = typeof options === "object" && options !== null && Boolean(options.once);
+      list.push({ callback, once, removed: false });
+    }
+    removeEventListener(type, callback) {
+      removeListener(this, String(type), callback);
+    }
+    dispatchEvent(event) {
+      fire(this, event);
+      event.isTrusted = false;
+      return !event.defaultPrevented;
+    }
+  }
+  for (const [name, value] of [
+    ["CONNECTING", 0],
+    ["OPEN", 1],
+    ["CLOSED", 2],
+  ]) {
+    Object.defineProperty(EventSource, name, { value, enumerable: true });
+    Object.defineProperty(EventSource.prototype, name, { value, enumerable: true });
+  }
+  // `onopen`, `onmessage`, `onerror`: HTML's event handlers. Setting one
+  // adds a listener at that point in the list (once); null removes it.
+  for (const type of ["open", "message", "error"]) {
+    Object.defineProperty(EventSource.prototype, `on${type}`, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        const handler = this._.handlers.get(type);
+        return handler ? handler.value : null;
+      },
+      set(value) {
+        const handlers = this._.handlers;
+        if (typeof value !== "function" && (typeof value !== "object" || value === null)) {
+          const handler = handlers.get(type);
+          if (handler) removeListener(this, type, handler.listener);
+          handlers.delete(type);
+          return;
+        }
+        if (handlers.has(type)) {
+          handlers.get(type).value = value;
+          return;
+        }
+        const handler = { value };
+        handler.listener = function (event) {
+          if (typeof handler.value !== "function") throw new TypeError(`on${type} is not a function`);
+          return handler.value.call(this, event);
+        };
+        handlers.set(type, handler);
+        this.addEventListener(type, handler.listener);
+      },
+    });
+  }
+  globalThis.EventSource = EventSource;
+
   // ---- Date, performance, Math.random, queueMicrotask ----------------------
   const RealDate = Date;
   class VirtualDate extends RealDate {
@@ -370,6 +540,31 @@
       const request = requests.get(id);
       requests.delete(id);
       request.reject(new TypeError("Failed to fetch"));
+    },
+    sourceOpen(time, id) {
+      now = time;
+      // "announce the connection": unless closed, OPEN, and an `open` event.
+      const source = sources.get(id);
+      if (!source) return;
+      source._.readyState = 1;
+      fire(source, new Event("open"));
+    },
+    sourceMessage(time, id, type, data, lastEventId) {
+      now = time;
+      // "dispatch the event", unless the page has closed the source.
+      const source = sources.get(id);
+      if (!source) return;
+      fire(source, new MessageEvent(type, { data, origin: originOf(source._.url), lastEventId }));
+    },
+    sourceError(time, id, closed) {
+      now = time;
+      // "reestablish the connection" (CONNECTING) or "fail the connection"
+      // (CLOSED), then an `error` event; nothing if the page closed it.
+      const source = sources.get(id);
+      if (!source) return;
+      source._.readyState = closed ? 2 : 0;
+      if (closed) sources.delete(id);
+      fire(source, new Event("error"));
     },
     submit(time, user, text) {
       now = time;

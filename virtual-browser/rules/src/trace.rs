@@ -14,12 +14,16 @@ pub enum Outcome {
     NetworkError,
     /// The page gave up on it (`AbortController`), before the answer came.
     Aborted,
+    /// A stream (an `EventSource`'s) that opened, and that the server ended.
+    ClosedByServer,
+    /// A stream that opened, and that the page closed (`close()`, or it went).
+    ClosedByPage,
 }
 
 impl Outcome {
-    /// A 2xx answer.
+    /// A 2xx answer, or a stream that opened (a 200) and was closed.
     pub fn is_success(&self) -> bool {
-        matches!(self, Outcome::Status { code: 200..=299, .. })
+        matches!(self, Outcome::Status { code: 200..=299, .. } | Outcome::ClosedByServer | Outcome::ClosedByPage)
     }
 }
 
@@ -28,6 +32,8 @@ impl fmt::Display for Outcome {
         match self {
             Outcome::NetworkError => write!(f, "network error"),
             Outcome::Aborted => write!(f, "aborted by the page"),
+            Outcome::ClosedByServer => write!(f, "closed by the server"),
+            Outcome::ClosedByPage => write!(f, "closed by the page"),
             Outcome::Status { code, messages, retry_after, .. } => {
                 write!(f, "{code}")?;
                 match messages {
@@ -67,6 +73,22 @@ pub enum Event {
         request: usize,
         method: String,
         path: String,
+    },
+    /// A stream's answer arrived (an `EventSource`'s: `200`, `text/event-stream`),
+    /// and the stream is open; its [`Event::Answered`] comes when it ends.
+    StreamOpened {
+        request: usize,
+        method: String,
+        path: String,
+    },
+    /// An open stream's event reached the page: its type (`"message"` unless
+    /// the stream named another) and its last event ID (may be empty).
+    StreamEvent {
+        request: usize,
+        method: String,
+        path: String,
+        kind: String,
+        id: String,
     },
     /// Its answer arrived (or the network failed).
     Answered {
@@ -121,6 +143,14 @@ impl fmt::Display for Event {
                 write!(f, "{method} {path} #{request} waits in the browser: the same GET is in flight")
             }
             Event::LeftBrowser { request, method, path } => write!(f, "{method} {path} #{request} leaves the browser"),
+            Event::StreamOpened { request, method, path } => write!(f, "{method} {path} #{request} open"),
+            Event::StreamEvent { request, method, path, kind, id } => {
+                write!(f, "{method} {path} #{request} event {kind:?}")?;
+                if !id.is_empty() {
+                    write!(f, " id {id}")?;
+                }
+                Ok(())
+            }
             Event::Answered { request, method, path, outcome } => write!(f, "{method} {path} #{request} -> {outcome}"),
             Event::ServerRestarted => write!(f, "the server restarts"),
             Event::Hidden => write!(f, "page hidden"),

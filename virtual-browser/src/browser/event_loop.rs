@@ -9,7 +9,7 @@
 
 use super::Browser;
 use super::network::Kept;
-use super::server::Answer;
+use super::server::{Answer, Piece};
 use crate::engine::Task;
 use crate::trace::Event;
 use axum::Router;
@@ -71,6 +71,12 @@ pub(super) enum Job {
     Answer(usize),
     /// The server's answer reaches the page (`None`: the network failed).
     Deliver { index: usize, cached: Option<Kept>, answer: Option<Answer> },
+    /// A piece of a stream (an `EventSource`'s answer) reaches the page
+    /// (see `server.rs` and `event_source.rs`).
+    Stream { index: usize, piece: Piece },
+    /// An `EventSource` whose connection was lost connects again (see
+    /// `event_source.rs`), by the browser's own number for it.
+    Reconnect(u64),
     /// The HTTP cache answers the request with what it kept, without the
     /// network (`force-cache`, `only-if-cached`).
     FromCache { index: usize, kept: Kept },

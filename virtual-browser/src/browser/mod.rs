@@ -18,6 +18,9 @@
 //!   for up to 20 s), the HTTP cache and `fetch`'s `cache` modes;
 //! - `server.rs` ([`ServerBridge`]): the server under test on a paused
 //!   tokio clock, the requests it holds, and restarts;
+//! - `event_source.rs` ([`EventSources`]): `EventSource`, as the HTML
+//!   standard gives it: connecting, reading the stream's events, and
+//!   reconnecting with `Last-Event-ID`;
 //! - `chat.rs` ([`Chat`]): the chat page's stand-in modules, other users'
 //!   posts and the user's sending from the form.
 //!
@@ -28,13 +31,14 @@
 //! `sessionStorage` (kept by the engine, outside any document), the HTTP
 //! cache, and whether it is hidden.
 //!
-//! While the server holds requests, its clock is moved towards the next
-//! job's time before the job runs, so an answer the server gives in between
-//! (a long poll that times out) is delivered at the moment it is given, and
-//! comes before the job.
+//! While the server holds requests or writes streams, its clock is moved
+//! towards the next job's time before the job runs, so an answer the server
+//! gives in between (a long poll that times out, a stream's next event) is
+//! delivered at the moment it is given, and comes before the job.
 
 mod chat;
 mod event_loop;
+mod event_source;
 mod network;
 mod server;
 
@@ -43,6 +47,7 @@ use crate::trace::{Event, Trace};
 use axum::Router;
 use chat::Chat;
 use event_loop::{EventLoop, Job, TASK_BUDGET, set_virtual_now};
+use event_source::EventSources;
 use network::Network;
 use server::ServerBridge;
 use std::collections::HashMap;
@@ -84,6 +89,7 @@ pub struct Browser {
     now: u64,
     event_loop: EventLoop,
     network: Network,
+    event_sources: EventSources,
     chat: Chat,
     trace: Trace,
     halted: bool,
@@ -112,6 +118,7 @@ impl Browser {
             now: 0,
             event_loop: EventLoop::new(),
             network: Network::new(),
+            event_sources: EventSources::default(),
             chat: Chat::default(),
             trace: Trace::default(),
             halted: false,
@@ -131,7 +138,9 @@ impl Browser {
     }
 
     /// The server restarts at `at` ms: from then on, requests go to `app`.
-    /// Requests the old server was holding fail as network errors.
+    /// Requests the old server was holding fail as network errors, and so
+    /// do its streams (after what it wrote before it went), so an
+    /// `EventSource` reconnects.
     pub fn restart_at(&mut self, at: u64, app: Router) -> &mut Self {
         self.event_loop.schedule(at, Job::Restart(app));
         self
@@ -267,6 +276,7 @@ impl Browser {
     /// document with the tab's `sessionStorage` as it is.
     fn leave_the_page(&mut self) {
         self.cancel_requests();
+        self.event_sources.forget_the_page();
         self.event_loop.forget_the_page();
         self.chat = Chat::default();
         let fresh = self.engine.new_document(self.now);
@@ -324,6 +334,8 @@ impl Browser {
             Job::Visibility(hidden) => self.set_hidden(hidden),
             Job::Answer(index) => self.answer(index),
             Job::Deliver { index, cached, answer } => self.arrive(index, cached, answer),
+            Job::Stream { index, piece } => self.stream_arrives(index, piece),
+            Job::Reconnect(key) => self.reconnect(key),
             Job::FromCache { index, kept } => self.answer_from_cache(index, kept),
             Job::CacheLockTimeout(index) => self.cache_lock_timed_out(index),
             Job::Restart(app) => self.restart(app),
@@ -344,6 +356,8 @@ impl Browser {
                 self.fetch(id, method, url, headers, body, &cache);
             }
             HostCall::Abort { id } => self.abort(id),
+            HostCall::EventSource { id, url } => self.open_event_source(id, url),
+            HostCall::CloseEventSource { id } => self.close_event_source(id),
             HostCall::Console { level, text } => self.trace.push(self.now, Event::Console { level, text }),
             HostCall::Error { text } => self.trace.push(self.now, Event::ScriptError { text }),
             HostCall::Render { ids } => self.rendered(ids),

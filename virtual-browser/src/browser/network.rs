@@ -124,13 +124,14 @@ impl CacheMode {
     }
 }
 
-/// One `fetch` of the page, numbered by its place in `Network::requests`.
+/// One `fetch` of the page (or one connection of an `EventSource`),
+/// numbered by its place in `Network::requests`.
 #[derive(Debug)]
 pub(super) struct Request {
-    aborted: bool,
+    pub(super) aborted: bool,
     js_id: u32,
-    method: String,
-    path: String,
+    pub(super) method: String,
+    pub(super) path: String,
     headers: Vec<(String, String)>,
     body: Option<String>,
     failure: Option<Failure>,
@@ -140,8 +141,9 @@ pub(super) struct Request {
     latency: u64,
     /// Held in the browser behind an earlier GET to the same URL (see `fetch`).
     waiting: bool,
-    /// Its answer (or failure) has arrived, or the page aborted it.
-    done: bool,
+    /// Its answer (or failure) has arrived, or the page aborted it; for a
+    /// stream, it has ended.
+    pub(super) done: bool,
     /// How it asks the HTTP cache.
     cache: CacheMode,
     /// The URL's cache entry it writes or waits for (see `Network::entries`);
@@ -151,6 +153,11 @@ pub(super) struct Request {
     bypassed: bool,
     /// The kept answer it revalidates (`If-None-Match`), chosen as it left.
     revalidating: Option<Kept>,
+    /// It is a connection of this `EventSource` (the browser's number for
+    /// it, see `event_source.rs`): its answer is read as a stream.
+    pub(super) source: Option<u64>,
+    /// The stream's answer came, and it is open.
+    pub(super) opened: bool,
 }
 
 impl Request {
@@ -224,10 +231,26 @@ impl Browser {
         id: u32,
         method: String,
         url: String,
-        mut headers: Vec<(String, String)>,
+        headers: Vec<(String, String)>,
         body: Option<String>,
         cache: &str,
     ) {
+        self.send(id, method, url, headers, body, cache, None);
+    }
+
+    /// Send a request of the page: a `fetch` (`id` is its promise's), or a
+    /// connection of `EventSource` `source`. Says its index.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn send(
+        &mut self,
+        id: u32,
+        method: String,
+        url: String,
+        mut headers: Vec<(String, String)>,
+        body: Option<String>,
+        cache: &str,
+        source: Option<u64>,
+    ) -> usize {
         let number = self.network.requests.len() + 1;
         let path = url.strip_prefix(ORIGIN).unwrap_or(&url).to_owned();
         let failure = self.network.failures.iter().find(|(w, _)| w.contains(&self.now)).map(|(_, f)| f.clone());
@@ -271,7 +294,7 @@ impl Browser {
             self.trace.push(self.now, Event::Queued { request: number, method, path });
             self.event_loop.schedule(self.now + CACHE_LOCK_TIMEOUT_MS, Job::CacheLockTimeout(number - 1));
         }
-        let (aborted, done, bypassed, revalidating) = (false, false, false, None);
+        let (aborted, done, bypassed, revalidating, opened) = (false, false, false, None, false);
         let request = Request {
             aborted,
             js_id: id,
@@ -288,11 +311,14 @@ impl Browser {
             entry,
             bypassed,
             revalidating,
+            source,
+            opened,
         };
         self.network.requests.push(request);
         if !waiting {
             self.leave(number - 1);
         }
+        number - 1
     }
 
     /// Request `index` leaves the browser, and asks the HTTP cache first as
@@ -357,7 +383,8 @@ impl Browser {
     /// An `AbortController` aborted the page's fetch `id`.
     pub(super) fn abort(&mut self, id: u32) {
         // The newest with that id: each document numbers its fetches from 1.
-        let Some(index) = self.network.requests.iter().rposition(|r| r.js_id == id) else { return };
+        let fetch = |r: &Request| r.js_id == id && r.source.is_none();
+        let Some(index) = self.network.requests.iter().rposition(fetch) else { return };
         self.cancel(index);
     }
 
@@ -373,8 +400,9 @@ impl Browser {
         }
     }
 
-    /// The page gave up on request `index`: its answer will not reach it.
-    fn cancel(&mut self, index: usize) {
+    /// The page gave up on request `index`: its answer will not reach it
+    /// (a stream's: no more of it will).
+    pub(super) fn cancel(&mut self, index: usize) {
         let answered = self.trace.spans().iter().any(|s| s.request == index + 1 && s.answered.is_some());
         if answered || self.network.requests[index].aborted {
             return;
@@ -387,9 +415,10 @@ impl Browser {
         }
         // Held by the server: dropped, as when a browser closes the connection.
         self.server.drop_held(index);
+        self.server.drop_stream(index);
         let request = &self.network.requests[index];
         let (method, path) = (request.method.clone(), request.path.clone());
-        let outcome = Outcome::Aborted;
+        let outcome = if request.opened { Outcome::ClosedByPage } else { Outcome::Aborted };
         self.trace.push(self.now, Event::Answered { request: index + 1, method, path, outcome });
     }
 
@@ -436,6 +465,10 @@ impl Browser {
                     return; // the page gave up on it before it arrived
                 }
                 let (mut headers, body) = (request.headers.clone(), request.body.clone());
+                if request.source.is_some() {
+                    self.serve_stream(index, &method, &path, &headers);
+                    return;
+                }
                 let cached = request.revalidating.clone();
                 if let Some(kept) = &cached {
                     headers.push(("if-none-match".to_owned(), kept.etag.clone()));
@@ -453,6 +486,11 @@ impl Browser {
     pub(super) fn arrive(&mut self, index: usize, cached: Option<Kept>, answer: Option<Answer>) {
         if self.network.requests[index].aborted {
             return; // the page gave up on it before it arrived
+        }
+        if self.network.requests[index].source.is_some() {
+            // An `EventSource`'s, failed by the scenario: its head, or none.
+            self.stream_head(index, answer.map(|(status, headers, _)| (status, headers)));
+            return;
         }
         self.finished(index);
         match answer {
