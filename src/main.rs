@@ -275,6 +275,9 @@ fn run(cli: Cli, root: &std::path::Path, paint: Paint) -> Result<(), String> {
             Err("`control` talks to a class server: say which with --url, not --port".to_owned())
         }
         Some(Command::Control { what, url, key }) => {
+            if let ControlCommand::Exercise { number } = what {
+                workshop.exercise(Some(number))?; // the course has it
+            }
             let said = class::control(root, what.control(), url, key)?;
             println!("{} {said}", paint.green("✓"));
             Ok(())

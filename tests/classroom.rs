@@ -707,6 +707,10 @@ fn no_control_changes_anything_without_the_key() {
         Control::Restart,
         Control::RetryAfter { spread: true },
         Control::Post { text: "not the instructor".to_owned() },
+        Control::Exercise { number: 4 },
+        Control::ClearFlags,
+        Control::ClearSignal { name: "Ada".to_owned() },
+        Control::Remove { name: "Ada".to_owned() },
     ];
     let wrong = "0123456789abcdef0123456789abcdeX";
     for control_ in &controls {
@@ -723,6 +727,7 @@ fn no_control_changes_anything_without_the_key() {
     assert_eq!(server.settings(), Default::default());
     let feed = server.room.feed(0);
     assert!(feed.markers.is_empty(), "{:?}", feed.markers);
+    assert_eq!(feed.room.exercise, None, "the room's exercise was not set");
     let (_, chat) = get(&classroom::server::router(server.clone()), "/poll");
     assert!(chat.contains(r#""msg":[]"#), "nothing was posted: {chat}");
     // With the key, it does.

@@ -275,14 +275,15 @@ async fn join_follows_the_rooms_exercise_and_a_learner_can_say_they_are_stuck() 
         "listening on ",
     );
     let url = format!("http://{class}");
+    // Set before the learner joins: `join` asks at once, then every
+    // ROOM_EVERY (the same code), so the test need not wait a round.
+    let (done, said) = control(&root, &class, &["exercise", "7"], KEY);
+    assert!(done, "{said}");
     let (_learner, page) =
         start(&root, &["--port", "0", "join", &url, "--name", "Bo"], "Open http://");
     let learner =
         Upstream::remote(&format!("http://{}", page.trim_end_matches('/'))).unwrap();
     let class_server = Upstream::remote(&url).unwrap();
-
-    let (done, said) = control(&root, &class, &["exercise", "7"], KEY);
-    assert!(done, "{said}");
     let own =
         std::fs::read_to_string(root.join("exercises/07-long-polling/client.js"))
             .unwrap();
