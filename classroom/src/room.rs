@@ -197,6 +197,11 @@ impl Learner {
             removed: false,
         }
     }
+
+    /// How many of this learner's long polls are being held now.
+    fn holding(&self) -> usize {
+        self.requests.iter().filter(|r| r.long && r.answered.is_none()).count()
+    }
 }
 
 /// A learner's own signal to the instructor.
@@ -339,7 +344,7 @@ impl Room {
         }
         let old = std::mem::replace(&mut state.learners[index], learner);
         state.by_name.remove(&old.tag.name);
-        state.held -= old.requests.iter().filter(|r| r.long && r.answered.is_none()).count();
+        state.held -= old.holding();
         state.by_name.insert(tag.name.clone(), index);
         Ok(index)
     }
@@ -587,8 +592,7 @@ impl Room {
     pub fn remove(&self, name: &str) -> bool {
         let mut state = self.lock();
         let Some(&index) = state.by_name.get(name) else { return false };
-        let held = state.learners[index].requests.iter().filter(|r| r.long && r.answered.is_none()).count();
-        state.held -= held;
+        state.held -= state.learners[index].holding();
         state.next_joined += 1;
         // A new slot number: the requests still in flight end unrecorded.
         let mut gone = Learner::new(&state.learners[index].tag, state.next_joined, 0);

@@ -405,20 +405,28 @@ fn serve_head(
     headers: &[(String, String)],
     body: Option<String>,
 ) -> impl std::future::Future<Output = Option<Head>> + Send + 'static {
-    let request = move || {
-        let mut request = http::Request::builder().method(method).uri(path);
-        for (name, value) in headers {
-            // A value in UTF-8 (a `Last-Event-ID`, say) goes as its bytes.
-            request = match http::HeaderValue::from_bytes(value.as_bytes()) {
-                Ok(bytes) => request.header(name, bytes),
-                Err(_) => request.header(name, value),
-            };
-        }
-        request.body(Body::from(body.clone().unwrap_or_default())).expect("a valid request")
-    };
-    let requests: Vec<_> = (0..=RESENDS).map(|_| request()).collect();
+    let mut request = http::Request::builder().method(method).uri(path);
+    for (name, value) in headers {
+        // A value in UTF-8 (a `Last-Event-ID`, say) goes as its bytes.
+        request = match http::HeaderValue::from_bytes(value.as_bytes()) {
+            Ok(bytes) => request.header(name, bytes),
+            Err(_) => request.header(name, value),
+        };
+    }
+    let body = axum::body::Bytes::from(body.unwrap_or_default());
+    let first = request.body(Body::from(body.clone())).expect("a valid request");
+    // A resend is made only when the first is closed unanswered, from what
+    // is kept here (the header map shares its bytes with the first's).
+    let again = (first.method().clone(), first.uri().clone(), first.headers().clone());
     async move {
-        for request in requests {
+        let mut next = Some(first);
+        for _ in 0..=RESENDS {
+            let request = next.take().unwrap_or_else(|| {
+                let (method, uri, headers) = again.clone();
+                let mut request = http::Request::new(Body::from(body.clone()));
+                (*request.method_mut(), *request.uri_mut(), *request.headers_mut()) = (method, uri, headers);
+                request
+            });
             let response = app.clone().oneshot(request).await.expect("a Router never fails");
             if response.extensions().get::<chat_page::serve::CloseConnection>().is_some() {
                 continue; // closed unanswered: sent again, on a new connection
