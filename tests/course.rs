@@ -1422,6 +1422,128 @@ fn scenarios_are_numbered_in_file_order_without_gaps() {
     );
 }
 
+/// The rules (`R3`) and scenarios (`s05`) a text names, ranges ("R9 to R12",
+/// "s01 to s06") spelled out.
+fn rules_and_scenarios(text: &str) -> (BTreeSet<u32>, BTreeSet<u32>) {
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let number = |word: &str, prefix: char| {
+        let digits = word.strip_prefix(prefix)?;
+        (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse::<u32>().ok())?
+    };
+    let (mut rules, mut scenarios) = (BTreeSet::new(), BTreeSet::new());
+    for (at, word) in words.iter().enumerate() {
+        for (prefix, found) in [('R', &mut rules), ('s', &mut scenarios)] {
+            let Some(n) = number(word, prefix) else { continue };
+            found.insert(n);
+            let to = words.get(at + 2).and_then(|w| number(w, prefix));
+            if let (Some(&"to"), Some(last)) = (words.get(at + 1), to) {
+                found.extend(n..=last);
+            }
+        }
+    }
+    (rules, scenarios)
+}
+
+/// A spec's header: each rule and the scenarios that pin it, from its list
+/// `//! - R3 ... (s05, s10).`, which may run over several lines.
+fn rule_scenarios(spec: &str) -> Vec<(u32, BTreeSet<u32>)> {
+    let mut rules: Vec<(u32, String)> = Vec::new();
+    for line in spec.lines().map_while(|l| l.strip_prefix("//!")) {
+        let line = line.trim();
+        let first = line.strip_prefix("- R").and_then(|rest| {
+            let digits: String =
+                rest.chars().take_while(char::is_ascii_digit).collect();
+            digits.parse::<u32>().ok()
+        });
+        let listing = !rules.is_empty();
+        match (first, rules.last_mut()) {
+            (Some(rule), _) => rules.push((rule, line.to_owned())),
+            (None, Some(last)) if !line.is_empty() && !line.starts_with('-') => {
+                last.1.push(' ');
+                last.1.push_str(line);
+            }
+            _ if listing => break,
+            _ => {}
+        }
+    }
+    rules
+        .into_iter()
+        .map(|(rule, text)| {
+            // The scenarios in brackets, past the rule's own number.
+            let pinned = text
+                .find('(')
+                .map_or_else(BTreeSet::new, |at| rules_and_scenarios(&text[at..]).1);
+            (rule, pinned)
+        })
+        .collect()
+}
+
+/// A TODO that names rules and scenarios names scenarios that pin those
+/// rules, as the spec's header says: renumbered scenarios leave no TODO
+/// sending a learner to the wrong one.
+#[test]
+fn todos_name_the_scenarios_that_pin_their_rules() {
+    let mut problems = Vec::new();
+    for exercise in course().exercises.iter().filter(|e| starter_is_pristine(e)) {
+        let spec = read(exercise.spec_dir().join("spec.rs"));
+        let pins = rule_scenarios(&spec);
+        let scenarios = scenario_numbers(&spec);
+        assert!(
+            !pins.is_empty(),
+            "tests/{}/spec.rs lists no rules in its header",
+            exercise.slug
+        );
+        let dir = exercise.starter_dir();
+        for file in files_below(&root().join(&dir)) {
+            let source = matches!(
+                file.extension().and_then(|e| e.to_str()),
+                Some("rs" | "js")
+            );
+            if !source || file.starts_with("tests") {
+                continue;
+            }
+            let path = dir.join(&file);
+            for todo in todo_texts(&read(&path)) {
+                let (rules, named) = rules_and_scenarios(&todo.text);
+                for s in &named {
+                    let pins_one = pins
+                        .iter()
+                        .any(|(r, pinned)| rules.contains(r) && pinned.contains(s));
+                    if !scenarios.contains(s) {
+                        problems.push(format!("{}:{}: the TODO names s{s:02}, which the spec does not have", path.display(), todo.line));
+                    } else if !rules.is_empty() && !pins_one {
+                        problems.push(format!(
+                            "{}:{}: the TODO names s{s:02}, which pins none of its rules ({}) in the spec's header",
+                            path.display(),
+                            todo.line,
+                            rules.iter().map(|r| format!("R{r}")).collect::<Vec<_>>().join(", ")
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    let (rules, scenarios) =
+        rules_and_scenarios("Rules R9 to R11 and R14 (s16 to s18, s20); chapter 07");
+    assert_eq!(
+        (
+            rules.into_iter().collect::<Vec<_>>(),
+            scenarios.into_iter().collect::<Vec<_>>()
+        ),
+        (vec![9, 10, 11, 14], vec![16, 17, 18, 20])
+    );
+    let header = "//! Intro.\n//! - R1 news is answered (s01).\n//! - R2 hold, and\n//!   wake (s02, s04 to s05).\n//!\n//! More.";
+    assert_eq!(
+        rule_scenarios(header),
+        vec![(1, BTreeSet::from([1])), (2, BTreeSet::from([2, 4, 5]))]
+    );
+}
+
 /// The rules a spec names as `Rule` constants: `R3` for `const R3: Rule`.
 fn rules_of(spec: &str) -> Vec<String> {
     spec.lines()

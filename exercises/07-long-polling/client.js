@@ -94,15 +94,15 @@ async function pollForever() {
   // aborted through `waiting`, which is null when none is. After an answer,
   // even an empty one, ask again at once, with the backoff reset; an abort
   // (the page hid) is not a failure; after any other failure, wait as
-  // `backoff` says, and say so in the status line as s12's snapshot does.
-  // Rules R9 to R12 (s10 to s13, s20, s21); chapter 07, «The client». API:
+  // `backoff` says, and say so in the status line as s18's snapshot does.
+  // Rules R9 to R12 (s16 to s21); chapter 07, «The client». API:
   // `AbortController`, `pageShown`, `sleep`.
   throw new Error("TODO: pollForever in client.js");
 }
 
 // TODO: when the page hides, the request held for it is let go (aborted),
 // so the server can forget it; the cursor catches up once it is shown.
-// Rule R12 (s13); chapter 07, «The client». API: the "visibilitychange"
+// Rule R12 (s19); chapter 07, «The client». API: the "visibilitychange"
 // event, `document.hidden`, `AbortController.abort`.
 // ANCHOR_END: loop
 

@@ -15,11 +15,11 @@
 //! (other scenarios check the rule too). A failure names the rule it breaks:
 //! "Broken rule R3 (30 s is the cap): ...".
 //!
-//! - R1 the first retry goes out at once: after one failure, wait 0 (s01, s06)
-//! - R2 then the waits grow: 3 s after the second failure in a row, 10 s after the third, 30 s after that (s01, s06)
+//! - R1 the first retry goes out at once: after one failure, wait 0 (s01, s06, s07)
+//! - R2 then the waits grow: 3 s after the second failure in a row, 10 s after the third, 30 s after that (s01, s06, s07)
 //! - R3 30 s is the cap: no wait is ever longer, and the page finds out within 30 s that the server is back (s01, s06, s11)
 //! - R4 it never gives up: however long the outage, a retry is always due (s01, s11)
-//! - R5 one success resets it: INTERVAL_MS after a success, and the next failure is retried at once again (s03, s09)
+//! - R5 one success resets it: INTERVAL_MS after a success, and the next failure is retried at once again (s03, s07, s09)
 //! - R6 equal jitter: each wait is random, between half of its step and all of it, in whole milliseconds (Math.round) (s02)
 //! - R7 Retry-After is a minimum: never wait less than the server asked for, and a Retry-After shorter than the schedule's wait changes nothing (s04, s08, s12, s13)
 //! - R8 Retry-After holds whole seconds ("120") or an HTTP date; anything else, "120abc" or "1.5", is 0 (s05)

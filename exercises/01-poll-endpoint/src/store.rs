@@ -52,7 +52,7 @@ impl MemoryStore {
         // message gets the next id, which no other message ever had or will
         // have, even posted at the same moment, and the current time; the
         // store then keeps at most `self.capacity` messages, the newest; the
-        // stored message is returned. Rules R4, R5 (s03, s06, s07); chapter
+        // stored message is returned. Rules R2, R4, R5 (s03, s06, s07); chapter
         // 01, «The store».
         todo!(
             "MemoryStore::push: give the message the next id and the time, keep at most `capacity`"

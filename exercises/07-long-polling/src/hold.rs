@@ -26,8 +26,9 @@ pub struct Hub<S> {
     pub answers: SharedAnswers,
     stopping: watch::Sender<bool>,
     held: AtomicUsize,
-    /// The held slots: at most [`MAX_HELD`], [`MAX_HELD_PER_CLIENT`] each.
-    pub caps: Caps,
+    /// The held slots: at most [`MAX_HELD`], [`MAX_HELD_PER_CLIENT`] each
+    /// (shared with exercise 08's streams, which own their slots).
+    pub caps: Arc<Caps>,
 }
 
 impl<S: Store> Hub<S> {
@@ -39,7 +40,7 @@ impl<S: Store> Hub<S> {
             answers: SharedAnswers::default(),
             stopping,
             held: AtomicUsize::new(0),
-            caps: Caps::default(),
+            caps: Arc::new(Caps::default()),
         }
     }
 
@@ -47,7 +48,7 @@ impl<S: Store> Hub<S> {
     /// [`MAX_HELD`]: the capacity benchmark lifts the cap to measure what
     /// holding costs.
     pub fn with_max_held(mut self, max_held: usize) -> Hub<S> {
-        self.caps = Caps::with_max_held(max_held);
+        self.caps = Arc::new(Caps::with_max_held(max_held));
         self
     }
 
@@ -60,6 +61,12 @@ impl<S: Store> Hub<S> {
     /// not hold new ones.
     pub fn stop(&self) {
         self.stopping.send_replace(true);
+    }
+
+    /// A receiver that turns `true` when the server starts shutting down
+    /// (exercise 08's streams end on it).
+    pub fn stopping(&self) -> watch::Receiver<bool> {
+        self.stopping.subscribe()
     }
 
     // ANCHOR: wait
@@ -78,7 +85,7 @@ impl<S: Store> Hub<S> {
         // the server stops, whichever comes first. A message stored while
         // you look at the store must still wake the request: be watching for
         // news before the first look. Every look is `self.answer` (given).
-        // Rules R1 to R7 (s01 to s06, s09, s19); chapter 07, «Holding a request
+        // Rules R1 to R7 (s01 to s06, s09, s10); chapter 07, «Holding a request
         // without holding anything else». API: `tokio::sync::watch`,
         // `tokio::select!`, `tokio::time::sleep_until`.
         todo!(

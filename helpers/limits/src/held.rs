@@ -9,8 +9,8 @@ use axum::{
 };
 use serde_json::json;
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 // ANCHOR: limits
 /// The most requests one server holds at once: under chat_page's cap on
@@ -63,6 +63,23 @@ impl Caps {
     /// A slot for `client` to be held in, if the caps allow: the route takes
     /// one before it holds a request, and keeps it until it answers.
     pub fn slot(&self, client: &str) -> Result<Slot<'_>, NotHeld> {
+        self.take(client)?;
+        Ok(Slot { caps: self, client: client.to_owned() })
+    }
+
+    /// The same slot, owning its share of the caps: for a stream (exercise
+    /// 08), which outlives the handler that opened it, in a task of its own.
+    pub fn owned_slot(self: &Arc<Caps>, client: &str) -> Result<OwnedSlot, NotHeld> {
+        self.take(client)?;
+        Ok(OwnedSlot { caps: self.clone(), client: client.to_owned() })
+    }
+
+    /// How many slots are taken, by every client together.
+    pub fn taken(&self) -> usize {
+        self.slots.lock().expect("the slots' lock is poisoned").0
+    }
+
+    fn take(&self, client: &str) -> Result<(), NotHeld> {
         let mut slots = self.slots.lock().expect("the slots' lock is poisoned");
         if slots.0 >= self.max_held {
             return Err(NotHeld::ServerFull { max_held: self.max_held });
@@ -73,7 +90,18 @@ impl Caps {
         }
         slots.0 += 1;
         slots.1.insert(client.to_owned(), mine + 1);
-        Ok(Slot { caps: self, client: client.to_owned() })
+        Ok(())
+    }
+
+    fn give_back(&self, client: &str) {
+        let mut slots = self.slots.lock().expect("the slots' lock is poisoned");
+        slots.0 -= 1;
+        if let Some(count) = slots.1.get_mut(client) {
+            *count -= 1;
+            if *count == 0 {
+                slots.1.remove(client);
+            }
+        }
     }
 }
 
@@ -85,14 +113,19 @@ pub struct Slot<'a> {
 
 impl Drop for Slot<'_> {
     fn drop(&mut self) {
-        let mut slots = self.caps.slots.lock().expect("the slots' lock is poisoned");
-        slots.0 -= 1;
-        if let Some(count) = slots.1.get_mut(&self.client) {
-            *count -= 1;
-            if *count == 0 {
-                slots.1.remove(&self.client);
-            }
-        }
+        self.caps.give_back(&self.client);
+    }
+}
+
+/// A held slot that owns its share of the caps, given back when dropped.
+pub struct OwnedSlot {
+    caps: Arc<Caps>,
+    client: String,
+}
+
+impl Drop for OwnedSlot {
+    fn drop(&mut self) {
+        self.caps.give_back(&self.client);
     }
 }
 
