@@ -28,12 +28,13 @@ pub fn build_book(root: &Path, into: &Path) -> Result<(), String> {
     book.build().map_err(|error| format!("cannot build the book: {error:#}"))
 }
 
-/// The finished chat: the newest solution's app (exercise 07's long polling,
-/// on the in-memory store), and what to call when the server shuts down: it
-/// answers the held requests, which shutting down would otherwise wait for.
+/// The finished chat: the newest solution's app (exercise 08's stream, with
+/// exercise 07's long polls beside it, on the in-memory store), and what to
+/// call when the server shuts down: it ends the streams and answers the held
+/// requests, which shutting down would otherwise wait for.
 pub fn finished_chat() -> (Router, impl FnOnce() + Send + 'static) {
-    let hub = long_polling::memory_hub();
-    let app = long_polling::app_with(hub.clone(), governor::clock::DefaultClock::default());
+    let hub = server_sent_events::memory_hub();
+    let app = server_sent_events::app_with(hub.clone(), governor::clock::DefaultClock::default());
     (app, move || hub.stop())
 }
 

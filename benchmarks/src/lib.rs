@@ -1,5 +1,7 @@
-//! What the benchmarks share: a server's own CPU time and memory, the open
-//! files limit, and reading an HTTP/1.1 answer off a raw connection.
+//! What the benchmarks share: a server's own CPU time and memory (or
+//! another process's), the open files limit, connecting from a loopback
+//! address of one's choice, and reading an HTTP/1.1 answer off a raw
+//! connection.
 
 pub mod tuned;
 
@@ -17,12 +19,67 @@ pub fn usage() -> (u64, u64) {
     let micros = |t: libc::timeval| t.tv_sec as u64 * 1_000_000 + t.tv_usec as u64;
     let cpu = if ok { micros(rusage.ru_utime) + micros(rusage.ru_stime) } else { 0 };
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let rss = status
+    (cpu, resident_kib(&status))
+}
+
+/// Another process's CPU time (user + system) in microseconds, and its
+/// resident memory in KiB, from `/proc/<pid>/stat` and `/proc/<pid>/status`
+/// (zeroes where they cannot be read): for a server measured from outside,
+/// which need not answer a request to say it.
+#[allow(unsafe_code)] // libc's sysconf: how long a clock tick is
+pub fn process_usage(pid: u32) -> (u64, u64) {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command's name, which is in parentheses and may
+    // hold spaces: state is the first; utime and stime are the 12th and 13th.
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().map(|field| field.parse().unwrap_or(0)).collect())
+        .unwrap_or_default();
+    let ticks = fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0);
+    // SAFETY: sysconf reads a constant of the system and has no preconditions.
+    let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    (ticks * 1_000_000 / per_second, resident_kib(&status))
+}
+
+/// `VmRSS` from a `/proc/<pid>/status`, in KiB.
+fn resident_kib(status: &str) -> u64 {
+    status
         .lines()
         .find_map(|line| line.strip_prefix("VmRSS:"))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
-    (cpu, rss)
+        .unwrap_or(0)
+}
+
+/// A connection to `port` on 127.0.0.1 from the loopback address `from`:
+/// many addresses let a benchmark open more connections than one address
+/// has ports, or look like clients on machines of their own.
+pub async fn connect_from(from: std::net::Ipv4Addr, port: u16) -> std::io::Result<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    bind_address_no_port(&socket);
+    socket.bind(std::net::SocketAddr::from((from, 0)))?;
+    socket.connect(std::net::SocketAddr::from(([127, 0, 0, 1], port))).await
+}
+
+/// Let the kernel choose the socket's port when it connects, not when it
+/// is bound (Linux's `IP_BIND_ADDRESS_NO_PORT`): a port chosen at `bind`
+/// must be free for every destination, and the ports of the run before,
+/// still in TIME_WAIT, are not.
+#[allow(unsafe_code)] // libc's setsockopt
+fn bind_address_no_port(socket: &tokio::net::TcpSocket) {
+    use std::os::fd::AsRawFd;
+    let on: libc::c_int = 1;
+    // SAFETY: the option's value is a c_int we own, of the size we pass; a
+    // failure leaves the socket as it was, and is ignored.
+    unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_BIND_ADDRESS_NO_PORT,
+            (&raw const on).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        );
+    }
 }
 
 /// Read one HTTP/1.1 response (with `Content-Length`) from `stream`; return its status.
@@ -31,10 +88,11 @@ pub async fn read_response(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std:
 }
 
 /// What [`read_answer`] read: the status, `Retry-After` in seconds (if
-/// sent), and where the body lies in the buffer.
+/// sent), the `ETag` (if sent), and where the body lies in the buffer.
 pub struct Answer {
     pub status: u16,
     pub retry_after: Option<u64>,
+    pub etag: Option<String>,
     pub body: std::ops::Range<usize>,
 }
 
@@ -45,10 +103,16 @@ pub async fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::i
     let mut chunk = [0u8; 4096];
     loop {
         if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buffer[..end]).to_ascii_lowercase();
-            let value =
-                |name: &str| head.lines().find_map(|l| l.strip_prefix(name)).and_then(|v| v.trim().parse::<u64>().ok());
-            let length = value("content-length:").unwrap_or(0) as usize;
+            let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
+            // Header names are case-insensitive; values (an entity tag) are not.
+            let text = |name: &str| {
+                head.lines().find_map(|line| {
+                    let (key, value) = line.split_once(':')?;
+                    key.eq_ignore_ascii_case(name).then(|| value.trim())
+                })
+            };
+            let value = |name: &str| text(name).and_then(|v| v.parse::<u64>().ok());
+            let length = value("content-length").unwrap_or(0) as usize;
             while buffer.len() < end + 4 + length {
                 let n = stream.read(&mut chunk).await?;
                 if n == 0 {
@@ -57,7 +121,8 @@ pub async fn read_answer(stream: &mut TcpStream, buffer: &mut Vec<u8>) -> std::i
                 buffer.extend_from_slice(&chunk[..n]);
             }
             let status = head.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-            return Ok(Answer { status, retry_after: value("retry-after:"), body: end + 4..end + 4 + length });
+            let etag = text("etag").map(str::to_owned);
+            return Ok(Answer { status, retry_after: value("retry-after"), etag, body: end + 4..end + 4 + length });
         }
         let n = stream.read(&mut chunk).await?;
         if n == 0 {
@@ -178,6 +243,12 @@ impl ServerProcess {
             .read_line(&mut line)
             .expect("the server says its port");
         ServerProcess { child, port: line.trim().parse().expect("a port"), pinned }
+    }
+
+    /// The server's process id (`taskset` runs the server in its own
+    /// process, so this is the server's), to read its `/proc` files.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 }
 

@@ -39,12 +39,12 @@
 use axum::{Router, extract::State, routing::get};
 use benchmarks::{RedisProcess, percentile, raise_open_files_limit, read_response, usage};
 use std::alloc::{GlobalAlloc, Layout};
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::Ipv4Addr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
 /// The epoch of the in-memory store, so cursors are easy to write.
 const EPOCH: u64 = 7;
@@ -228,31 +228,7 @@ async fn until_held(ports: &[u16], n: usize) -> Stats {
 /// `n`: 127.0.0.1 for the first 20,000, 127.0.0.2 for the next, and so on.
 async fn connect(port: u16, n: usize) -> TcpStream {
     let from = Ipv4Addr::new(127, 0, 0, 1 + (n / PER_ADDRESS) as u8);
-    let socket = TcpSocket::new_v4().expect("a socket");
-    bind_address_no_port(&socket);
-    socket.bind(SocketAddr::from((from, 0))).expect("a loopback address to connect from");
-    socket.connect(SocketAddr::from(([127, 0, 0, 1], port))).await.expect("the server accepts")
-}
-
-/// Let the kernel choose the socket's port when it connects, not when it
-/// is bound (Linux's `IP_BIND_ADDRESS_NO_PORT`): a port chosen at `bind`
-/// must be free for every destination, and the ports of the run before,
-/// still in TIME_WAIT, are not.
-#[allow(unsafe_code)] // libc's setsockopt
-fn bind_address_no_port(socket: &TcpSocket) {
-    use std::os::fd::AsRawFd;
-    let on: libc::c_int = 1;
-    // SAFETY: the option's value is a c_int we own, of the size we pass; a
-    // failure leaves the socket as it was, and is ignored.
-    unsafe {
-        libc::setsockopt(
-            socket.as_raw_fd(),
-            libc::IPPROTO_IP,
-            libc::IP_BIND_ADDRESS_NO_PORT,
-            (&raw const on).cast(),
-            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        );
-    }
+    benchmarks::connect_from(from, port).await.expect("the server accepts")
 }
 
 struct Measured {

@@ -24,7 +24,9 @@ pub struct Hub<S> {
     pub news: News,
     /// The answers already made for the current version, one per cursor.
     pub answers: SharedAnswers,
-    stopping: watch::Sender<bool>,
+    /// `true` once the server is shutting down (`stop` sends it): held
+    /// requests, and exercise 08's streams, subscribe to it.
+    pub stopping: watch::Sender<bool>,
     held: AtomicUsize,
     /// The held slots: at most [`MAX_HELD`], [`MAX_HELD_PER_CLIENT`] each
     /// (shared with exercise 08's streams, which own their slots).
@@ -61,12 +63,6 @@ impl<S: Store> Hub<S> {
     /// not hold new ones.
     pub fn stop(&self) {
         self.stopping.send_replace(true);
-    }
-
-    /// A receiver that turns `true` when the server starts shutting down
-    /// (exercise 08's streams end on it).
-    pub fn stopping(&self) -> watch::Receiver<bool> {
-        self.stopping.subscribe()
     }
 
     // ANCHOR: wait
