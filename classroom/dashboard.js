@@ -30,7 +30,11 @@ const QUIET_CHECK_MS = 10 * 60_000; // a learner with no check for this long is 
 // How each request is drawn: a colour and a shape, so that no two answers
 // differ by colour alone (a projector washes colours out, and not everyone
 // sees them). A bar runs from sent to answered; `half`: half as tall;
-// `end`: the mark at its answer.
+// `end`: the mark at its answer. A stream (exercise 08's `/events`) is one
+// request that stays open: a thinner bar from when its answer began to its
+// end, crossed by a tick at each event the class server wrote to it, so it
+// reads as a stream by its shape; it ends in the mark of how it ended (a
+// connection broken ▼, closed by the page ○, or none: the server ended it).
 const KINDS = {
   held: { colour: "#2456b3", end: "dot", text: "held, then answered" },
   holding: { colour: "#9dbcf0", text: "being held" },
@@ -43,7 +47,10 @@ const KINDS = {
   error: { colour: "#111111", end: "down", text: "error (connection closed)" },
   aborted: { colour: "#8a8a8a", end: "ring", text: "given up by the page" },
   waiting: { colour: "#c4c4c4", text: "waiting for its answer" },
+  streaming: { colour: "#7fcbc4", stream: true, text: "a stream, open (a tick per event)" },
+  stream: { colour: "#13726b", stream: true, text: "a stream, ended" },
 };
+const TICK_COLOUR = "#0b3331";
 
 // The rules the flags name (classroom/src/rules.rs), in the order the
 // course teaches them, each with the short form the projector's lanes show.
@@ -313,6 +320,7 @@ function showRoom(answer) {
   showDone(answer.mode);
   document.getElementById("room-line").textContent =
     `${room.joined} joined, ${room.hidden} hidden · ${room.held} held · ` +
+    (room.streams ? `${room.streams} stream${room.streams === 1 ? "" : "s"} open · ` : "") +
     `${room.per_second} req/s now, busiest second ${room.busiest}, average ${room.average}` +
     (room.refused ? ` · ${room.refused} refused for flooding in the last minute` : "") +
     (room.turned_away ? ` · ${room.turned_away} turned away so far (the room is full)` : "");
@@ -414,16 +422,34 @@ function fit(canvas, least = { width: 100, height: 10 }) {
 
 // One request: its bar from `start` to `end` (x), and its mark, in a lane
 // `height` tall. Marks are drawn after every bar (`marks`), so that a
-// failure shows on top of a long held bar.
-function drawRequest(context, kind, start, end, height, post, marks) {
+// failure shows on top of a long held bar. A stream's `stream` gives the x
+// where its answer began (`opened`) and of each event (`ticks`).
+function drawRequest(context, kind, start, end, height, post, marks, stream = null) {
   const look = KINDS[kind] ?? { colour: "#555" };
   context.fillStyle = look.colour;
   // A post runs along the top, thin; a poll in the middle band.
   const top = post ? 1 : Math.round(height * 0.3);
   const size = post ? Math.max(3, Math.round(height * 0.18)) : Math.round(height * 0.5);
   const half = look.half && !post;
-  context.fillRect(start, half ? top + size / 2 : top, Math.max(3, end - start), half ? size / 2 : size);
+  if (stream) drawStream(context, kind, start, end, top, size, stream);
+  else context.fillRect(start, half ? top + size / 2 : top, Math.max(3, end - start), half ? size / 2 : size);
   if (look.end) marks.push([look, end, top + size / 2, Math.max(8, Math.round(height * 0.46))]);
+}
+
+// A stream: while its answer had not begun (a slow server), a thin grey
+// line; then its bar, pale while open, dark once ended; and a tick across
+// it at each event.
+function drawStream(context, kind, start, end, top, size, { opened, ticks }) {
+  if (opened - start >= 1) {
+    context.fillStyle = KINDS.waiting.colour;
+    context.fillRect(start, top + size * 0.4, opened - start, Math.max(2, size * 0.2));
+  }
+  context.fillStyle = (kind === "streaming" ? KINDS.streaming : KINDS.stream).colour;
+  const bar = Math.max(3, Math.round(size * 0.5));
+  context.fillRect(opened, top + (size - bar) / 2, Math.max(3, end - opened), bar);
+  context.fillStyle = TICK_COLOUR;
+  const tick = Math.max(2, Math.round(size / 8));
+  for (const at of ticks) context.fillRect(at - tick / 2, top - 2, tick, size + 4);
 }
 
 function drawMark(context, [look, x, y, size]) {
@@ -495,7 +521,8 @@ function drawLane(learner, now) {
   for (const drawn of learner.requests.values()) {
     const end = x(drawn.answered ?? now);
     if (end < 0) continue;
-    drawRequest(context, drawn.kind, x(drawn.sent), end, height, drawn.post, marks);
+    const stream = drawn.stream ? { opened: x(drawn.stream.opened), ticks: drawn.stream.ticks.map(x) } : null;
+    drawRequest(context, drawn.kind, x(drawn.sent), end, height, drawn.post, marks, stream);
   }
   for (const mark of marks) drawMark(context, mark);
 }
@@ -543,7 +570,9 @@ function drawLegend() {
     const { width, height, context } = fit(sample, { width: 10, height: 10 });
     context.clearRect(0, 0, width, height);
     const marks = [];
-    drawRequest(context, sample.dataset.kind, 2, width - height * 0.4, height, false, marks);
+    const end = width - height * 0.4;
+    const stream = KINDS[sample.dataset.kind].stream ? { opened: 2, ticks: [end * 0.35, end * 0.7] } : null;
+    drawRequest(context, sample.dataset.kind, 2, end, height, false, marks, stream);
     for (const mark of marks) drawMark(context, mark);
   }
 }

@@ -7,6 +7,10 @@
 // - for each request to /poll, when your client called fetch (a header on
 //   that request) and when it settled (a header on the next one).
 //
+// An EventSource (exercise 08's stream) is not a fetch, and is left alone:
+// the class server sees the stream itself (one request that stays open,
+// and each event it writes to it), so nothing about it needs reporting.
+//
 // It wraps fetch for that, and changes nothing else: every request goes
 // out as your client made it, and its answer comes back untouched. It also
 // puts a small badge in the corner, saying whom the page is joined as, with

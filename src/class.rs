@@ -172,7 +172,7 @@ pub fn classroom(
             Some(url) => format!("on Redis at {}", classroom::redacted(url)),
             None => "in memory".to_owned(),
         };
-        println!("{} exercise 07's chat, {store}, listening on {address}", paint.bold("Class server:"));
+        println!("{} exercise 08's chat, {store}, listening on {address}", paint.bold("Class server:"));
         match &reachable {
             Some(url) => {
                 println!("\n  Learners join with:  {}", paint.bold(&format!("cargo run -- join {url} --name \"Their Name\"")));
@@ -301,7 +301,7 @@ pub fn join(workshop: &Workshop, which: Which, url: &str, name: &str, port: u16,
     if which.exact_retry_after && !join.page().files.iter().any(|f| f.path == "/good-backoff.js") {
         return Err(format!(
             "--exact-retry-after replaces the page's backoff.js, and exercise {:02}'s page has none: use it with \
-             exercise 04 to 07",
+             exercise 04 to 08",
             exercise.number
         ));
     }
@@ -355,9 +355,15 @@ pub fn join(workshop: &Workshop, which: Which, url: &str, name: &str, port: u16,
             exercise.title
         );
         flush();
+        // Ctrl-C ends the streams being relayed first: the server waits for
+        // every answer to finish, and a stream's never does.
+        let stopping = join.clone();
         let app = classroom::join::router(join);
         let served =
-            chat_page::serve::serve_with(listener, app, chat_page::serve::Limits::default(), stopped(), || {}).await;
+            chat_page::serve::serve_with(listener, app, chat_page::serve::Limits::default(), stopped(), move || {
+                stopping.stop()
+            })
+            .await;
         let _ = std::fs::remove_file(&file);
         println!("You have left the class: checks report nothing now.");
         served

@@ -2,7 +2,10 @@
 //! its own join proxy, against one class server, all on virtual clocks.
 //!
 //! - Every exercise's finished client works through the join path as it
-//!   does against its own exercise's server.
+//!   does against its own exercise's server. Exercise 08's stream is one
+//!   request on its lane that stays open, with a tick for each message, and
+//!   the instructor's modes reach it (a slow opening, a stream broken by
+//!   Down and by a restart, the reconnection refused while down).
 //! - A simulated room of 30 (the solutions' clients, right ones written
 //!   another way, and known wrong ones): the instructor runs every mode, and
 //!   the flags on the dashboard name exactly the wrong learners, each with
@@ -145,11 +148,12 @@ fn joined_page(proxy: &Router, number: u32, swap: Option<(&str, &str)>) -> Page 
 }
 
 /// Every exercise's page, served by its join proxy, is the page its own
-/// finished app serves: the same scripts at the same paths.
+/// finished app serves: the same scripts at the same paths. (The class
+/// chat is exercise 08's app: its page is 08's own.)
 #[test]
 fn the_join_proxy_serves_each_exercise_its_own_page() {
     let server = class_server();
-    let apps: [(u32, Router); 7] = [
+    let apps: [(u32, Router); 8] = [
         (1, poll_endpoint::app()),
         (2, settimeout_chain::app()),
         (3, pause_when_hidden::app()),
@@ -157,6 +161,7 @@ fn the_join_proxy_serves_each_exercise_its_own_page() {
         (5, dont_ddos_yourself::page()),
         (6, dont_ddos_yourself::page()),
         (7, long_polling::page()),
+        (8, classroom::server::router(class_server())),
     ];
     for (number, app) in apps {
         let proxy = join(&server, "Ada", number);
@@ -184,11 +189,14 @@ fn the_join_proxy_serves_each_exercise_its_own_page() {
     }
 }
 
-/// Each finished client, joined, polls the class chat and shows a message
-/// another learner posts, as against its own server, with no script error.
+/// Each finished client, joined, polls the class chat (exercise 08's
+/// streams it) and shows a message another learner posts, as against its
+/// own server, with no script error.
 #[test]
 fn every_finished_client_works_through_the_join_path() {
-    for number in 1..=7 {
+    let course = Course::embedded();
+    assert_eq!(course.exercises.len(), 8, "a new exercise: add its client here");
+    for number in 1..=8 {
         let server = class_server();
         let proxy = join(&server, &format!("learner {number}"), number);
         let page = joined_page(&proxy, number, None);
@@ -206,7 +214,6 @@ fn every_finished_client_works_through_the_join_path() {
             .into_iter()
             .filter(|p| p.method == "GET")
             .count();
-        assert!(polls >= 2, "exercise {number} polled {polls} times:\n{trace}");
         // The room saw this learner, with their exercise.
         let feed = server.room.feed(0);
         let learner = feed
@@ -215,11 +222,257 @@ fn every_finished_client_works_through_the_join_path() {
             .find(|l| l.name == format!("learner {number}"))
             .expect("joined");
         assert_eq!(learner.exercise, number);
-        assert!(learner.requests.len() >= polls, "the room drew every poll");
+        if number == 8 {
+            // One stream, open the whole run: one request on the lane that
+            // stays open, with a tick for the one message.
+            let streams = trace.spans_to("/events");
+            assert_eq!(polls, 0, "{trace}");
+            assert!(streams.len() == 1 && streams[0].answered.is_none(), "{trace}");
+            let drawn: Vec<_> =
+                learner.requests.iter().filter(|r| !r.post).collect();
+            let [stream] = &drawn[..] else { panic!("{drawn:?}\n{trace}") };
+            let ticks = &stream.stream.as_ref().expect("drawn as a stream").ticks;
+            assert_eq!((stream.kind, ticks.len()), ("streaming", 1), "{stream:?}");
+            assert_eq!(feed.room.streams, 1);
+        } else {
+            assert!(polls >= 2, "exercise {number} polled {polls} times:\n{trace}");
+            assert!(learner.requests.len() >= polls, "the room drew every poll");
+        }
         assert!(
             learner.flags.is_empty(),
             "exercise {number}'s finished client flagged: {:?}\n{:?}\n{trace}",
             learner.flags,
+            learner.requests
+        );
+    }
+}
+
+/// The dashboard's selector offers every exercise of the course.
+#[test]
+fn the_rooms_exercise_can_be_any_of_the_courses() {
+    for exercise in Course::embedded().exercises {
+        let n = exercise.number;
+        let option = format!(r#"<option value="{n}">{n:02}</option>"#);
+        assert!(
+            classroom::DASHBOARD_HTML.contains(&option),
+            "no {option} in dashboard.html"
+        );
+    }
+}
+
+/// When stream `request` opened, in the page's trace.
+fn opened_at(trace: &virtual_browser::Trace, request: usize) -> Option<u64> {
+    trace.events().iter().find_map(|(at, event)| match event {
+        Event::StreamOpened { request: r, .. } if *r == request => Some(*at),
+        _ => None,
+    })
+}
+
+/// Exercise 08's page through the join path: one stream while the page is
+/// seen, closed while it is hidden, and another when it is shown again
+/// (which catches up on what was posted meanwhile). The room draws each as
+/// one request with a tick per event, and flags nothing.
+#[test]
+fn a_streaming_page_is_one_open_request_with_a_tick_per_message() {
+    let server = class_server();
+    let name = "Ada (08)";
+    let proxy = join(&server, name, 8);
+    let page = joined_page(&proxy, 8, None);
+    let mut browser = Browser::new(proxy);
+    browser.post_at(5_000, "Bo", "one").post_at(6_000, "Bo", "two");
+    browser.hide(10_000..15_000);
+    browser.post_at(12_000, "Bo", "while hidden");
+    browser.open(page);
+    let trace = browser.run_until(20_000).clone();
+    checks::no_script_errors(&trace).unwrap_or_else(|e| panic!("{e}\n{trace}"));
+    let streams = trace.spans_to("/events");
+    assert_eq!(streams.len(), 2, "{trace}");
+    assert_eq!(streams[0].outcome, Some(Outcome::ClosedByPage), "{trace}");
+    assert!(
+        streams[0].answered.is_some_and(|at| at.abs_diff(10_000) <= 100),
+        "{trace}"
+    );
+    assert!(
+        streams[1].sent.abs_diff(15_000) <= 100 && streams[1].answered.is_none(),
+        "{trace}"
+    );
+    let last_shown = trace.events().iter().rev().find_map(|(_, e)| match e {
+        Event::Rendered { ids } => Some(ids.clone()),
+        _ => None,
+    });
+    assert_eq!(last_shown, Some(vec![1, 2, 3]), "{trace}");
+
+    let feed = server.room.feed(0);
+    let ada = feed.learners.iter().find(|l| l.name == name).unwrap();
+    assert!(ada.flags.is_empty(), "{:?}", ada.flags);
+    assert_eq!(server.room.flags_of(name), Some(Vec::new()));
+    let drawn: Vec<_> = ada.requests.iter().filter(|r| r.stream.is_some()).collect();
+    let seen: Vec<(&str, u32, usize)> = drawn
+        .iter()
+        .map(|r| {
+            let stream = r.stream.as_ref().unwrap();
+            (r.kind, stream.events, stream.ticks.len())
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("aborted", 2, 2), ("streaming", 1, 1)],
+        "closed by the page with its two messages; open, with the one it missed"
+    );
+    assert!(
+        ada.requests.iter().all(|r| r.post || r.stream.is_some()),
+        "nothing but streams and the messages posted: {:?}",
+        ada.requests
+    );
+    assert_eq!(feed.room.streams, 1);
+}
+
+/// The instructor's modes on exercise 08's streams: Slow delays a
+/// stream's opening; Down breaks the open streams and refuses the
+/// reconnections (503, then closed connections); a restart breaks them and
+/// the pages start the new chat over. No correct page is flagged, and each
+/// ends with one stream open.
+#[test]
+fn the_instructors_modes_reach_the_streams() {
+    const SLOW: std::ops::Range<u64> = 10_000..25_000;
+    const HIDDEN: std::ops::Range<u64> = 11_000..12_000;
+    const DOWN: std::ops::Range<u64> = 30_000..45_000;
+    const CLOSED: std::ops::Range<u64> = 80_000..90_000;
+    const RESTART: u64 = 110_000;
+    const END: u64 = 130_000;
+    let server = class_server();
+    let names = ["Ada (08)", "Bo (08)", "Cy (08)"];
+    let mut browsers: Vec<Browser> = names
+        .iter()
+        .enumerate()
+        .map(|(seed, name)| {
+            let proxy = join(&server, name, 8);
+            let page = joined_page(&proxy, 8, None);
+            let mut browser = Browser::with_seed(proxy, seed as u32 + 1);
+            browser.hide(HIDDEN);
+            browser.open(page);
+            browser
+        })
+        .collect();
+    let mut lesson = vec![
+        (SLOW.start, Control::Slow { seconds: 5 }),
+        (SLOW.end, Control::Normal),
+        (SLOW.end + 2_000, Control::Post { text: "after slow".to_owned() }),
+        (DOWN.start, Control::Down { close: false }),
+        (DOWN.end, Control::Normal),
+        (CLOSED.start, Control::Down { close: true }),
+        (CLOSED.end, Control::Normal),
+        (RESTART, Control::Restart),
+        (RESTART + 3_000, Control::Post { text: "after the restart".to_owned() }),
+    ]
+    .into_iter()
+    .peekable();
+    let mut now = 0;
+    while now < END {
+        now += 100;
+        while let Some((at, _)) = lesson.peek()
+            && *at <= now
+        {
+            let (_, step) = lesson.next().unwrap();
+            let (status, said) = control(&server, Some(KEY), &step);
+            assert_eq!(status, StatusCode::OK, "{step:?}: {said}");
+        }
+        for browser in &mut browsers {
+            browser.run_until(now);
+        }
+        if now % 5_000 == 0 {
+            for name in names {
+                let flags = server.room.flags_of(name).expect("in the room");
+                assert!(flags.is_empty(), "{name} at {now} ms: {flags:?}");
+            }
+        }
+    }
+    for (name, browser) in names.iter().zip(&browsers) {
+        let trace = browser.trace();
+        checks::no_script_errors(trace).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let streams = trace.spans_to("/events");
+        let answered_in =
+            |window: std::ops::Range<u64>, what: &dyn Fn(&Outcome) -> bool| {
+                streams.iter().any(|s| {
+                    s.answered.is_some_and(|at| window.contains(&at))
+                        && s.outcome.as_ref().is_some_and(what)
+                })
+            };
+        let broken = |o: &Outcome| *o == Outcome::NetworkError;
+        let refused = |o: &Outcome| matches!(o, Outcome::Status { code: 503, .. });
+        // Shown again in slow mode: its stream opened 5 s after it asked.
+        let slowed =
+            streams.iter().find(|s| HIDDEN.end <= s.sent && s.sent < SLOW.end);
+        let slowed = slowed.unwrap_or_else(|| {
+            panic!("{name}: no stream asked for in slow mode\n{trace}")
+        });
+        let opened = opened_at(trace, slowed.request).expect("it opened");
+        assert!(
+            opened >= slowed.sent + 5_000,
+            "{name}: opened at {opened} ms\n{trace}"
+        );
+        // (within a step of the room's clocks, which move 100 ms at a time)
+        let near = |at: u64| at - 200..at + 200;
+        assert!(
+            answered_in(near(DOWN.start), &broken),
+            "{name}: down did not break it\n{trace}"
+        );
+        assert!(
+            answered_in(DOWN, &refused),
+            "{name}: its reconnection was not refused\n{trace}"
+        );
+        assert!(
+            answered_in(near(CLOSED.start), &broken),
+            "{name}: down (closed) did not break it\n{trace}"
+        );
+        assert!(
+            streams
+                .iter()
+                .filter(|s| CLOSED.contains(&s.sent))
+                .all(|s| s.outcome == Some(Outcome::NetworkError)),
+            "{name}: a stream opened while connections were closed\n{trace}"
+        );
+        assert!(
+            answered_in(near(RESTART), &broken),
+            "{name}: the restart did not break it\n{trace}"
+        );
+        assert!(
+            streams.last().is_some_and(|s| s.answered.is_none()),
+            "{name}: not streaming at the end\n{trace}"
+        );
+        // After the restart, the chat is new: the instructor's one message.
+        let last_shown = trace.events().iter().rev().find_map(|(_, e)| match e {
+            Event::Rendered { ids } => Some(ids.clone()),
+            _ => None,
+        });
+        assert_eq!(
+            last_shown,
+            Some(vec![1]),
+            "{name}: the restart and the post did not reach it\n{trace}"
+        );
+    }
+    // The room: each learner's one stream open, with the reset and the post.
+    let feed = server.room.feed(0);
+    assert_eq!(feed.room.streams, names.len());
+    for learner in &feed.learners {
+        let open: Vec<_> =
+            learner.requests.iter().filter(|r| r.kind == "streaming").collect();
+        let [open] = &open[..] else {
+            panic!("{}: {:?}", learner.name, learner.requests)
+        };
+        assert!(
+            open.stream.as_ref().unwrap().events >= 2,
+            "{}: {open:?}",
+            learner.name
+        );
+        let broken = learner
+            .requests
+            .iter()
+            .filter(|r| r.stream.is_some() && r.kind == "error");
+        assert!(
+            broken.count() >= 1,
+            "{}: the restart's broken stream: {:?}",
+            learner.name,
             learner.requests
         );
     }
@@ -764,8 +1017,36 @@ fn on_redis_the_chat_survives_a_restart() {
         };
         let before = read().await;
         assert!(before.contains("kept in Redis"), "{before}");
+        // A stream on Redis: what is stored first, then each post as it is
+        // made; the restart breaks it off.
+        let events =
+            Request::get("/events?client=page-1").body(Body::empty()).unwrap();
+        let mut stream = app.clone().oneshot(events).await.unwrap().into_body();
+        let mut text = String::new();
+        let mut read_until = async |wanted: &str| {
+            while !text.contains(wanted) {
+                match stream.frame().await {
+                    Some(Ok(frame)) => {
+                        let data = frame.into_data().unwrap_or_default();
+                        text.push_str(&String::from_utf8_lossy(&data));
+                    }
+                    Some(Err(_)) => return Err(text.clone()),
+                    None => return Ok(false),
+                }
+            }
+            Ok(true)
+        };
+        assert_eq!(read_until("kept in Redis").await, Ok(true));
+        let said =
+            server.control(Control::Post { text: "streamed".to_owned() }).await;
+        assert_eq!(said.as_deref(), Ok("posted"));
+        assert_eq!(read_until("streamed").await, Ok(true));
         let said = server.control(Control::Restart).await.unwrap();
         assert!(said.contains("the same messages, the same epoch"), "{said}");
+        assert!(
+            read_until("never written").await.is_err(),
+            "the restart broke the stream"
+        );
         let after = read().await;
         assert!(
             after.contains("kept in Redis"),

@@ -4,8 +4,9 @@
 //! and a learner's check reported to the class.
 //!
 //! Both run in a scratch copy of the workshop (its manifest and the files
-//! exercise 07's page serves), so nothing here touches this checkout's own
-//! `target/`.
+//! every exercise's page serves), so nothing here touches this checkout's
+//! own `target/`. A stream (exercise 08's) goes through both as it is
+//! written.
 
 use axum::body::Body;
 use axum::http::Request;
@@ -252,6 +253,88 @@ async fn a_class_server_and_a_joined_learner_in_two_processes() {
     });
     std::fs::write(&file, joined_file(&address)).unwrap();
     assert_eq!(polling_workshop::class::joined(&root), None);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Read `body` into `text` until `text` holds `wanted`: `Ok(false)` if the
+/// body ended first, the error if it failed; at most 5 s.
+async fn read_until(
+    body: &mut Body,
+    text: &mut String,
+    wanted: &str,
+) -> Result<bool, String> {
+    use http_body_util::BodyExt;
+    let reading = async {
+        while !text.contains(wanted) {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        text.push_str(&String::from_utf8_lossy(&data));
+                    }
+                }
+                Some(Err(problem)) => return Err(problem.to_string()),
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    };
+    tokio::time::timeout(Duration::from_secs(5), reading)
+        .await
+        .map_err(|_| format!("{wanted:?} not in 5 s: {text:?}"))?
+}
+
+/// Exercise 08's stream through two processes: `join` passes it on as the
+/// class server writes it, event by event, and the class server's room
+/// has it as one open request of the learner's, a tick per event, until
+/// the page hangs up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_goes_through_join_as_the_class_server_writes_it() {
+    let root = scratch("stream");
+    let (_class, class) = start(
+        &root,
+        &["classroom", "--bind", "127.0.0.1:0", "--key", KEY],
+        "listening on ",
+    );
+    let url = format!("http://{class}");
+    let (_learner, page) = start(
+        &root,
+        &["--port", "0", "join", &url, "--name", "Cy", "--exercise", "8"],
+        "Open http://",
+    );
+    let learner =
+        Upstream::remote(&format!("http://{}", page.trim_end_matches('/'))).unwrap();
+    let class_server = Upstream::remote(&url).unwrap();
+    let opening = learner.send(get("/events?client=page-1"));
+    let response = tokio::time::timeout(Duration::from_secs(5), opening)
+        .await
+        .expect("the stream's answer begins at once");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    let (mut body, mut text) = (response.into_body(), String::new());
+    assert_eq!(read_until(&mut body, &mut text, "retry:").await, Ok(true));
+    let (done, said) = control(&root, &class, &["post", "hello, stream"], KEY);
+    assert!(done, "{said}");
+    assert_eq!(read_until(&mut body, &mut text, "hello, stream").await, Ok(true));
+
+    let cy = || async {
+        let (_, feed) =
+            send(&class_server, get("/class/feed?since=0")).await.unwrap();
+        let feed: serde_json::Value = serde_json::from_str(&feed).unwrap();
+        let cy =
+            feed["learners"].as_array().unwrap().iter().find(|l| l["name"] == "Cy");
+        cy.expect("Cy is in the room")["requests"].clone()
+    };
+    let requests = cy().await;
+    assert_eq!(requests.as_array().map(Vec::len), Some(1), "{requests}");
+    assert_eq!(requests[0]["kind"], "streaming", "{requests}");
+    assert_eq!(requests[0]["stream"]["events"], 1, "{requests}");
+    // The page hangs up: the class server sees its stream end.
+    drop(body);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while cy().await[0]["kind"] != "aborted" {
+        assert!(Instant::now() < deadline, "{}", cy().await);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let _ = std::fs::remove_dir_all(&root);
 }
 

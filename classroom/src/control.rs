@@ -17,17 +17,19 @@ pub const MAX_SLOW_SECONDS: u64 = 30;
 pub const MAX_EXERCISE: u32 = 99;
 // ANCHOR_END: modes
 
-/// How the class server treats the chat's requests (`/poll`).
+/// How the class server treats the chat's requests (`/poll`, and `/events`'s
+/// streams).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(tag = "mode", rename_all = "kebab-case")]
 pub enum Mode {
     /// As exercise 07's server does.
     #[default]
     Normal,
-    /// Every answer takes `seconds` longer.
+    /// Every answer takes `seconds` longer (a stream: its opening).
     Slow { seconds: u64 },
     /// Every request gets 503 with `Retry-After` or, with `close`, its
-    /// connection closed unanswered (the client sees a network error).
+    /// connection closed unanswered (the client sees a network error); the
+    /// requests held and the streams open then are broken off.
     Down { close: bool },
     /// `percent` of the requests get 500.
     Flaky { percent: u8 },
@@ -65,9 +67,9 @@ pub enum Control {
         percent: u8,
     },
     Tight,
-    /// A new chat app, and every held request's connection broken. In
-    /// memory, that is a new chat: an empty store and a new epoch; on
-    /// Redis, the messages and the epoch stay.
+    /// A new chat app, and every held request's and stream's connection
+    /// broken. In memory, that is a new chat: an empty store and a new
+    /// epoch; on Redis, the messages and the epoch stay.
     Restart,
     /// Whether clients told to wait (503, 429) are all told the same
     /// `Retry-After`, or each a different one.

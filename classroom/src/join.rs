@@ -2,22 +2,28 @@
 //! machine, with the API their client calls forwarded to the class server.
 //!
 //! The learner's JavaScript runs in their own browser, so visibility,
-//! throttling and timers are real; only `/poll` (and the page's reports)
-//! cross the network, each tagged with the learner's name and exercise
-//! ([`crate::tag`]). The page files are read from disk at each request, so
-//! a learner who edits `client.js` reloads the page and runs the new code.
+//! throttling and timers are real; only `/poll` and `/events` (and the
+//! page's reports) cross the network, each tagged with the learner's name
+//! and exercise ([`crate::tag`]). A stream (`/events`, exercise 08) is
+//! passed on as the class server writes it, frame by frame. The page files
+//! are read from disk at each request, so a learner who edits `client.js`
+//! reloads the page and runs the new code.
 
 use crate::room::Tag;
 use crate::server::{closed, error};
 use axum::Router;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http_body_util::{BodyExt, Limited};
+use hyper::body::{Body as HttpBody, Frame, Incoming};
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tower::ServiceExt;
 
@@ -26,7 +32,9 @@ use tower::ServiceExt;
 /// page a network error.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The largest answer the proxy passes on: a chat answer is a few KiB.
+/// The largest answer the proxy passes on: a chat answer is a few KiB. A
+/// stream (`text/event-stream`) is not read whole: each frame is passed on
+/// as it comes, for as long as both the page and the class server keep it.
 pub const MAX_ANSWER_BYTES: usize = 1024 * 1024;
 // ANCHOR_END: limits
 
@@ -76,10 +84,29 @@ impl Upstream {
     }
 }
 
+/// A connection to the class server, driven by whoever needs its answer.
+type Connection = Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>;
+
+/// `work`, with `connection` driven meanwhile (until it ends: the server
+/// closed it, and what it sent is in).
+async fn driven<T>(connection: &mut Option<Connection>, work: impl Future<Output = T>) -> T {
+    let mut work = std::pin::pin!(work);
+    if let Some(driving) = connection.as_mut() {
+        tokio::select! {
+            biased;
+            done = &mut work => return done,
+            _ = driving.as_mut() => *connection = None,
+        }
+    }
+    work.await
+}
+
 /// One request on a connection of its own. The answer is read whole while
 /// the connection is driven here, so when the page hangs up (this future is
 /// dropped) the connection to the class server closes too, and the class
-/// server sees the hang-up.
+/// server sees the hang-up. A stream is not read whole: its body
+/// ([`Relayed`]) takes the connection along and drives it as the page
+/// reads, so it ends when either side does.
 async fn send_remote(
     authority: &str,
     from: Option<std::net::IpAddr>,
@@ -105,23 +132,48 @@ async fn send_remote(
     let io = hyper_util::rt::TokioIo::new(stream);
     let (mut sender, connection) =
         hyper::client::conn::http1::handshake::<_, Body>(io).await.map_err(|e| e.to_string())?;
+    let mut connection: Option<Connection> = Some(Box::pin(connection));
     let host = HeaderValue::from_str(authority).map_err(|e| e.to_string())?;
     request.headers_mut().insert(header::HOST, host);
-    let exchange = async move {
-        let response = sender.send_request(request).await.map_err(|e| e.to_string())?;
-        let (mut parts, body) = response.into_parts();
-        let bytes = Limited::new(body, MAX_ANSWER_BYTES).collect().await.map_err(|e| e.to_string())?.to_bytes();
-        for hop in [header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH] {
-            parts.headers.remove(hop);
+    let response = driven(&mut connection, sender.send_request(request)).await.map_err(|e| e.to_string())?;
+    let (mut parts, body) = response.into_parts();
+    for hop in [header::CONNECTION, header::TRANSFER_ENCODING, header::CONTENT_LENGTH] {
+        parts.headers.remove(hop);
+    }
+    if crate::server::is_event_stream(parts.status, &parts.headers) {
+        let relayed = Relayed { body, connection, _sender: sender };
+        return Ok(Response::from_parts(parts, Body::new(relayed)));
+    }
+    let collected = driven(&mut connection, Limited::new(body, MAX_ANSWER_BYTES).collect()).await;
+    let bytes = collected.map_err(|e| e.to_string())?.to_bytes();
+    Ok(Response::from_parts(parts, Body::from(bytes)))
+}
+
+/// A stream's body from the class server, passed on to the page frame by
+/// frame as it comes. It owns the connection and drives it while the page
+/// reads: when the page hangs up (this is dropped), the connection closes
+/// and the class server sees it; when the class server ends the stream, or
+/// its connection breaks, the page's does too.
+struct Relayed {
+    body: Incoming,
+    connection: Option<Connection>,
+    /// Kept so that the connection stays open for this one answer.
+    _sender: hyper::client::conn::http1::SendRequest<Body>,
+}
+
+impl HttpBody for Relayed {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let this = self.get_mut();
+        // The connection reads what the class server writes into the body.
+        if let Some(connection) = this.connection.as_mut()
+            && connection.as_mut().poll(cx).is_ready()
+        {
+            this.connection = None;
         }
-        Ok::<_, String>(Response::from_parts(parts, Body::from(bytes)))
-    };
-    let (mut connection, mut exchange) = (std::pin::pin!(connection), std::pin::pin!(exchange));
-    tokio::select! {
-        biased;
-        answer = &mut exchange => answer,
-        // The connection ended (the server closed it): the answer, if any, is in.
-        _ = &mut connection => exchange.await,
+        Pin::new(&mut this.body).poll_frame(cx)
     }
 }
 
@@ -151,13 +203,23 @@ pub struct Join {
     pages: Pages,
     page: std::sync::Mutex<Page>,
     upstream: Upstream,
+    /// Turns `true` when the proxy stops: the streams it passes on end.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Join {
     /// `name`, served the page `pages` says, forwarding to `upstream`.
     pub fn new(name: String, pages: Pages, upstream: Upstream) -> Join {
         let page = std::sync::Mutex::new(pages());
-        Join { name, pages, page, upstream }
+        Join { name, pages, page, upstream, stopping: tokio::sync::watch::Sender::new(false) }
+    }
+
+    /// End every stream the proxy is passing on, as it stops (on Ctrl-C,
+    /// before it waits for its connections to finish): a page's stream
+    /// never finishes by itself, and would keep the proxy from stopping for
+    /// as long as the page stays open.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
     }
 
     /// Always the same page (tests, and `join --exercise N`).
@@ -196,9 +258,9 @@ pub fn index_html() -> String {
 }
 
 /// The join proxy's routes: the page and its files, `/class/joined` (who
-/// the page is joined as, for its badge), and the API (`/poll`, and
-/// `/class/report` for the reporter) forwarded to the class server with the
-/// learner's tag. Nothing else is forwarded: the page is the
+/// the page is joined as, for its badge), and the API (`/poll`, `/events`,
+/// and `/class/report` for the reporter) forwarded to the class server with
+/// the learner's tag. Nothing else is forwarded: the page is the
 /// learner's own, not the class server's.
 pub fn router(join: Arc<Join>) -> Router {
     let index = index_html();
@@ -222,6 +284,7 @@ pub fn router(join: Arc<Join>) -> Router {
             }),
         )
         .route("/poll", axum::routing::any(forward))
+        .route(crate::server::EVENTS_PATH, axum::routing::any(forward))
         .route("/class/report", axum::routing::post(forward))
         .fallback(page_file)
         .with_state(join)
@@ -256,7 +319,37 @@ async fn serve_file(path: PathBuf) -> Response {
 
 async fn forward(State(join): State<Arc<Join>>, mut request: Request) -> Response {
     crate::tag::put(request.headers_mut(), &join.tag());
-    join.upstream.send(request).await
+    let response = join.upstream.send(request).await;
+    if !crate::server::is_event_stream(response.status(), response.headers()) {
+        return response;
+    }
+    let mut stopping = join.stopping.subscribe();
+    let stopped = Box::pin(async move {
+        let _ = stopping.wait_for(|stopping| *stopping).await;
+    });
+    response.map(|body| Body::new(UntilStopped { body, stopped }))
+}
+
+/// A stream passed on until the proxy stops ([`Join::stop`]): then it
+/// ends, and the page's `EventSource` connects again (to whatever serves
+/// the page next).
+struct UntilStopped {
+    body: Body,
+    stopped: Pin<Box<dyn Future<Output = ()> + Send>>,
+}
+
+impl HttpBody for UntilStopped {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        if this.stopped.as_mut().poll(cx).is_ready() {
+            this.body = Body::empty(); // the class server's side goes at once
+            return Poll::Ready(None);
+        }
+        Pin::new(&mut this.body).poll_frame(cx)
+    }
 }
 
 #[cfg(test)]
@@ -279,6 +372,102 @@ mod tests {
                 crate::tag::of(&headers).unwrap().map(|tag| tag.exercise.to_string()).unwrap_or_default()
             }),
         ))
+    }
+
+    /// Read `body` into `text` until `text` holds `wanted`: `Ok(false)` if
+    /// the body ended first, the error if it failed; at most 5 s.
+    async fn read_until(body: &mut Body, text: &mut String, wanted: &str) -> Result<bool, String> {
+        let reading = async {
+            while !text.contains(wanted) {
+                match body.frame().await {
+                    Some(Ok(frame)) => {
+                        if let Ok(data) = frame.into_data() {
+                            text.push_str(&String::from_utf8_lossy(&data));
+                        }
+                    }
+                    Some(Err(problem)) => return Err(problem.to_string()),
+                    None => return Ok(false),
+                }
+            }
+            Ok(true)
+        };
+        tokio::time::timeout(Duration::from_secs(5), reading).await.map_err(|_| format!("{wanted:?} not in 5 s"))?
+    }
+
+    /// The kind of `name`'s last request, as the class server's room has it.
+    fn last_kind(server: &crate::server::ClassServer, name: &str) -> Option<&'static str> {
+        let feed = server.room.feed(0);
+        feed.learners.iter().find(|l| l.name == name)?.requests.last().map(|r| r.kind)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stream_is_forwarded_event_by_event_and_ends_when_either_side_does() {
+        // A class server on a port of its own, as `cargo run -- classroom` serves it.
+        let chat = crate::memory_chat(governor::clock::DefaultClock::default());
+        let key = crate::control::Key::given("0123456789abcdef").unwrap();
+        let server = crate::server::ClassServer::seeded(key, chat, 1).unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let limits = chat_page::serve::Limits::default();
+        let serving = tokio::spawn(chat_page::serve::serve_with(
+            listener,
+            crate::server::router(server.clone()),
+            limits,
+            std::future::pending(),
+            || {},
+        ));
+        let tag = Tag { name: "Ada".to_owned(), exercise: 8 };
+        let join = Arc::new(Join::fixed(tag, Vec::new(), Upstream::remote(&url).unwrap()));
+        let app = router(join.clone());
+        let open = || async {
+            let request = Request::get("/events?client=page-1").body(Body::empty()).unwrap();
+            let opening = tokio::time::timeout(Duration::from_secs(5), app.clone().oneshot(request));
+            opening.await.expect("the stream's answer begins at once, not when it ends").unwrap()
+        };
+
+        let response = open().await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+        let (mut body, mut text) = (response.into_body(), String::new());
+        assert_eq!(read_until(&mut body, &mut text, "retry:").await, Ok(true));
+        // Each event reaches the page as the class server writes it, the
+        // stream still open: nothing waits for its end.
+        for said in ["first", "second"] {
+            server.control(crate::control::Control::Post { text: said.to_owned() }).await.unwrap();
+            assert_eq!(read_until(&mut body, &mut text, said).await, Ok(true), "{text}");
+        }
+        // Tagged: the room has it as Ada's, one stream, open, a tick each.
+        let feed = server.room.feed(0);
+        let ada = feed.learners.iter().find(|l| l.name == "Ada").expect("tagged");
+        let [stream] = &ada.requests[..] else { panic!("{:?}", ada.requests) };
+        assert_eq!((stream.kind, stream.stream.as_ref().map(|s| s.events)), ("streaming", Some(2)));
+
+        // The page hangs up: the class server sees the stream end.
+        drop(body);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while last_kind(&server, "Ada") != Some("aborted") {
+            assert!(std::time::Instant::now() < deadline, "{:?}", last_kind(&server, "Ada"));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The class server breaks one off (a restart): the page's ends too.
+        let (mut body, mut text) = (open().await.into_body(), String::new());
+        assert_eq!(read_until(&mut body, &mut text, "retry:").await, Ok(true));
+        server.control(crate::control::Control::Restart).await.unwrap();
+        let ended = read_until(&mut body, &mut text, "never written").await;
+        assert!(matches!(ended, Ok(false)) || ended.as_ref().is_err_and(|e| !e.contains("5 s")), "{ended:?}");
+        assert_eq!(last_kind(&server, "Ada"), Some("error"));
+        // The proxy stops (Ctrl-C): its streams end, and the class server
+        // sees the page's go.
+        let (mut body, mut text) = (open().await.into_body(), String::new());
+        assert_eq!(read_until(&mut body, &mut text, "retry:").await, Ok(true));
+        join.stop();
+        assert_eq!(read_until(&mut body, &mut text, "never written").await, Ok(false), "{text}");
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while last_kind(&server, "Ada") != Some("aborted") {
+            assert!(std::time::Instant::now() < deadline, "{:?}", last_kind(&server, "Ada"));
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        serving.abort();
     }
 
     #[tokio::test]

@@ -2,8 +2,9 @@
 //! client joined to it, the projector's dashboard, and the faults the
 //! instructor sets for everyone.
 //!
-//! - [`server`]: the class server, exercise 07's chat with the room
-//!   watching and the instructor's [`control::Mode`] in front;
+//! - [`server`]: the class server, exercise 08's chat (exercise 07's
+//!   long polls and 08's streams) with the room watching and the
+//!   instructor's [`control::Mode`] in front;
 //! - [`room`]: who joined, their requests and what their pages said, all
 //!   bounded, and what the dashboard is sent;
 //! - [`rules`]: each learner's flags, from the specs' own checks run on
@@ -41,26 +42,28 @@ use governor::clock::Clock;
 use server::{Chat, MakeChat};
 use std::sync::Arc;
 
-/// Exercise 07's chat on the in-memory store, its rate limit reading
-/// `clock`; a restart makes a new store, so a new epoch.
+/// Exercise 08's chat (exercise 07's `/poll` and 08's `/events`, on 07's
+/// hub) on the in-memory store, its rate limit reading `clock`; a restart
+/// makes a new store, so a new epoch. Stopping it answers the held polls
+/// and ends the streams.
 pub fn memory_chat<C>(clock: C) -> MakeChat
 where
     C: Clock + Clone + Send + Sync + 'static,
     C::Instant: Send + Sync,
 {
     Box::new(move || {
-        let hub = long_polling::memory_hub();
-        let app = long_polling::app_with(hub.clone(), clock.clone());
+        let hub = server_sent_events::memory_hub();
+        let app = server_sent_events::app_with(hub.clone(), clock.clone());
         Ok(Chat { app, stop: Arc::new(move || hub.stop()) })
     })
 }
 
-/// Exercise 07's chat on the Redis at `url`. A restart makes a new
+/// Exercise 08's chat on the Redis at `url`. A restart makes a new
 /// connection; the messages stay (they are in Redis), and so does the epoch.
 pub fn redis_chat(url: String) -> MakeChat {
     Box::new(move || {
-        let hub = long_polling::redis_hub(&url)?;
-        let app = long_polling::app_with(hub.clone(), governor::clock::DefaultClock::default());
+        let hub = server_sent_events::redis_hub(&url)?;
+        let app = server_sent_events::app_with(hub.clone(), governor::clock::DefaultClock::default());
         Ok(Chat { app, stop: Arc::new(move || hub.stop()) })
     })
 }

@@ -4,9 +4,15 @@
 //! Everything here is bounded, because the class server faces a whole
 //! network: at most [`MAX_LEARNERS`] learners, each with at most
 //! [`MAX_RECORD`] requests and [`MAX_PAGE_EVENTS`] page events from the
-//! last [`RECORD_SECONDS`], and a client that sends more than
+//! last [`RECORD_SECONDS`], and at most [`MAX_TICKS`] ticks (the events
+//! written to their streams, [`MAX_TICKS_PER_STREAM`] a stream) from the
+//! last [`LANE_SECONDS`]; and a client that sends more than
 //! [`MAX_REQUESTS_PER_SECOND`] is refused (and counted) before its requests
 //! cost the chat anything.
+//!
+//! A stream (exercise 08's `GET /events`) is one request that stays open:
+//! its record is opened when its answer begins, and ends when the stream
+//! does; each event the class server writes to it is a tick on it.
 
 use crate::rules::{self, Flag, PageEvent};
 use serde::Serialize;
@@ -55,6 +61,13 @@ pub const MAX_TURNED_AWAY: usize = 1_000;
 
 /// A page's error text is cut to this many characters.
 pub const MAX_ERROR_CHARS: usize = 200;
+
+/// A stream's ticks: the moments the class server wrote an event to it,
+/// kept for the lane's minute, at most this many a stream (its newest: a
+/// stream opened on a full chat gets every stored message at once) and
+/// this many a learner in all. Its count of events goes on past them.
+pub const MAX_TICKS_PER_STREAM: usize = 100;
+pub const MAX_TICKS: usize = 1_000;
 // ANCHOR_END: limits
 
 /// What a page told the class server, as its lane shows it.
@@ -110,6 +123,13 @@ struct Record {
     /// A long poll (it asked to be held, `wait=`).
     long: bool,
     sent: u64,
+    /// A stream's answer began then (`200`, `text/event-stream`): it stays
+    /// open until `answered`, its end.
+    opened: Option<u64>,
+    /// The events the class server wrote to the stream, and how many of
+    /// their ticks are kept (in [`Learner::ticks`]).
+    events: u32,
+    ticks: usize,
     answered: Option<u64>,
     /// `None` while in flight, or when the connection was closed.
     status: Option<u16>,
@@ -126,6 +146,9 @@ struct Learner {
     tag: Tag,
     joined: u64,
     requests: VecDeque<Record>,
+    /// Each stream's events as the class server wrote them, oldest first:
+    /// (the stream's request number, when).
+    ticks: VecDeque<(usize, u64)>,
     said: VecDeque<(u64, PageSaid, u64)>,
     /// The page's own log: (which load, page time, event, when it reached
     /// the class server), for the flags.
@@ -166,6 +189,24 @@ struct Learner {
     removed: bool,
 }
 
+impl Record {
+    /// A stream that is open now.
+    fn streaming(&self) -> bool {
+        self.opened.is_some() && self.answered.is_none()
+    }
+
+    /// Whether it is done with, and was more than [`RECORD_SECONDS`] ago:
+    /// sent then, or, for a stream, ended then (an open one never is).
+    fn old(&self, now: u64) -> bool {
+        let since = match (self.opened, self.answered) {
+            (Some(_), None) => return false,
+            (Some(_), Some(ended)) => ended,
+            (None, _) => self.sent,
+        };
+        since + RECORD_SECONDS * 1000 < now
+    }
+}
+
 impl Learner {
     /// A learner who has just joined, in slot `joined`.
     fn new(tag: &Tag, joined: u64, now: u64) -> Learner {
@@ -173,6 +214,7 @@ impl Learner {
             tag: tag.clone(),
             joined,
             requests: VecDeque::new(),
+            ticks: VecDeque::new(),
             said: VecDeque::new(),
             page: VecDeque::new(),
             loads: VecDeque::new(),
@@ -201,6 +243,44 @@ impl Learner {
     /// How many of this learner's long polls are being held now.
     fn holding(&self) -> usize {
         self.requests.iter().filter(|r| r.long && r.answered.is_none()).count()
+    }
+
+    /// How many of this learner's streams are open now.
+    fn streaming(&self) -> usize {
+        self.requests.iter().filter(|r| r.streaming()).count()
+    }
+
+    /// Request `number`'s record, if it is still kept (they are kept in
+    /// the order of their numbers).
+    fn record_mut(&mut self, number: usize) -> Option<&mut Record> {
+        let at = self.requests.binary_search_by_key(&number, |r| r.number).ok()?;
+        self.requests.get_mut(at)
+    }
+
+    /// Keep a tick at `now` for stream `number`, within the bounds: ticks
+    /// older than the lane go, the oldest go when the learner has
+    /// [`MAX_TICKS`], and a stream's oldest when it has
+    /// [`MAX_TICKS_PER_STREAM`].
+    fn keep_tick(&mut self, number: usize, now: u64) {
+        let from = now.saturating_sub(LANE_SECONDS * 1000);
+        while self.ticks.len() >= MAX_TICKS || self.ticks.front().is_some_and(|(_, at)| *at < from) {
+            let (gone, _) = self.ticks.pop_front().expect("a tick");
+            if let Some(record) = self.record_mut(gone) {
+                record.ticks -= 1;
+            }
+        }
+        let Some(record) = self.record_mut(number) else { return };
+        if record.ticks >= MAX_TICKS_PER_STREAM {
+            // The stream's oldest tick makes room for its newest.
+            record.ticks -= 1;
+            if let Some(at) = self.ticks.iter().position(|(n, _)| *n == number) {
+                self.ticks.remove(at);
+            }
+        }
+        if let Some(record) = self.record_mut(number) {
+            record.ticks += 1;
+        }
+        self.ticks.push_back((number, now));
     }
 }
 
@@ -232,6 +312,8 @@ struct State {
     /// [`MAX_TURNED_AWAY`] are remembered).
     turned_away: std::collections::HashSet<String>,
     held: usize,
+    /// Streams open now.
+    streams: usize,
     /// The exercise the instructor set for the room, if any.
     exercise: Option<u32>,
 }
@@ -345,6 +427,7 @@ impl Room {
         let old = std::mem::replace(&mut state.learners[index], learner);
         state.by_name.remove(&old.tag.name);
         state.held -= old.holding();
+        state.streams -= old.streaming();
         state.by_name.insert(tag.name.clone(), index);
         Ok(index)
     }
@@ -352,6 +435,17 @@ impl Room {
     /// A learner's request to the chat arrived. Refused when the room is
     /// full or the learner floods; else recorded as in flight.
     pub fn admit(&self, tag: &Tag, post: bool, long: bool) -> Result<Ticket, Refusal> {
+        self.admit_as(tag, post, long)
+    }
+
+    /// A learner's request for a stream (`GET /events`) arrived: admitted
+    /// as any request. If a stream's answer begins, [`Room::opened`] says
+    /// so, and the record stays open until the stream ends.
+    pub fn admit_stream(&self, tag: &Tag) -> Result<Ticket, Refusal> {
+        self.admit_as(tag, false, false)
+    }
+
+    fn admit_as(&self, tag: &Tag, post: bool, long: bool) -> Result<Ticket, Refusal> {
         let now = self.now();
         let mut state = self.lock();
         let index = self.learner(&mut state, tag, now, true)?;
@@ -361,20 +455,23 @@ impl Room {
         let learner = &mut state.learners[index];
         let number = learner.next_number;
         learner.next_number += 1;
-        let mut forgotten_held = 0;
-        while learner.requests.len() >= MAX_RECORD
-            || learner.requests.front().is_some_and(|r| r.sent + RECORD_SECONDS * 1000 < now)
-        {
+        let (mut forgotten_held, mut forgotten_streams) = (0, 0);
+        while learner.requests.len() >= MAX_RECORD || learner.requests.front().is_some_and(|r| r.old(now)) {
             let gone = learner.requests.pop_front().expect("a request");
             forgotten_held += usize::from(gone.long && gone.answered.is_none());
+            forgotten_streams += usize::from(gone.streaming());
         }
         state.held -= forgotten_held;
+        state.streams -= forgotten_streams;
         let learner = &mut state.learners[index];
         let record = Record {
             number,
             post,
             long,
             sent: now,
+            opened: None,
+            events: 0,
+            ticks: 0,
             answered: None,
             status: None,
             retry_after: None,
@@ -440,9 +537,51 @@ impl Room {
         self.end(ticket, status, retry_after, held, false);
     }
 
-    /// The client hung up on a request admitted with `ticket`.
+    /// The client hung up on a request admitted with `ticket` (or, a
+    /// stream, closed it).
     pub fn hung_up(&self, ticket: Ticket) {
         self.end(ticket, None, None, false, true);
+    }
+
+    /// The answer to a request admitted with `ticket` is a stream, and it
+    /// has begun: the record stays open until [`Room::finish`] (the
+    /// stream ended: `Some(200)` by the server, `None` broken off) or
+    /// [`Room::hung_up`] (the page closed it).
+    pub fn opened(&self, ticket: Ticket) {
+        let now = self.now();
+        let mut state = self.lock();
+        let next = state.version + 1;
+        let Some(learner) = state.learners.get_mut(ticket.learner).filter(|l| l.joined == ticket.joined) else {
+            return;
+        };
+        let Some(record) = learner.record_mut(ticket.number) else { return };
+        if record.answered.is_some() || record.opened.is_some() {
+            return;
+        }
+        (record.opened, record.status, record.seq) = (Some(now), Some(200), next);
+        state.streams += 1;
+        self.bump(&mut state);
+    }
+
+    /// The class server wrote `events` events to the stream admitted with
+    /// `ticket`: a tick each, on its bar.
+    pub fn tick(&self, ticket: Ticket, events: usize) {
+        if events == 0 {
+            return;
+        }
+        let now = self.now();
+        let mut state = self.lock();
+        let next = state.version + 1;
+        let Some(learner) = state.learners.get_mut(ticket.learner).filter(|l| l.joined == ticket.joined) else {
+            return;
+        };
+        let Some(record) = learner.record_mut(ticket.number).filter(|r| r.streaming()) else { return };
+        record.events = record.events.saturating_add(events.try_into().unwrap_or(u32::MAX));
+        record.seq = next;
+        for _ in 0..events.min(MAX_TICKS_PER_STREAM) {
+            learner.keep_tick(ticket.number, now);
+        }
+        self.bump(&mut state);
     }
 
     fn end(&self, ticket: Ticket, status: Option<u16>, retry_after: Option<u32>, held: bool, hung_up: bool) {
@@ -460,10 +599,13 @@ impl Room {
         }
         (record.answered, record.status, record.retry_after, record.held) = (Some(now), status, retry_after, held);
         (record.hung_up, record.seq) = (hung_up, next);
-        let long = record.long;
+        let (long, stream) = (record.long, record.opened.is_some());
         learner.flags_stale = true;
         if long {
             state.held -= 1;
+        }
+        if stream {
+            state.streams -= 1;
         }
         self.bump(&mut state);
     }
@@ -593,6 +735,7 @@ impl Room {
         let mut state = self.lock();
         let Some(&index) = state.by_name.get(name) else { return false };
         state.held -= state.learners[index].holding();
+        state.streams -= state.learners[index].streaming();
         state.next_joined += 1;
         // A new slot number: the requests still in flight end unrecorded.
         let mut gone = Learner::new(&state.learners[index].tag, state.next_joined, 0);
@@ -670,25 +813,46 @@ impl Room {
                 learner.flags_at = Some(now);
                 learner.flags_stale = false;
             }
-            // A hidden page that rightly sends nothing is still in the room.
+            // A hidden page that rightly sends nothing is still in the
+            // room, and so is a page with a stream open (it sends nothing
+            // for as long as the stream lasts).
             let seen_within = |seconds: u64| learner.last_seen + seconds * 1000 >= now;
-            let active = seen_within(LANE_SECONDS) || (learner.hidden && seen_within(RECORD_SECONDS));
+            let active =
+                seen_within(LANE_SECONDS) || (learner.hidden && seen_within(RECORD_SECONDS)) || learner.streaming() > 0;
             joined += usize::from(active);
             hidden += usize::from(active && learner.hidden);
             let refused_lately = recent_refused(learner, second);
             refused += refused_lately;
             let per_minute = learner.requests.iter().rev().take_while(|r| r.sent + 60_000 >= now).count();
-            // Held requests may have been sent up to a wait before the lane.
+            // Held requests may have been sent up to a wait before the
+            // lane, and a stream may have been opened any time before it.
+            let sent_from = now.saturating_sub((LANE_SECONDS + long_polling::MAX_WAIT_SECONDS) * 1000);
+            let on_lane = |r: &&Record| {
+                r.seq > since && r.answered.is_none_or(|at| at >= from) && (r.opened.is_some() || r.sent >= sent_from)
+            };
+            // Each stream's ticks on the lane, gathered once.
+            let mut ticks: HashMap<usize, Vec<u64>> = HashMap::new();
+            if learner.requests.iter().any(|r| r.opened.is_some() && on_lane(&r)) {
+                for (number, at) in learner.ticks.iter().filter(|(_, at)| *at >= from) {
+                    ticks.entry(*number).or_default().push(*at);
+                }
+            }
             let changed = learner
                 .requests
                 .iter()
-                .rev()
-                .take_while(|r| r.sent + (LANE_SECONDS + long_polling::MAX_WAIT_SECONDS) * 1000 >= now)
-                .filter(|r| r.seq > since && r.answered.is_none_or(|at| at >= from))
-                .map(|r| Drawn { n: r.number, sent: r.sent, answered: r.answered, kind: kind_of(r), post: r.post })
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
+                .filter(on_lane)
+                .map(|r| Drawn {
+                    n: r.number,
+                    sent: r.sent,
+                    answered: r.answered,
+                    kind: kind_of(r),
+                    post: r.post,
+                    stream: r.opened.map(|opened| Stream {
+                        opened,
+                        events: r.events,
+                        ticks: ticks.remove(&r.number).unwrap_or_default(),
+                    }),
+                })
                 .collect();
             let said = learner
                 .said
@@ -734,6 +898,7 @@ impl Room {
                 joined,
                 hidden,
                 held: state.held,
+                streams: state.streams,
                 refused,
                 turned_away: state.turned_away.len() as u64,
                 seconds: state.seconds.iter().filter(|(at, _)| *at < second).copied().collect(),
@@ -766,6 +931,14 @@ fn recent_refused(learner: &Learner, second: u64) -> u64 {
 }
 
 fn kind_of(record: &Record) -> &'static str {
+    if record.opened.is_some() {
+        return match (record.answered, record.status) {
+            (None, _) => "streaming",
+            (Some(_), _) if record.hung_up => "aborted",
+            (Some(_), None) => "error",
+            (Some(_), Some(_)) => "stream",
+        };
+    }
     match (record.answered, record.status, record.held) {
         (None, _, _) if record.long => "holding",
         (None, _, _) => "waiting",
@@ -820,6 +993,8 @@ pub struct RoomLine {
     pub hidden: usize,
     /// Long polls in flight now.
     pub held: usize,
+    /// Streams open now (exercise 08's `/events`).
+    pub streams: usize,
     /// Requests refused for flooding in the last minute, over every learner.
     pub refused: u64,
     /// Names refused because the room was full, since it started.
@@ -867,9 +1042,27 @@ pub struct Drawn {
     pub answered: Option<u64>,
     /// "holding" or "waiting" (in flight), "held", "200" (any 2xx), "304", "429",
     /// "503", "5xx", "4xx", "error" (no answer: the connection closed) or
-    /// "aborted" (the client hung up first).
+    /// "aborted" (the client hung up first). A stream: "streaming" (open),
+    /// "stream" (the server ended it), "error" (broken off: a restart, the
+    /// server going down) or "aborted" (the page closed it).
     pub kind: &'static str,
     pub post: bool,
+    /// A stream's answer: when it began, and its events (`answered` is
+    /// when it ended).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stream: Option<Stream>,
+}
+
+/// A stream on a lane: one long bar, from `opened` to its end, with a
+/// tick at each event the class server wrote to it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Stream {
+    pub opened: u64,
+    /// Every event written to it, ticks kept or not.
+    pub events: u32,
+    /// When each event was written, oldest first: those of the lane's
+    /// minute, at most [`MAX_TICKS_PER_STREAM`].
+    pub ticks: Vec<u64>,
 }
 
 #[cfg(test)]
@@ -995,6 +1188,85 @@ mod tests {
         assert_eq!(room.tight(&tag("Ada"), 5), Some(4));
         tokio::time::advance(std::time::Duration::from_secs(4)).await;
         assert_eq!(room.tight(&tag("Ada"), 5), None);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_is_one_open_request_and_its_ticks_are_capped() {
+        let room = Room::new();
+        let ticket = room.admit_stream(&tag("Ada")).unwrap();
+        tokio::time::advance(std::time::Duration::from_millis(40)).await;
+        room.opened(ticket);
+        assert_eq!(room.feed(0).room.streams, 1);
+        // More events than a stream keeps ticks for, one at a time...
+        for _ in 0..MAX_TICKS_PER_STREAM + 30 {
+            tokio::time::advance(std::time::Duration::from_millis(100)).await;
+            room.tick(ticket, 1);
+        }
+        let feed = room.feed(0);
+        let drawn = &feed.learners[0].requests[0];
+        assert_eq!((drawn.kind, drawn.answered), ("streaming", None), "one request, open");
+        let stream = drawn.stream.as_ref().expect("drawn as a stream");
+        assert_eq!(stream.opened, drawn.sent + 40);
+        assert_eq!(stream.events as usize, MAX_TICKS_PER_STREAM + 30, "every event counted");
+        assert_eq!(stream.ticks.len(), MAX_TICKS_PER_STREAM, "only the newest ticks kept");
+        assert_eq!(stream.ticks.last(), Some(&feed.now));
+        // ...and a catch-up of thousands at once.
+        room.tick(ticket, 5_000);
+        let feed = room.feed(0);
+        let stream = feed.learners[0].requests[0].stream.as_ref().unwrap();
+        assert_eq!((stream.events as usize, stream.ticks.len()), (MAX_TICKS_PER_STREAM + 5_030, MAX_TICKS_PER_STREAM));
+        // The page closes it: one request, ended.
+        room.hung_up(ticket);
+        let feed = room.feed(0);
+        assert_eq!((feed.learners[0].requests[0].kind, feed.room.streams), ("aborted", 0));
+
+        // A learner's ticks in all are bounded too, however many streams.
+        for _ in 0..2 * MAX_TICKS / MAX_TICKS_PER_STREAM {
+            tokio::time::advance(std::time::Duration::from_millis(100)).await;
+            let ticket = room.admit_stream(&tag("Ada")).unwrap();
+            room.opened(ticket);
+            room.tick(ticket, MAX_TICKS_PER_STREAM);
+        }
+        assert_eq!(room.lock().learners[0].ticks.len(), MAX_TICKS);
+        assert_eq!(room.feed(0).room.streams, 2 * MAX_TICKS / MAX_TICKS_PER_STREAM);
+        // Ticks older than the lane go with the next one.
+        tokio::time::advance(std::time::Duration::from_secs(LANE_SECONDS + 1)).await;
+        let last = room.admit_stream(&tag("Ada")).unwrap();
+        room.opened(last);
+        room.tick(last, 1);
+        let state = room.lock();
+        assert_eq!(state.learners[0].ticks.len(), 1);
+        let counted: usize = state.learners[0].requests.iter().map(|r| r.ticks).sum();
+        assert_eq!(counted, 1, "each record's count of its ticks kept follows");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_open_stream_stays_on_the_lane_however_long_ago_it_opened() {
+        let room = Room::new();
+        let ticket = room.admit_stream(&tag("Ada")).unwrap();
+        room.opened(ticket);
+        for _ in 0..20 {
+            tokio::time::advance(std::time::Duration::from_secs(RECORD_SECONDS / 10)).await;
+            room.admit(&tag("Ada"), true, false).unwrap(); // a message sent, now and then
+        }
+        room.tick(ticket, 1);
+        let feed = room.feed(0);
+        let streams: Vec<_> = feed.learners[0].requests.iter().filter(|r| r.stream.is_some()).collect();
+        assert_eq!(streams.len(), 1, "{:?}", feed.learners[0].requests);
+        assert_eq!((streams[0].kind, streams[0].stream.as_ref().unwrap().ticks.len()), ("streaming", 1));
+        // Minutes with nothing sent: with its stream open, the page is in the room.
+        tokio::time::advance(std::time::Duration::from_secs(5 * LANE_SECONDS)).await;
+        let feed = room.feed(0);
+        assert!(feed.learners[0].active && feed.room.joined == 1);
+        room.finish(ticket, Some(200), None, false);
+        let feed = room.feed(0);
+        let ended = feed.learners[0].requests.iter().find(|r| r.stream.is_some()).unwrap();
+        assert_eq!((ended.kind, feed.room.streams), ("stream", 0), "ended by the server");
+        assert!(!feed.learners[0].active, "no stream, and nothing sent for minutes");
+        // Forgotten the record's time after it ended, not after it opened.
+        tokio::time::advance(std::time::Duration::from_secs(RECORD_SECONDS + 1)).await;
+        room.admit(&tag("Ada"), true, false).unwrap();
+        assert!(room.lock().learners[0].requests.iter().all(|r| r.opened.is_none()));
     }
 
     #[test]

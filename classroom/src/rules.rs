@@ -274,6 +274,23 @@ mod tests {
     }
 
     #[test]
+    fn a_page_that_streams_is_judged_by_its_fetches_alone() {
+        // Exercise 08's page: its stream is an EventSource, which the
+        // reporter does not log (the class server sees it); its only
+        // fetches are the messages sent, even two at once, which are the
+        // reader's, not the client's schedule.
+        let send = |n, at, answered| {
+            vec![
+                (at, PageEvent::Sent { n, post: true }),
+                (answered, PageEvent::Settled { n, status: Some(201), aborted: false, retry_after: None }),
+            ]
+        };
+        let hidden = vec![(2_000, PageEvent::Hidden), (9_000, PageEvent::Shown)];
+        let events = vec![send(1, 1_000, 3_000), send(2, 1_500, 3_500), hidden, send(3, 5_000, 5_040)];
+        assert!(flagged(8, events.clone()).is_empty(), "{:?}", flagged(8, events));
+    }
+
+    #[test]
     fn an_answer_in_the_same_millisecond_comes_before_the_next_poll() {
         let events = vec![poll(1, 0, 3000, 200), poll(2, 3000, 6000, 200)];
         assert!(flagged(2, events).is_empty());

@@ -1,9 +1,13 @@
-//! The class server: exercise 07's chat for the whole room, with the room
+//! The class server: exercise 08's chat for the whole room, with the room
 //! watching every learner's requests and the instructor's mode in front.
 //!
-//! - `/poll` and the page: exercise 07's app. A request the join proxy
-//!   tagged with a learner's name is recorded in the [`Room`]; the mode the
-//!   instructor set decides whether it reaches the chat, late, or not at all.
+//! - `/poll`, `/events` and the page: exercise 08's app (exercise 07's long
+//!   polls, and 08's streams of Server-Sent Events). A request the join
+//!   proxy tagged with a learner's name is recorded in the [`Room`]; the
+//!   mode the instructor set decides whether it reaches the chat, late, or
+//!   not at all. A stream is passed on frame by frame ([`Streamed`]), each
+//!   event it carries a tick on its record, and a restart or the server
+//!   going down breaks it, as it breaks held polls.
 //! - `/class`: the dashboard for the projector, and `/class/feed`, the long
 //!   poll that keeps it up to date.
 //! - `/class/report`: what a learner's page (hidden, shown, threw) and their
@@ -14,17 +18,21 @@ use crate::control::{Control, DOWN_RETRY_AFTER_SECONDS, Key, MAX_EXERCISE, Mode,
 use crate::room::{Feed, PageSaid, Progress, Refusal, Room, SignalKind, Tag};
 use crate::rules::PageEvent;
 use crate::tag;
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{DefaultBodyLimit, Query, Request, State, rejection::QueryRejection};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chat_page::serve::CloseConnection;
+use hyper::body::{Body as HttpBody, Frame};
 use poll_endpoint::error::ApiError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::sync::{Semaphore, watch};
 use tower::ServiceExt;
@@ -43,8 +51,8 @@ pub const MAX_CLASS_BODY_BYTES: usize = 4 * 1024;
 /// The header that carries the instructor's key.
 pub const KEY_HEADER: &str = "x-class-key";
 
-/// The chat the room uses: exercise 07's app, and how to answer every
-/// request it holds (on Ctrl-C).
+/// The chat the room uses: exercise 08's app, and how to answer every
+/// request it holds and end every stream (on Ctrl-C).
 #[derive(Clone)]
 pub struct Chat {
     pub app: Router,
@@ -88,13 +96,14 @@ impl ClassServer {
     /// The same, its flaky answers and spread waits drawn from `seed`, so a
     /// test sees the same ones every run.
     pub fn seeded(key: Key, make_chat: MakeChat, seed: u64) -> Result<Arc<ClassServer>, String> {
-        ClassServer::with(key, make_chat, seed, "restarted: a new chat (a new epoch), held requests broken")
+        ClassServer::with(key, make_chat, seed, "restarted: a new chat (a new epoch), held requests and streams broken")
     }
 
     /// The same on a chat kept in Redis: a restart keeps its messages and
-    /// its epoch, and breaks the held requests.
+    /// its epoch, and breaks the held requests and the streams.
     pub fn on_redis(key: Key, make_chat: MakeChat) -> Result<Arc<ClassServer>, String> {
-        let says = "restarted: held requests broken (the chat is in Redis: the same messages, the same epoch)";
+        let says =
+            "restarted: held requests and streams broken (the chat is in Redis: the same messages, the same epoch)";
         ClassServer::with(key, make_chat, fastrand::u64(..), says)
     }
 
@@ -122,7 +131,8 @@ impl ClassServer {
         &self.key
     }
 
-    /// Answer every request the chat holds (the server is stopping).
+    /// Answer every request the chat holds, and end its streams (the
+    /// server is stopping).
     pub fn stop(&self) {
         let chat = self.chat.read().unwrap_or_else(|p| p.into_inner()).clone();
         (chat.stop)();
@@ -133,7 +143,8 @@ impl ClassServer {
         if let Some(mode) = control.mode()? {
             self.settings.lock().unwrap_or_else(|p| p.into_inner()).mode = mode;
             if let Mode::Down { .. } = mode {
-                // A server that goes down takes its held requests with it.
+                // A server that goes down takes its held requests (and
+                // its streams) with it.
                 self.downs.send_modify(|n| *n += 1);
             }
             self.room.marker(mode.to_string());
@@ -205,6 +216,18 @@ impl ClassServer {
             _ = restarted.changed() => closed(),
             _ = downed.changed() => self.down(),
         }
+    }
+
+    /// Ready when the class server restarts or goes down from now on: a
+    /// stream then breaks, as the held requests do.
+    fn breaks(&self) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+        let (mut restarted, mut downed) = (self.restarts.subscribe(), self.downs.subscribe());
+        Box::pin(async move {
+            tokio::select! {
+                _ = restarted.changed() => {}
+                _ = downed.changed() => {}
+            }
+        })
     }
 
     /// What a request gets while the server is down.
@@ -304,6 +327,14 @@ struct Pending {
 }
 
 impl Pending {
+    /// The answer is a stream, and it has begun: the record stays open,
+    /// and the stream's body keeps the ticket to say when it ends.
+    fn streaming(mut self) -> Option<(Arc<Room>, crate::room::Ticket)> {
+        let ticket = self.ticket.take()?;
+        self.room.opened(ticket);
+        Some((self.room.clone(), ticket))
+    }
+
     fn answered(mut self, response: &Response) {
         if let Some(ticket) = self.ticket.take() {
             let status = response.extensions().get::<CloseConnection>().is_none().then(|| response.status().as_u16());
@@ -323,6 +354,9 @@ impl Drop for Pending {
     }
 }
 
+/// The chat's stream of Server-Sent Events (exercise 08).
+pub const EVENTS_PATH: &str = "/events";
+
 /// Everything that is not `/class`: the chat, behind the mode.
 async fn chat(State(server): State<Arc<ClassServer>>, mut request: Request) -> Response {
     server.room.count_request();
@@ -330,7 +364,8 @@ async fn chat(State(server): State<Arc<ClassServer>>, mut request: Request) -> R
         Ok(learner) => learner,
         Err(problem) => return error(StatusCode::BAD_REQUEST, problem),
     };
-    if request.uri().path() != "/poll" {
+    let stream = request.uri().path() == EVENTS_PATH;
+    if request.uri().path() != "/poll" && !stream {
         return server.forward(request).await; // the page and its files
     }
     let post = request.method() == Method::POST;
@@ -346,15 +381,152 @@ async fn chat(State(server): State<Arc<ClassServer>>, mut request: Request) -> R
     let long = limits::rate_limit::asks_to_wait(request.uri());
     let ticket = match &learner {
         None => None,
+        Some(learner) if stream => match server.room.admit_stream(learner) {
+            Ok(ticket) => Some(ticket),
+            Err(refusal) => return refused(refusal),
+        },
         Some(learner) => match server.room.admit(learner, post, long) {
             Ok(ticket) => Some(ticket),
             Err(refusal) => return refused(refusal),
         },
     };
+    // From here on, a restart or the server going down breaks a stream
+    // (before its answer, `in_mode` sees to that).
+    let breaks = stream.then(|| server.breaks());
     let pending = Pending { room: server.room.clone(), ticket };
     let response = in_mode(&server, learner.as_ref(), request).await;
+    if let Some(breaks) = breaks.filter(|_| is_event_stream(response.status(), response.headers())) {
+        let record = pending.streaming();
+        return response.map(|body| Body::new(Streamed::new(body, breaks, record)));
+    }
     pending.answered(&response);
     response
+}
+
+/// Whether an answer with this status and these headers is a stream:
+/// `200`, `text/event-stream`.
+pub fn is_event_stream(status: StatusCode, headers: &HeaderMap) -> bool {
+    let kind = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    status == StatusCode::OK
+        && kind.split(';').next().is_some_and(|kind| kind.trim().eq_ignore_ascii_case("text/event-stream"))
+}
+
+/// A stream's body on its way from the chat to a learner's page, passed on
+/// frame by frame as the chat writes it. Each event in it is a tick on the
+/// stream's record; a restart or the server going down breaks it off (the
+/// page sees its connection break, and its `EventSource` connects again by
+/// itself); its end, or the page hanging up, ends the record.
+pub struct Streamed {
+    body: Body,
+    breaks: Pin<Box<dyn Future<Output = ()> + Send>>,
+    events: EventCounter,
+    /// The room's record of the stream, while it is open (a learner's).
+    record: Option<(Arc<Room>, crate::room::Ticket)>,
+    done: bool,
+}
+
+impl Streamed {
+    fn new(
+        body: Body,
+        breaks: Pin<Box<dyn Future<Output = ()> + Send>>,
+        record: Option<(Arc<Room>, crate::room::Ticket)>,
+    ) -> Streamed {
+        Streamed { body, breaks, events: EventCounter::default(), record, done: false }
+    }
+
+    /// The stream ended: by the server (`Some(200)`), or broken (`None`);
+    /// the chat's side of it goes at once.
+    fn end(&mut self, status: Option<u16>) {
+        self.done = true;
+        self.body = Body::empty();
+        if let Some((room, ticket)) = self.record.take() {
+            room.finish(ticket, status, None, false);
+        }
+    }
+}
+
+impl HttpBody for Streamed {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let this = self.get_mut();
+        if this.done {
+            return Poll::Ready(None);
+        }
+        if this.breaks.as_mut().poll(cx).is_ready() {
+            this.end(None);
+            return Poll::Ready(Some(Err(axum::Error::new("the class server restarted or went down"))));
+        }
+        match Pin::new(&mut this.body).poll_frame(cx) {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(data), Some((room, ticket))) = (frame.data_ref(), &this.record) {
+                    room.tick(*ticket, this.events.count(data));
+                }
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Ready(Some(Err(problem))) => {
+                this.end(None);
+                Poll::Ready(Some(Err(problem)))
+            }
+            Poll::Ready(None) => {
+                this.end(Some(200));
+                Poll::Ready(None)
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl Drop for Streamed {
+    /// Dropped before its end: the page hung up (closed its `EventSource`).
+    fn drop(&mut self) {
+        if let Some((room, ticket)) = self.record.take() {
+            room.hung_up(ticket);
+        }
+    }
+}
+
+/// Counts the events in a stream of Server-Sent Events as its bytes pass,
+/// in constant memory: a block of lines ended by an empty line is an event
+/// when one of its lines is a `data` field (what makes a browser dispatch
+/// it). A comment (`:`, the keep-alive) or a `retry:` alone is none. Lines
+/// end with LF, or CRLF.
+#[derive(Debug, Default)]
+pub struct EventCounter {
+    /// The current line's length so far, and its first five bytes.
+    line: usize,
+    start: [u8; 5],
+    /// The current block has a `data` line.
+    data: bool,
+}
+
+impl EventCounter {
+    /// The events that `bytes`, the stream's next bytes, complete.
+    pub fn count(&mut self, bytes: &[u8]) -> usize {
+        let mut events = 0;
+        for &byte in bytes {
+            match byte {
+                b'\r' => {}
+                b'\n' if self.line == 0 => {
+                    events += usize::from(self.data);
+                    self.data = false;
+                }
+                b'\n' => {
+                    let field = &self.start[..self.line.min(5)];
+                    self.data |= field == b"data" || field == b"data:";
+                    self.line = 0;
+                }
+                _ => {
+                    if self.line < 5 {
+                        self.start[self.line] = byte;
+                    }
+                    self.line += 1;
+                }
+            }
+        }
+        events
+    }
 }
 
 /// A joined learner's client is limited as that learner: a request without
@@ -677,6 +849,96 @@ mod tests {
         server.control(Control::Down { close: true }).await.unwrap();
         let answer = soon(slowed).await;
         assert!(answer.extensions().get::<CloseConnection>().is_some(), "closed, not answered");
+    }
+
+    /// A request to `path` from learner `name`, as their `join` tags it.
+    fn tagged(path: &str, name: &str, exercise: u32) -> Request {
+        let mut request = poll(path);
+        tag::put(request.headers_mut(), &Tag { name: name.to_owned(), exercise });
+        request
+    }
+
+    /// Read `body` into `text` until `text` holds `wanted`: `Ok(false)` if
+    /// the body ended first, the error if it failed.
+    async fn read_until(body: &mut Body, text: &mut String, wanted: &str) -> Result<bool, axum::Error> {
+        use http_body_util::BodyExt;
+        while !text.contains(wanted) {
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        text.push_str(&String::from_utf8_lossy(&data));
+                    }
+                }
+                Some(Err(problem)) => return Err(problem),
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    #[test]
+    fn events_are_counted_as_their_blocks_end() {
+        let mut counter = EventCounter::default();
+        assert_eq!(counter.count(b"retry: 3456\n\n:\n\n: keep-alive\n\n"), 0, "no event in a retry or a comment");
+        assert_eq!(counter.count(b"id: 1-1\ndata: {\"id\":1}\n\nid: 1-2\nda"), 1);
+        assert_eq!(counter.count(b"ta: {}\n"), 0, "cut anywhere");
+        assert_eq!(counter.count(b"\n"), 1);
+        let reset = b"event: reset\r\nid: 1-0\r\ndata\r\n\r\ndatax: no field data\n\nid: 9\n\n";
+        assert_eq!(counter.count(reset), 1, "CRLF; `data` alone is data; an id alone is no event");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stream_is_one_open_request_with_a_tick_per_event_until_a_restart_breaks_it() {
+        let server = class();
+        let app = router(server.clone());
+        let response = app.clone().oneshot(tagged("/events?client=page-1", "Ada", 8)).await.unwrap();
+        assert!(is_event_stream(response.status(), response.headers()));
+        let (mut body, mut text) = (response.into_body(), String::new());
+        assert!(read_until(&mut body, &mut text, "retry:").await.unwrap());
+        for said in ["hello", "again"] {
+            server.control(Control::Post { text: said.to_owned() }).await.unwrap();
+            assert!(read_until(&mut body, &mut text, said).await.unwrap(), "{text}");
+        }
+        let feed = server.room.feed(0);
+        let [drawn] = &feed.learners[0].requests[..] else { panic!("{:?}", feed.learners[0].requests) };
+        let stream = drawn.stream.as_ref().expect("a stream");
+        assert_eq!((drawn.kind, stream.events, stream.ticks.len(), feed.room.streams), ("streaming", 2, 2, 1));
+
+        server.control(Control::Restart).await.unwrap();
+        assert!(read_until(&mut body, &mut text, "never written").await.is_err(), "broken off: {text}");
+        let feed = server.room.feed(0);
+        assert_eq!((feed.learners[0].requests[0].kind, feed.room.streams), ("error", 0));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn down_breaks_a_stream_and_refuses_the_next_and_slow_delays_its_opening() {
+        let server = class();
+        let app = router(server.clone());
+        let open = || app.clone().oneshot(tagged("/events?client=page-1", "Ada", 8));
+        let (mut body, mut text) = (open().await.unwrap().into_body(), String::new());
+        assert!(read_until(&mut body, &mut text, "retry:").await.unwrap());
+        server.control(Control::Down { close: false }).await.unwrap();
+        assert!(read_until(&mut body, &mut text, "never written").await.is_err(), "broken off: {text}");
+        drop(body);
+        let refused = open().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(refused.headers()[header::RETRY_AFTER], "10");
+        server.control(Control::Down { close: true }).await.unwrap();
+        assert!(open().await.unwrap().extensions().get::<CloseConnection>().is_some(), "closed, not answered");
+
+        server.control(Control::Slow { seconds: 3 }).await.unwrap();
+        let started = tokio::time::Instant::now();
+        let slowed = open().await.unwrap();
+        assert!(started.elapsed() >= Duration::from_secs(3) && is_event_stream(slowed.status(), slowed.headers()));
+        let feed = server.room.feed(0);
+        let kinds: Vec<&str> = feed.learners[0].requests.iter().map(|r| r.kind).collect();
+        assert_eq!(kinds, ["error", "503", "error", "streaming"]);
+        let last = feed.learners[0].requests.last().unwrap();
+        assert_eq!(last.stream.as_ref().unwrap().opened, last.sent + 3_000, "opened once the slow wait was over");
+        // The page closes it.
+        drop(slowed);
+        let feed = server.room.feed(0);
+        assert_eq!((feed.learners[0].requests.last().unwrap().kind, feed.room.streams), ("aborted", 0));
     }
 
     #[tokio::test(start_paused = true)]
