@@ -513,12 +513,17 @@ async fn the_home_page_serves_the_book_the_progress_and_the_chat() {
     let events = Request::get("/events").body(Body::empty()).unwrap();
     let response = app.clone().oneshot(events).await.unwrap();
     let kind = response.headers().get("content-type").cloned();
-    assert_eq!(kind.as_ref().and_then(|v| v.to_str().ok()), Some("text/event-stream"));
+    assert_eq!(
+        kind.as_ref().and_then(|v| v.to_str().ok()),
+        Some("text/event-stream")
+    );
     let mut body = response.into_body();
     let mut text = String::new();
     while !text.contains(r#""text":"hi""#) {
         let frame = tokio::time::timeout(Duration::from_secs(5), body.frame()).await;
-        let data = frame.expect("the stream writes within 5 s").expect("the stream is open");
+        let data = frame
+            .expect("the stream writes within 5 s")
+            .expect("the stream is open");
         text.push_str(&String::from_utf8_lossy(&data.unwrap().into_data().unwrap()));
     }
     assert!(text.starts_with("retry: "), "the stream starts with its retry: {text}");
