@@ -1422,6 +1422,64 @@ fn scenarios_are_numbered_in_file_order_without_gaps() {
     );
 }
 
+/// What stopped a page's scripts before they ran, if anything did: a
+/// syntax error in `client` or in one of its `modules` (name, source).
+fn syntax_error(client: &str, modules: &[(String, String)]) -> Option<String> {
+    let page = modules.iter().fold(
+        virtual_browser::Page::client("/client.js", client),
+        |page, (name, source)| page.with_module(name, source),
+    );
+    let mut browser = virtual_browser::Browser::new(axum::Router::new());
+    browser.open(page);
+    browser.run_until(0).events().iter().find_map(|(_, event)| match event {
+        virtual_browser::Event::ScriptError { text }
+        | virtual_browser::Event::Halted { reason: text }
+            if text.contains("SyntaxError") =>
+        {
+            Some(text.clone())
+        }
+        _ => None,
+    })
+}
+
+/// Every script a learner is given parses: a starter's `todo` may throw
+/// when it runs, but a file that does not parse fails every scenario for
+/// a reason the learner did not cause (as a starter once did, with a piece
+/// of its solution left after the last TODO).
+#[test]
+fn every_page_script_a_learner_is_given_parses() {
+    let mut problems = Vec::new();
+    for exercise in course().exercises {
+        let files: Vec<(String, String)> = exercise
+            .page
+            .iter()
+            .map(|(path, file)| (path.clone(), read(file)))
+            .collect();
+        let Some((_, client)) = files.iter().find(|(path, _)| path == "/client.js")
+        else {
+            continue;
+        };
+        let modules: Vec<(String, String)> =
+            files.iter().filter(|(path, _)| path != "/client.js").cloned().collect();
+        if let Some(error) = syntax_error(client, &modules) {
+            problems.push(format!(
+                "{}: the page's scripts do not parse: {error}",
+                exercise.slug
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        syntax_error(
+            "function open() {\n  return 1;\n}\n    }, wait);\n  };\n}",
+            &[]
+        )
+        .is_some(),
+        "the check must catch a script that does not parse"
+    );
+    assert_eq!(syntax_error("throw new Error(\"TODO: open\");", &[]), None);
+}
+
 /// The rules (`R3`) and scenarios (`s05`) a text names, ranges ("R9 to R12",
 /// "s01 to s06") spelled out.
 fn rules_and_scenarios(text: &str) -> (BTreeSet<u32>, BTreeSet<u32>) {

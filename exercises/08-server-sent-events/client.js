@@ -82,26 +82,6 @@ function open() {
 // ANCHOR_END: visibility
 
 if (!document.hidden) open();
-    }, wait);
-  };
-}
-// ANCHOR_END: open
-
-// ANCHOR: visibility
-// A hidden page holds no stream: the server can give its slot to someone
-// who is looking, and the cursor brings back what came in the meantime.
-document.addEventListener("visibilitychange", () => {
-  if (document.hidden) {
-    source?.close();
-    source = null;
-    showStatus("paused while the page is hidden");
-  } else if (source === null && retrying === null) {
-    open();
-  }
-});
-// ANCHOR_END: visibility
-
-if (!document.hidden) open();
 
 // A message this page sends comes back through the stream, like everyone
 // else's: nothing to do after sending.
