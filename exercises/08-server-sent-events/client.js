@@ -58,7 +58,8 @@ const backoff = new Backoff();
 
 // ANCHOR: open
 function open() {
-  // TODO: open one EventSource on `eventsPath(cursor)`, kept in `source`.
+  // TODO: open one EventSource on the stream's path for the page's cursor
+  // (`eventsPath`), kept in `source`.
   // Each `message` event's data is a message: show it at once, each message
   // once and in order (exercise 05's `merge`), and keep the cursor its id
   // carries. A `reset` event means the page's messages are from a store

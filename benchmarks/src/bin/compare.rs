@@ -66,11 +66,10 @@ const INTERVAL: Duration = Duration::from_secs(3);
 const WAIT_SECONDS: u64 = 25;
 
 /// How many readers share a loopback address. The rate limit allows one
-/// address 20 requests a second, 100 at once, for all its clients; and an
-/// `EventSource`, which cannot send `x-client-id`, is limited as its
-/// address's client, 2 a second and 10 at once. Five pages an address stay
-/// under both, as pages on machines of their own do; 1,000 on 127.0.0.1
-/// would be refused.
+/// address 20 requests a second, 100 at once, for all its clients (each
+/// client, named by `x-client-id` or, for a stream, by `?client=`, has its
+/// own 2 a second besides). Five pages an address stay under it, as pages on
+/// machines of their own do; 1,000 on 127.0.0.1 would be refused.
 const READERS_PER_ADDRESS: usize = 5;
 
 /// After the last post, how long the readers have to get it before the
