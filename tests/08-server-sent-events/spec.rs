@@ -907,6 +907,12 @@ pub async fn s11(feed: Feed, make: MakeApp) {
     let (_ann, mut ann) = start_feed(feed, &hub, None, "ann");
     let (_bob, mut bob) = start_feed(feed, &hub, None, "bob");
     settle().await;
+    assert!(
+        !ann.is_finished() && !bob.is_finished(),
+        "{R9:#}: before the server stops, two feeds with readers wait for news; one of them has already ended \
+         (if it panicked, the lines above say where).\nLook at `feed` in {}.",
+        file("src/feed.rs")
+    );
     hub.stop(); // Ctrl-C: `serve_until_stopped` calls it
     let (ann_ended, bob_ended) = (
         ends(&mut ann, Duration::from_millis(10)).await,
