@@ -354,7 +354,7 @@ fn the_instructors_modes_reach_the_streams() {
             browser
         })
         .collect();
-    let mut lesson = vec![
+    let lesson = vec![
         (SLOW.start, Control::Slow { seconds: 5 }),
         (SLOW.end, Control::Normal),
         (SLOW.end + 2_000, Control::Post { text: "after slow".to_owned() }),
@@ -364,29 +364,13 @@ fn the_instructors_modes_reach_the_streams() {
         (CLOSED.end, Control::Normal),
         (RESTART, Control::Restart),
         (RESTART + 3_000, Control::Post { text: "after the restart".to_owned() }),
-    ]
-    .into_iter()
-    .peekable();
-    let mut now = 0;
-    while now < END {
-        now += 100;
-        while let Some((at, _)) = lesson.peek()
-            && *at <= now
-        {
-            let (_, step) = lesson.next().unwrap();
-            let (status, said) = control(&server, Some(KEY), &step);
-            assert_eq!(status, StatusCode::OK, "{step:?}: {said}");
+    ];
+    play(&server, &mut browsers, lesson, END, |now| {
+        for name in names {
+            let flags = server.room.flags_of(name).expect("in the room");
+            assert!(flags.is_empty(), "{name} at {now} ms: {flags:?}");
         }
-        for browser in &mut browsers {
-            browser.run_until(now);
-        }
-        if now % 5_000 == 0 {
-            for name in names {
-                let flags = server.room.flags_of(name).expect("in the room");
-                assert!(flags.is_empty(), "{name} at {now} ms: {flags:?}");
-            }
-        }
-    }
+    });
     for (name, browser) in names.iter().zip(&browsers) {
         let trace = browser.trace();
         checks::no_script_errors(trace).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -795,6 +779,37 @@ fn the_lesson() -> Vec<(u64, Control)> {
     ]
 }
 
+/// Play `lesson` to the room: every browser runs on a clock of its own, so
+/// move them on together, 100 ms at a time, until `end`, and press each
+/// control when every clock has reached its moment; `every_5_s` looks at
+/// the room every 5 s.
+fn play(
+    server: &Arc<ClassServer>,
+    browsers: &mut [Browser],
+    lesson: Vec<(u64, Control)>,
+    end: u64,
+    mut every_5_s: impl FnMut(u64),
+) {
+    let mut lesson = lesson.into_iter().peekable();
+    let mut now = 0;
+    while now < end {
+        now += 100;
+        while let Some((at, _)) = lesson.peek()
+            && *at <= now
+        {
+            let (_, step) = lesson.next().unwrap();
+            let (status, said) = control(server, Some(KEY), &step);
+            assert_eq!(status, StatusCode::OK, "{step:?}: {said}");
+        }
+        for browser in browsers.iter_mut() {
+            browser.run_until(now);
+        }
+        if now % 5_000 == 0 {
+            every_5_s(now);
+        }
+    }
+}
+
 #[test]
 fn a_simulated_room_of_30() {
     let room = the_room();
@@ -812,46 +827,28 @@ fn a_simulated_room_of_30() {
             browser
         })
         .collect();
-    // Every browser runs on a clock of its own: move them on together, and
-    // press each control when every clock has reached its moment.
-    let mut lesson = the_lesson().into_iter().peekable();
     let mut flagged = vec![Vec::new(); room.len()];
-    let mut now = 0;
-    while now < END {
-        now += 100;
-        while let Some((at, _)) = lesson.peek()
-            && *at <= now
-        {
-            let (_, step) = lesson.next().unwrap();
-            let (status, said) = control(&server, Some(KEY), &step);
-            assert_eq!(status, StatusCode::OK, "{step:?}: {said}");
-        }
-        for browser in &mut browsers {
-            browser.run_until(now);
-        }
-        // What the dashboard showed, every 5 s: a flag lasts two minutes
-        // after what raised it.
-        if now % 5_000 == 0 {
-            for (learner, shown) in room.iter().zip(&mut flagged) {
-                let flags =
-                    server.room.flags_of(learner.name).unwrap_or_else(|| {
-                        panic!(
-                            "{} is not in the room: {:?}",
-                            learner.name,
-                            server.room.names()
-                        )
-                    });
-                for flag in flags {
-                    if !shown
-                        .iter()
-                        .any(|f: &classroom::rules::Flag| f.rule == flag.rule)
-                    {
-                        shown.push(flag);
-                    }
+    // What the dashboard showed, every 5 s: a flag lasts two minutes after
+    // what raised it.
+    play(&server, &mut browsers, the_lesson(), END, |_| {
+        for (learner, shown) in room.iter().zip(&mut flagged) {
+            let flags = server.room.flags_of(learner.name).unwrap_or_else(|| {
+                panic!(
+                    "{} is not in the room: {:?}",
+                    learner.name,
+                    server.room.names()
+                )
+            });
+            for flag in flags {
+                if !shown
+                    .iter()
+                    .any(|f: &classroom::rules::Flag| f.rule == flag.rule)
+                {
+                    shown.push(flag);
                 }
             }
         }
-    }
+    });
 
     // The flags name exactly the wrong learners, each with its rule.
     for ((learner, browser), flags) in room.iter().zip(&browsers).zip(&flagged) {

@@ -1065,21 +1065,30 @@ fn code_in_todo(text: &str) -> Vec<(usize, &'static str, String)> {
 /// rules pin it and where the chapter explains it. It never gives the code
 /// or the steps: those are the hints, from a nudge to nearly the answer,
 /// which the workshop shows one at a time and counts.
+/// A starter's source files (Rust and JavaScript, its spec shim aside), as
+/// paths from the workspace root: where its TODOs are.
+fn learner_sources(exercise: &Exercise) -> Vec<PathBuf> {
+    let dir = exercise.starter_dir();
+    files_below(&root().join(&dir))
+        .into_iter()
+        .filter(|file| {
+            let source = matches!(
+                file.extension().and_then(|e| e.to_str()),
+                Some("rs" | "js")
+            );
+            source && !file.starts_with("tests")
+        })
+        .map(|file| dir.join(file))
+        .collect()
+}
+
 #[test]
 fn todos_state_the_contract_and_leave_the_steps_to_the_hints() {
     let mut problems = Vec::new();
     for exercise in course().exercises.iter().filter(|e| starter_is_pristine(e)) {
         let dir = exercise.starter_dir();
         let mut todos = 0;
-        for file in files_below(&root().join(&dir)) {
-            let source = matches!(
-                file.extension().and_then(|e| e.to_str()),
-                Some("rs" | "js")
-            );
-            if !source || file.starts_with("tests") {
-                continue;
-            }
-            let path = dir.join(&file);
+        for path in learner_sources(exercise) {
             for todo in todo_texts(&read(&path)) {
                 todos += 1;
                 for (line, what, code) in code_in_todo(&todo.text) {
@@ -1555,16 +1564,7 @@ fn todos_name_the_scenarios_that_pin_their_rules() {
             "tests/{}/spec.rs lists no rules in its header",
             exercise.slug
         );
-        let dir = exercise.starter_dir();
-        for file in files_below(&root().join(&dir)) {
-            let source = matches!(
-                file.extension().and_then(|e| e.to_str()),
-                Some("rs" | "js")
-            );
-            if !source || file.starts_with("tests") {
-                continue;
-            }
-            let path = dir.join(&file);
+        for path in learner_sources(exercise) {
             for todo in todo_texts(&read(&path)) {
                 let (rules, named) = rules_and_scenarios(&todo.text);
                 for s in &named {

@@ -69,7 +69,7 @@ use redis_chat::store::Store;
 use serde_json::{Value, json};
 use spec_support::redis_server::RedisServer;
 use spec_support::requests::{self, Reply, send};
-use spec_support::{ClientSpec, Rule, assert_trace_snapshot};
+use spec_support::{ClientSpec, Rule, assert_trace_snapshot, shown_at};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -1278,14 +1278,6 @@ pub fn client_with(client_js: &'static str) -> ClientSpec {
 
 fn client() -> ClientSpec {
     client_with(CLIENT_JS)
-}
-
-/// When the page first showed message `id`.
-fn shown_at(trace: &virtual_browser::Trace, id: u64) -> Option<u64> {
-    trace.events().iter().find_map(|(at, event)| match event {
-        Event::Rendered { ids } if ids.contains(&id) => Some(*at),
-        _ => None,
-    })
 }
 
 #[test]

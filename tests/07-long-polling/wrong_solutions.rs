@@ -21,23 +21,11 @@ use redis_chat::memory::MemoryStore;
 use redis_chat::store::{Store, StoreError};
 use spec::{AfterRead, StoresWhileRead};
 use spec::{R1, R2, R3, R3_BAD_WAIT, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13};
-use spec_support::{assert_names, block_on, failure_message, replaced};
+use spec_support::{
+    assert_names, block_on, block_on_paused, failure_message, replaced,
+};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Run a server scene as the spec's `#[tokio::test(start_paused = true)]`
-/// does: on one thread, on tokio's clock paused from the start.
-/// (`spec_support::block_on` with `tokio::time::pause()` first is not the
-/// same: a clock paused after the runtime started ends each sleep up to a
-/// millisecond late, and s03 measures its waits to the millisecond.)
-fn paused(scene: impl Future<Output = ()>) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .expect("a runtime for the scene")
-        .block_on(scene);
-}
 
 // ---------------------------------------------------------------------------
 // R4: subscribe before you look
@@ -76,7 +64,7 @@ impl LooksThenSubscribes {
 #[test]
 fn r4_a_hub_that_looks_before_it_subscribes_fails_s09() {
     let message = failure_message("a hub that looks before it subscribes", || {
-        paused(spec::a_message_in_the_gap_is_not_lost(
+        block_on_paused(spec::a_message_in_the_gap_is_not_lost(
             |store| {
                 let hub = Arc::new(LooksThenSubscribes {
                     store: store.clone(),
@@ -143,7 +131,7 @@ impl spec::Holds for RestartsTheWait {
 fn r3_a_wait_that_starts_again_at_each_wake_up_fails_s10() {
     let message =
         failure_message("a wait that starts again at each wake-up", || {
-            paused(async {
+            block_on_paused(async {
                 let store = Arc::new(MemoryStore::with_epoch(
                     long_polling::MAX_MESSAGES,
                     1_000,
@@ -298,7 +286,9 @@ fn ignores_a_bad_wait(app: Router) -> Router {
 #[test]
 fn r1_a_server_that_makes_news_wait_fails_s01() {
     let message = failure_message("a server that delays news", || {
-        paused(spec::s01(|hub, clock| slow_with_news(app_with(hub, clock))));
+        block_on_paused(spec::s01(|hub, clock| {
+            slow_with_news(app_with(hub, clock))
+        }));
     });
     assert_names(R1, &message);
 }
@@ -306,7 +296,7 @@ fn r1_a_server_that_makes_news_wait_fails_s01() {
 #[test]
 fn r2_a_server_that_never_holds_fails_s02() {
     let message = failure_message("a server that never holds", || {
-        paused(spec::s02(|hub, clock| never_holds(app_with(hub, clock))));
+        block_on_paused(spec::s02(|hub, clock| never_holds(app_with(hub, clock))));
     });
     assert_names(R2, &message);
 }
@@ -314,7 +304,9 @@ fn r2_a_server_that_never_holds_fails_s02() {
 #[test]
 fn r3_a_server_that_takes_a_bad_wait_for_none_fails_s03() {
     let message = failure_message("a server that ignores a bad wait", || {
-        paused(spec::s03(|hub, clock| ignores_a_bad_wait(app_with(hub, clock))));
+        block_on_paused(spec::s03(|hub, clock| {
+            ignores_a_bad_wait(app_with(hub, clock))
+        }));
     });
     assert_names(R3_BAD_WAIT, &message);
 }
@@ -437,7 +429,7 @@ impl spec::Holds for ReadsForItself {
 #[test]
 fn r5_a_wait_that_reads_the_store_for_itself_fails_s04() {
     let message = failure_message("a wait that reads the store for itself", || {
-        paused(async {
+        block_on_paused(async {
             let store = Arc::new(spec::CountsReads::new());
             let hub = Arc::new(ReadsForItself {
                 store: store.clone(),
@@ -521,7 +513,7 @@ where
 #[test]
 fn r13_a_limit_that_counts_every_long_poll_fails_s15() {
     let message = failure_message("a limit that counts every long poll", || {
-        paused(spec::s15(counts_every_long_poll));
+        block_on_paused(spec::s15(counts_every_long_poll));
     });
     assert_names(R13, &message);
     assert!(message.contains("number 11"), "{message}");
@@ -530,7 +522,7 @@ fn r13_a_limit_that_counts_every_long_poll_fails_s15() {
 #[test]
 fn r13_no_limit_on_long_polls_fails_s15() {
     let message = failure_message("no limit on long polls", || {
-        paused(spec::s15(counts_no_long_poll));
+        block_on_paused(spec::s15(counts_no_long_poll));
     });
     assert_names(R13, &message);
     assert!(message.contains("stale"), "{message}");

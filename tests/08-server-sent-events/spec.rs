@@ -46,8 +46,8 @@
 //! `client.js`, in the virtual browser, whose `EventSource` behaves as the
 //! HTML standard says. Work in number order.
 
+use axum::response::IntoResponse;
 use axum::response::sse::{Event, Sse};
-use axum::response::{IntoResponse, Response};
 use axum::{
     Router,
     body::Body,
@@ -72,8 +72,8 @@ use server_sent_events::{
     CLIENT_JS, KEEP_ALIVE_EVERY, MAX_MESSAGES, MAX_QUEUED_EVENTS, RETRY_MAX,
     RETRY_MIN, app_with,
 };
-use spec_support::requests::Panicked;
-use spec_support::{ClientSpec, Rule, assert_trace_snapshot};
+use spec_support::requests::respond;
+use spec_support::{ClientSpec, Rule, assert_trace_snapshot, shown_at};
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -81,7 +81,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-use tower::ServiceExt;
 use virtual_browser::{Event as PageEvent, Failure, Latency, VirtualClock, checks};
 
 pub const R1: Rule = Rule::new("R1", "each message is one event, its id the cursor");
@@ -263,34 +262,15 @@ impl Reading {
             request = request.header(*name, *value);
         }
         let request = request.body(Body::empty()).unwrap();
-        let what = format!("GET {path}");
-        let app = app.clone();
-        let response: Response =
-            match tokio::spawn(async move { app.oneshot(request).await }).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(never)) => match never {},
-                Err(panic) => {
-                    let reason = panic
-                        .try_into_panic()
-                        .ok()
-                        .and_then(|p| {
-                            p.downcast_ref::<String>()
-                                .cloned()
-                                .or(p.downcast_ref::<&str>().map(|s| s.to_string()))
-                        })
-                        .unwrap_or_else(|| "an unknown panic".to_owned());
-                    // Each `todo!` names its function: start in its file.
-                    let start_in = [
-                        ("retry_for", "src/routes.rs"),
-                        ("events", "src/events.rs"),
-                    ]
+        let response = respond(app, request).await.unwrap_or_else(|panicked| {
+            // Each `todo!` names its function: start in its file.
+            let start_in =
+                [("retry_for", "src/routes.rs"), ("events", "src/events.rs")]
                     .into_iter()
-                    .find(|(name, _)| reason.contains(&format!("{name}:")))
+                    .find(|(name, _)| panicked.reason.contains(&format!("{name}:")))
                     .map_or("src/resume.rs", |(_, file)| file);
-                    let panicked = Panicked { what, reason, start_in: None };
-                    panic!("{}", panicked.start_in(file(start_in)));
-                }
-            };
+            panic!("{}", panicked.start_in(file(start_in)))
+        });
         let (parts, body) = response.into_parts();
         Reading {
             status: parts.status.as_u16(),
@@ -971,14 +951,6 @@ pub fn client_with(client_js: &'static str) -> ClientSpec {
 
 fn client() -> ClientSpec {
     client_with(CLIENT_JS)
-}
-
-/// When the page first showed message `id`.
-fn shown_at(trace: &virtual_browser::Trace, id: u64) -> Option<u64> {
-    trace.events().iter().find_map(|(at, event)| match event {
-        PageEvent::Rendered { ids } if ids.contains(&id) => Some(*at),
-        _ => None,
-    })
 }
 
 /// What the page showed last.

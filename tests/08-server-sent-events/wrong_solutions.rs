@@ -26,23 +26,14 @@ use server_sent_events::events::{Answer, events};
 use server_sent_events::resume::{event_id, resume_from};
 use server_sent_events::{CLIENT_JS, RETRY_MIN};
 use spec::{R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14};
-use spec_support::{assert_names, block_on, failure_message, replaced};
+use spec_support::{
+    assert_names, block_on, block_on_paused, failure_message, replaced,
+};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
-
-/// Run a server scene as the spec's `#[tokio::test(start_paused = true)]`
-/// does: on one thread, on tokio's clock paused from the start.
-fn paused(scene: impl Future<Output = ()>) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .expect("a runtime for the scene")
-        .block_on(scene);
-}
 
 // ---------------------------------------------------------------------------
 // Your functions
@@ -210,23 +201,29 @@ macro_rules! feed_with {
 fn each_wrong_feed_passes_the_scenarios_of_the_other_rules() {
     // Each wrong feed breaks its own rule and no other: the failures above
     // come from the one step changed.
-    paused(spec::s04(feed_with!(Mistake::DropsItsSlot)));
-    paused(spec::s04(feed_with!(Mistake::WaitsForTheReader)));
-    paused(spec::s04(feed_with!(Mistake::IgnoresTheStop)));
-    paused(spec::s09(feed_with!(Mistake::KeepsItsCursor), spec::the_app));
-    paused(spec::s09(feed_with!(Mistake::WaitsForTheReader), spec::the_app));
-    paused(spec::s09(feed_with!(Mistake::IgnoresTheStop), spec::the_app));
-    paused(spec::s10(feed_with!(Mistake::DropsItsSlot)));
-    paused(spec::s10(feed_with!(Mistake::IgnoresTheStop)));
-    paused(spec::s11(feed_with!(Mistake::KeepsItsCursor), spec::the_app));
-    paused(spec::s11(feed_with!(Mistake::DropsItsSlot), spec::the_app));
-    paused(spec::s11(feed_with!(Mistake::WaitsForTheReader), spec::the_app));
+    block_on_paused(spec::s04(feed_with!(Mistake::DropsItsSlot)));
+    block_on_paused(spec::s04(feed_with!(Mistake::WaitsForTheReader)));
+    block_on_paused(spec::s04(feed_with!(Mistake::IgnoresTheStop)));
+    block_on_paused(spec::s09(feed_with!(Mistake::KeepsItsCursor), spec::the_app));
+    block_on_paused(spec::s09(
+        feed_with!(Mistake::WaitsForTheReader),
+        spec::the_app,
+    ));
+    block_on_paused(spec::s09(feed_with!(Mistake::IgnoresTheStop), spec::the_app));
+    block_on_paused(spec::s10(feed_with!(Mistake::DropsItsSlot)));
+    block_on_paused(spec::s10(feed_with!(Mistake::IgnoresTheStop)));
+    block_on_paused(spec::s11(feed_with!(Mistake::KeepsItsCursor), spec::the_app));
+    block_on_paused(spec::s11(feed_with!(Mistake::DropsItsSlot), spec::the_app));
+    block_on_paused(spec::s11(
+        feed_with!(Mistake::WaitsForTheReader),
+        spec::the_app,
+    ));
 }
 
 #[test]
 fn r3_a_feed_that_keeps_its_cursor_fails_s04() {
     let message = failure_message("a feed that never moves its cursor", || {
-        paused(spec::s04(feed_with!(Mistake::KeepsItsCursor)))
+        block_on_paused(spec::s04(feed_with!(Mistake::KeepsItsCursor)))
     });
     assert_names(R3, &message);
 }
@@ -234,7 +231,7 @@ fn r3_a_feed_that_keeps_its_cursor_fails_s04() {
 #[test]
 fn r7_a_feed_that_drops_its_slot_fails_s09() {
     let message = failure_message("a feed that lets go of its slot", || {
-        paused(spec::s09(feed_with!(Mistake::DropsItsSlot), spec::the_app))
+        block_on_paused(spec::s09(feed_with!(Mistake::DropsItsSlot), spec::the_app))
     });
     assert_names(R7, &message);
 }
@@ -242,7 +239,7 @@ fn r7_a_feed_that_drops_its_slot_fails_s09() {
 #[test]
 fn r8_a_feed_that_waits_for_its_reader_fails_s10() {
     let message = failure_message("a feed that waits for its reader", || {
-        paused(spec::s10(feed_with!(Mistake::WaitsForTheReader)))
+        block_on_paused(spec::s10(feed_with!(Mistake::WaitsForTheReader)))
     });
     assert_names(R8, &message);
 }
@@ -250,7 +247,10 @@ fn r8_a_feed_that_waits_for_its_reader_fails_s10() {
 #[test]
 fn r9_a_feed_that_ignores_the_stop_fails_s11() {
     let message = failure_message("a feed that ignores the stop", || {
-        paused(spec::s11(feed_with!(Mistake::IgnoresTheStop), spec::the_app))
+        block_on_paused(spec::s11(
+            feed_with!(Mistake::IgnoresTheStop),
+            spec::the_app,
+        ))
     });
     assert_names(R9, &message);
 }
@@ -287,7 +287,7 @@ fn without_keep_alive(hub: Arc<Hub<MemoryStore>>) -> Router {
 #[test]
 fn r5_a_stream_without_keep_alive_fails_s07() {
     let message = failure_message("a stream without keep-alive", || {
-        paused(spec::s07(without_keep_alive))
+        block_on_paused(spec::s07(without_keep_alive))
     });
     assert_names(R5, &message);
 }
@@ -306,7 +306,7 @@ fn one_retry_for_all(hub: Arc<Hub<MemoryStore>>) -> Router {
 #[test]
 fn r6_one_retry_for_every_stream_fails_s08() {
     let message = failure_message("one retry for every stream", || {
-        paused(spec::s08(one_retry_for_all))
+        block_on_paused(spec::s08(one_retry_for_all))
     });
     assert_names(R6, &message);
 }
@@ -324,7 +324,7 @@ fn forgets_the_last_id(hub: Arc<Hub<MemoryStore>>) -> Router {
 #[test]
 fn r3_a_stream_that_forgets_the_last_id_fails_s06() {
     let message = failure_message("a stream that forgets the last id", || {
-        paused(spec::s06(forgets_the_last_id))
+        block_on_paused(spec::s06(forgets_the_last_id))
     });
     assert_names(R3, &message);
 }

@@ -14,6 +14,14 @@ use crate::rule::{Rule, broken};
 use axum::Router;
 use virtual_browser::{Browser, Page, Trace};
 
+/// When the page in `trace` first showed message `id`, if it ever did.
+pub fn shown_at(trace: &Trace, id: u64) -> Option<u64> {
+    trace.events().iter().find_map(|(at, event)| match event {
+        virtual_browser::Event::Rendered { ids } if ids.contains(&id) => Some(*at),
+        _ => None,
+    })
+}
+
 /// One of a spec's scenarios: it runs its scene with the client it is
 /// given, and panics with a message naming the rule the client broke.
 pub type Scenario = fn(&ClientSpec);

@@ -49,6 +49,20 @@ pub fn block_on(scene: impl Future<Output = ()>) {
         .block_on(scene);
 }
 
+/// Run an async scene as a spec's `#[tokio::test(start_paused = true)]`
+/// does: on one thread, on tokio's clock paused from the start. (Pausing
+/// the clock of [`block_on`]'s runtime after it started is not the same: a
+/// sleep then ends up to a millisecond late, and some scenarios measure
+/// their waits to the millisecond.)
+pub fn block_on_paused(scene: impl Future<Output = ()>) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("a runtime for the scene")
+        .block_on(scene);
+}
+
 /// The course checks' side of a server spec: run `scene` (a spec scenario
 /// run against a known wrong solution, `what`) and return its failure
 /// message; fail if it passed, since the spec must catch it.

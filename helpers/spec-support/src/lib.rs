@@ -31,9 +31,11 @@ mod snapshot;
 
 pub use client::{
     ClientSpec, KnownClients, Scenario, Scenarios, assert_breaks, assert_passes,
-    traces_match,
+    shown_at, traces_match,
 };
-pub use failure::{assert_names, block_on, failure_message, failure_of};
+pub use failure::{
+    assert_names, block_on, block_on_paused, failure_message, failure_of,
+};
 pub use learner::{learner_file, replaced};
 pub use rule::Rule;
 pub use snapshot::snapshot_failures_point_at;

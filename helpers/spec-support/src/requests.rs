@@ -9,6 +9,7 @@ use axum::{
     Router,
     body::{Body, Bytes},
     http::{HeaderMap, Request, header::HeaderName},
+    response::Response,
 };
 use http_body_util::BodyExt;
 use limits::rate_limit::CLIENT_ID_HEADER;
@@ -115,29 +116,37 @@ pub async fn answer(
     app: &Router,
     request: Request<Body>,
 ) -> Result<Reply, Panicked> {
-    let what = format!("{} {}", request.method(), request.uri());
-    let app = app.clone();
-    let response =
-        match tokio::spawn(async move { app.oneshot(request).await }).await {
-            Ok(Ok(response)) => response,
-            Ok(Err(never)) => match never {},
-            Err(panic) => {
-                let reason = panic
-                    .try_into_panic()
-                    .ok()
-                    .and_then(|p| {
-                        p.downcast_ref::<String>()
-                            .cloned()
-                            .or(p.downcast_ref::<&str>().map(|s| s.to_string()))
-                    })
-                    .unwrap_or_else(|| "an unknown panic".to_owned());
-                return Err(Panicked { what, reason, start_in: None });
-            }
-        };
-    let (parts, body) = response.into_parts();
+    let (parts, body) = respond(app, request).await?.into_parts();
     Ok(Reply {
         status: parts.status.as_u16(),
         headers: parts.headers,
         body: body.collect().await.expect("the body could not be read").to_bytes(),
     })
+}
+
+/// Send `request` as it is, and return the answer with its body unread:
+/// for a stream, which a test reads piece by piece. A panic in the server
+/// (before the answer began) comes back as [`Panicked`].
+pub async fn respond(
+    app: &Router,
+    request: Request<Body>,
+) -> Result<Response, Panicked> {
+    let what = format!("{} {}", request.method(), request.uri());
+    let app = app.clone();
+    match tokio::spawn(async move { app.oneshot(request).await }).await {
+        Ok(Ok(response)) => Ok(response),
+        Ok(Err(never)) => match never {},
+        Err(panic) => {
+            let reason = panic
+                .try_into_panic()
+                .ok()
+                .and_then(|p| {
+                    p.downcast_ref::<String>()
+                        .cloned()
+                        .or(p.downcast_ref::<&str>().map(|s| s.to_string()))
+                })
+                .unwrap_or_else(|| "an unknown panic".to_owned());
+            Err(Panicked { what, reason, start_in: None })
+        }
+    }
 }
