@@ -415,6 +415,35 @@ fn r14_a_page_that_gives_up_on_a_refused_stream_fails_s16() {
     assert_names(R14, &message);
 }
 
+/// A right client written another way: it listens with `addEventListener`
+/// rather than `onmessage`, keeps the newest id it has seen rather than the
+/// last event's, and renders only what the merge changed.
+#[test]
+fn a_right_client_written_another_way_passes_every_client_scenario() {
+    let js = replaced(
+        CLIENT_JS,
+        "  source.onmessage = (event) => {
+    shown = merge(shown, [JSON.parse(event.data)]);
+    cursor = cursorOf(event.lastEventId);
+    renderMessages(shown);
+  };",
+        "  source.addEventListener(\"message\", (event) => {
+    const message = JSON.parse(event.data);
+    const next = cursorOf(event.lastEventId);
+    if (cursor === null || next.epoch !== cursor.epoch || next.since > cursor.since) {
+      cursor = next;
+    }
+    const before = shown.length;
+    shown = merge(shown, [message]);
+    if (shown.length !== before || shown.at(-1).id === message.id) renderMessages(shown);
+  });",
+    );
+    let spec = client(js);
+    for scenario in [spec::s12, spec::s13, spec::s14, spec::s15, spec::s16] {
+        scenario(&spec);
+    }
+}
+
 #[test]
 fn the_solution_passes_every_client_scenario() {
     let spec = client(CLIENT_JS);
