@@ -24,13 +24,14 @@
 //! - R10 the page opens one stream, and shows a message the moment it is
 //!   posted (s12).
 //! - R11 a broken stream is the browser's to reconnect, after the server's
-//!   `retry:` and from the last id: the page shows every message once
+//!   `retry:` and from the last id: the page shows every message once, and
+//!   its status line says it is reconnecting until the stream is open again
 //!   (s13).
 //! - R12 a `reset` empties the page before the new life's messages (s14).
 //! - R13 a hidden page holds no stream, and catches up from its cursor when
 //!   shown (s15).
 //! - R14 a refused stream is retried with exercise 04's backoff, and the
-//!   page says so (s16).
+//!   page says so; a stream that opens starts the backoff over (s16).
 //!
 //! One file checks both crates: `cargo test -p ex08-server-sent-events`
 //! runs it against your starter, and the root `cargo test` runs it against
@@ -1034,6 +1035,21 @@ pub fn s13(spec: &ClientSpec) {
         streams.iter().filter(|s| s.sent >= 10_000).count(),
         spec.client_path()
     );
+    let back = reopened.map_or(10_000, |s| s.sent);
+    assert!(
+        status_at(&trace, back).is_some_and(|text| !text.is_empty()),
+        "{R11:#}: from the break at 10000 ms until the browser is back, the status line says the page is \
+         reconnecting; at {back} ms it said {:?}.\nWhat happened:\n{trace}Look at `onerror` in `open`, {}.",
+        status_at(&trace, back).unwrap_or_default(),
+        spec.client_path()
+    );
+    assert!(
+        status_at(&trace, 29_999).is_some_and(|text| text.is_empty()),
+        "{R11:#}: once the stream is open again, the status line is empty; at 29999 ms it still said {:?}.\n\
+         What happened:\n{trace}Look at `onopen` in `open`, {}.",
+        status_at(&trace, 29_999).unwrap_or_default(),
+        spec.client_path()
+    );
     let rendered_twice = trace.events().iter().find_map(|(at, event)| match event {
         PageEvent::Rendered { ids } if ids.windows(2).any(|w| w[0] >= w[1]) => {
             Some((*at, ids.clone()))
@@ -1145,7 +1161,12 @@ pub fn s16(spec: &ClientSpec) {
             // The server is full: every stream is refused for 5 s. (The
             // backoff's third wait, 5 to 10 s, always ends after it.)
             .fail(0..5_000, Failure::RetryAfter { status: 503, seconds: 1 })
-            .post_at(20_000, "grace", "back");
+            .post_at(20_000, "grace", "back")
+            // Later the server starts again, full: the browser's own
+            // reconnection (1 to 6 s after the break) is refused too.
+            .restart_at(30_000, same_store())
+            .fail(30_000..37_000, Failure::RetryAfter { status: 503, seconds: 1 })
+            .post_at(50_000, "grace", "again");
     });
     spec.check(&trace, checks::no_script_errors(&trace));
     let streams = trace.spans_to("/events");
@@ -1173,4 +1194,37 @@ pub fn s16(spec: &ClientSpec) {
          What happened:\n{trace}Look at `onerror` in `open`, {}.",
         spec.client_path()
     );
+    // The stream that opened after the first refusals was a success: the
+    // next refusal starts the schedule over, at once (chapter 04's reset).
+    let after_restart: Vec<_> =
+        streams.iter().filter(|s| s.sent >= 30_000).collect();
+    let refused_at = after_restart.first().and_then(|s| s.answered);
+    let next = after_restart.get(1).map(|s| s.sent);
+    let when =
+        |at: Option<u64>| at.map_or("never".to_owned(), |at| format!("at {at} ms"));
+    assert!(
+        refused_at.zip(next).is_some_and(|(refused, next)| next <= refused + 1_000),
+        "{R14:#}: the stream that opened after the first refusals starts the backoff over (`backoff.succeeded()`), so \
+         when the server refuses the browser's reconnection after its restart at 30000 ms (answered {}), the page \
+         tries again at once, as after a first failure; its next stream went {}.\n\
+         What happened:\n{trace}Look at `onopen` in `open`, {}.",
+        when(refused_at),
+        when(next),
+        spec.client_path()
+    );
+    assert!(
+        shown_at(&trace, 2).is_some_and(|at| (50_000..=50_200).contains(&at)),
+        "{R14:#}: after the second refusals the page is streaming again: a message posted at 50000 ms shows at once.\n\
+         What happened:\n{trace}Look at `onerror` in `open`, {}.",
+        spec.client_path()
+    );
+}
+
+/// The page's status line at `at` ms: the text of the last `showStatus`
+/// before it (empty once cleared), or `None` if the page never set one.
+fn status_at(trace: &virtual_browser::Trace, at: u64) -> Option<String> {
+    trace.events().iter().rev().find_map(|(t, event)| match event {
+        PageEvent::Status { text } if *t <= at => Some(text.clone()),
+        _ => None,
+    })
 }

@@ -365,6 +365,33 @@ fn r11_a_page_that_reopens_at_once_fails_s13() {
 }
 
 #[test]
+fn r11_a_page_that_says_nothing_while_reconnecting_fails_s13() {
+    let js = replaced(
+        CLIENT_JS,
+        "      showStatus(\"connection lost; reconnecting…\");\n      return;",
+        "      return;",
+    );
+    let message =
+        failure_message("a page that says nothing while reconnecting", || {
+            spec::s13(&client(js))
+        });
+    assert_names(R11, &message);
+}
+
+#[test]
+fn r11_a_page_that_never_clears_its_status_fails_s13() {
+    let js = replaced(
+        CLIENT_JS,
+        "    backoff.succeeded();\n    showStatus(\"\");\n",
+        "    backoff.succeeded();\n",
+    );
+    let message = failure_message("a page that never clears its status", || {
+        spec::s13(&client(js))
+    });
+    assert_names(R11, &message);
+}
+
+#[test]
 fn r12_a_page_that_ignores_the_reset_fails_s14() {
     let js = replaced(
         CLIENT_JS,
@@ -412,6 +439,21 @@ fn r14_a_page_that_gives_up_on_a_refused_stream_fails_s16() {
         failure_message("a page that gives up on a refused stream", || {
             spec::s16(&client(js))
         });
+    assert_names(R14, &message);
+}
+
+#[test]
+fn r14_a_page_whose_backoff_never_starts_over_fails_s16() {
+    // Chapter 04's reset on success, forgotten: after one outage every
+    // later refusal waits as if the first had never ended.
+    let js = replaced(
+        CLIENT_JS,
+        "    backoff.succeeded();\n    showStatus(\"\");\n",
+        "    showStatus(\"\");\n",
+    );
+    let message = failure_message("a page whose backoff never starts over", || {
+        spec::s16(&client(js))
+    });
     assert_names(R14, &message);
 }
 
