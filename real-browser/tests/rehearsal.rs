@@ -1,6 +1,6 @@
 //! A class rehearsed with real browsers through real failures: a class
 //! server on a real socket (served as `cargo run -- classroom` serves it),
-//! six learners each with a `join` proxy of their own and a page in
+//! seven learners each with a `join` proxy of their own and a page in
 //! headless Chromium, and the instructor's controls.
 //!
 //! What it checks is what the instructors' page promises: no correct client
@@ -9,8 +9,10 @@
 //! server, though in each the room sees requests a browser sent twice or
 //! reports that never arrived; the known wrong client is flagged with its
 //! rule; the tight limit's 429s reach exercise 04's client, which honours
-//! them; and in moment 3, the two pages that wait exactly what
-//! `Retry-After` says come back in the same second.
+//! them; in moment 3, the two pages that wait exactly what `Retry-After`
+//! says come back in the same second; and exercise 08's page, whose
+//! stream every failure breaks, streams again after them all: the
+//! instructor's last post shows on it at once, and its lane has the tick.
 //!
 //! It runs in real time, about two minutes.
 
@@ -61,8 +63,22 @@ fn the_room() -> Vec<Learner> {
         // Moment 3: two pages joined with `--exact-retry-after`.
         exact("Dot"),
         exact("Eda"),
+        // Exercise 08: a stream, which each failure breaks or refuses.
+        Learner {
+            name: "Fay",
+            exercise: 8,
+            files: vec![
+                ("/client.js", server_sent_events::CLIENT_JS),
+                ("/cursor.js", dont_ddos_yourself::CURSOR_JS),
+                backoff,
+            ],
+            wrong: None,
+        },
     ]
 }
+
+/// Where Fay, exercise 08's page, is in `the_room`.
+const FAY: usize = 6;
 
 /// Exercise 07's finished page with the backoff that waits exactly what
 /// `Retry-After` says, as `join --exact-retry-after` serves it. It breaks
@@ -84,6 +100,10 @@ fn exact(name: &'static str) -> Learner {
 /// A lane's requests as the dashboard was sent them: by number, (sent,
 /// answered, kind), in room time.
 type Requests = std::collections::BTreeMap<usize, (u64, Option<u64>, &'static str)>;
+
+/// A lane's streams as the dashboard was sent them: by number, when each
+/// opened and the ticks drawn on it (an event each), in room time.
+type Streams = std::collections::BTreeMap<usize, (u64, BTreeSet<u64>)>;
 
 /// A TCP relay between a `join` and the class server whose route can be
 /// dropped: while dropped, a connection gets no answer (its request goes
@@ -209,7 +229,7 @@ fn a_rehearsed_class_flags_no_correct_client_through_real_failures() {
 
         // What the dashboard showed, once a second: each learner's flags
         // (a flag lasts two minutes) and the kinds of mark on their lane.
-        type Seen = Vec<(BTreeSet<&'static str>, BTreeSet<&'static str>, Requests)>;
+        type Seen = Vec<(BTreeSet<&'static str>, BTreeSet<&'static str>, Requests, Streams)>;
         let shown: Arc<std::sync::Mutex<Seen>> = Arc::new(std::sync::Mutex::new(vec![Default::default(); room.len()]));
         let names: Vec<&'static str> = room.iter().map(|l| l.name).collect();
         let watching = {
@@ -224,6 +244,11 @@ fn a_rehearsed_class_flags_no_correct_client_through_real_failures() {
                             shown[n].1.extend(lane.requests.iter().map(|r| r.kind));
                             for request in &lane.requests {
                                 shown[n].2.insert(request.n, (request.sent, request.answered, request.kind));
+                                if let Some(stream) = &request.stream {
+                                    let (_, ticks) =
+                                        shown[n].3.entry(request.n).or_insert_with(|| (stream.opened, BTreeSet::new()));
+                                    ticks.extend(stream.ticks.iter().copied());
+                                }
                             }
                         }
                     }
@@ -258,8 +283,10 @@ fn a_rehearsed_class_flags_no_correct_client_through_real_failures() {
         wait(7).await;
         press(Control::Normal).await;
         wait(12).await;
-        // A restart breaks every held request (Cat's long poll).
+        // A restart breaks every held request (Cat's long poll) and every
+        // stream (Fay's).
         press(Control::Restart).await;
+        let restarted_at = class.room.now();
         wait(5).await;
         // Ann stops `join` (Ctrl-C) and starts it again, on the same port.
         let (ann, join) = joins.remove(0);
@@ -276,6 +303,11 @@ fn a_rehearsed_class_flags_no_correct_client_through_real_failures() {
         wait(10).await;
         press(Control::Normal).await;
         wait(4).await;
+        // After it all, the instructor posts: a stream delivers it at once.
+        let posted_at = class.room.now();
+        press(Control::Post { text: "streamed after every failure".into() }).await;
+        let fay_saw = browsers[FAY].until_shown("streamed after every failure", Duration::from_secs(3)).await;
+        wait(2).await;
         watching.abort();
 
         let feed = class.room.feed(0);
@@ -322,6 +354,22 @@ fn a_rehearsed_class_flags_no_correct_client_through_real_failures() {
         for (told, back) in [dot, eda] {
             assert!((9_900..11_500).contains(&(back - told)), "after exactly the 10 s they were told: {told} {back}");
         }
+        // Fay's page streamed through it all: the browser or her page
+        // opened a new stream after the restart broke hers, the last post
+        // showed on her page within a second, and her lane drew its tick.
+        let streams = &shown[FAY].3;
+        assert!(
+            streams.values().any(|(opened, _)| *opened > restarted_at),
+            "Fay's stream was opened again after the restart at {restarted_at} ms: {streams:?}"
+        );
+        assert!(
+            fay_saw.is_some_and(|after| after < Duration::from_secs(1)),
+            "the instructor's last post reached Fay's stream at once: shown after {fay_saw:?}"
+        );
+        assert!(
+            streams.values().any(|(_, ticks)| ticks.iter().any(|at| *at >= posted_at)),
+            "Fay's lane drew a tick for the last post (posted at {posted_at} ms): {streams:?}"
+        );
 
         for browser in browsers {
             browser.close().await;
