@@ -5,14 +5,15 @@
 //! screenshot is taken of a room of them.
 //!
 //! Each behaves as one of the course's clients does, or as a known wrong
-//! one: a chain (exercise 02 on), a long poll (07), `setInterval` (the
-//! mistake of chapter 02), polling on while hidden (chapter 03's), retrying
-//! at once forever (chapter 04's).
+//! one: a chain (exercise 02 on), a long poll (07), a stream (08),
+//! `setInterval` (the mistake of chapter 02), polling on while hidden
+//! (chapter 03's), retrying at once forever (chapter 04's).
 
 use crate::join::Upstream;
 use crate::room::Tag;
 use axum::body::Body;
 use axum::http::{HeaderValue, Request};
+use http_body_util::BodyExt;
 use std::time::{Duration, Instant};
 
 /// The course's retry schedule, as exercise 04 keeps it.
@@ -26,6 +27,10 @@ pub enum Behaviour {
     Chain { interval: Duration },
     /// A long poll, asked again the moment it is answered (exercise 07).
     LongPoll,
+    /// An `EventSource` (exercise 08): one stream, read as events come;
+    /// when it ends, opened again after the server's `retry:` with the last
+    /// id, when refused, after the backoff's wait; closed while hidden.
+    Stream,
     /// A poll every `every`, answered or not (exercise 01's client; wrong
     /// from chapter 02 on).
     SetInterval { every: Duration },
@@ -85,6 +90,8 @@ pub async fn run(class: Upstream, learner: Learner, until: Instant) -> Tally {
     let (mut since, mut epoch): (Option<u64>, Option<u64>) = (None, None);
     let mut failures = 0usize;
     let mut hidden = false;
+    // A stream's last id and `retry:`, as an EventSource keeps them.
+    let mut reading = Reading { last_id: None, retry: Duration::from_secs(3) };
     // setInterval's requests run side by side, each on a task of its own.
     let mut beside = tokio::task::JoinSet::new();
     while Instant::now() < until {
@@ -97,6 +104,36 @@ pub async fn run(class: Upstream, learner: Learner, until: Instant) -> Tally {
         let keeps_polling = matches!(learner.behaviour, Behaviour::IgnoresHidden { .. });
         if hidden && !keeps_polling {
             tokio::time::sleep(Duration::from_millis(100)).await;
+            continue;
+        }
+        if learner.behaviour == Behaviour::Stream {
+            // Read until the stream ends, the page hides or the run ends.
+            let hides_at = learner.hidden.as_ref().map(|w| started + w.start).filter(|at| *at > Instant::now());
+            let stop = hides_at.map_or(until, |at| at.min(until));
+            let wait = match stream(&class, &learner.tag, &mut log, &mut reading, stop).await {
+                // The browser reconnects by itself, after the server's
+                // `retry:`: a stream that ended, or a connection that failed.
+                Streamed::Ended => {
+                    failures = 0;
+                    tally.answered += 1;
+                    reading.retry
+                }
+                Streamed::Failed => {
+                    tally.failed += 1;
+                    reading.retry
+                }
+                // A refusal closes the EventSource for good: the page's
+                // backoff opens another.
+                Streamed::Refused => {
+                    tally.refused += 1;
+                    failures += 1;
+                    let step = SCHEDULE_MS[(failures - 1).min(SCHEDULE_MS.len() - 1)];
+                    Duration::from_millis(step / 2 + fastrand::u64(0..=step / 2))
+                }
+                // The page hid (it closes its stream) or the run is over.
+                Streamed::Closed => Duration::ZERO,
+            };
+            tokio::time::sleep(wait.min(until.saturating_duration_since(Instant::now()))).await;
             continue;
         }
         if let Behaviour::SetInterval { every } = learner.behaviour {
@@ -147,6 +184,70 @@ pub async fn run(class: Upstream, learner: Learner, until: Instant) -> Tally {
     }
     beside.abort_all();
     tally
+}
+
+/// How one stream went.
+enum Streamed {
+    /// It was open, then it ended (the server closed it, or it broke).
+    Ended,
+    /// No answer: the connection failed before the stream began.
+    Failed,
+    /// Not a stream: a 429, a 503 or another refusal.
+    Refused,
+    /// The page closed it: hidden, or the run is over.
+    Closed,
+}
+
+/// What an `EventSource` keeps across its reconnections: the last event's
+/// id (sent back as `Last-Event-ID`) and the server's last `retry:`
+/// (before any, 3 s, Chromium's default).
+struct Reading {
+    last_id: Option<String>,
+    retry: Duration,
+}
+
+/// One stream of `/events`, read event by event until it ends or `stop`.
+async fn stream(class: &Upstream, tag: &Tag, log: &mut PageLog, reading: &mut Reading, stop: Instant) -> Streamed {
+    // An EventSource sends no headers of its own: the page names itself in
+    // the URL, and `join` adds the tag. A page reopening after a refusal
+    // puts its cursor in the URL; the id header resumes it the same way.
+    let mut request = Request::get(format!("/events?client={}", log.load)).body(Body::empty()).expect("a request");
+    crate::tag::put(request.headers_mut(), tag);
+    if let Some(id) = reading.last_id.as_deref().and_then(|id| HeaderValue::from_str(id).ok()) {
+        request.headers_mut().insert("last-event-id", id);
+    }
+    let response = tokio::select! {
+        response = class.send(request) => response,
+        () = tokio::time::sleep_until(stop.into()) => return Streamed::Closed,
+    };
+    if response.extensions().get::<chat_page::serve::CloseConnection>().is_some() {
+        return Streamed::Failed;
+    }
+    if !response.status().is_success() {
+        return Streamed::Refused;
+    }
+    let mut body = response.into_body();
+    let mut text = String::new();
+    loop {
+        let frame = tokio::select! {
+            frame = body.frame() => frame,
+            () = tokio::time::sleep_until(stop.into()) => return Streamed::Closed,
+        };
+        let Some(Ok(frame)) = frame else { return Streamed::Ended };
+        let Ok(data) = frame.into_data() else { continue };
+        text.push_str(&String::from_utf8_lossy(&data));
+        // Each event ends at a blank line; keep what follows for the next.
+        while let Some(end) = text.find("\n\n") {
+            for line in text[..end].lines() {
+                if let Some(id) = line.strip_prefix("id:") {
+                    reading.last_id = Some(id.trim_start().to_owned());
+                } else if let Some(ms) = line.strip_prefix("retry:").and_then(|ms| ms.trim().parse().ok()) {
+                    reading.retry = Duration::from_millis(ms);
+                }
+            }
+            text.drain(..end + 2);
+        }
+    }
 }
 
 fn poll_request(tag: &Tag, log: &mut PageLog, since: Option<u64>, epoch: Option<u64>, long: bool) -> Request<Body> {
@@ -233,7 +334,8 @@ pub fn a_class(size: usize) -> Vec<Learner> {
                 4 => (3, Behaviour::IgnoresHidden { interval: 3 * second }),
                 5 => (4, Behaviour::RetriesAtOnce { interval: 3 * second }),
                 6..=8 => (5, Behaviour::Chain { interval: 3 * second }),
-                _ => (7, Behaviour::LongPoll),
+                9 | 10 => (7, Behaviour::LongPoll),
+                _ => (8, Behaviour::Stream),
             };
             let hidden = (i % 4 == 0 || i % 12 == 4).then(|| 8 * second..20 * second);
             Learner { tag: Tag { name, exercise }, behaviour, hidden }

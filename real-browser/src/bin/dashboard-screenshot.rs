@@ -6,8 +6,9 @@
 //! ```
 //!
 //! A class server on 127.0.0.1 and 30 simulated learners
-//! (`classroom::simulate::a_class`: mostly right clients, an interval poller
-//! or two, one that polls on while hidden, one that retries at once), for
+//! (`classroom::simulate::a_class`: mostly right clients, exercise 08's
+//! streams among them, an interval poller or two, one that polls on while
+//! hidden, one that retries at once), for
 //! about 40 s of real time: the room's exercise set to 05, then normal,
 //! slow (answers 4 s late), down (503 with Retry-After), down with
 //! connections closed, flaky (500s), the tight rate limit (429s), and
@@ -107,8 +108,12 @@ fn main() {
             (33, Control::Normal),
             (34, Control::Post { text: "back".to_owned() }),
         ];
+        let mut first_post_at = None; // room time
         for (at, control) in lesson {
             tokio::time::sleep_until((started + Duration::from_secs(at)).into()).await;
+            if matches!(control, Control::Post { .. }) {
+                first_post_at = first_post_at.or(Some(class.room.now()));
+            }
             eprintln!("{:>2} s: {}", at, class.control(control).await.unwrap());
         }
         // Checks (two learners in three pass their exercise's spec), hints,
@@ -141,6 +146,24 @@ fn main() {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         tokio::time::sleep_until((started + Duration::from_secs(37)).into()).await;
+        // The simulated exercise 08 pages are drawn as streams: a bar with a
+        // tick for a post. (Whether one is open again at the end depends on
+        // the draws of its backoff: four refusals in a row, and its next
+        // try is 15 to 30 s away, as a real page's would be.)
+        let feed = class.room.feed(0);
+        let first_post_at = first_post_at.expect("the lesson posts");
+        let streaming: Vec<_> = feed.learners.iter().filter(|lane| lane.exercise == 8).collect();
+        assert!(!streaming.is_empty(), "the simulated room has exercise 08 pages");
+        for lane in streaming {
+            let ticked = lane.requests.iter().any(|r| {
+                r.stream.as_ref().is_some_and(|stream| stream.ticks.iter().any(|at| *at >= first_post_at))
+            });
+            assert!(
+                ticked,
+                "{}'s lane should show a stream with a tick for a post (the first at {first_post_at} ms): {:?}",
+                lane.name, lane.requests
+            );
+        }
         let png = browser.screenshot().await;
         std::fs::write(&out, &png).unwrap_or_else(|error| panic!("cannot write {out}: {error}"));
         eprintln!("written to {out} ({} KiB)", png.len() / 1024);
