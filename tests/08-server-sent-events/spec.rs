@@ -9,7 +9,7 @@
 //!   `?since=`; without it, the URL's cursor; an id the server could not
 //!   have sent is a `400` (s01, s05).
 //! - R3 across wake-ups and reconnections, each message is sent once and
-//!   none is skipped (s04, s06).
+//!   none is skipped, not even one stored while the feed looks (s04, s06).
 //! - R4 a cursor from another life of the store gets a `reset` event, whose
 //!   id starts the new life (`<epoch>-0`), then every message (s02).
 //! - R5 an idle stream gets a comment line every KEEP_ALIVE_EVERY (s07).
@@ -116,17 +116,17 @@ pub type Events = fn(&Answer, Option<Cursor>) -> (Vec<Event>, Option<Cursor>);
 pub type RetryFor = fn(f64) -> Duration;
 /// A feed, boxed so that a plain `fn` can name it.
 pub type Feed = fn(
-    Arc<Hub<MemoryStore>>,
+    Arc<Hub<SpecStore>>,
     Option<Cursor>,
     mpsc::Sender<Event>,
     OwnedSlot,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>>;
 /// How a scenario makes the app on a hub.
-pub type MakeApp = fn(Arc<Hub<MemoryStore>>) -> Router;
+pub type MakeApp = fn(Arc<Hub<SpecStore>>) -> Router;
 
 /// The crate's own feed, as a [`Feed`].
 pub fn the_feed(
-    hub: Arc<Hub<MemoryStore>>,
+    hub: Arc<Hub<SpecStore>>,
     cursor: Option<Cursor>,
     queue: mpsc::Sender<Event>,
     slot: OwnedSlot,
@@ -135,23 +135,72 @@ pub fn the_feed(
 }
 
 /// The crate's own app, on the spec's clock.
-pub fn the_app(hub: Arc<Hub<MemoryStore>>) -> Router {
+pub fn the_app(hub: Arc<Hub<SpecStore>>) -> Router {
     app_with(hub, FakeRelativeClock::default())
 }
 
-pub fn memory_hub_at(epoch: u64) -> Arc<Hub<MemoryStore>> {
+pub fn memory_hub_at(epoch: u64) -> Arc<Hub<SpecStore>> {
     Arc::new(Hub::new(
-        Arc::new(MemoryStore::with_epoch(MAX_MESSAGES, epoch)),
+        Arc::new(SpecStore {
+            inner: MemoryStore::with_epoch(MAX_MESSAGES, epoch),
+            gap: std::sync::Mutex::new(None),
+        }),
         News::local(),
     ))
 }
 
-fn memory_hub() -> Arc<Hub<MemoryStore>> {
+/// The spec's store: exercise 05's in-memory store, which a scenario can
+/// ask to store a message right after its next read, and tell the news: a
+/// post landing exactly in the gap between a feed's look at the store and
+/// its wait for news. On a real server that gap is rare and short; here it
+/// comes when asked.
+pub struct SpecStore {
+    inner: MemoryStore,
+    /// The text to store after the next read, and the hub whose news to tell.
+    gap: std::sync::Mutex<Option<(String, std::sync::Weak<Hub<SpecStore>>)>>,
+}
+
+impl SpecStore {
+    /// Store `text` (from `grace`) right after the next read, and tell
+    /// `hub`'s news, as `POST /poll` would.
+    pub fn post_after_the_next_read(&self, text: &str, hub: &Arc<Hub<SpecStore>>) {
+        *self.gap.lock().expect("the gap's lock") =
+            Some((text.to_owned(), Arc::downgrade(hub)));
+    }
+}
+
+impl Store for SpecStore {
+    async fn push(
+        &self,
+        message: poll_endpoint::message::ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, redis_chat::store::StoreError> {
+        self.inner.push(message, key).await
+    }
+
+    async fn poll(
+        &self,
+        cursor: Option<Cursor>,
+    ) -> Result<redis_chat::store::PollAnswer, redis_chat::store::StoreError> {
+        let answer = self.inner.poll(cursor).await?;
+        let gap = self.gap.lock().expect("the gap's lock").take();
+        if let Some((text, hub)) = gap
+            && let Some(hub) = hub.upgrade()
+        {
+            let new = NewMessage { user: "grace".to_owned(), text };
+            self.inner.push(new.validate().expect("a valid message"), None).await?;
+            hub.news.tell().await;
+        }
+        Ok(answer)
+    }
+}
+
+fn memory_hub() -> Arc<Hub<SpecStore>> {
     memory_hub_at(EPOCH)
 }
 
 /// Store a message from `ada` and tell the hub's news, as `POST /poll` does.
-pub async fn post(hub: &Hub<MemoryStore>, text: &str) -> Message {
+pub async fn post(hub: &Hub<SpecStore>, text: &str) -> Message {
     let valid = NewMessage { user: "ada".to_owned(), text: text.to_owned() }
         .validate()
         .expect("a valid message");
@@ -543,7 +592,7 @@ pub fn s03(retry_for: RetryFor) {
 /// MAX_QUEUED_EVENTS and a slot under the hub's caps.
 fn start_feed(
     feed: Feed,
-    hub: &Arc<Hub<MemoryStore>>,
+    hub: &Arc<Hub<SpecStore>>,
     cursor: Option<Cursor>,
     client: &str,
 ) -> (mpsc::Receiver<Event>, tokio::task::JoinHandle<()>) {
@@ -597,6 +646,21 @@ pub async fn s04(feed: Feed) {
         "{R3:#}: messages 4 and 5 were stored one after the other, then a wake-up came with nothing new: the feed \
          sends 4 and 5, once each, in order. It sent:\n{}{}",
         texts(&burst),
+        look()
+    );
+    // A post lands in the gap: stored, and its news told, just after the
+    // feed's next look at the store and before it waits for news again.
+    hub.store.post_after_the_next_read("six", &hub);
+    hub.news.tell().await; // a wake-up, so that the feed looks
+    let gap = drain(&mut queued, Duration::from_secs(1)).await;
+    assert_eq!(
+        ids(&gap),
+        ["1000-6"],
+        "{R3:#}: message 6 was stored (and its news told) just as the feed looked at the store: the feed sends it at \
+         once, not with whatever message comes next. Watch for news *before* looking (a message stored after \
+         `subscribe` moves the version, so `changed()` completes even if it came during the look), as exercise \
+         07's `Hub::wait` does. It sent:\n{}{}",
+        texts(&gap),
         look()
     );
 }
@@ -923,7 +987,7 @@ thread_local! {
     /// The hub of the app the current client scenario opened, so that a
     /// scene can start the server again on the same store (a broken
     /// connection, not a new store).
-    static HUB: RefCell<Option<Arc<Hub<MemoryStore>>>> = const { RefCell::new(None) };
+    static HUB: RefCell<Option<Arc<Hub<SpecStore>>>> = const { RefCell::new(None) };
 }
 
 fn scenario_app() -> Router {

@@ -21,10 +21,10 @@ use futures_util::StreamExt;
 use limits::held::OwnedSlot;
 use long_polling::hold::Hub;
 use poll_endpoint::error::ApiError;
-use redis_chat::memory::MemoryStore;
 use server_sent_events::events::{Answer, events};
 use server_sent_events::resume::{event_id, resume_from};
 use server_sent_events::{CLIENT_JS, RETRY_MIN};
+use spec::SpecStore;
 use spec::{R1, R2, R3, R4, R5, R6, R7, R8, R9, R10, R11, R12, R13, R14};
 use spec_support::{
     assert_names, block_on, block_on_paused, failure_message, replaced,
@@ -132,11 +132,15 @@ enum Mistake {
     WaitsForTheReader,
     /// It does not listen for the server stopping.
     IgnoresTheStop,
+    /// It looks at the store, then watches for news: a message stored
+    /// during the look moves the version before it watches, and waits for
+    /// the next one.
+    LooksBeforeItWatches,
 }
 
 async fn wrong_feed(
     mistake: Mistake,
-    hub: Arc<Hub<MemoryStore>>,
+    hub: Arc<Hub<SpecStore>>,
     mut cursor: Option<Cursor>,
     queue: mpsc::Sender<Event>,
     slot: OwnedSlot,
@@ -159,6 +163,9 @@ async fn wrong_feed(
         else {
             return;
         };
+        if mistake == Mistake::LooksBeforeItWatches {
+            news = hub.news.subscribe(); // the version it sees now counts as seen
+        }
         if new {
             let Ok(answer) = serde_json::from_slice::<Answer>(&body) else { return };
             let (batch, next) = events(&answer, cursor);
@@ -218,6 +225,23 @@ fn each_wrong_feed_passes_the_scenarios_of_the_other_rules() {
         feed_with!(Mistake::WaitsForTheReader),
         spec::the_app,
     ));
+    block_on_paused(spec::s09(
+        feed_with!(Mistake::LooksBeforeItWatches),
+        spec::the_app,
+    ));
+    block_on_paused(spec::s10(feed_with!(Mistake::LooksBeforeItWatches)));
+    block_on_paused(spec::s11(
+        feed_with!(Mistake::LooksBeforeItWatches),
+        spec::the_app,
+    ));
+}
+
+#[test]
+fn r3_a_feed_that_looks_before_it_watches_fails_s04() {
+    let message = failure_message("a feed that looks before it watches", || {
+        block_on_paused(spec::s04(feed_with!(Mistake::LooksBeforeItWatches)))
+    });
+    assert_names(R3, &message);
 }
 
 #[test]
@@ -262,7 +286,7 @@ fn r9_a_feed_that_ignores_the_stop_fails_s11() {
 /// The solution's app with every stream's body passed through `keep`, frame
 /// by frame (each frame is one event as axum's `Sse` writes it).
 fn filtering(
-    hub: Arc<Hub<MemoryStore>>,
+    hub: Arc<Hub<SpecStore>>,
     change: fn(Bytes) -> Option<Bytes>,
 ) -> Router {
     spec::the_app(hub).layer(middleware::from_fn(
@@ -280,7 +304,7 @@ fn filtering(
 }
 
 /// No comment lines: an idle stream says nothing.
-fn without_keep_alive(hub: Arc<Hub<MemoryStore>>) -> Router {
+fn without_keep_alive(hub: Arc<Hub<SpecStore>>) -> Router {
     filtering(hub, |frame| (!frame.starts_with(b":")).then_some(frame))
 }
 
@@ -293,7 +317,7 @@ fn r5_a_stream_without_keep_alive_fails_s07() {
 }
 
 /// Every stream told `retry: 3000`.
-fn one_retry_for_all(hub: Arc<Hub<MemoryStore>>) -> Router {
+fn one_retry_for_all(hub: Arc<Hub<SpecStore>>) -> Router {
     filtering(hub, |frame| {
         Some(if frame.starts_with(b"retry:") {
             Bytes::from("retry: 3000\n\n")
@@ -312,7 +336,7 @@ fn r6_one_retry_for_every_stream_fails_s08() {
 }
 
 /// The stream does not resume: `Last-Event-ID` is dropped on the way in.
-fn forgets_the_last_id(hub: Arc<Hub<MemoryStore>>) -> Router {
+fn forgets_the_last_id(hub: Arc<Hub<SpecStore>>) -> Router {
     spec::the_app(hub).layer(middleware::from_fn(
         |mut request: Request, next: Next| async {
             request.headers_mut().remove("last-event-id");

@@ -35,10 +35,11 @@ pub async fn feed<S: Store>(
     // when the queue is full (never wait for a reader: one that stops
     // reading must not hold anything more), when the store fails, or when
     // the server stops. Watch for news before the first look, as exercise
-    // 07's `Hub::wait` does. Every look is a read of `hub.answers` (given:
-    // one answer shared by every reader at a cursor), read as an `Answer`, and
-    // turned into events by your `events`. Rules R1, R3, R7, R8 and R9 (s04,
-    // s05, s06, s09 to s11); chapter 08, «A stream is a held request». API:
+    // 07's `Hub::wait` does, so a message stored during a look is not
+    // skipped. Every look is a read of `hub.answers` (given: one answer
+    // shared by every reader at a cursor), read as an `Answer`, and turned
+    // into events by your `events`. Rules R1, R3, R7, R8 and R9 (s04, s05,
+    // s06, s09 to s11); chapter 08, «A stream is a held request». API:
     // `hub.news`, `hub.stopping`, `mpsc::Sender::try_send` and `closed`,
     // `tokio::select!`.
     let _ = (hub, cursor, queue, slot);

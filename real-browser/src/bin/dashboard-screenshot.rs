@@ -155,9 +155,10 @@ fn main() {
         let streaming: Vec<_> = feed.learners.iter().filter(|lane| lane.exercise == 8).collect();
         assert!(!streaming.is_empty(), "the simulated room has exercise 08 pages");
         for lane in streaming {
-            let ticked = lane.requests.iter().any(|r| {
-                r.stream.as_ref().is_some_and(|stream| stream.ticks.iter().any(|at| *at >= first_post_at))
-            });
+            let ticked = lane
+                .requests
+                .iter()
+                .any(|r| r.stream.as_ref().is_some_and(|stream| stream.ticks.iter().any(|at| *at >= first_post_at)));
             assert!(
                 ticked,
                 "{}'s lane should show a stream with a tick for a post (the first at {first_post_at} ms): {:?}",
