@@ -66,10 +66,10 @@ function open() {
   // that is gone: forget them before the new ones come. While the browser
   // reconnects by itself (after the server's `retry:`, with the last id),
   // let it, and say so until it is back; once it gives up (the server
-  // refused the stream), open another with `backoff`'s wait, and say when.
-  // The status line is empty while the stream is open, and a stream that
-  // opens starts `backoff` over. Rules R10 to R12 and R14 (s12 to s14,
-  // s16); chapter 08, «The client». API: `EventSource` (`onopen`,
+  // refused the stream), open another with `backoff`'s wait if the page is
+  // visible then, and say when. The status line is empty while the stream
+  // is open, and a stream that opens starts `backoff` over. Rules R10 to
+  // R14 (s12 to s16); chapter 08, «The client». API: `EventSource` (`onopen`,
   // `onmessage`, `onerror`, `readyState`, `lastEventId`, `close`),
   // `addEventListener`, `setTimeout`.
   throw new Error("TODO: open in client.js");

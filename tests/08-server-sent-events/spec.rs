@@ -28,8 +28,8 @@
 //!   its status line says it is reconnecting until the stream is open again
 //!   (s13).
 //! - R12 a `reset` empties the page before the new life's messages (s14).
-//! - R13 a hidden page holds no stream, and catches up from its cursor when
-//!   shown (s15).
+//! - R13 a hidden page holds no stream, not even one its backoff was
+//!   waiting to open, and catches up from its cursor when shown (s15).
 //! - R14 a refused stream is retried with exercise 04's backoff, and the
 //!   page says so; a stream that opens starts the backoff over (s16).
 //!
@@ -1178,12 +1178,35 @@ pub fn s15(spec: &ClientSpec) {
     let trace = spec.run(60_000, |browser| {
         browser
             .latency(Latency::Fixed(100))
+            // At first the server is full, and the page hides while its
+            // backoff waits to try again (its second wait, 1.5 to 3 s).
+            .fail(0..3_000, Failure::RetryAfter { status: 503, seconds: 1 })
+            .hide(1_000..4_000)
             .post_at(5_000, "grace", "seen")
             .hide(10_000..40_000)
             .post_at(20_000, "grace", "while you were away");
     });
     spec.check(&trace, checks::no_script_errors(&trace));
     let streams = trace.spans_to("/events");
+    let opened_while_hidden: Vec<_> = streams
+        .iter()
+        .filter(|s| (1_000..4_000).contains(&s.sent))
+        .map(|s| (s.request, s.sent))
+        .collect();
+    assert!(
+        opened_while_hidden.is_empty(),
+        "{R13:#}: the page hid at 1000 ms while its backoff waited to open another stream; when the wait ended the page \
+         was still hidden, so it opens nothing (it opens one when shown): it opened (request, ms) {:?}.\n\
+         What happened:\n{trace}Look at the retry's timer in `onerror`, {}.",
+        opened_while_hidden,
+        spec.client_path()
+    );
+    assert!(
+        streams.iter().any(|s| (4_000..=4_100).contains(&s.sent)),
+        "{R13:#}: shown again at 4000 ms, with no retry waiting any more, the page opens a stream at once.\n\
+         What happened:\n{trace}Look at the `visibilitychange` listener in {}.",
+        spec.client_path()
+    );
     let held_while_hidden: Vec<_> = streams
         .iter()
         .filter(|s| s.sent < 39_000 && s.answered.is_none_or(|end| end > 10_100))

@@ -442,6 +442,19 @@ fn r13_a_page_that_keeps_its_stream_while_hidden_fails_s15() {
 }
 
 #[test]
+fn r13_a_page_whose_retry_opens_while_hidden_fails_s15() {
+    let js = replaced(
+        CLIENT_JS,
+        "      retrying = null;\n      if (!document.hidden) open();",
+        "      retrying = null;\n      open();",
+    );
+    let message = failure_message("a page whose retry opens while hidden", || {
+        spec::s15(&client(js))
+    });
+    assert_names(R13, &message);
+}
+
+#[test]
 fn r14_a_page_that_reopens_a_refused_stream_at_once_fails_s16() {
     let js =
         replaced(CLIENT_JS, "const wait = backoff.failed(0);", "const wait = 0;");
