@@ -94,7 +94,8 @@ async function pollForever() {
   // aborted through `waiting`, which is null when none is. After an answer,
   // even an empty one, ask again at once, with the backoff reset; an abort
   // (the page hid) is not a failure; after any other failure, wait as
-  // `backoff` says, and say so in the status line as s18's snapshot does.
+  // `backoff` says, and say so in the status line (s18's snapshot has the
+  // course's words) until a request succeeds, which clears it.
   // Rules R9 to R12 (s16 to s21); chapter 07, «The client». API:
   // `AbortController`, `pageShown`, `sleep`.
   throw new Error("TODO: pollForever in client.js");

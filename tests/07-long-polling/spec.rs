@@ -23,8 +23,9 @@
 //!   posted (s16).
 //! - R10 after an empty answer, the page asks again at once (s17).
 //! - R11 a held request that breaks is retried with exercise 04's backoff:
-//!   its schedule (s18), a `429` or `503`'s Retry-After (s20), and a fresh
-//!   start after each success (s21).
+//!   its schedule, said on the status line until a request succeeds (s18),
+//!   a `429` or `503`'s Retry-After (s20), and a fresh start after each
+//!   success (s21).
 //! - R12 a hidden page lets go of its request and catches up when shown
 //!   (s19).
 //! - R13 held long polls are not rate-limited: a long poll the server held
@@ -69,7 +70,7 @@ use redis_chat::store::Store;
 use serde_json::{Value, json};
 use spec_support::redis_server::RedisServer;
 use spec_support::requests::{self, Reply, send};
-use spec_support::{ClientSpec, Rule, assert_trace_snapshot, shown_at};
+use spec_support::{ClientSpec, Rule, assert_trace_snapshot, shown_at, status_at};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -1387,6 +1388,23 @@ pub fn s18(spec: &ClientSpec) {
         shown_late && shown_at(&trace, 1).is_some(),
         "after the failures the page should be long polling again: a message posted at 40000 ms should show by \
          40100 ms.\nWhat happened:\n{trace}"
+    );
+    // The words are the page's own; that it says something, and stops
+    // saying it once a request succeeds, is the rule.
+    let failing = status_at(&trace, 14_999).unwrap_or_default();
+    assert!(
+        !failing.is_empty(),
+        "{R11:#}: while it waits to try again, the page says so in its status line (`showStatus`), with when; at \
+         14999 ms, after the failures since 10000 ms, it said nothing.\nWhat happened:\n{trace}Look at the `catch` \
+         in `pollForever` in {}.",
+        spec.client_path()
+    );
+    let after = status_at(&trace, 39_999).unwrap_or_default();
+    assert!(
+        after.is_empty(),
+        "{R11:#}: once a request succeeds again, the status line is cleared (`showStatus(\"\")`); at 39999 ms it still \
+         said {after:?}.\nWhat happened:\n{trace}Look at what `pollForever` does after `refresh` succeeds, in {}.",
+        spec.client_path()
     );
     // The waits are random and the status line is the page's own words: a
     // right client may draw and say them otherwise, so only the solution's

@@ -190,6 +190,32 @@ fn r11_a_client_that_retries_at_once_forever_fails_s18() {
 }
 
 #[test]
+fn r11_a_client_that_fails_in_silence_fails_s18() {
+    let client =
+        client_with("      showStatus(`${problem}; trying again ${when}`);\n", "");
+    let message = failure_message("a client that fails in silence", || {
+        spec::s18(&spec::client_with(client))
+    });
+    assert_names(R11, &message);
+    // That is all it gets wrong: the other client scenes pass it.
+    for scene in [spec::s16, spec::s17, spec::s19, spec::s20, spec::s21] {
+        scene(&spec::client_with(client));
+    }
+}
+
+#[test]
+fn r11_a_client_that_never_clears_its_status_fails_s18() {
+    let client = client_with("      showStatus(\"\");\n", "");
+    let message = failure_message("a client that never clears its status", || {
+        spec::s18(&spec::client_with(client))
+    });
+    assert_names(R11, &message);
+    for scene in [spec::s16, spec::s17, spec::s19, spec::s20, spec::s21] {
+        scene(&spec::client_with(client));
+    }
+}
+
+#[test]
 fn r11_a_client_that_ignores_retry_after_fails_s20() {
     // The schedule, but not what the server asked for.
     let client = client_with(

@@ -74,7 +74,7 @@ use server_sent_events::{
     RETRY_MIN, app_with,
 };
 use spec_support::requests::respond;
-use spec_support::{ClientSpec, Rule, assert_trace_snapshot, shown_at};
+use spec_support::{ClientSpec, Rule, assert_trace_snapshot, shown_at, status_at};
 use std::cell::RefCell;
 use std::convert::Infallible;
 use std::future::Future;
@@ -1305,13 +1305,4 @@ pub fn s16(spec: &ClientSpec) {
          What happened:\n{trace}Look at `onerror` in `open`, {}.",
         spec.client_path()
     );
-}
-
-/// The page's status line at `at` ms: the text of the last `showStatus`
-/// before it (empty once cleared), or `None` if the page never set one.
-fn status_at(trace: &virtual_browser::Trace, at: u64) -> Option<String> {
-    trace.events().iter().rev().find_map(|(t, event)| match event {
-        PageEvent::Status { text } if *t <= at => Some(text.clone()),
-        _ => None,
-    })
 }

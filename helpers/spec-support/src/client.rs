@@ -22,6 +22,16 @@ pub fn shown_at(trace: &Trace, id: u64) -> Option<u64> {
     })
 }
 
+/// The page's status line in `trace` at `at` ms: the text of the last
+/// `showStatus` at or before it (empty once cleared), or `None` if the page
+/// had set none.
+pub fn status_at(trace: &Trace, at: u64) -> Option<String> {
+    trace.events().iter().rev().find_map(|(t, event)| match event {
+        virtual_browser::Event::Status { text } if *t <= at => Some(text.clone()),
+        _ => None,
+    })
+}
+
 /// One of a spec's scenarios: it runs its scene with the client it is
 /// given, and panics with a message naming the rule the client broke.
 pub type Scenario = fn(&ClientSpec);

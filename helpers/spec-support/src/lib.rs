@@ -31,7 +31,7 @@ mod snapshot;
 
 pub use client::{
     ClientSpec, KnownClients, Scenario, Scenarios, assert_breaks, assert_passes,
-    shown_at, traces_match,
+    shown_at, status_at, traces_match,
 };
 pub use failure::{
     assert_names, block_on, block_on_paused, failure_message, failure_of,
