@@ -16,14 +16,16 @@
 //! - R1 `GET /poll` lists every message, oldest first, never cached (s01,
 //!   s02, s04).
 //! - R2 `POST /poll` stores the message and answers 201 with it (s03).
-//! - R3 `user` and `text` are stored trimmed (s05).
+//! - R3 `user` and `text` are trimmed before anything else: stored trimmed,
+//!   and counted against their limits trimmed (s05).
 //! - R4 the store keeps only the newest MAX_MESSAGES, and never reuses an id
 //!   (s06).
 //! - R5 every message gets its own id, even posted at once (s07).
 //! - R6 limits count characters, not bytes (s08).
 //! - R7 bad input gets its own 4xx: 400, 413, 415 or 422 (s09 to s16).
 //! - R8 a refusal stores nothing, and the server keeps serving (s09 to s16).
-//! - R9 every refusal is JSON that says what to fix (s09 to s18).
+//! - R9 every refusal is JSON that says what to fix; with both fields wrong,
+//!   it names `user`, which is checked first (s09 to s18).
 //! - R10 a name may not reverse or hide text, and is checked whole before
 //!   the text is looked at (s15).
 
@@ -367,6 +369,19 @@ pub async fn s05(app: App) {
          Look at `validate` in {}.",
         file("src/validate.rs")
     );
+    // The limits count the trimmed value: a name at its limit, sent with
+    // spaces around it, is within it.
+    let at_the_limit = "a".repeat(MAX_USER_CHARS);
+    let reply = chat.post_message(&format!("  {at_the_limit} "), "hi").await;
+    assert_eq!(
+        (reply.status, reply.json()["user"].as_str()),
+        (201, Some(at_the_limit.as_str())),
+        "{R3:#}: a `user` of {MAX_USER_CHARS} characters (the limit) with spaces around it is within the limit: trim \
+         first, then count. The server answered {} {}.\nLook at the order of the steps in `validate` in {}.",
+        reply.status,
+        reply.body,
+        file("src/validate.rs")
+    );
 }
 
 #[tokio::test]
@@ -646,6 +661,20 @@ pub async fn s12(app: App) {
         let why = format!("user {user:?} and text {text:?}");
         assert_refused(app, post_message(user, text), 422, &why, VALIDATE).await;
     }
+    // Both fields wrong: `user` is checked first, and its refusal is the one
+    // the client gets.
+    let long_text = "a".repeat(MAX_TEXT_CHARS + 100);
+    let why = format!(
+        "an empty user and a text of {} characters",
+        long_text.chars().count()
+    );
+    let error =
+        assert_refused(app, post_message("", &long_text), 422, &why, VALIDATE).await;
+    assert!(
+        error.contains("`user`"),
+        "{R9:#}: with {why}, both fields are wrong; `validate` checks `user` first, so the refusal names `user`, not \
+         {error:?}.\nLook at the order of the checks in `validate` in {VALIDATE}."
+    );
 }
 
 #[tokio::test]

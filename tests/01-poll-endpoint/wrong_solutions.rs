@@ -14,6 +14,8 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
+use poll_endpoint::error::ApiError;
+use poll_endpoint::message::{Invalid, NewMessage};
 use serde_json::Value;
 use spec::{App, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10};
 use spec_support::{assert_names, block_on, failure_message};
@@ -122,6 +124,48 @@ fn untrimmed() -> Router {
 #[test]
 fn r3_an_untrimmed_store_fails_s05() {
     assert_names(R3, &failure_of(untrimmed, spec::s05));
+}
+
+// R3: the limit counted before trimming (a padded name at its limit refused).
+
+/// The `user` and `text` a POST's body holds, if it is JSON.
+fn fields(bytes: &[u8]) -> Option<(String, String)> {
+    let json: Value = serde_json::from_slice(bytes).ok()?;
+    Some((json["user"].as_str()?.to_owned(), json["text"].as_str()?.to_owned()))
+}
+
+/// The solution's app, with `refuse` given each POST's fields first: what it
+/// answers is answered instead.
+fn refusing_first(refuse: fn(&str, &str) -> Option<Response>) -> Router {
+    poll_endpoint::app().layer(middleware::from_fn(
+        move |request: Request, next: Next| async move {
+            if request.method() != Method::POST {
+                return next.run(request).await;
+            }
+            let (parts, body) = request.into_parts();
+            let bytes = to_bytes(body, 1 << 20).await.unwrap_or_default();
+            if let Some(refusal) =
+                fields(&bytes).and_then(|(user, text)| refuse(&user, &text))
+            {
+                return refusal;
+            }
+            next.run(Request::from_parts(parts, Body::from(bytes))).await
+        },
+    ))
+}
+
+fn counts_before_trimming() -> Router {
+    refusing_first(|user, _| {
+        let max = poll_endpoint::message::MAX_USER_CHARS;
+        (user.chars().count() > max).then(|| {
+            ApiError::from(Invalid::TooLong { field: "user", max }).into_response()
+        })
+    })
+}
+
+#[test]
+fn r3_a_limit_counted_before_trimming_fails_s05() {
+    assert_names(R3, &failure_of(counts_before_trimming, spec::s05));
 }
 
 // R4: a store that keeps everything.
@@ -330,6 +374,27 @@ fn checks_the_text_before_the_disguise() -> Router {
             next.run(Request::from_parts(parts, Body::from(bytes))).await
         },
     ))
+}
+
+// R9: `text` checked before `user` (each check right, the order not).
+
+fn checks_the_text_first() -> Router {
+    refusing_first(|user, text| {
+        let new = |user: &str, text: &str| {
+            NewMessage { user: user.to_owned(), text: text.to_owned() }.validate()
+        };
+        match (new(user, "hi"), new("ada", text)) {
+            (Err(_), Err(text_is_wrong)) => {
+                Some(ApiError::from(text_is_wrong).into_response())
+            }
+            _ => None,
+        }
+    })
+}
+
+#[test]
+fn r9_a_validate_that_checks_the_text_first_fails_s12() {
+    assert_names(R9, &failure_of(checks_the_text_first, spec::s12));
 }
 
 #[test]

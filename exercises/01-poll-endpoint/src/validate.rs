@@ -98,8 +98,8 @@ impl NewMessage {
         // character; the trimmed name also if `disguised` finds a character
         // in it, before `text` is looked at. The first refusal is the answer,
         // as the `Invalid` variant that names its own field; a `ValidMessage`
-        // holds the trimmed values. Rules R3, R6, R7, R10 (s05, s08, s12 to
-        // s15); chapter 01, «Validation, in order».
+        // holds the trimmed values. Rules R3, R6, R7, R9, R10 (s05, s08, s12
+        // to s15); chapter 01, «Validation, in order».
         todo!(
             "NewMessage::validate: trim, then refuse blank, too long, or control characters"
         )
