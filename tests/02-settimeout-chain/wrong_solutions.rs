@@ -9,7 +9,7 @@
 use crate::spec;
 
 use spec::{R1, R2, R3, R4, R5, R6, R7};
-use spec_support::{ClientSpec, KnownClients, Scenario};
+use spec_support::{ClientSpec, KnownClients, Scenario, replaced};
 use virtual_browser::known_clients;
 
 /// The scenarios, by name, as the spec numbers them.
@@ -50,6 +50,55 @@ fn r3_a_poller_that_wakes_every_100_ms_fails_s06() {
 #[test]
 fn r3_a_chain_that_takes_the_latency_off_the_wait_fails_s03_and_s06() {
     CLIENTS.breaks(known_clients::SUBTRACTS_THE_LATENCY, R3, &["s03", "s06"]);
+}
+
+// The known clients above are whole programs, as learners write them, and
+// break more than their rule (`set-interval.js` has no `response.ok` check
+// either). The two below are the solution with one change each, so the rule
+// is all they break.
+
+/// The solution's poll, started once and repeated by `setInterval`.
+fn the_solution_on_set_interval() -> &'static str {
+    let no_chain = replaced(
+        settimeout_chain::CLIENT_JS,
+        "    setTimeout(poll, INTERVAL_MS);\n",
+        "",
+    );
+    replaced(
+        no_chain,
+        "poll();\n// ANCHOR_END: poll",
+        "poll();\nsetInterval(poll, INTERVAL_MS);\n// ANCHOR_END: poll",
+    )
+}
+
+#[test]
+fn r2_the_solution_on_set_interval_fails_s02_and_breaks_nothing_else() {
+    let client = the_solution_on_set_interval();
+    CLIENTS.breaks(client, R2, &["s02"]);
+    // Its polls start INTERVAL_MS apart, not INTERVAL_MS after each answer:
+    // that is R3 too, by the nature of setInterval, which s03 and s06 check
+    // and s04's trace shows (each poll 100 ms earlier than the solution's).
+    CLIENTS.breaks(client, R3, &["s03", "s06"]);
+    CLIENTS.passes_all_but(client, &["s02", "s03", "s04", "s06"]);
+}
+
+/// The solution with the next poll scheduled after a success only.
+fn the_solution_without_finally() -> &'static str {
+    replaced(
+        settimeout_chain::CLIENT_JS,
+        "    showStatus(\"\");\n  } catch (error) {",
+        "    showStatus(\"\");\n    setTimeout(poll, INTERVAL_MS);\n  } catch (error) {",
+    )
+    .replace("  } finally {\n    // Whatever happened, the next poll starts 3 s after this one ended.\n    setTimeout(poll, INTERVAL_MS);\n  }\n", "  }\n")
+    .leak()
+}
+
+#[test]
+fn r4_the_solution_that_schedules_only_after_a_success_fails_s04_and_nothing_else() {
+    let client = the_solution_without_finally();
+    assert!(!client.contains("finally"), "the change applied:\n{client}");
+    CLIENTS.breaks(client, R4, &["s04"]);
+    CLIENTS.passes_all_but(client, &["s04"]);
 }
 
 #[test]
