@@ -303,14 +303,24 @@ fn as_ms(logged: &[String]) -> Vec<f64> {
     logged.iter().map(|text| text.parse().unwrap_or(f64::NAN)).collect()
 }
 
+/// Every scenario after s01 works out what it expects from the schedule,
+/// so each starts with s01's check: a schedule that is not the course's
+/// fails naming R1 to R4, as s01 does, rather than the rule the scenario is
+/// about (a wrong second step would otherwise read as a broken reset in s03).
+fn the_schedule_first(spec: &ClientSpec) {
+    s01(spec);
+}
+
 #[test]
 fn s01_retry_at_once_then_3_10_30_s_and_never_longer() {
     s01(&spec());
 }
 
 pub fn s01(spec: &ClientSpec) {
-    // random() just below 1: the top of each step's range, i.e. the schedule itself.
-    let logged = failed_8_times(spec, "0.9999999");
+    // random() = 1: the top of each step's range, i.e. the schedule itself
+    // (exactly, so a wait rounded down is still its step here, and left to
+    // R6's checks).
+    let logged = failed_8_times(spec, "1");
     let top = as_ms(&logged);
     let expected = [0, 3000, 10_000, 30_000, 30_000, 30_000, 30_000, 30_000];
     let cap = CAP_MS as f64;
@@ -339,7 +349,7 @@ pub fn s01(spec: &ClientSpec) {
             Ok(())
         } else {
             Err(format!(
-                "with random() near 1, 8 calls to failed() in a row should return the schedule: at once (0), \
+                "with random() = 1, 8 calls to failed() in a row should return the schedule: at once (0), \
                  then 3 s, 10 s, 30 s, and the cap, 30 s, from then on: {expected:?}. They returned [{}].",
                 logged.join(", ")
             ))
@@ -353,6 +363,7 @@ fn s02_jitter_waits_between_half_of_each_step_and_all_of_it() {
 }
 
 pub fn s02(spec: &ClientSpec) {
+    the_schedule_first(spec);
     let bottom_logged = failed_8_times(spec, "0");
     let bottom = as_ms(&bottom_logged);
     let halves = [0, 1500, 5000, 15_000, 15_000, 15_000, 15_000, 15_000];
@@ -438,6 +449,7 @@ fn s03_a_success_resets_the_backoff() {
 }
 
 pub fn s03(spec: &ClientSpec) {
+    the_schedule_first(spec);
     let logs = spec.logs_of(
         r#"import { Backoff } from "/backoff.js";
            const b = new Backoff(() => 0.9999999);
@@ -479,6 +491,7 @@ fn s04_retry_after_is_a_minimum() {
 }
 
 pub fn s04(spec: &ClientSpec) {
+    the_schedule_first(spec);
     let logs = spec.logs_of(
         r#"import { Backoff } from "/backoff.js";
            const b = new Backoff(() => 0);
@@ -505,6 +518,7 @@ fn s05_retry_after_headers_are_read_in_seconds_or_as_a_date() {
 }
 
 pub fn s05(spec: &ClientSpec) {
+    the_schedule_first(spec);
     let logs = spec.logs_of(
         r#"import { retryAfterMs } from "/backoff.js";
            const now = Date.parse("2026-01-01T00:00:00Z");
@@ -553,6 +567,7 @@ fn s06_an_outage_from_10_s_to_70_s() {
 }
 
 pub fn s06(spec: &ClientSpec) {
+    the_schedule_first(spec);
     let trace = spec.run(120_000, |browser| {
         browser
             .latency(Latency::Fixed(100))
@@ -595,6 +610,7 @@ fn s07_intermittent_server_errors() {
 }
 
 pub fn s07(spec: &ClientSpec) {
+    the_schedule_first(spec);
     let trace = spec.run(60_000, |browser| {
         browser
             .latency(Latency::Fixed(100))
@@ -615,6 +631,7 @@ fn s08_a_429_with_retry_after_20_is_honoured() {
 }
 
 pub fn s08(spec: &ClientSpec) {
+    the_schedule_first(spec);
     let trace = spec.run(40_000, |browser| {
         browser
             .latency(Latency::Fixed(100))
@@ -635,6 +652,7 @@ fn s09_one_success_between_failures_resets_the_backoff() {
 }
 
 pub fn s09(spec: &ClientSpec) {
+    the_schedule_first(spec);
     // Failures from 3 s to 8 s; the server is fine from 8 s to 14 s (the
     // client gets through once); then it fails again from 14 s to 40 s.
     let trace = spec.run(80_000, |browser| {
@@ -668,6 +686,7 @@ fn s10_hidden_during_the_outage() {
 }
 
 pub fn s10(spec: &ClientSpec) {
+    the_schedule_first(spec);
     // The page is hidden from 20 s to 50 s of a 10 s to 70 s outage. While
     // hidden it sends nothing; when shown, it retries if a retry is due, and
     // its backoff goes on where it was (only a success resets it).
@@ -691,6 +710,7 @@ fn s11_a_three_minute_outage() {
 }
 
 pub fn s11(spec: &ClientSpec) {
+    the_schedule_first(spec);
     // Down from 10 s to 190 s: a dozen failures in a row. The client keeps
     // retrying, never more than 30 s apart, and finds the server back.
     let trace = spec.run(250_000, |browser| {
@@ -731,6 +751,7 @@ fn s12_a_retry_after_is_spread_over_up_to_half_of_it_again() {
 }
 
 pub fn s12(spec: &ClientSpec) {
+    the_schedule_first(spec);
     // Each case is a client's first failure in a row: the schedule says 0,
     // so the server's Retry-After is the longer wait, and is spread.
     let cases: [(f64, u64); 5] = [
@@ -846,6 +867,7 @@ fn s13_a_503_outage_where_every_answer_says_retry_after_5() {
 }
 
 pub fn s13(spec: &ClientSpec) {
+    the_schedule_first(spec);
     // The store is down from 10 s to 40 s, and every poll gets 503 with
     // Retry-After: 5, as exercise 06's server answers. After the first two
     // failures the server's 5 s is longer than the schedule's step (0, then

@@ -55,6 +55,50 @@ fn r2_retrying_at_once_forever_fails_s01_and_s06() {
     CLIENTS.breaks(known_clients::BACKOFF_IMMEDIATE_FOREVER, R2, &["s01", "s06"]);
 }
 
+// The original course's backoff and retrying at once forever are whole
+// programs, as learners write them, and break more than their rule (the
+// first has no jitter and no cap either). These two are the solution with
+// one change to its schedule: they fail s01 naming their rule, and every
+// other scenario, which starts with s01's check, the same way.
+
+/// `module` fails s01 naming `rule`, and no scenario names another.
+fn breaks_only(module: &'static str, rule: spec_support::Rule) {
+    CLIENTS.breaks(module, rule, &["s01"]);
+    let page = with_backoff(module);
+    for (name, scenario) in SCENARIOS {
+        if let Some(message) = spec_support::failure_of(|| scenario(&page)) {
+            assert!(
+                message.starts_with(&format!("Broken rule {rule}:")),
+                "{name} failed a module that breaks only {rule}, naming something else:\n{message}"
+            );
+        }
+    }
+}
+
+#[test]
+fn r1_the_solution_waiting_3_s_after_one_failure_breaks_only_r1() {
+    breaks_only(
+        replaced(
+            backoff::BACKOFF_JS,
+            "RETRY_SCHEDULE_MS = [0, 3000, 10000, 30000]",
+            "RETRY_SCHEDULE_MS = [3000, 3000, 10000, 30000]",
+        ),
+        R1,
+    );
+}
+
+#[test]
+fn r2_the_solution_whose_waits_stop_growing_breaks_only_r2() {
+    breaks_only(
+        replaced(
+            backoff::BACKOFF_JS,
+            "RETRY_SCHEDULE_MS = [0, 3000, 10000, 30000]",
+            "RETRY_SCHEDULE_MS = [0, 3000, 3000, 3000]",
+        ),
+        R2,
+    );
+}
+
 #[test]
 fn r3_exponential_backoff_without_a_cap_fails_s01_s06_and_s11() {
     CLIENTS.breaks(known_clients::BACKOFF_NO_CAP, R3, &["s01", "s06", "s11"]);
