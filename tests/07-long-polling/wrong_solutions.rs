@@ -11,12 +11,14 @@ use crate::spec;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::Request;
-use axum::http::Uri;
+use axum::http::{StatusCode, Uri};
 use axum::middleware::{self, Next};
+use axum::response::IntoResponse;
 use dont_ddos_yourself::store::Cursor;
 use long_polling::app_with;
 use long_polling::hold::Hub;
 use long_polling::news::News;
+use poll_endpoint::error::ApiError;
 use redis_chat::memory::MemoryStore;
 use redis_chat::store::{Store, StoreError};
 use spec::{AfterRead, StoresWhileRead};
@@ -307,6 +309,38 @@ fn ignores_a_bad_wait(app: Router) -> Router {
         };
         next.run(with_query(request, |p| !bad(p))).await
     }))
+}
+
+/// A server whose `wait_for` parses a `u64`, so that a `wait` with more
+/// digits than one holds is refused, though it is only a long wait.
+fn refuses_a_huge_wait(app: Router) -> Router {
+    app.layer(middleware::from_fn(|request: Request, next: Next| async move {
+        let huge = request.uri().query().is_some_and(|q| {
+            q.split('&').filter_map(|p| p.strip_prefix("wait=")).any(|v| {
+                !v.is_empty()
+                    && v.bytes().all(|b| b.is_ascii_digit())
+                    && v.parse::<u64>().is_err()
+            })
+        });
+        if huge {
+            let refusal = ApiError {
+                status: StatusCode::BAD_REQUEST,
+                message: "`wait` must be a whole number of seconds".to_owned(),
+            };
+            return refusal.into_response();
+        }
+        next.run(request).await
+    }))
+}
+
+#[test]
+fn r3_a_server_that_refuses_a_wait_too_long_for_a_u64_fails_s03() {
+    let message = failure_message("a server that refuses a huge wait", || {
+        block_on_paused(spec::s03(|hub, clock| {
+            refuses_a_huge_wait(app_with(hub, clock))
+        }));
+    });
+    assert_names(R3, &message);
 }
 
 #[test]
