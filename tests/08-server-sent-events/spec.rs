@@ -20,7 +20,8 @@
 //!   feed runs, and gives it back when its reader hangs up (s09).
 //! - R8 a reader that stops reading is dropped once MAX_QUEUED_EVENTS wait
 //!   for it (s10).
-//! - R9 shutting down ends every stream at once (s11).
+//! - R9 shutting down ends every stream at once, and so does a store that
+//!   fails (s11).
 //! - R10 the page opens one stream, and shows a message the moment it is
 //!   posted (s12).
 //! - R11 a broken stream is the browser's to reconnect, after the server's
@@ -144,6 +145,7 @@ pub fn memory_hub_at(epoch: u64) -> Arc<Hub<SpecStore>> {
         Arc::new(SpecStore {
             inner: MemoryStore::with_epoch(MAX_MESSAGES, epoch),
             gap: std::sync::Mutex::new(None),
+            failing: std::sync::atomic::AtomicBool::new(false),
         }),
         News::local(),
     ))
@@ -153,11 +155,14 @@ pub fn memory_hub_at(epoch: u64) -> Arc<Hub<SpecStore>> {
 /// ask to store a message right after its next read, and tell the news: a
 /// post landing exactly in the gap between a feed's look at the store and
 /// its wait for news. On a real server that gap is rare and short; here it
-/// comes when asked.
+/// comes when asked. A scenario can also make it fail, as Redis does when
+/// it is gone.
 pub struct SpecStore {
     inner: MemoryStore,
     /// The text to store after the next read, and the hub whose news to tell.
     gap: std::sync::Mutex<Option<(String, std::sync::Weak<Hub<SpecStore>>)>>,
+    /// Whether every read fails.
+    failing: std::sync::atomic::AtomicBool,
 }
 
 impl SpecStore {
@@ -166,6 +171,11 @@ impl SpecStore {
     pub fn post_after_the_next_read(&self, text: &str, hub: &Arc<Hub<SpecStore>>) {
         *self.gap.lock().expect("the gap's lock") =
             Some((text.to_owned(), Arc::downgrade(hub)));
+    }
+
+    /// From now on, every read fails.
+    pub fn fail(&self) {
+        self.failing.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -182,6 +192,11 @@ impl Store for SpecStore {
         &self,
         cursor: Option<Cursor>,
     ) -> Result<redis_chat::store::PollAnswer, redis_chat::store::StoreError> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(redis_chat::store::StoreError(
+                "the spec's store is failing".to_owned(),
+            ));
+        }
         let answer = self.inner.poll(cursor).await?;
         let gap = self.gap.lock().expect("the gap's lock").take();
         if let Some((text, hub)) = gap
@@ -975,6 +990,20 @@ pub async fn s11(feed: Feed, make: MakeApp) {
     assert!(
         late.ends_within(Duration::from_millis(10)).await,
         "{R9:#}: a stream opened while the server stops ends at once.\nLook at `feed` in {}.",
+        file("src/feed.rs")
+    );
+    // The store fails (Redis is gone): a feed cannot tell what is new, so
+    // it ends, and its reader's browser connects again after its `retry:`,
+    // perhaps to an instance whose store answers.
+    let hub = memory_hub();
+    let (_dee, mut dee) = start_feed(feed, &hub, None, "dee");
+    settle().await;
+    hub.store.fail();
+    hub.news.tell().await; // news, and the next look fails
+    assert!(
+        ends(&mut dee, Duration::from_millis(10)).await,
+        "{R9:#}: when a look at the store fails, the feed ends at once (the browser connects again after its \
+         `retry:`), rather than holding a stream that can say nothing.\nLook at `feed` in {}.",
         file("src/feed.rs")
     );
 }

@@ -136,6 +136,9 @@ enum Mistake {
     /// during the look moves the version before it watches, and waits for
     /// the next one.
     LooksBeforeItWatches,
+    /// When the store fails, it waits for news instead of ending: a stream
+    /// held open that can say nothing.
+    WaitsOutAStoreFailure,
 }
 
 async fn wrong_feed(
@@ -159,9 +162,12 @@ async fn wrong_feed(
             return;
         }
         let version = *news.borrow_and_update();
-        let Ok((body, new)) = hub.answers.get(&*hub.store, version, cursor).await
-        else {
-            return;
+        let (body, new) = match hub.answers.get(&*hub.store, version, cursor).await {
+            Ok(looked) => looked,
+            Err(_) if mistake == Mistake::WaitsOutAStoreFailure => {
+                (Bytes::new(), false)
+            }
+            Err(_) => return,
         };
         if mistake == Mistake::LooksBeforeItWatches {
             news = hub.news.subscribe(); // the version it sees now counts as seen
@@ -230,10 +236,27 @@ fn each_wrong_feed_passes_the_scenarios_of_the_other_rules() {
         spec::the_app,
     ));
     block_on_paused(spec::s10(feed_with!(Mistake::LooksBeforeItWatches)));
+    block_on_paused(spec::s04(feed_with!(Mistake::WaitsOutAStoreFailure)));
+    block_on_paused(spec::s09(
+        feed_with!(Mistake::WaitsOutAStoreFailure),
+        spec::the_app,
+    ));
+    block_on_paused(spec::s10(feed_with!(Mistake::WaitsOutAStoreFailure)));
     block_on_paused(spec::s11(
         feed_with!(Mistake::LooksBeforeItWatches),
         spec::the_app,
     ));
+}
+
+#[test]
+fn r9_a_feed_that_waits_out_a_store_failure_fails_s11() {
+    let message = failure_message("a feed that waits out a store failure", || {
+        block_on_paused(spec::s11(
+            feed_with!(Mistake::WaitsOutAStoreFailure),
+            spec::the_app,
+        ))
+    });
+    assert_names(R9, &message);
 }
 
 #[test]
