@@ -306,6 +306,16 @@ pub async fn s02(server: Server) {
         );
         catalogue.push_str(&format!("?{query} -> 400 {error}\n"));
     }
+    // No `since` is no cursor, whatever else the query holds.
+    let no_since = server.get("/poll?epoch=x").await;
+    assert_eq!(
+        (no_since.status, no_since.ids()),
+        (200, vec![1]),
+        "{R2:#}: GET /poll?epoch=x has no `since`, so it has no cursor: it should answer every message (200), \
+         whatever else the query holds, but it answered {}.\nLook at `cursor` in {}.",
+        shown(&no_since),
+        file("src/routes.rs")
+    );
     let after = server.get("/poll").await;
     assert_eq!(
         after.ids(),
@@ -432,7 +442,30 @@ pub async fn s05(server: Server) {
             header_of(&reply, header::ETAG),
             look()
         );
+        assert_eq!(
+            reply.header(header::CACHE_CONTROL),
+            Some("no-cache"),
+            "{R5:#}: a `304` carries `Cache-Control: no-cache` too, as every answer to GET /poll does; the one for \
+             `If-None-Match: {tag}` sent {}.\n{}",
+            header_of(&reply, header::CACHE_CONTROL),
+            look()
+        );
     }
+    // The header may come more than once; any of them may name the tag.
+    let request = Request::get("/poll")
+        .header(header::IF_NONE_MATCH, "\"other\"")
+        .header(header::IF_NONE_MATCH, &etag)
+        .body(Body::empty())
+        .unwrap();
+    let reply = server.send(request, None).await;
+    assert_eq!(
+        reply.status,
+        304,
+        "{R5:#}: GET /poll with two `If-None-Match` headers, `\"other\"` and then `{etag}`, names the current tag in \
+         the second, so it should answer 304, but it answered {}. (`HeaderMap::get_all` gives every one.)\n{}",
+        shown(&reply),
+        look()
+    );
     server.post("two").await;
     let request = Request::get("/poll")
         .header(header::IF_NONE_MATCH, &etag)
@@ -446,6 +479,16 @@ pub async fn s05(server: Server) {
          200, the messages and `ETag: \"1000-2\"`, but it got {} with {}.\n{}",
         shown(&reply),
         header_of(&reply, header::ETAG),
+        look()
+    );
+    let since = server.get("/poll?since=1&epoch=1000").await;
+    assert_eq!(
+        (since.status, since.header(header::CACHE_CONTROL)),
+        (200, Some("no-cache")),
+        "{R5:#}: an answer to a cursor carries `Cache-Control: no-cache` too, as every answer to GET /poll does; \
+         GET /poll?since=1&epoch=1000 got {} with {}.\n{}",
+        shown(&since),
+        header_of(&since, header::CACHE_CONTROL),
         look()
     );
 }

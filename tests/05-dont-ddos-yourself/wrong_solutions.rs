@@ -166,6 +166,40 @@ fn r2_a_cursor_read_with_parse_alone_fails_s02() {
     assert!(message.contains("since=%2B1"), "{message}");
 }
 
+/// R2: an `epoch` read and refused though there is no `since`.
+fn reads_epoch_without_since(
+    store: Arc<CachedStore>,
+    clock: FakeRelativeClock,
+) -> Router {
+    app_with(store, clock).layer(middleware::from_fn(
+        |request: Request, next: middleware::Next| async move {
+            let query = request.uri().query().unwrap_or_default().to_owned();
+            let pairs: Vec<&str> = query.split('&').collect();
+            let bad_epoch = pairs
+                .iter()
+                .filter_map(|p| p.strip_prefix("epoch="))
+                .any(|v| v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()));
+            if bad_epoch && !pairs.iter().any(|p| p.starts_with("since=")) {
+                let refusal = ApiError {
+                    status: StatusCode::BAD_REQUEST,
+                    message: "`epoch` must be a whole number".into(),
+                };
+                return refusal.into_response();
+            }
+            next.run(request).await
+        },
+    ))
+}
+
+#[test]
+fn r2_a_cursor_that_reads_epoch_without_since_fails_s02() {
+    let message = failure_message("a cursor that reads epoch without since", || {
+        block_on(spec::s02(Server::on(reads_epoch_without_since)));
+    });
+    assert_names(R2, &message);
+    assert!(message.contains("?epoch=x has no `since`"), "{message}");
+}
+
 /// R3: `poll` that never looks at the cursor's epoch.
 fn ignores_epoch(store: Arc<CachedStore>, clock: FakeRelativeClock) -> Router {
     let body = |view: &View<'_>, cursor: Option<Cursor>| {
@@ -222,6 +256,55 @@ fn r5_tags_compared_as_whole_strings_fail_s05() {
     });
     assert_names(R5, &message);
     assert!(message.contains("W/"), "{message}");
+}
+
+/// R5: only the first `If-None-Match` header read (`get`, not `get_all`).
+fn reads_the_first_header_only(
+    store: Arc<CachedStore>,
+    clock: FakeRelativeClock,
+) -> Router {
+    let matches = |headers: &HeaderMap, etag: &HeaderValue| {
+        let mut first = HeaderMap::new();
+        if let Some(value) = headers.get(header::IF_NONE_MATCH) {
+            first.insert(header::IF_NONE_MATCH, value.clone());
+        }
+        routes::matches(&first, etag)
+    };
+    let body = |view: &View<'_>, cursor| view.poll(cursor);
+    app_answering(store, clock, get_poll_with(body, matches))
+}
+
+#[test]
+fn r5_a_server_that_reads_the_first_if_none_match_only_fails_s05() {
+    let message = failure_message("a server that reads one If-None-Match", || {
+        block_on(spec::s05(Server::on(reads_the_first_header_only)));
+    });
+    assert_names(R5, &message);
+    assert!(message.contains("two `If-None-Match` headers"), "{message}");
+}
+
+/// R5: a `304` without `Cache-Control` (the header set on the 200 only).
+fn no_cache_control_on_304s(
+    store: Arc<CachedStore>,
+    clock: FakeRelativeClock,
+) -> Router {
+    app_with(store, clock).layer(middleware::map_response(
+        |mut response: Response| async move {
+            if response.status() == StatusCode::NOT_MODIFIED {
+                response.headers_mut().remove(header::CACHE_CONTROL);
+            }
+            response
+        },
+    ))
+}
+
+#[test]
+fn r5_a_304_without_cache_control_fails_s05() {
+    let message = failure_message("a 304 without Cache-Control", || {
+        block_on(spec::s05(Server::on(no_cache_control_on_304s)));
+    });
+    assert_names(R5, &message);
+    assert!(message.contains("a `304` carries"), "{message}");
 }
 
 /// R16: the tag from one view of the store and the body from another.
