@@ -47,6 +47,7 @@ use axum::{
 use dont_ddos_yourself::store::Cursor;
 use governor::clock::DefaultClock;
 use poll_endpoint::message::{Message, ValidMessage};
+use redis_chat::error::RETRY_AFTER_SECONDS;
 use redis_chat::memory::MemoryStore;
 use redis_chat::redis_store::{Keys, RedisStore};
 use redis_chat::store::{PollAnswer, Store, StoreError};
@@ -208,10 +209,16 @@ pub async fn s01(app: Router) {
             .ok()
             .and_then(|body| body["error"].as_str().map(str::to_owned))
             .unwrap_or_default();
-        assert!(
-            error.contains("unavailable"),
+        // The store's own words and when to come back; never the reason
+        // Redis gave (here "connection refused"), which is for the log.
+        assert_eq!(
+            error,
+            format!(
+                "the message store is unavailable; try again in {RETRY_AFTER_SECONDS} s"
+            ),
             "{R1:#} with a JSON error: the body should be {{\"error\": \"the message \
-             store is unavailable; try again in 5 s\"}}, but it was {}.\n{}",
+             store is unavailable; try again in 5 s\"}} (the `StoreError`'s `Display`, then when; Redis's own \
+             reason goes to the server's log, not to the client), but it was {}.\n{}",
             String::from_utf8_lossy(&reply.body),
             look()
         );
@@ -286,6 +293,16 @@ async fn s03_a_message_posted_through_one_instance_is_seen_through_another() {
 
 pub async fn s03(redis: &RedisServer, instance: Instance) {
     let (a, b) = (instance(&redis.url()), instance(&redis.url()));
+    // A chat with no message yet has no keys in Redis: each counts as 0.
+    let empty = get(&a, "/poll").await;
+    assert_eq!(
+        (empty.status, empty.ids()),
+        (200, vec![]),
+        "{R4:#}: before any message, GET /poll should answer 200 with no messages (the epoch and newest-id keys \
+         are not there yet, and a key not there counts as 0), but it answered {}.\nLook at `poll` in {}.",
+        shown(&empty),
+        file("src/redis_store.rs")
+    );
     let first = post(&a, "through A", None).await;
     assert_eq!(
         first.status,
@@ -295,7 +312,12 @@ pub async fn s03(redis: &RedisServer, instance: Instance) {
         shown(&first),
         file("src/redis_store.rs")
     );
+    let epoch_at_first = get(&a, "/poll").await.json()["epoch"].clone();
+    // Each post offers a new epoch (its instance's clock): only the
+    // chat's first message may set it.
+    tokio::time::sleep(Duration::from_millis(5)).await;
     post(&b, "through B", None).await;
+    tokio::time::sleep(Duration::from_millis(5)).await;
     post(&a, "through A again", None).await;
     for (name, app) in [("A", &a), ("B", &b)] {
         let reply = get(app, "/poll").await;
@@ -316,6 +338,14 @@ pub async fn s03(redis: &RedisServer, instance: Instance) {
         );
     }
     let epoch = get(&a, "/poll").await.json()["epoch"].clone();
+    assert_eq!(
+        epoch,
+        epoch_at_first,
+        "{R4:#}: the chat's first message sets its epoch, and no later one: it was {epoch_at_first} after the \
+         first post and {epoch} after two more, so every client's cursor would start over at each post.\n\
+         Look at the APPEND script in {}: `SET` the epoch only if it is not there (`NX`).",
+        file("src/redis_store.rs")
+    );
     let cursor = format!("/poll?since=2&epoch={epoch}");
     let on_b = get(&b, &cursor).await;
     assert_eq!(
@@ -455,6 +485,16 @@ pub async fn s05(redis: &RedisServer, instance: Instance) {
         "{R2:#}: three tries with one key, two of them at once through two \
          instances, should store one message, but GET /poll lists {ids:?}. Check the key and store the \
          message in the same script.\n{}",
+        look()
+    );
+    // A retry changes nothing: not even the id counter.
+    let next = post(&b, "another", None).await;
+    assert_eq!(
+        next.json()["id"],
+        2,
+        "{R2:#}: a retry changes nothing in Redis, not even the id counter: the next message after three tries \
+         of one should get id 2, but it got {}. Look for the key before the `INCR`.\n{}",
+        next.json()["id"],
         look()
     );
 }

@@ -62,6 +62,30 @@ fn r1_a_server_that_answers_500_while_the_store_is_down_fails_s01() {
     assert_names(R1, &message);
 }
 
+/// The solution's app with `store_unavailable` telling the client the
+/// reason Redis gave, `error.0`, instead of the store's own words.
+fn tells_the_reason(app: Router) -> Router {
+    app.layer(axum::middleware::map_response(|response: Response| async move {
+        if response.status() != StatusCode::SERVICE_UNAVAILABLE {
+            return response;
+        }
+        let (mut parts, _) = response.into_parts();
+        parts.headers.remove(header::CONTENT_LENGTH);
+        let body =
+            serde_json::json!({ "error": "connection refused; try again in 5 s" })
+                .to_string();
+        Response::from_parts(parts, axum::body::Body::from(body))
+    }))
+}
+
+#[test]
+fn r1_a_503_that_tells_the_client_redis_s_reason_fails_s01() {
+    let message = failure_message("a 503 that tells Redis's reason", || {
+        block_on(spec::s01(tells_the_reason(app_on(spec::Down))))
+    });
+    assert_names(R1, &message);
+}
+
 // ---------------------------------------------------------------------------
 // R2: a retried POST stores one message
 // ---------------------------------------------------------------------------
@@ -97,6 +121,49 @@ fn r2_a_redis_store_that_ignores_idempotency_keys_fails_s05() {
         block_on(spec::s05(&redis, |url| app_on(IgnoresKeys(redis_store(url)))))
     });
     assert_names(R2, &message);
+}
+
+/// The solution's store, but a retry moves the id counter on, as a script
+/// that runs `INCR` before it looks for the key would.
+struct RetriesCountAnId {
+    store: RedisStore,
+    redis: redis::Client,
+}
+
+impl Store for RetriesCountAnId {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        let mut redis = self.redis.get_multiplexed_async_connection().await.unwrap();
+        let posted = key.as_deref().map(|key| self.store.keys().posted(key));
+        let retry = match &posted {
+            Some(posted) => redis.exists::<_, bool>(posted).await.unwrap(),
+            None => false,
+        };
+        let stored = self.store.push(message, key).await?;
+        if retry {
+            let _: u64 = redis.incr(&self.store.keys().last, 1).await.unwrap();
+        }
+        Ok(stored)
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        self.store.poll(cursor).await
+    }
+}
+
+#[test]
+fn r2_a_retry_that_moves_the_id_counter_fails_s05() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    let message = failure_message("a retry that moves the id counter", || {
+        block_on(spec::s05(&redis, |url| {
+            let client = redis::Client::open(url).unwrap();
+            app_on(RetriesCountAnId { store: redis_store(url), redis: client })
+        }))
+    });
+    assert_names(R2, &message);
+    assert!(message.contains("not even the id counter"), "{message}");
 }
 
 // ---------------------------------------------------------------------------
@@ -194,6 +261,82 @@ fn r4_instances_with_epochs_of_their_own_fail_s03() {
     });
     assert_names(R4, &message);
     assert!(message.contains("a cursor from A means the same on B"), "{message}");
+}
+
+/// The solution's store, but each message sets the epoch, as `SET` without
+/// `NX` in the script would: the chat starts a new life at every post.
+struct EachPostSetsTheEpoch {
+    store: RedisStore,
+    redis: redis::Client,
+}
+
+impl Store for EachPostSetsTheEpoch {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        let stored = self.store.push(message, key).await?;
+        let mut redis = self.redis.get_multiplexed_async_connection().await.unwrap();
+        let _: () = redis
+            .set(&self.store.keys().epoch, poll_endpoint::store::now_ms())
+            .await
+            .unwrap();
+        Ok(stored)
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        self.store.poll(cursor).await
+    }
+}
+
+#[test]
+fn r4_a_script_that_sets_the_epoch_at_every_post_fails_s03() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    let message =
+        failure_message("a script that sets the epoch at every post", || {
+            block_on(spec::s03(&redis, |url| {
+                let client = redis::Client::open(url).unwrap();
+                app_on(EachPostSetsTheEpoch {
+                    store: redis_store(url),
+                    redis: client,
+                })
+            }))
+        });
+    assert_names(R4, &message);
+    assert!(message.contains("sets its epoch, and no later one"), "{message}");
+}
+
+/// The solution's store, but a poll of a chat whose keys are not there yet
+/// fails, as one that reads them as `u64` rather than `Option<u64>` would.
+struct NeedsTheKeys(RedisStore, redis::Client);
+
+impl Store for NeedsTheKeys {
+    async fn push(
+        &self,
+        message: ValidMessage,
+        key: Option<String>,
+    ) -> Result<Message, StoreError> {
+        self.0.push(message, key).await
+    }
+    async fn poll(&self, cursor: Option<Cursor>) -> Result<PollAnswer, StoreError> {
+        let mut redis = self.1.get_multiplexed_async_connection().await.unwrap();
+        let epoch: Result<u64, redis::RedisError> =
+            redis.get(&self.0.keys().epoch).await;
+        epoch.map_err(|error| StoreError(error.to_string()))?;
+        self.0.poll(cursor).await
+    }
+}
+
+#[test]
+fn r4_a_poll_that_needs_the_keys_to_be_there_fails_s03() {
+    let Some(redis) = RedisServer::start("06") else { return };
+    let message = failure_message("a poll that needs the keys to be there", || {
+        block_on(spec::s03(&redis, |url| {
+            app_on(NeedsTheKeys(redis_store(url), redis::Client::open(url).unwrap()))
+        }))
+    });
+    assert_names(R4, &message);
+    assert!(message.contains("before any message"), "{message}");
 }
 
 // ---------------------------------------------------------------------------
