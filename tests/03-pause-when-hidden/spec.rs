@@ -19,7 +19,7 @@
 //! - R2 resume at once when shown: an overdue poll goes out with the first frame after the page is shown, one not yet due when it is due (s03, s05)
 //! - R3 await the poll: the next frame is asked for only once the answer is in, so two polls are never in flight (s04)
 //! - R4 the wait counts from each answer: while visible, the first poll goes out with the first frame, each next one INTERVAL_MS after the answer (s01)
-//! - R5 keep going after a failure: a failed poll is caught, and the loop asks for the next frame anyway (s06)
+//! - R5 keep going after a failure: a failed poll is caught and shown, and the loop asks for the next frame anyway (s06)
 //!
 //! s07 checks again that new messages show (exercise 02's R6).
 //!
@@ -34,7 +34,7 @@
 //! same scenarios against known wrong clients and right alternatives.
 
 use pause_when_hidden::{CLIENT_JS, INTERVAL_MS, app};
-use spec_support::{ClientSpec, Rule, assert_trace_snapshot};
+use spec_support::{ClientSpec, Rule, assert_trace_snapshot, status_at};
 use virtual_browser::{FRAME_MS, Failure, Latency, checks};
 
 pub const R1: Rule = Rule::new("R1", "nothing while hidden");
@@ -168,6 +168,29 @@ pub fn s06(spec: &ClientSpec) {
             30_000,
             INTERVAL_MS + 100 + FRAME_MS,
         ),
+    );
+    // Shown while the polls fail, cleared once one succeeds.
+    let failing = status_at(&trace, 11_999).unwrap_or_default();
+    spec.check_rule(
+        R5,
+        &trace,
+        if failing.is_empty() {
+            Err("while the polls fail (2 s to 12 s), the status line says so (`showStatus` in the `catch`); at \
+                 11999 ms it said nothing."
+                .to_owned())
+        } else {
+            Ok(())
+        },
+    );
+    let after = status_at(&trace, 29_999).unwrap_or_default();
+    spec.check_rule(
+        R5,
+        &trace,
+        if after.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("once a poll succeeds again, the status line is cleared; at 29999 ms it still said {after:?}."))
+        },
     );
     spec.check(&trace, checks::no_script_errors(&trace));
 }

@@ -10,7 +10,7 @@
 use crate::spec;
 
 use spec::{R1, R2, R3, R4, R5};
-use spec_support::{ClientSpec, KnownClients, Scenario};
+use spec_support::{ClientSpec, KnownClients, Scenario, replaced};
 use virtual_browser::known_clients;
 
 /// The scenarios, by name, as the spec numbers them.
@@ -56,6 +56,17 @@ fn r3_the_original_course_frame_loop_without_await_fails_s04() {
 #[test]
 fn r4_a_frame_loop_that_counts_from_the_frame_fails_s01() {
     CLIENTS.breaks(known_clients::RAF_COUNTS_FROM_THE_FRAME, R4, &["s01"]);
+}
+
+#[test]
+fn r5_a_frame_loop_that_fails_in_silence_fails_s06_and_nothing_else() {
+    let client = replaced(
+        pause_when_hidden::CLIENT_JS,
+        "      showStatus(`polling failed: ${error.message}`);\n",
+        "",
+    );
+    CLIENTS.breaks(client, R5, &["s06"]);
+    CLIENTS.passes_all_but(client, &["s06"]);
 }
 
 #[test]
