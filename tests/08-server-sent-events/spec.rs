@@ -498,6 +498,12 @@ pub fn s01(resume_from: ResumeFrom) {
              not {got:?}.\nLook at `resume_from` in {}.",
             file("src/resume.rs")
         );
+        assert!(
+            matches!(&got, Err(e) if e.message.contains("Last-Event-ID")),
+            "{R2:#}: the 400 for Last-Event-ID: {bad:?} says what to fix, so its message names the header \
+             (`Last-Event-ID`) and what it must be; it said {got:?}.\nLook at `resume_from` in {}.",
+            file("src/resume.rs")
+        );
     }
 }
 

@@ -58,6 +58,24 @@ fn r2_a_resume_that_reads_the_url_first_fails_s01() {
     assert_names(R2, &message);
 }
 
+/// The right cursor, but a refusal that does not say which header is wrong.
+fn refuses_without_naming_the_header(
+    last_event_id: Option<&HeaderValue>,
+    query: &PollQuery,
+) -> Result<Option<Cursor>, ApiError> {
+    resume_from(last_event_id, query)
+        .map_err(|refused| ApiError { message: "bad request".to_owned(), ..refused })
+}
+
+#[test]
+fn r2_a_400_that_does_not_name_the_header_fails_s01() {
+    let message = failure_message("a 400 that does not name the header", || {
+        spec::s01(refuses_without_naming_the_header)
+    });
+    assert_names(R2, &message);
+    assert!(message.contains("names the header"), "{message}");
+}
+
 /// Ids without the epoch: `42` instead of `1000-42`.
 fn ids_without_the_epoch(
     answer: &Answer,
