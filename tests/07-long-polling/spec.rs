@@ -16,7 +16,8 @@
 //!   request at that cursor (s04).
 //! - R6 a client that hangs up is forgotten: a held request lives only in
 //!   its handler's future (s05).
-//! - R7 shutting down answers the held requests at once (s06).
+//! - R7 shutting down answers the held requests at once, and any that
+//!   arrives after (s06).
 //! - R8 news crosses instances through Redis pub/sub, and flows again after
 //!   Redis restarts (s07, s08).
 //! - R9 the page long polls (`wait=25`) and shows a message the moment it is
@@ -631,6 +632,27 @@ pub async fn s05(make: MakeApp) {
 #[tokio::test]
 async fn s06_shutting_down_answers_the_held_requests_at_once() {
     s06(Hub::stop).await;
+    let hub = memory_hub();
+    hub.stop();
+    a_request_after_the_stop_is_answered_at_once(hub).await;
+}
+
+/// The rest of s06, for any way of holding a request: one that arrives
+/// after the stop began (`hub` is stopped already) is answered at once, not
+/// held, or the server would wait for it before it could stop.
+pub async fn a_request_after_the_stop_is_answered_at_once<H: Holds>(hub: Arc<H>) {
+    let answered = tokio::time::timeout(
+        Duration::from_secs(1),
+        hub.wait(None, Duration::from_secs(30)),
+    )
+    .await;
+    assert!(
+        answered.is_ok(),
+        "{R7:#}: a long poll that arrives after the server began to stop, on a chat with nothing new, is answered \
+         at once, not held for its wait: a stop that came before the request is no change that `changed()` will \
+         report, so read `stopping`'s value too.\nLook at how `wait` watches `stopping` in {}.",
+        file("src/hold.rs")
+    );
 }
 
 /// s06's scene and checks, for any way of shutting down (see `OnShutdown`).

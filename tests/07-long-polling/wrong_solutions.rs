@@ -129,6 +129,62 @@ impl spec::Holds for RestartsTheWait {
     }
 }
 
+/// The solution's `Hub::wait`, but it hears of the stop only as a change:
+/// a request that arrives after the stop is held for its whole wait.
+struct HearsTheStopOnlyAsAChange {
+    store: Arc<MemoryStore>,
+    news: News,
+    stopping: tokio::sync::watch::Sender<bool>,
+}
+
+impl spec::Holds for HearsTheStopOnlyAsAChange {
+    async fn wait(
+        &self,
+        cursor: Option<Cursor>,
+        wait: Duration,
+    ) -> Result<Bytes, StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        let mut news = self.news.subscribe();
+        let mut stopping = self.stopping.subscribe();
+        loop {
+            news.borrow_and_update();
+            let answer = self.store.poll(cursor).await?;
+            if answer.news {
+                return Ok(answer.body);
+            }
+            tokio::select! {
+                _ = news.changed() => {}
+                () = tokio::time::sleep_until(deadline) => return Ok(answer.body),
+                _ = stopping.changed() => return Ok(answer.body),
+            }
+        }
+    }
+    fn held(&self) -> usize {
+        0
+    }
+    async fn tell(&self) {
+        self.news.tell().await;
+    }
+}
+
+#[test]
+fn r7_a_wait_that_hears_the_stop_only_as_a_change_fails_s06() {
+    let message =
+        failure_message("a wait that hears the stop only as a change", || {
+            block_on_paused(spec::a_request_after_the_stop_is_answered_at_once(
+                Arc::new(HearsTheStopOnlyAsAChange {
+                    store: Arc::new(MemoryStore::with_epoch(
+                        long_polling::MAX_MESSAGES,
+                        1_000,
+                    )),
+                    news: News::local(),
+                    stopping: tokio::sync::watch::Sender::new(true),
+                }),
+            ))
+        });
+    assert_names(R7, &message);
+}
+
 #[test]
 fn r3_a_wait_that_starts_again_at_each_wake_up_fails_s10() {
     let message =
