@@ -68,6 +68,29 @@ fn start(root: &Path, args: &[&str], marker: &str) -> (Running, String) {
 }
 
 /// A scratch workshop: the manifest, and every exercise's page files.
+/// `cargo run -- classroom` on a free port, with the spec's key: the
+/// running process, its address (for `control`) and its URL.
+fn start_class(root: &Path) -> (Running, String, String) {
+    let (running, address) = start(
+        root,
+        &["classroom", "--bind", "127.0.0.1:0", "--key", KEY],
+        "listening on ",
+    );
+    let url = format!("http://{address}");
+    (running, address, url)
+}
+
+/// `cargo run -- join <url>` with `args` (a name, perhaps an exercise) on a
+/// free port: the running process, its page's address, and the page as an
+/// upstream.
+fn start_join(root: &Path, url: &str, args: &[&str]) -> (Running, String, Upstream) {
+    let command = [&["--port", "0", "join", url][..], args].concat();
+    let (running, page) = start(root, &command, "Open http://");
+    let page = page.trim_end_matches('/').to_owned();
+    let upstream = Upstream::remote(&format!("http://{page}")).unwrap();
+    (running, page, upstream)
+}
+
 fn scratch(test: &str) -> PathBuf {
     let real = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = std::env::temp_dir()
@@ -123,22 +146,10 @@ fn control(root: &Path, class: &str, args: &[&str], key: &str) -> (bool, String)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_class_server_and_a_joined_learner_in_two_processes() {
     let root = scratch("two-processes");
-    let (_class, class) = start(
-        &root,
-        &["classroom", "--bind", "127.0.0.1:0", "--key", KEY],
-        "listening on ",
-    );
-    let url = format!("http://{class}");
-    let (_learner, page) = start(
-        &root,
-        &["--port", "0", "join", &url, "--name", "Ada <b>", "--exercise", "7"],
-        "Open http://",
-    );
-    let page = page.trim_end_matches('/');
-    let (learner, class_server) = (
-        Upstream::remote(&format!("http://{page}")).unwrap(),
-        Upstream::remote(&url).unwrap(),
-    );
+    let (_class, class, url) = start_class(&root);
+    let (_learner, page, learner) =
+        start_join(&root, &url, &["--name", "Ada <b>", "--exercise", "7"]);
+    let class_server = Upstream::remote(&url).unwrap();
 
     // The learner's page: the chat page, the reporter, their own client.
     let (status, html) = send(&learner, get("/")).await.unwrap();
@@ -219,7 +230,7 @@ async fn a_class_server_and_a_joined_learner_in_two_processes() {
     };
     // A class that has gone (an address where nothing answers), while
     // `join` still runs: the check waits for the report at most its timeout.
-    std::fs::write(&file, joined_file(page)).unwrap();
+    std::fs::write(&file, joined_file(&page)).unwrap();
     let started = Instant::now();
     polling_workshop::class::report_check(&root, &failed_check(7, 1, 15)).finish();
     let waited = started.elapsed();
@@ -290,19 +301,9 @@ async fn read_until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_goes_through_join_as_the_class_server_writes_it() {
     let root = scratch("stream");
-    let (_class, class) = start(
-        &root,
-        &["classroom", "--bind", "127.0.0.1:0", "--key", KEY],
-        "listening on ",
-    );
-    let url = format!("http://{class}");
-    let (_learner, page) = start(
-        &root,
-        &["--port", "0", "join", &url, "--name", "Cy", "--exercise", "8"],
-        "Open http://",
-    );
-    let learner =
-        Upstream::remote(&format!("http://{}", page.trim_end_matches('/'))).unwrap();
+    let (_class, class, url) = start_class(&root);
+    let (_learner, _, learner) =
+        start_join(&root, &url, &["--name", "Cy", "--exercise", "8"]);
     let class_server = Upstream::remote(&url).unwrap();
     let opening = learner.send(get("/events?client=page-1"));
     let response = tokio::time::timeout(Duration::from_secs(5), opening)
@@ -352,20 +353,12 @@ fn failed_check(exercise: u32, passed: usize, run: usize) -> Check {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn join_follows_the_rooms_exercise_and_a_learner_can_say_they_are_stuck() {
     let root = scratch("follows");
-    let (_class, class) = start(
-        &root,
-        &["classroom", "--bind", "127.0.0.1:0", "--key", KEY],
-        "listening on ",
-    );
-    let url = format!("http://{class}");
+    let (_class, class, url) = start_class(&root);
     // Set before the learner joins: `join` asks at once, then every
     // ROOM_EVERY (the same code), so the test need not wait a round.
     let (done, said) = control(&root, &class, &["exercise", "7"], KEY);
     assert!(done, "{said}");
-    let (_learner, page) =
-        start(&root, &["--port", "0", "join", &url, "--name", "Bo"], "Open http://");
-    let learner =
-        Upstream::remote(&format!("http://{}", page.trim_end_matches('/'))).unwrap();
+    let (_learner, _, learner) = start_join(&root, &url, &["--name", "Bo"]);
     let class_server = Upstream::remote(&url).unwrap();
     let own =
         std::fs::read_to_string(root.join("exercises/07-long-polling/client.js"))

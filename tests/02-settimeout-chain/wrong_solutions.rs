@@ -84,19 +84,21 @@ fn r2_the_solution_on_set_interval_fails_s02_and_breaks_nothing_else() {
 
 /// The solution with the next poll scheduled after a success only.
 fn the_solution_without_finally() -> &'static str {
-    replaced(
+    let after_success = replaced(
         settimeout_chain::CLIENT_JS,
         "    showStatus(\"\");\n  } catch (error) {",
         "    showStatus(\"\");\n    setTimeout(poll, INTERVAL_MS);\n  } catch (error) {",
+    );
+    replaced(
+        after_success,
+        "  } finally {\n    // Whatever happened, the next poll starts 3 s after this one ended.\n    setTimeout(poll, INTERVAL_MS);\n  }\n",
+        "  }\n",
     )
-    .replace("  } finally {\n    // Whatever happened, the next poll starts 3 s after this one ended.\n    setTimeout(poll, INTERVAL_MS);\n  }\n", "  }\n")
-    .leak()
 }
 
 #[test]
 fn r4_the_solution_that_schedules_only_after_a_success_fails_s04_and_nothing_else() {
     let client = the_solution_without_finally();
-    assert!(!client.contains("finally"), "the change applied:\n{client}");
     CLIENTS.breaks(client, R4, &["s04"]);
     CLIENTS.passes_all_but(client, &["s04"]);
 }
